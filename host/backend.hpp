@@ -1,0 +1,43 @@
+#pragma once
+// The interface a backend (cpu in host/, cuda in cuda/) implements; the optimizer facade in
+// host/optimizer.cpp owns validation, the generation counter and best-so-far bookkeeping.
+#include <vector>
+
+#include "diffevo/config.hpp"
+#include "diffevo/detail/math.hpp"
+#include "diffevo/schedule.hpp"
+
+namespace diffevo::detail {
+
+class backend {
+ public:
+  virtual ~backend() = default;
+  /// The population in parameter space (N x D, host). Synchronizes.
+  virtual const float* host_params() = 0;
+  /// Reduces a host fitness vector (length N) and keeps it for the next update(). Changes no
+  /// population state, so a summary with an error can be rejected by the caller.
+  virtual fitness_summary summarize(const float* fitness) = 0;
+  /// One DDIM generation with the last summarized fitness.
+  virtual void update(const ddim_coefficients& c, int generation) = 0;
+  /// The last x0 estimate in parameter space (N x D).
+  virtual std::vector<float> x0_params() = 0;
+  /// Copies individual i's parameters to `out` (D floats).
+  virtual void copy_params_row(int i, float* out) = 0;
+};
+
+/// Plain-data density settings of a config.
+inline density_params density_of(const config& c) {
+  return density_params{static_cast<int>(c.density), c.goal == objective::minimize, c.power, c.temperature};
+}
+
+/// Float update coefficients from the double ones.
+inline update_coefficients update_of(const ddim_coefficients& c) {
+  return update_coefficients{static_cast<float>(std::sqrt(c.a_p)), static_cast<float>(std::sqrt(c.a_t)),
+                             static_cast<float>(1.0 / std::sqrt(1 - c.a_t)), static_cast<float>(c.c_eps),
+                             static_cast<float>(c.sigma)};
+}
+
+/// Kernel coordinates up to this many dimensions use the direct float distance; above it, float64.
+constexpr int k_direct_distance_max = 32;
+
+}  // namespace diffevo::detail

@@ -1,0 +1,189 @@
+#include "cpu_backend.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <new>
+#include <thread>
+#include <vector>
+
+#include "diffevo/error.hpp"
+#include "message.hpp"
+#include "rng.hpp"
+
+namespace diffevo::detail {
+namespace {
+
+/// Calls fn(begin, end) on contiguous row ranges, one per thread.
+template <class Fn>
+void parallel_rows(int n, int threads, Fn fn) {
+  const int t = std::max(1, std::min(threads, n));
+  if (t == 1) {
+    fn(0, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(t - 1));
+  const int chunk = (n + t - 1) / t;
+  for (int w = 1; w < t; ++w) {
+    const int b = w * chunk, e = std::min(n, b + chunk);
+    if (b < e) pool.emplace_back([=] { fn(b, e); });
+  }
+  fn(0, std::min(n, chunk));
+  for (auto& th : pool) th.join();
+}
+
+class cpu_backend final : public backend {
+ public:
+  explicit cpu_backend(const config& cfg)
+      : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), seed_(cfg.seed), density_(density_of(cfg)) {
+    threads_ = cfg.cpu_threads > 0 ? cfg.cpu_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    try {
+      x_.resize(even_count(nd));
+      p_.resize(nd);
+      x0_.resize(nd);
+      z_.resize(even_count(nd));
+      fitness_.resize(static_cast<std::size_t>(n_));
+      center_ = expand(cfg.center, 0.0f);
+      scale_ = expand(cfg.scale, 1.0f);
+      if (latent_ > 0) {
+        e_.resize(even_count(static_cast<std::size_t>(latent_) * d_));
+        q_.resize(static_cast<std::size_t>(n_) * latent_);
+      }
+    } catch (const std::bad_alloc&) {
+      throw out_of_memory(msg("cpu backend: cannot allocate the population (population = ", n_, ", dimension = ", d_,
+                              ", about ", 16.0 * static_cast<double>(nd) / 1e9, " GB)"));
+    }
+    normal_host(seed_, stream_initial, x_.data(), nd);
+    if (latent_ > 0) {
+      normal_host(seed_, stream_projection, e_.data(), static_cast<std::size_t>(latent_) * d_);
+      for (int r = 0; r < latent_; ++r) {  // SPEC §5: unit-norm rows
+        float* row = e_.data() + static_cast<std::size_t>(r) * d_;
+        double s = 0;
+        for (int c = 0; c < d_; ++c) s += double(row[c]) * row[c];
+        const double inv = 1.0 / std::sqrt(s);
+        for (int c = 0; c < d_; ++c) row[c] = static_cast<float>(row[c] * inv);
+      }
+    }
+    refresh_params(0, n_);
+  }
+
+  const float* host_params() override { return p_.data(); }
+
+  fitness_summary summarize(const float* f) override {
+    fitness_summary s = empty_summary();
+    for (int j = 0; j < n_; ++j) summary_add(s, j, f[j], density_);
+    std::copy(f, f + n_, fitness_.begin());
+    summary_ = s;
+    return s;
+  }
+
+  void update(const ddim_coefficients& c, int generation) override {
+    std::vector<float> log_g(static_cast<std::size_t>(n_));
+    for (int j = 0; j < n_; ++j) log_g[j] = final_log_density(fitness_[j], density_, summary_);
+
+    const float* q = x_.data();
+    int k = d_;
+    if (latent_ > 0) {  // z = E x, recomputed every generation (SPEC §5)
+      parallel_rows(n_, threads_, [&](int b, int e) {
+        for (int i = b; i < e; ++i)
+          for (int r = 0; r < latent_; ++r) {
+            const float* xi = x_.data() + static_cast<std::size_t>(i) * d_;
+            const float* er = e_.data() + static_cast<std::size_t>(r) * d_;
+            double acc = 0;
+            for (int cc = 0; cc < d_; ++cc) acc += double(er[cc]) * xi[cc];
+            q_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(acc);
+          }
+      });
+      q = q_.data();
+      k = latent_;
+    }
+
+    const double inv2 = 1.0 / (2.0 * (1.0 - c.a_t));
+    const double s = std::sqrt(c.a_t);
+    const float sf = static_cast<float>(s);
+    parallel_rows(n_, threads_, [&](int b, int e) {
+      std::vector<double> v(static_cast<std::size_t>(n_));
+      std::vector<double> acc(static_cast<std::size_t>(d_));
+      for (int i = b; i < e; ++i) {
+        const float* qi = q + static_cast<std::size_t>(i) * k;
+        double vmax = -INFINITY;
+        for (int j = 0; j < n_; ++j) {
+          const float* qj = q + static_cast<std::size_t>(j) * k;
+          double dist2;
+          if (k <= k_direct_distance_max) {
+            dist2 = scaled_distance2(qi, qj, k, sf);
+          } else {
+            dist2 = 0;
+            for (int cc = 0; cc < k; ++cc) {
+              const double diff = double(qi[cc]) - s * qj[cc];
+              dist2 += diff * diff;
+            }
+          }
+          v[j] = log_weight(log_g[j], dist2, inv2);
+          vmax = std::max(vmax, v[j]);
+        }
+        // Softmax with a max shift (SPEC §4): cannot underflow whatever D and a_t are.
+        std::fill(acc.begin(), acc.end(), 0.0);
+        double sum = 0;
+        for (int j = 0; j < n_; ++j) {
+          const double w = std::exp(v[j] - vmax);
+          if (w == 0) continue;
+          sum += w;
+          const float* xj = x_.data() + static_cast<std::size_t>(j) * d_;
+          for (int cc = 0; cc < d_; ++cc) acc[cc] += w * xj[cc];
+        }
+        float* out = x0_.data() + static_cast<std::size_t>(i) * d_;
+        for (int cc = 0; cc < d_; ++cc) out[cc] = static_cast<float>(acc[cc] / sum);
+      }
+    });
+
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    const update_coefficients uc = update_of(c);
+    const bool noisy = c.sigma > 0;
+    if (noisy) normal_host(seed_, stream_generation0 + static_cast<std::uint64_t>(generation), z_.data(), nd);
+    for (std::size_t t = 0; t < nd; ++t) x_[t] = ddim_update(x_[t], x0_[t], noisy ? z_[t] : 0.0f, uc);
+    refresh_params(0, n_);
+  }
+
+  std::vector<float> x0_params() override {
+    std::vector<float> out(x0_.size());
+    for (int i = 0; i < n_; ++i)
+      for (int c = 0; c < d_; ++c) {
+        const std::size_t t = static_cast<std::size_t>(i) * d_ + c;
+        out[t] = center_[c] + scale_[c] * x0_[t];
+      }
+    return out;
+  }
+
+  void copy_params_row(int i, float* out) override {
+    std::copy_n(p_.data() + static_cast<std::size_t>(i) * d_, d_, out);
+  }
+
+ private:
+  std::vector<float> expand(const std::vector<float>& v, float dflt) const {
+    if (v.empty()) return std::vector<float>(static_cast<std::size_t>(d_), dflt);
+    if (v.size() == 1) return std::vector<float>(static_cast<std::size_t>(d_), v[0]);
+    return v;
+  }
+  void refresh_params(int b, int e) {
+    for (int i = b; i < e; ++i)
+      for (int c = 0; c < d_; ++c) {
+        const std::size_t t = static_cast<std::size_t>(i) * d_ + c;
+        p_[t] = center_[c] + scale_[c] * x_[t];
+      }
+  }
+
+  int n_, d_, latent_;
+  std::uint64_t seed_;
+  density_params density_;
+  int threads_ = 1;
+  std::vector<float> x_, p_, x0_, z_, e_, q_, fitness_, center_, scale_;
+  fitness_summary summary_ = empty_summary();
+};
+
+}  // namespace
+
+std::unique_ptr<backend> make_cpu_backend(const config& cfg) { return std::make_unique<cpu_backend>(cfg); }
+
+}  // namespace diffevo::detail

@@ -1,0 +1,127 @@
+// The optimizer facade: API-boundary validation, the ask/tell state machine, backend choice and
+// best-so-far bookkeeping. The numerical work lives in the backends.
+#include "diffevo/optimizer.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include "backend.hpp"
+#include "cpu_backend.hpp"
+#include "diffevo/error.hpp"
+#include "message.hpp"
+
+namespace diffevo {
+
+bool cuda_device_available() noexcept {
+  int n = 0;
+  // Any error (no driver, insufficient driver, ...) means "no device", never a crash.
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return n > 0;
+}
+
+struct optimizer::state {
+  config cfg;
+  std::vector<double> alphas;
+  backend_kind kind = backend_kind::cpu;
+  std::unique_ptr<detail::backend> impl;
+  int generation = 0;
+  bool asked = false;
+  bool told = false;
+  std::vector<float> best;
+  float best_fitness = 0;
+  bool has_best = false;
+  int last_nonfinite = 0;
+  long long total_nonfinite = 0;
+};
+
+optimizer::optimizer(const config& cfg) : s_(std::make_unique<state>()) {
+  validate(cfg);
+  s_->cfg = cfg;
+  s_->alphas = make_schedule(cfg);
+  switch (cfg.backend) {
+    case backend_kind::cuda:
+      DIFFEVO_EXPECTS(cuda_device_available(), device_unavailable,
+                      "backend = cuda was requested but no CUDA device is available");
+      throw device_unavailable("backend = cuda: the CUDA backend is not built into this version of diffevo yet");
+    case backend_kind::automatic:
+    case backend_kind::cpu:
+      // TODO(issue 2): automatic picks cuda once the CUDA backend lands.
+      s_->kind = backend_kind::cpu;
+      s_->impl = detail::make_cpu_backend(cfg);
+      break;
+  }
+}
+
+optimizer::~optimizer() = default;
+optimizer::optimizer(optimizer&&) noexcept = default;
+optimizer& optimizer::operator=(optimizer&&) noexcept = default;
+
+population_view optimizer::ask() {
+  s_->asked = true;
+  return population_view{s_->impl->host_params(), s_->cfg.population, s_->cfg.dimension};
+}
+
+void optimizer::tell(const float* fitness, std::size_t n) {
+  DIFFEVO_EXPECTS(!done(), logic_error, "tell() after done(): the run has finished its ", generations(),
+                  " generations");
+  DIFFEVO_EXPECTS(s_->asked, logic_error, "tell() before ask() at generation ", s_->generation);
+  DIFFEVO_EXPECTS(n == static_cast<std::size_t>(s_->cfg.population), invalid_argument, "fitness has ", n,
+                  " values but population is ", s_->cfg.population);
+  DIFFEVO_EXPECTS(fitness != nullptr, invalid_argument, "fitness is a null pointer");
+  const detail::fitness_summary sum = s_->impl->summarize(fitness);
+  if (sum.first_error >= 0) {
+    const float v = fitness[sum.first_error];
+    if (sum.error_class == static_cast<int>(detail::fitness_class::negative))
+      throw invalid_argument(detail::msg("fitness[", sum.first_error, "] = ", v, " gives a negative density under the ",
+                                         to_string(s_->cfg.density), " mapping (objective ", to_string(s_->cfg.goal),
+                                         "); use density_kind::energy for fitness of any sign"));
+    throw invalid_argument(detail::msg("fitness[", sum.first_error, "] = ", v,
+                                       " is infinite in the winning direction (objective ", to_string(s_->cfg.goal),
+                                       ")"));
+  }
+  // Best-so-far comes from the population just evaluated, before the update replaces it.
+  if (sum.best >= 0) {
+    const bool better = !s_->has_best || (s_->cfg.goal == objective::minimize ? sum.best_value < s_->best_fitness
+                                                                              : sum.best_value > s_->best_fitness);
+    if (better) {
+      s_->best.resize(static_cast<std::size_t>(s_->cfg.dimension));
+      s_->impl->copy_params_row(sum.best, s_->best.data());
+      s_->best_fitness = sum.best_value;
+      s_->has_best = true;
+    }
+  }
+  s_->impl->update(ddim_step(s_->alphas, s_->generation, s_->cfg.eta), s_->generation);
+  s_->last_nonfinite = sum.nonfinite;
+  s_->total_nonfinite += sum.nonfinite;
+  ++s_->generation;
+  s_->asked = false;
+  s_->told = true;
+}
+
+bool optimizer::done() const noexcept { return s_->generation >= generations(); }
+int optimizer::generation() const noexcept { return s_->generation; }
+int optimizer::generations() const noexcept { return s_->cfg.steps - 1; }
+
+std::vector<float> optimizer::x0() const {
+  DIFFEVO_EXPECTS(s_->told, logic_error, "x0() before the first tell(): no estimate exists yet");
+  return s_->impl->x0_params();
+}
+
+std::vector<float> optimizer::best() const {
+  DIFFEVO_EXPECTS(s_->has_best, logic_error, "best() before any finite fitness was told");
+  return s_->best;
+}
+float optimizer::best_fitness() const {
+  DIFFEVO_EXPECTS(s_->has_best, logic_error, "best_fitness() before any finite fitness was told");
+  return s_->best_fitness;
+}
+bool optimizer::has_best() const noexcept { return s_->has_best; }
+int optimizer::last_nonfinite() const noexcept { return s_->last_nonfinite; }
+long long optimizer::total_nonfinite() const noexcept { return s_->total_nonfinite; }
+backend_kind optimizer::backend() const noexcept { return s_->kind; }
+const config& optimizer::cfg() const noexcept { return s_->cfg; }
+const std::vector<double>& optimizer::alphas() const noexcept { return s_->alphas; }
+
+}  // namespace diffevo

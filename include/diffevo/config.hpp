@@ -1,0 +1,78 @@
+#pragma once
+/// \file
+/// The run configuration of a Diffusion Evolution optimizer (SPEC §1-§5).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace diffevo {
+
+/// Noise schedule `alpha[0] > ... > alpha[T-1]` (SPEC §2).
+enum class schedule_kind {
+  cosine,  ///< default; alpha from 0.999 down to 9.98e-4
+  linear,  ///< evenly spaced from 1 - 1e-4 down to 1e-8
+  ddpm,    ///< exp(-b s - g s^2), pinned at 1 - 1e-4 and 1e-4
+  user     ///< `config::user_alphas`, strictly decreasing, each in (0, 1)
+};
+
+/// How raw fitness becomes a density `g >= 0` (SPEC §3).
+enum class density_kind {
+  identity,     ///< g = f'  (f' = f when maximizing, -f when minimizing; f' < 0 is an error)
+  power,        ///< g = (f' / temperature)^power  (same sign rule)
+  energy,       ///< log g = (f' - max f') / temperature  (default; any sign)
+  log_density,  ///< the values passed to tell() are log g directly
+};
+
+/// Whether larger or smaller fitness is better.
+enum class objective { maximize, minimize };
+
+/// Where the population lives and the update runs.
+enum class backend_kind {
+  automatic,  ///< cuda when a CUDA device is present, else cpu
+  cpu,        ///< host threads; same algorithm and noise as cuda
+  cuda        ///< device-resident population; throws device_unavailable without a device
+};
+
+/// Everything that defines a run. All fields are validated by `validate()` (called by the optimizer
+/// constructor); a bad field throws `diffevo::invalid_argument` naming the field and the value.
+struct config {
+  int population = 512;  ///< N >= 2
+  int dimension = 2;     ///< D >= 1, parameters per individual
+  int steps = 25;        ///< T >= 2 noise levels; a run has T - 1 generations
+
+  schedule_kind schedule = schedule_kind::cosine;
+  std::vector<double> user_alphas;  ///< used when schedule == user; size T, strictly decreasing, in (0, 1)
+
+  /// DDIM stochasticity: 0 is deterministic DDIM, 1 is DDPM. Values > 1 are allowed only while
+  /// `1 - a_p - sigma^2 >= 0` at every generation.
+  double eta = 1.0;
+
+  density_kind density = density_kind::energy;
+  double power = 1.0;        ///< exponent of density_kind::power, > 0
+  double temperature = 1.0;  ///< of power and energy, > 0
+  objective goal = objective::maximize;
+
+  int latent_dim = 0;  ///< d: 0 = plain (distances in x), else 1 <= d <= D (SPEC §5)
+
+  /// User parameters are p = center + scale * x. Each vector is empty (0 and 1), one value (all
+  /// dimensions) or D values (per dimension). scale must be finite and > 0.
+  std::vector<float> center;
+  std::vector<float> scale;
+
+  std::uint64_t seed = 0;  ///< one seed gives one run (bit-identical on the same backend)
+
+  backend_kind backend = backend_kind::automatic;
+  int cpu_threads = 0;  ///< cpu backend worker threads; 0 = hardware concurrency. Results do not depend on it.
+};
+
+/// Throws diffevo::invalid_argument naming the first bad field and its value.
+void validate(const config& cfg);
+
+/// Human-readable names, used in messages and logs.
+const char* to_string(schedule_kind k) noexcept;
+const char* to_string(density_kind k) noexcept;
+const char* to_string(objective k) noexcept;
+const char* to_string(backend_kind k) noexcept;
+
+}  // namespace diffevo

@@ -1,0 +1,9 @@
+#pragma once
+/// \file
+/// Umbrella header: everything a host C++ program needs (no CUDA headers required).
+#include "diffevo/config.hpp"
+#include "diffevo/error.hpp"
+#include "diffevo/functions.hpp"
+#include "diffevo/optimize.hpp"
+#include "diffevo/optimizer.hpp"
+#include "diffevo/schedule.hpp"

@@ -1,0 +1,92 @@
+#pragma once
+/// \file
+/// The ask/tell Diffusion Evolution optimizer (SPEC §4-§5).
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "diffevo/config.hpp"
+
+namespace diffevo {
+
+/// A read-only N x D row-major matrix on the host (one individual per contiguous row).
+struct population_view {
+  const float* data = nullptr;
+  int rows = 0;
+  int cols = 0;
+  /// Row i (an individual's D parameters).
+  const float* row(int i) const { return data + static_cast<std::size_t>(i) * cols; }
+  std::size_t size() const { return static_cast<std::size_t>(rows) * cols; }
+};
+
+namespace detail {
+class backend;
+}
+
+/// Diffusion Evolution with an ask/tell interface.
+///
+/// A run has T - 1 generations. Each generation: `ask()` returns the population in parameter space
+/// `p = center + scale * x`; the caller evaluates it and passes the N fitness values to `tell()`,
+/// which maps fitness to density (SPEC §3), estimates x0 and applies the DDIM update (SPEC §4).
+/// After T - 1 tells `done()` is true and `ask()` returns the final (clean) population.
+///
+/// Not thread-safe: one optimizer is driven by one thread at a time. Move-only.
+class optimizer {
+ public:
+  /// Validates `cfg` (throws invalid_argument naming the field and value), picks the backend
+  /// (throws device_unavailable if cuda was requested without a device) and draws the initial
+  /// population x ~ N(0, I) from the seed.
+  explicit optimizer(const config& cfg);
+  ~optimizer();
+  optimizer(optimizer&&) noexcept;
+  optimizer& operator=(optimizer&&) noexcept;
+  optimizer(const optimizer&) = delete;
+  optimizer& operator=(const optimizer&) = delete;
+
+  /// The current population in parameter space, on the host. Valid until the next tell().
+  population_view ask();
+
+  /// Gives the fitness of the population returned by the last ask(): `n` must equal N.
+  /// Throws logic_error before ask() or after done(); invalid_argument for a wrong length, a
+  /// negative fitness under identity/power, or +inf in the winning direction (naming the index and
+  /// value). On any throw the optimizer state is unchanged and the call can be retried.
+  void tell(const float* fitness, std::size_t n);
+  void tell(const std::vector<float>& fitness) { tell(fitness.data(), fitness.size()); }
+
+  /// True after T - 1 generations.
+  bool done() const noexcept;
+  /// Generations completed so far (0 .. T - 1).
+  int generation() const noexcept;
+  /// T - 1.
+  int generations() const noexcept;
+
+  /// The x0 estimate of the last tell(), in parameter space (N x D, row-major).
+  /// Throws logic_error before the first tell().
+  std::vector<float> x0() const;
+
+  /// The best individual told so far (parameters) and its fitness. Throws logic_error if no finite
+  /// fitness has been told yet.
+  std::vector<float> best() const;
+  float best_fitness() const;
+  bool has_best() const noexcept;
+
+  /// Non-finite fitness values (weight 0) in the last tell() and over the run.
+  int last_nonfinite() const noexcept;
+  long long total_nonfinite() const noexcept;
+
+  /// The backend actually in use (never automatic).
+  backend_kind backend() const noexcept;
+  const config& cfg() const noexcept;
+  /// The noise schedule alpha[0 .. T-1].
+  const std::vector<double>& alphas() const noexcept;
+
+ private:
+  struct state;
+  std::unique_ptr<state> s_;
+};
+
+/// True when a CUDA device can be used (any CUDA error, e.g. no driver, counts as "no device").
+bool cuda_device_available() noexcept;
+
+}  // namespace diffevo
