@@ -35,7 +35,7 @@ void parallel_rows(int n, int threads, Fn fn) {
 class cpu_backend final : public backend {
  public:
   explicit cpu_backend(const config& cfg)
-      : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), seed_(cfg.seed), density_(density_of(cfg)) {
+      : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)), rng_(cfg.seed) {
     threads_ = cfg.cpu_threads > 0 ? cfg.cpu_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     try {
@@ -54,9 +54,9 @@ class cpu_backend final : public backend {
       throw out_of_memory(msg("cpu backend: cannot allocate the population (population = ", n_, ", dimension = ", d_,
                               ", about ", 16.0 * static_cast<double>(nd) / 1e9, " GB)"));
     }
-    normal_host(seed_, stream_initial, x_.data(), nd);
+    rng_.fill(x_.data(), nd);
     if (latent_ > 0) {
-      normal_host(seed_, stream_projection, e_.data(), static_cast<std::size_t>(latent_) * d_);
+      rng_.fill(e_.data(), static_cast<std::size_t>(latent_) * d_);
       for (int r = 0; r < latent_; ++r) {  // SPEC §5: unit-norm rows
         float* row = e_.data() + static_cast<std::size_t>(r) * d_;
         double s = 0;
@@ -78,7 +78,7 @@ class cpu_backend final : public backend {
     return s;
   }
 
-  void update(const ddim_coefficients& c, int generation) override {
+  void update(const ddim_coefficients& c, int /*generation*/) override {
     std::vector<float> log_g(static_cast<std::size_t>(n_));
     for (int j = 0; j < n_; ++j) log_g[j] = final_log_density(fitness_[j], density_, summary_);
 
@@ -141,7 +141,7 @@ class cpu_backend final : public backend {
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     const update_coefficients uc = update_of(c);
     const bool noisy = c.sigma > 0;
-    if (noisy) normal_host(seed_, stream_generation0 + static_cast<std::uint64_t>(generation), z_.data(), nd);
+    if (noisy) rng_.fill(z_.data(), nd);
     for (std::size_t t = 0; t < nd; ++t) x_[t] = ddim_update(x_[t], x0_[t], noisy ? z_[t] : 0.0f, uc);
     refresh_params(0, n_);
   }
@@ -175,8 +175,8 @@ class cpu_backend final : public backend {
   }
 
   int n_, d_, latent_;
-  std::uint64_t seed_;
   density_params density_;
+  host_normal_generator rng_;
   int threads_ = 1;
   std::vector<float> x_, p_, x0_, z_, e_, q_, fitness_, center_, scale_;
   fitness_summary summary_ = empty_summary();

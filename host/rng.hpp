@@ -1,22 +1,32 @@
 #pragma once
-// Seeded normal noise (SPEC §4): every draw of a run is its own cuRAND Philox stream, keyed by
-// (seed, stream id), so a draw never depends on how many numbers earlier draws consumed. The CPU
-// backend uses cuRAND's host generator, the CUDA backend the device generator with the same keys.
+// Seeded normal noise (SPEC §4). A run is one cuRAND Philox sequence keyed by splitmix64(seed); its
+// draws are consumed in a fixed order: the initial population (N x D), then the projection (d x D,
+// latent only), then the noise of each generation with sigma > 0 (N x D). The CPU backend uses cuRAND's
+// host generator, the CUDA backend the device generator with the same calls, so both draw the same
+// numbers. (Re-keying the host generator costs ~7 ms per call, which is why one sequence is used.)
 #include <cstddef>
 #include <cstdint>
 
 namespace diffevo::detail {
 
-/// Stream ids of the draws of one run.
-enum : std::uint64_t { stream_initial = 0, stream_projection = 1, stream_generation0 = 2 };
-
-/// The Philox seed of stream `stream` of a run seeded with `seed` (splitmix64 of both).
-std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t stream) noexcept;
+/// The Philox seed of a run seeded with `seed` (splitmix64; decorrelates nearby user seeds).
+std::uint64_t run_seed(std::uint64_t seed) noexcept;
 
 /// cuRAND generates normals in pairs (Box-Muller): buffers hold an even count.
 inline std::size_t even_count(std::size_t n) { return n + (n & 1u); }
 
-/// Fills host buffer `out` (capacity even_count(n)) with N(0, 1) floats of stream `stream`.
-void normal_host(std::uint64_t seed, std::uint64_t stream, float* out, std::size_t n);
+/// A cuRAND host Philox generator for one run's sequence.
+class host_normal_generator {
+ public:
+  explicit host_normal_generator(std::uint64_t seed);
+  ~host_normal_generator();
+  host_normal_generator(const host_normal_generator&) = delete;
+  host_normal_generator& operator=(const host_normal_generator&) = delete;
+  /// Fills `out` (capacity even_count(n)) with the next even_count(n) N(0, 1) floats of the sequence.
+  void fill(float* out, std::size_t n);
+
+ private:
+  void* gen_ = nullptr;  // curandGenerator_t, kept out of this header
+};
 
 }  // namespace diffevo::detail

@@ -42,10 +42,14 @@ std::vector<double> reference_x0(const std::vector<float>& x, const std::vector<
 
 std::vector<float> copy(const population_view& p) { return std::vector<float>(p.data, p.data + p.size()); }
 
-// The projection the optimizer draws (SPEC §5), rebuilt independently from the same noise stream.
-std::vector<double> reference_projection(std::uint64_t seed, int d, int dim) {
+// The projection the optimizer draws (SPEC §5), rebuilt independently: it is the second draw of the
+// run's sequence, after the N x D initial population.
+std::vector<double> reference_projection(std::uint64_t seed, int n, int d, int dim) {
+  detail::host_normal_generator gen(seed);
+  std::vector<float> skip(detail::even_count(static_cast<std::size_t>(n) * dim));
+  gen.fill(skip.data(), static_cast<std::size_t>(n) * dim);
   std::vector<float> e(detail::even_count(static_cast<std::size_t>(d) * dim));
-  detail::normal_host(seed, detail::stream_projection, e.data(), static_cast<std::size_t>(d) * dim);
+  gen.fill(e.data(), static_cast<std::size_t>(d) * dim);
   std::vector<double> out(static_cast<std::size_t>(d) * dim);
   for (int r = 0; r < d; ++r) {
     double nrm = 0;
@@ -89,7 +93,7 @@ void check_one_generation(const case_t& tc, std::uint64_t seed) {
   const int k = tc.latent > 0 ? tc.latent : tc.dim;
   std::vector<double> q(static_cast<std::size_t>(tc.n) * k);
   if (tc.latent > 0) {
-    const auto e = reference_projection(seed, tc.latent, tc.dim);
+    const auto e = reference_projection(seed, tc.n, tc.latent, tc.dim);
     for (int i = 0; i < tc.n; ++i)
       for (int r = 0; r < tc.latent; ++r) {
         double acc = 0;
@@ -137,7 +141,7 @@ TEST(CpuBackend, X0SurvivesTheUnderflowRegime) {
 }
 
 TEST(CpuBackend, ProjectionRowsHaveUnitNorm) {
-  const auto e = reference_projection(9, 3, 500);
+  const auto e = reference_projection(9, 10, 3, 500);
   for (int r = 0; r < 3; ++r) {
     double s = 0;
     for (int c = 0; c < 500; ++c) s += e[r * 500 + c] * e[r * 500 + c];
