@@ -37,7 +37,4 @@ inline update_coefficients update_of(const ddim_coefficients& c) {
                              static_cast<float>(c.sigma)};
 }
 
-/// Kernel coordinates up to this many dimensions use the direct float distance; above it, float64.
-constexpr int k_direct_distance_max = 32;
-
 }  // namespace diffevo::detail

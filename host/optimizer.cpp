@@ -6,6 +6,7 @@
 
 #include "backend.hpp"
 #include "cpu_backend.hpp"
+#include "cuda_backend.hpp"
 #include "diffevo/error.hpp"
 #include "message.hpp"
 
@@ -44,10 +45,12 @@ optimizer::optimizer(const config& cfg) : s_(std::make_unique<state>()) {
     case backend_kind::cuda:
       DIFFEVO_EXPECTS(cuda_device_available(), device_unavailable,
                       "backend = cuda was requested but no CUDA device is available");
-      throw device_unavailable("backend = cuda: the CUDA backend is not built into this version of diffevo yet");
+      s_->kind = backend_kind::cuda;
+      s_->impl = detail::make_cuda_backend(cfg);
+      break;
     case backend_kind::automatic:
     case backend_kind::cpu:
-      // TODO(issue 2): automatic picks cuda once the CUDA backend lands.
+      // automatic stays on cpu until the cuda backend has passed its gpu-labelled tests on a device.
       s_->kind = backend_kind::cpu;
       s_->impl = detail::make_cpu_backend(cfg);
       break;

@@ -138,6 +138,9 @@ DIFFEVO_HD inline float final_log_density(float f, const density_params& p, cons
   return static_cast<float>(lg);
 }
 
+/// Kernel coordinates up to this many dimensions use the direct float distance; above it, float64.
+constexpr int k_direct_distance_max = 32;
+
 /// || q_i - s q_j ||^2 over k coordinates (SPEC §4: only q_j is scaled by s = sqrt(a_t)).
 /// Every term is non-negative, so float accumulation has no cancellation.
 DIFFEVO_HD inline float scaled_distance2(const float* qi, const float* qj, int k, float s) {

@@ -1,0 +1,154 @@
+// The CUDA backend: the population stays on the device for the whole run. Per generation: fitness
+// summary + log-density (one block), latent coordinates Z = X E^T (cuBLAS), softmax weights per row
+// (kernel), x0 = W X (cuBLAS SGEMM, in row chunks so W never exceeds a fixed budget), then the DDIM
+// update fused with the parameter map. Noise: cuRAND's device Philox generator, with the same seed
+// and the same sequence of calls as the cpu backend's host generator (host/rng.hpp).
+#include <algorithm>
+#include <vector>
+
+#include "../host/cuda_backend.hpp"
+#include "../host/rng.hpp"
+#include "check.cuh"
+#include "kernels.cuh"
+
+namespace diffevo::detail {
+namespace {
+
+constexpr std::size_t k_weight_budget_bytes = std::size_t(512) << 20;  // W chunk, float
+
+class cuda_backend final : public backend {
+ public:
+  explicit cuda_backend(const config& cfg)
+      : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)) {
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    h_center_ = expand(cfg.center, 0.0f);
+    h_scale_ = expand(cfg.scale, 1.0f);
+    DIFFEVO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    try {
+      DIFFEVO_CUBLAS_TRY(cublasCreate(&blas_));
+      DIFFEVO_CUBLAS_TRY(cublasSetStream(blas_, stream_));
+      DIFFEVO_CURAND_TRY(curandCreateGenerator(&rng_, CURAND_RNG_PSEUDO_PHILOX4_32_10));
+      DIFFEVO_CURAND_TRY(curandSetStream(rng_, stream_));
+      DIFFEVO_CURAND_TRY(curandSetPseudoRandomGeneratorSeed(rng_, run_seed(cfg.seed)));
+      DIFFEVO_CURAND_TRY(curandSetGeneratorOffset(rng_, 0));
+
+      x_ = device_buffer<float>(even_count(nd));
+      p_ = device_buffer<float>(even_count(nd));  // also receives each generation's noise
+      x0_ = device_buffer<float>(nd);
+      fitness_ = device_buffer<float>(static_cast<std::size_t>(n_));
+      log_g_ = device_buffer<float>(static_cast<std::size_t>(n_));
+      summary_ = device_buffer<fitness_summary>(1);
+      center_ = device_buffer<float>(static_cast<std::size_t>(d_));
+      scale_ = device_buffer<float>(static_cast<std::size_t>(d_));
+      chunk_ = static_cast<int>(std::clamp<std::size_t>(k_weight_budget_bytes / (sizeof(float) * n_), 1, n_));
+      w_ = device_buffer<float>(static_cast<std::size_t>(chunk_) * n_);
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(center_.data(), h_center_.data(), sizeof(float) * d_, cudaMemcpyHostToDevice, stream_));
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(scale_.data(), h_scale_.data(), sizeof(float) * d_, cudaMemcpyHostToDevice, stream_));
+
+      // Same draws, same order as the cpu backend: initial population, then the projection.
+      DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, x_.data(), even_count(nd), 0.0f, 1.0f));
+      if (latent_ > 0) {
+        const std::size_t ed = static_cast<std::size_t>(latent_) * d_;
+        e_ = device_buffer<float>(even_count(ed));
+        z_ = device_buffer<float>(static_cast<std::size_t>(n_) * latent_);
+        DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, e_.data(), even_count(ed), 0.0f, 1.0f));
+        normalize_rows(e_.data(), latent_, d_, stream_);
+      }
+      ddim_update_and_params(x_.data(), nullptr, nullptr, update_coefficients{}, center_.data(), scale_.data(),
+                             p_.data(), n_, d_, stream_);
+      DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    } catch (...) {
+      release_handles();
+      throw;
+    }
+  }
+
+  ~cuda_backend() override { release_handles(); }
+
+  const float* host_params() override {
+    h_p_.resize(static_cast<std::size_t>(n_) * d_);
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_p_.data(), p_.data(), sizeof(float) * h_p_.size(), cudaMemcpyDeviceToHost, stream_));
+    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    return h_p_.data();
+  }
+
+  fitness_summary summarize(const float* f) override {
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), f, sizeof(float) * n_, cudaMemcpyHostToDevice, stream_));
+    summarize_fitness(fitness_.data(), n_, density_, summary_.data(), log_g_.data(), stream_);
+    fitness_summary s;
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(&s, summary_.data(), sizeof s, cudaMemcpyDeviceToHost, stream_));
+    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    return s;
+  }
+
+  void update(const ddim_coefficients& c, int /*generation*/) override {
+    const float one = 1.0f, zero = 0.0f;
+    const float* q = x_.data();
+    int k = d_;
+    if (latent_ > 0) {
+      // Z (row-major N x d) = X E^T; column-major: Z^T (d x N) = E (op T of E^T, D x d) * X^T (D x N).
+      DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, latent_, n_, d_, &one, e_.data(), d_, x_.data(),
+                                     d_, &zero, z_.data(), latent_));
+      q = z_.data();
+      k = latent_;
+    }
+    for (int r0 = 0; r0 < n_; r0 += chunk_) {
+      const int rows = std::min(chunk_, n_ - r0);
+      softmax_weights(q, n_, k, log_g_.data(), c.a_t, r0, rows, w_.data(), stream_);
+      // X0 rows [r0, r0 + rows) = W_chunk X; column-major: X0^T (D x rows) = X^T (D x N) * W_chunk^T (N x rows).
+      DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, d_, rows, n_, &one, x_.data(), d_, w_.data(), n_,
+                                     &zero, x0_.data() + static_cast<std::size_t>(r0) * d_, d_));
+    }
+    const bool noisy = c.sigma > 0;
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    if (noisy) DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data(), even_count(nd), 0.0f, 1.0f));
+    ddim_update_and_params(x_.data(), x0_.data(), noisy ? p_.data() : nullptr, update_of(c), center_.data(),
+                           scale_.data(), p_.data(), n_, d_, stream_);
+  }
+
+  std::vector<float> x0_params() override {
+    std::vector<float> out(static_cast<std::size_t>(n_) * d_);
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(out.data(), x0_.data(), sizeof(float) * out.size(), cudaMemcpyDeviceToHost, stream_));
+    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    for (std::size_t t = 0; t < out.size(); ++t) out[t] = h_center_[t % d_] + h_scale_[t % d_] * out[t];
+    return out;
+  }
+
+  void copy_params_row(int i, float* out) override {
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(out, p_.data() + static_cast<std::size_t>(i) * d_, sizeof(float) * d_,
+                                     cudaMemcpyDeviceToHost, stream_));
+    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+  }
+
+ private:
+  std::vector<float> expand(const std::vector<float>& v, float dflt) const {
+    if (v.empty()) return std::vector<float>(static_cast<std::size_t>(d_), dflt);
+    if (v.size() == 1) return std::vector<float>(static_cast<std::size_t>(d_), v[0]);
+    return v;
+  }
+  void release_handles() noexcept {
+    if (stream_) cudaStreamSynchronize(stream_);
+    if (rng_) curandDestroyGenerator(rng_);
+    if (blas_) cublasDestroy(blas_);
+    if (stream_) cudaStreamDestroy(stream_);
+    rng_ = nullptr;
+    blas_ = nullptr;
+    stream_ = nullptr;
+  }
+
+  int n_, d_, latent_;
+  density_params density_;
+  int chunk_ = 1;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  curandGenerator_t rng_ = nullptr;
+  std::vector<float> h_center_, h_scale_, h_p_;
+  device_buffer<float> x_, p_, x0_, fitness_, log_g_, center_, scale_, w_, e_, z_;
+  device_buffer<fitness_summary> summary_;
+};
+
+}  // namespace
+
+std::unique_ptr<backend> make_cuda_backend(const config& cfg) { return std::make_unique<cuda_backend>(cfg); }
+
+}  // namespace diffevo::detail

@@ -1,0 +1,102 @@
+// gpu-labelled: the cuda backend against the cpu backend (same seed, same noise) and itself.
+// Skipped when no CUDA device is present.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "diffevo/diffevo.hpp"
+#include "tolerance.hpp"
+
+using namespace diffevo;
+
+namespace {
+#define REQUIRE_DEVICE() \
+  if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device"
+
+std::vector<float> copy(const population_view& p) { return std::vector<float>(p.data, p.data + p.size()); }
+std::vector<double> widen(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
+
+float fitness_of(const float* p, int dim) {
+  double s = 0;
+  for (int d = 0; d < dim; ++d) s += std::cos(2.0 * p[d]) - 0.1 * p[d] * p[d];
+  return float(s);
+}
+
+config gpu_cfg(int n, int dim, int latent, double eta) {
+  config c;
+  c.population = n;
+  c.dimension = dim;
+  c.latent_dim = latent;
+  c.steps = 6;
+  c.eta = eta;
+  c.seed = 77;
+  return c;
+}
+
+// Runs cpu and cuda side by side, feeding each the fitness of its own population, and compares the
+// populations and x0 estimates after every generation.
+void compare_backends(config c) {
+  c.backend = backend_kind::cpu;
+  optimizer cpu(c);
+  c.backend = backend_kind::cuda;
+  optimizer gpu(c);
+  ASSERT_EQ(gpu.backend(), backend_kind::cuda);
+  EXPECT_TRUE(all_close(copy(gpu.ask()), widen(copy(cpu.ask())), 1e-5, 1e-5)) << "initial population";
+  std::vector<float> fc(c.population), fg(c.population);
+  while (!cpu.done()) {
+    const auto pc = cpu.ask();
+    const auto pg = gpu.ask();
+    for (int i = 0; i < c.population; ++i) {
+      fc[i] = fitness_of(pc.row(i), pc.cols);
+      fg[i] = fitness_of(pg.row(i), pg.cols);
+    }
+    cpu.tell(fc);
+    gpu.tell(fg);
+    EXPECT_TRUE(all_close(gpu.x0(), widen(cpu.x0()), 1e-3, 1e-3)) << "x0, generation " << cpu.generation();
+    EXPECT_TRUE(all_close(copy(gpu.ask()), widen(copy(cpu.ask())), 1e-3, 1e-3)) << "generation " << cpu.generation();
+  }
+}
+}  // namespace
+
+TEST(Gpu, MatchesCpuPlain) {
+  REQUIRE_DEVICE();
+  compare_backends(gpu_cfg(64, 3, 0, 1.0));
+}
+TEST(Gpu, MatchesCpuLatent) {
+  REQUIRE_DEVICE();
+  compare_backends(gpu_cfg(64, 100, 2, 1.0));
+}
+TEST(Gpu, MatchesCpuLargeDimension) {
+  REQUIRE_DEVICE();
+  compare_backends(gpu_cfg(48, 300, 0, 0.5));  // float64 distance path
+}
+TEST(Gpu, SameSeedIsBitIdentical) {
+  REQUIRE_DEVICE();
+  config c = gpu_cfg(128, 17, 2, 1.0);
+  c.backend = backend_kind::cuda;
+  auto run = [&] {
+    optimizer o(c);
+    std::vector<float> f(c.population);
+    while (!o.done()) {
+      const auto p = o.ask();
+      for (int i = 0; i < p.rows; ++i) f[i] = fitness_of(p.row(i), p.cols);
+      o.tell(f);
+    }
+    return copy(o.ask());
+  };
+  EXPECT_EQ(run(), run());
+}
+TEST(Gpu, RejectedTellChangesNothing) {
+  REQUIRE_DEVICE();
+  config c = gpu_cfg(16, 4, 0, 1.0);
+  c.backend = backend_kind::cuda;
+  c.density = density_kind::identity;
+  optimizer o(c);
+  const auto before = copy(o.ask());
+  std::vector<float> f(16, 1.0f);
+  f[9] = -2.0f;
+  EXPECT_THROW(o.tell(f), invalid_argument);
+  EXPECT_EQ(copy(o.ask()), before);
+  EXPECT_EQ(o.generation(), 0);
+}
