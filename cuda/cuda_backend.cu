@@ -21,8 +21,8 @@ class cuda_backend final : public backend {
   explicit cuda_backend(const config& cfg)
       : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)) {
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
-    h_center_ = expand(cfg.center, 0.0f);
-    h_scale_ = expand(cfg.scale, 1.0f);
+    h_center_ = expand_affine(cfg.center, d_, 0.0f);
+    h_scale_ = expand_affine(cfg.scale, d_, 1.0f);
     DIFFEVO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     try {
       DIFFEVO_CUBLAS_TRY(cublasCreate(&blas_));
@@ -121,11 +121,6 @@ class cuda_backend final : public backend {
   }
 
  private:
-  std::vector<float> expand(const std::vector<float>& v, float dflt) const {
-    if (v.empty()) return std::vector<float>(static_cast<std::size_t>(d_), dflt);
-    if (v.size() == 1) return std::vector<float>(static_cast<std::size_t>(d_), v[0]);
-    return v;
-  }
   void release_handles() noexcept {
     if (stream_) cudaStreamSynchronize(stream_);
     if (rng_) curandDestroyGenerator(rng_);

@@ -30,6 +30,13 @@ inline density_params density_of(const config& c) {
   return density_params{static_cast<int>(c.density), c.goal == objective::minimize, c.power, c.temperature};
 }
 
+/// A validated center/scale field (0, 1 or D values) expanded to D values.
+inline std::vector<float> expand_affine(const std::vector<float>& v, int dim, float dflt) {
+  if (v.empty()) return std::vector<float>(static_cast<std::size_t>(dim), dflt);
+  if (v.size() == 1) return std::vector<float>(static_cast<std::size_t>(dim), v[0]);
+  return v;
+}
+
 /// Float update coefficients from the double ones.
 inline update_coefficients update_of(const ddim_coefficients& c) {
   return update_coefficients{static_cast<float>(std::sqrt(c.a_p)), static_cast<float>(std::sqrt(c.a_t)),

@@ -44,8 +44,8 @@ class cpu_backend final : public backend {
       x0_.resize(nd);
       z_.resize(even_count(nd));
       fitness_.resize(static_cast<std::size_t>(n_));
-      center_ = expand(cfg.center, 0.0f);
-      scale_ = expand(cfg.scale, 1.0f);
+      center_ = expand_affine(cfg.center, d_, 0.0f);
+      scale_ = expand_affine(cfg.scale, d_, 1.0f);
       if (latent_ > 0) {
         e_.resize(even_count(static_cast<std::size_t>(latent_) * d_));
         q_.resize(static_cast<std::size_t>(n_) * latent_);
@@ -161,11 +161,6 @@ class cpu_backend final : public backend {
   }
 
  private:
-  std::vector<float> expand(const std::vector<float>& v, float dflt) const {
-    if (v.empty()) return std::vector<float>(static_cast<std::size_t>(d_), dflt);
-    if (v.size() == 1) return std::vector<float>(static_cast<std::size_t>(d_), v[0]);
-    return v;
-  }
   void refresh_params(int b, int e) {
     for (int i = b; i < e; ++i)
       for (int c = 0; c < d_; ++c) {
