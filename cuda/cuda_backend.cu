@@ -27,13 +27,15 @@ class cuda_backend final : public backend {
     try {
       DIFFEVO_CUBLAS_TRY(cublasCreate(&blas_));
       DIFFEVO_CUBLAS_TRY(cublasSetStream(blas_, stream_));
+      // Full float32 GEMMs: no TF32, so x0 is a float32 weighted mean like the cpu backend's.
+      DIFFEVO_CUBLAS_TRY(cublasSetMathMode(blas_, CUBLAS_PEDANTIC_MATH));
       DIFFEVO_CURAND_TRY(curandCreateGenerator(&rng_, CURAND_RNG_PSEUDO_PHILOX4_32_10));
       DIFFEVO_CURAND_TRY(curandSetStream(rng_, stream_));
       DIFFEVO_CURAND_TRY(curandSetPseudoRandomGeneratorSeed(rng_, run_seed(cfg.seed)));
       DIFFEVO_CURAND_TRY(curandSetGeneratorOffset(rng_, 0));
 
-      x_ = device_buffer<float>(even_count(nd));
-      p_ = device_buffer<float>(even_count(nd));  // also receives each generation's noise
+      x_ = device_buffer<float>(draw_count(nd));
+      p_ = device_buffer<float>(draw_count(nd));  // also receives each generation's noise
       x0_ = device_buffer<float>(nd);
       fitness_ = device_buffer<float>(static_cast<std::size_t>(n_));
       log_g_ = device_buffer<float>(static_cast<std::size_t>(n_));
@@ -46,12 +48,12 @@ class cuda_backend final : public backend {
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(scale_.data(), h_scale_.data(), sizeof(float) * d_, cudaMemcpyHostToDevice, stream_));
 
       // Same draws, same order as the cpu backend: initial population, then the projection.
-      DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, x_.data(), even_count(nd), 0.0f, 1.0f));
+      DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, x_.data(), draw_count(nd), 0.0f, 1.0f));
       if (latent_ > 0) {
         const std::size_t ed = static_cast<std::size_t>(latent_) * d_;
-        e_ = device_buffer<float>(even_count(ed));
+        e_ = device_buffer<float>(draw_count(ed));
         z_ = device_buffer<float>(static_cast<std::size_t>(n_) * latent_);
-        DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, e_.data(), even_count(ed), 0.0f, 1.0f));
+        DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, e_.data(), draw_count(ed), 0.0f, 1.0f));
         normalize_rows(e_.data(), latent_, d_, stream_);
       }
       ddim_update_and_params(x_.data(), nullptr, nullptr, update_coefficients{}, center_.data(), scale_.data(),
@@ -101,7 +103,7 @@ class cuda_backend final : public backend {
     }
     const bool noisy = c.sigma > 0;
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
-    if (noisy) DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data(), even_count(nd), 0.0f, 1.0f));
+    if (noisy) DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data(), draw_count(nd), 0.0f, 1.0f));
     ddim_update_and_params(x_.data(), x0_.data(), noisy ? p_.data() : nullptr, update_of(c), center_.data(),
                            scale_.data(), p_.data(), n_, d_, stream_);
   }

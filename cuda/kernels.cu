@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "check.cuh"
 #include "kernels.cuh"
 

@@ -39,15 +39,15 @@ class cpu_backend final : public backend {
     threads_ = cfg.cpu_threads > 0 ? cfg.cpu_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     try {
-      x_.resize(even_count(nd));
+      x_.resize(draw_count(nd));
       p_.resize(nd);
       x0_.resize(nd);
-      z_.resize(even_count(nd));
+      z_.resize(draw_count(nd));
       fitness_.resize(static_cast<std::size_t>(n_));
       center_ = expand_affine(cfg.center, d_, 0.0f);
       scale_ = expand_affine(cfg.scale, d_, 1.0f);
       if (latent_ > 0) {
-        e_.resize(even_count(static_cast<std::size_t>(latent_) * d_));
+        e_.resize(draw_count(static_cast<std::size_t>(latent_) * d_));
         q_.resize(static_cast<std::size_t>(n_) * latent_);
       }
     } catch (const std::bad_alloc&) {

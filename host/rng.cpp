@@ -40,7 +40,7 @@ host_normal_generator::~host_normal_generator() { curandDestroyGenerator(static_
 
 void host_normal_generator::fill(float* out, std::size_t n) {
   if (n == 0) return;
-  check(curandGenerateNormal(static_cast<curandGenerator_t>(gen_), out, even_count(n), 0.0f, 1.0f),
+  check(curandGenerateNormal(static_cast<curandGenerator_t>(gen_), out, draw_count(n), 0.0f, 1.0f),
         "curandGenerateNormal");
 }
 

@@ -3,7 +3,8 @@
 // draws are consumed in a fixed order: the initial population (N x D), then the projection (d x D,
 // latent only), then the noise of each generation with sigma > 0 (N x D). The CPU backend uses cuRAND's
 // host generator, the CUDA backend the device generator with the same calls, so both draw the same
-// numbers. (Re-keying the host generator costs ~7 ms per call, which is why one sequence is used.)
+// numbers (to within an ulp: Box-Muller's log/sin/cos are evaluated by host and device math
+// libraries). (Re-keying the host generator costs ~7 ms per call, which is why one sequence is used.)
 #include <cstddef>
 #include <cstdint>
 
@@ -12,8 +13,10 @@ namespace diffevo::detail {
 /// The Philox seed of a run seeded with `seed` (splitmix64; decorrelates nearby user seeds).
 std::uint64_t run_seed(std::uint64_t seed) noexcept;
 
-/// cuRAND generates normals in pairs (Box-Muller): buffers hold an even count.
-inline std::size_t even_count(std::size_t n) { return n + (n & 1u); }
+/// Every draw is rounded up to a multiple of 4 (cuRAND needs an even count for Box-Muller pairs; a
+/// multiple of 4 keeps each draw on a Philox4x32 block boundary on host and device alike), and
+/// buffers hold draw_count(n) floats.
+inline std::size_t draw_count(std::size_t n) { return (n + 3u) & ~std::size_t(3); }
 
 /// A cuRAND host Philox generator for one run's sequence.
 class host_normal_generator {
@@ -22,7 +25,7 @@ class host_normal_generator {
   ~host_normal_generator();
   host_normal_generator(const host_normal_generator&) = delete;
   host_normal_generator& operator=(const host_normal_generator&) = delete;
-  /// Fills `out` (capacity even_count(n)) with the next even_count(n) N(0, 1) floats of the sequence.
+  /// Fills `out` (capacity draw_count(n)) with the next draw_count(n) N(0, 1) floats of the sequence.
   void fill(float* out, std::size_t n);
 
  private:

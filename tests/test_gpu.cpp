@@ -71,6 +71,11 @@ TEST(Gpu, MatchesCpuLargeDimension) {
   REQUIRE_DEVICE();
   compare_backends(gpu_cfg(48, 300, 0, 0.5));  // float64 distance path
 }
+TEST(Gpu, MatchesCpuWithCountsNotMultipleOfFour) {
+  REQUIRE_DEVICE();
+  compare_backends(gpu_cfg(65, 3, 0, 1.0));   // draws of 195 -> 196
+  compare_backends(gpu_cfg(65, 17, 1, 1.0));  // 1105 and 17
+}
 TEST(Gpu, SameSeedIsBitIdentical) {
   REQUIRE_DEVICE();
   config c = gpu_cfg(128, 17, 2, 1.0);

@@ -46,9 +46,9 @@ std::vector<float> copy(const population_view& p) { return std::vector<float>(p.
 // run's sequence, after the N x D initial population.
 std::vector<double> reference_projection(std::uint64_t seed, int n, int d, int dim) {
   detail::host_normal_generator gen(seed);
-  std::vector<float> skip(detail::even_count(static_cast<std::size_t>(n) * dim));
+  std::vector<float> skip(detail::draw_count(static_cast<std::size_t>(n) * dim));
   gen.fill(skip.data(), static_cast<std::size_t>(n) * dim);
-  std::vector<float> e(detail::even_count(static_cast<std::size_t>(d) * dim));
+  std::vector<float> e(detail::draw_count(static_cast<std::size_t>(d) * dim));
   gen.fill(e.data(), static_cast<std::size_t>(d) * dim);
   std::vector<double> out(static_cast<std::size_t>(d) * dim);
   for (int r = 0; r < d; ++r) {
