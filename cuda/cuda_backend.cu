@@ -14,6 +14,22 @@
 namespace diffevo::detail {
 namespace {
 
+/// Makes `device` current for the scope of a call and restores the caller's device after it, so an
+/// optimizer keeps working when the caller's thread switches devices.
+class device_scope {
+ public:
+  explicit device_scope(int device) {
+    DIFFEVO_CUDA_TRY(cudaGetDevice(&previous_));
+    if (previous_ != device) DIFFEVO_CUDA_TRY(cudaSetDevice(device));
+  }
+  ~device_scope() { cudaSetDevice(previous_); }
+  device_scope(const device_scope&) = delete;
+  device_scope& operator=(const device_scope&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
 constexpr std::size_t k_weight_budget_bytes = std::size_t(512) << 20;  // W chunk, float
 
 class cuda_backend final : public backend {
@@ -21,6 +37,7 @@ class cuda_backend final : public backend {
   explicit cuda_backend(const config& cfg)
       : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)) {
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    DIFFEVO_CUDA_TRY(cudaGetDevice(&device_));  // the device current at construction owns the run
     h_center_ = expand_affine(cfg.center, d_, 0.0f);
     h_scale_ = expand_affine(cfg.scale, d_, 1.0f);
     DIFFEVO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
@@ -68,6 +85,7 @@ class cuda_backend final : public backend {
   ~cuda_backend() override { release_handles(); }
 
   const float* host_params() override {
+    const device_scope on(device_);
     h_p_.resize(static_cast<std::size_t>(n_) * d_);
     DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_p_.data(), p_.data(), sizeof(float) * h_p_.size(), cudaMemcpyDeviceToHost, stream_));
     DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
@@ -75,6 +93,7 @@ class cuda_backend final : public backend {
   }
 
   fitness_summary summarize(const float* f) override {
+    const device_scope on(device_);
     DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), f, sizeof(float) * n_, cudaMemcpyHostToDevice, stream_));
     summarize_fitness(fitness_.data(), n_, density_, summary_.data(), log_g_.data(), stream_);
     fitness_summary s;
@@ -84,6 +103,7 @@ class cuda_backend final : public backend {
   }
 
   void update(const ddim_coefficients& c, int /*generation*/) override {
+    const device_scope on(device_);
     const float one = 1.0f, zero = 0.0f;
     const float* q = x_.data();
     int k = d_;
@@ -109,6 +129,7 @@ class cuda_backend final : public backend {
   }
 
   std::vector<float> x0_params() override {
+    const device_scope on(device_);
     std::vector<float> out(static_cast<std::size_t>(n_) * d_);
     DIFFEVO_CUDA_TRY(cudaMemcpyAsync(out.data(), x0_.data(), sizeof(float) * out.size(), cudaMemcpyDeviceToHost, stream_));
     DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
@@ -117,6 +138,7 @@ class cuda_backend final : public backend {
   }
 
   void copy_params_row(int i, float* out) override {
+    const device_scope on(device_);
     DIFFEVO_CUDA_TRY(cudaMemcpyAsync(out, p_.data() + static_cast<std::size_t>(i) * d_, sizeof(float) * d_,
                                      cudaMemcpyDeviceToHost, stream_));
     DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
@@ -135,6 +157,7 @@ class cuda_backend final : public backend {
 
   int n_, d_, latent_;
   density_params density_;
+  int device_ = 0;
   int chunk_ = 1;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
