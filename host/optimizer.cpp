@@ -29,7 +29,6 @@ struct optimizer::state {
   std::unique_ptr<detail::backend> impl;
   int generation = 0;
   bool asked = false;
-  bool told = false;
   std::vector<float> best;
   float best_fitness = 0;
   bool has_best = false;
@@ -100,7 +99,6 @@ void optimizer::tell(const float* fitness, std::size_t n) {
   s_->total_nonfinite += sum.nonfinite;
   ++s_->generation;
   s_->asked = false;
-  s_->told = true;
 }
 
 bool optimizer::done() const noexcept { return s_->generation >= generations(); }
@@ -108,7 +106,7 @@ int optimizer::generation() const noexcept { return s_->generation; }
 int optimizer::generations() const noexcept { return s_->cfg.steps - 1; }
 
 std::vector<float> optimizer::x0() const {
-  DIFFEVO_EXPECTS(s_->told, logic_error, "x0() before the first tell(): no estimate exists yet");
+  DIFFEVO_EXPECTS(s_->generation > 0, logic_error, "x0() before the first tell(): no estimate exists yet");
   return s_->impl->x0_params();
 }
 
