@@ -102,7 +102,7 @@ class cuda_backend final : public backend {
     return s;
   }
 
-  void update(const ddim_coefficients& c, int /*generation*/) override {
+  void update(const ddim_coefficients& c) override {
     const device_scope on(device_);
     const float one = 1.0f, zero = 0.0f;
     const float* q = x_.data();
@@ -133,7 +133,7 @@ class cuda_backend final : public backend {
     std::vector<float> out(static_cast<std::size_t>(n_) * d_);
     DIFFEVO_CUDA_TRY(cudaMemcpyAsync(out.data(), x0_.data(), sizeof(float) * out.size(), cudaMemcpyDeviceToHost, stream_));
     DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
-    for (std::size_t t = 0; t < out.size(); ++t) out[t] = h_center_[t % d_] + h_scale_[t % d_] * out[t];
+    to_params(out.data(), out.data(), static_cast<std::size_t>(n_), h_center_, h_scale_);
     return out;
   }
 

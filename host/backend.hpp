@@ -17,8 +17,8 @@ class backend {
   /// Reduces a host fitness vector (length N) and keeps it for the next update(). Changes no
   /// population state, so a summary with an error can be rejected by the caller.
   virtual fitness_summary summarize(const float* fitness) = 0;
-  /// One DDIM generation with the last summarized fitness.
-  virtual void update(const ddim_coefficients& c, int generation) = 0;
+  /// One DDIM generation with the last summarized fitness (noise is the next draw of the run).
+  virtual void update(const ddim_coefficients& c) = 0;
   /// The last x0 estimate in parameter space (N x D).
   virtual std::vector<float> x0_params() = 0;
   /// Copies individual i's parameters to `out` (D floats).
@@ -36,6 +36,17 @@ inline std::vector<float> expand_affine(const std::vector<float>& v, int dim, fl
   if (v.size() == 1) return std::vector<float>(static_cast<std::size_t>(dim), v[0]);
   return v;
 }
+
+/// out = center + scale * x for `rows` rows of D = center.size() values (SPEC §1 parameter map).
+inline void to_params(const float* x, float* out, std::size_t rows, const std::vector<float>& center,
+                      const std::vector<float>& scale) {
+  const std::size_t dim = center.size();
+  for (std::size_t i = 0; i < rows; ++i)
+    for (std::size_t c = 0; c < dim; ++c) out[i * dim + c] = center[c] + scale[c] * x[i * dim + c];
+}
+
+/// True when fitness `a` is strictly better than `b` under `goal` (ties keep the earlier one).
+inline bool improves(float a, float b, objective goal) { return goal == objective::minimize ? a < b : a > b; }
 
 /// Float update coefficients from the double ones.
 inline update_coefficients update_of(const ddim_coefficients& c) {

@@ -65,7 +65,7 @@ class cpu_backend final : public backend {
         for (int c = 0; c < d_; ++c) row[c] = static_cast<float>(row[c] * inv);
       }
     }
-    refresh_params(0, n_);
+    refresh_params();
   }
 
   const float* host_params() override { return p_.data(); }
@@ -78,7 +78,7 @@ class cpu_backend final : public backend {
     return s;
   }
 
-  void update(const ddim_coefficients& c, int /*generation*/) override {
+  void update(const ddim_coefficients& c) override {
     std::vector<float> log_g(static_cast<std::size_t>(n_));
     for (int j = 0; j < n_; ++j) log_g[j] = final_log_density(fitness_[j], density_, summary_);
 
@@ -143,16 +143,12 @@ class cpu_backend final : public backend {
     const bool noisy = c.sigma > 0;
     if (noisy) rng_.fill(z_.data(), nd);
     for (std::size_t t = 0; t < nd; ++t) x_[t] = ddim_update(x_[t], x0_[t], noisy ? z_[t] : 0.0f, uc);
-    refresh_params(0, n_);
+    refresh_params();
   }
 
   std::vector<float> x0_params() override {
     std::vector<float> out(x0_.size());
-    for (int i = 0; i < n_; ++i)
-      for (int c = 0; c < d_; ++c) {
-        const std::size_t t = static_cast<std::size_t>(i) * d_ + c;
-        out[t] = center_[c] + scale_[c] * x0_[t];
-      }
+    to_params(x0_.data(), out.data(), static_cast<std::size_t>(n_), center_, scale_);
     return out;
   }
 
@@ -161,13 +157,7 @@ class cpu_backend final : public backend {
   }
 
  private:
-  void refresh_params(int b, int e) {
-    for (int i = b; i < e; ++i)
-      for (int c = 0; c < d_; ++c) {
-        const std::size_t t = static_cast<std::size_t>(i) * d_ + c;
-        p_[t] = center_[c] + scale_[c] * x_[t];
-      }
-  }
+  void refresh_params() { to_params(x_.data(), p_.data(), static_cast<std::size_t>(n_), center_, scale_); }
 
   int n_, d_, latent_;
   density_params density_;

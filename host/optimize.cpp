@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "backend.hpp"
 #include "diffevo/error.hpp"
 
 namespace diffevo {
@@ -28,13 +29,12 @@ optimize_result optimize(const config& cfg, const batch_fitness& fitness) {
     r.best_fitness = opt.best_fitness();
   }
   // The final population is evaluated too; it joins the best-so-far comparison.
-  const bool minimize = cfg.goal == objective::minimize;
   for (int i = 0; i < last.rows; ++i) {
     if (!std::isfinite(f[i])) {
       ++r.nonfinite;
       continue;
     }
-    if (!r.has_best || (minimize ? f[i] < r.best_fitness : f[i] > r.best_fitness)) {
+    if (!r.has_best || detail::improves(f[i], r.best_fitness, cfg.goal)) {
       r.best.assign(last.row(i), last.row(i) + last.cols);
       r.best_fitness = f[i];
       r.has_best = true;

@@ -85,16 +85,14 @@ void optimizer::tell(const float* fitness, std::size_t n) {
   }
   // Best-so-far comes from the population just evaluated, before the update replaces it.
   if (sum.best >= 0) {
-    const bool better = !s_->has_best || (s_->cfg.goal == objective::minimize ? sum.best_value < s_->best_fitness
-                                                                              : sum.best_value > s_->best_fitness);
-    if (better) {
+    if (!s_->has_best || detail::improves(sum.best_value, s_->best_fitness, s_->cfg.goal)) {
       s_->best.resize(static_cast<std::size_t>(s_->cfg.dimension));
       s_->impl->copy_params_row(sum.best, s_->best.data());
       s_->best_fitness = sum.best_value;
       s_->has_best = true;
     }
   }
-  s_->impl->update(ddim_step(s_->alphas, s_->generation, s_->cfg.eta), s_->generation);
+  s_->impl->update(ddim_step(s_->alphas, s_->generation, s_->cfg.eta));
   s_->last_nonfinite = sum.nonfinite;
   s_->total_nonfinite += sum.nonfinite;
   ++s_->generation;
