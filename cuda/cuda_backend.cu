@@ -1,6 +1,6 @@
 // The CUDA backend: the population stays on the device for the whole run. Per generation: fitness
-// summary + log-density (one block), latent coordinates Z = X E^T (cuBLAS), softmax weights per row
-// (kernel), x0 = W X (cuBLAS SGEMM, in row chunks so W never exceeds a fixed budget), then the DDIM
+// summary + log-density (one block), latent coordinates Z = X E^T (cuBLAS) or, plain with large D,
+// a float64 Gram product X X^T (cuBLAS DGEMM), softmax weights per row (kernel), x0 = W X (cuBLAS SGEMM, in row chunks so W never exceeds a fixed budget), then the DDIM
 // update fused with the parameter map. Noise: cuRAND's device Philox generator, with the same seed
 // and the same sequence of calls as the cpu backend's host generator (host/rng.hpp).
 #include <algorithm>
@@ -59,8 +59,18 @@ class cuda_backend final : public backend {
       summary_ = device_buffer<fitness_summary>(1);
       center_ = device_buffer<float>(static_cast<std::size_t>(d_));
       scale_ = device_buffer<float>(static_cast<std::size_t>(d_));
-      chunk_ = static_cast<int>(std::clamp<std::size_t>(k_weight_budget_bytes / (sizeof(float) * n_), 1, n_));
+      // Plain variant with large D: distances from a float64 Gram product (cuBLAS DGEMM). float64
+      // because the weights need ||x_i - s x_j||^2 to an absolute accuracy of about 1 - a_t, while the
+      // Gram terms are of size D: in float32 their cancellation would leave errors of ~1e-7 D.
+      gram_ = latent_ == 0 && d_ > k_direct_distance_max;
+      const std::size_t row_bytes = (sizeof(float) + (gram_ ? sizeof(double) : 0)) * n_;
+      chunk_ = static_cast<int>(std::clamp<std::size_t>(k_weight_budget_bytes / row_bytes, 1, n_));
       w_ = device_buffer<float>(static_cast<std::size_t>(chunk_) * n_);
+      if (gram_) {
+        xd_ = device_buffer<double>(nd);
+        norm2_ = device_buffer<double>(static_cast<std::size_t>(n_));
+        g_ = device_buffer<double>(static_cast<std::size_t>(chunk_) * n_);
+      }
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(center_.data(), h_center_.data(), sizeof(float) * d_, cudaMemcpyHostToDevice, stream_));
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(scale_.data(), h_scale_.data(), sizeof(float) * d_, cudaMemcpyHostToDevice, stream_));
 
@@ -95,12 +105,19 @@ class cuda_backend final : public backend {
   fitness_summary summarize(const float* f) override {
     const device_scope on(device_);
     DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), f, sizeof(float) * n_, cudaMemcpyHostToDevice, stream_));
-    summarize_fitness(fitness_.data(), n_, density_, summary_.data(), log_g_.data(), stream_);
-    fitness_summary s;
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(&s, summary_.data(), sizeof s, cudaMemcpyDeviceToHost, stream_));
-    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
-    return s;
+    return summarize_fitness_buffer();
   }
+
+  fitness_summary summarize_device(const float* d_f) override {
+    const device_scope on(device_);
+    if (d_f != fitness_.data())
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), d_f, sizeof(float) * n_, cudaMemcpyDeviceToDevice, stream_));
+    return summarize_fitness_buffer();
+  }
+
+  const float* device_params() override { return p_.data(); }
+  float* device_fitness() override { return fitness_.data(); }
+  cuda_stream stream() const override { return stream_; }
 
   void update(const ddim_coefficients& c) override {
     const device_scope on(device_);
@@ -114,9 +131,18 @@ class cuda_backend final : public backend {
       q = z_.data();
       k = latent_;
     }
+    if (gram_) widen_rows(x_.data(), n_, d_, xd_.data(), norm2_.data(), stream_);
     for (int r0 = 0; r0 < n_; r0 += chunk_) {
       const int rows = std::min(chunk_, n_ - r0);
-      softmax_weights(q, n_, k, log_g_.data(), c.a_t, r0, rows, w_.data(), stream_);
+      if (gram_) {
+        // G rows [r0, r0 + rows) = Xd_chunk Xd^T; column-major: G^T (N x rows) = Xd (op T of Xd^T, N x D) * Xd_chunk^T.
+        const double done = 1.0, dzero = 0.0;
+        DIFFEVO_CUBLAS_TRY(cublasDgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, n_, rows, d_, &done, xd_.data(), d_,
+                                       xd_.data() + static_cast<std::size_t>(r0) * d_, d_, &dzero, g_.data(), n_));
+        softmax_weights_gram(g_.data(), norm2_.data(), n_, log_g_.data(), c.a_t, rows, w_.data(), stream_);
+      } else {
+        softmax_weights(q, n_, k, log_g_.data(), c.a_t, r0, rows, w_.data(), stream_);
+      }
       // X0 rows [r0, r0 + rows) = W_chunk X; column-major: X0^T (D x rows) = X^T (D x N) * W_chunk^T (N x rows).
       DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, d_, rows, n_, &one, x_.data(), d_, w_.data(), n_,
                                      &zero, x0_.data() + static_cast<std::size_t>(r0) * d_, d_));
@@ -145,6 +171,15 @@ class cuda_backend final : public backend {
   }
 
  private:
+  /// Summary and log-densities of fitness_ (kept for the next update). Synchronizes.
+  fitness_summary summarize_fitness_buffer() {
+    summarize_fitness(fitness_.data(), n_, density_, summary_.data(), log_g_.data(), stream_);
+    fitness_summary s;
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(&s, summary_.data(), sizeof s, cudaMemcpyDeviceToHost, stream_));
+    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    return s;
+  }
+
   void release_handles() noexcept {
     if (stream_) cudaStreamSynchronize(stream_);
     if (rng_) curandDestroyGenerator(rng_);
@@ -159,12 +194,14 @@ class cuda_backend final : public backend {
   density_params density_;
   int device_ = 0;
   int chunk_ = 1;
+  bool gram_ = false;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   curandGenerator_t rng_ = nullptr;
   std::vector<float> h_center_, h_scale_, h_p_;
   device_buffer<float> x_, p_, x0_, fitness_, log_g_, center_, scale_, w_, e_, z_;
   device_buffer<fitness_summary> summary_;
+  device_buffer<double> xd_, norm2_, g_;  // Gram path only
 };
 
 }  // namespace

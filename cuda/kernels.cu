@@ -54,28 +54,58 @@ __device__ double row_log_weight(const float* qi, const float* qj, int k, float 
   return log_weight(log_g_j, d2, inv2);
 }
 
-// One block per row i: pass 1 the row max of log w_ij, pass 2 exp(v - max) and the sum, pass 3 the
-// normalization. v is recomputed rather than stored in float, whose rounding at |v| ~ 1e6 would
-// distort the weights. Deterministic (fixed trees).
-__global__ void softmax_weights_kernel(const float* q, int n, int k, const float* log_g, float s, double sd,
-                                       double inv2, int r0, float* w) {
-  __shared__ double sh[k_block];
-  const int i = r0 + blockIdx.x;
-  const float* qi = q + static_cast<size_t>(i) * k;
-  float* wr = w + static_cast<size_t>(blockIdx.x) * n;
+// Softmax over j of v(j) into one row of w, by one block: pass 1 the max, pass 2 exp(v - max) and
+// the sum, pass 3 the normalization. v is recomputed rather than stored in float, whose rounding at
+// |v| ~ 1e6 would distort the weights. Deterministic (fixed trees).
+template <class Value>
+__device__ void softmax_row(int n, const Value& v, float* wr, double* sh) {
   double m = -INFINITY;
-  for (int j = threadIdx.x; j < n; j += k_block)
-    m = fmax(m, row_log_weight(qi, q + static_cast<size_t>(j) * k, k, s, sd, log_g[j], inv2));
+  for (int j = threadIdx.x; j < n; j += k_block) m = fmax(m, v(j));
   m = block_reduce(m, sh, [](double a, double b) { return fmax(a, b); });
   double sum = 0;
   for (int j = threadIdx.x; j < n; j += k_block) {
-    const double e = exp(row_log_weight(qi, q + static_cast<size_t>(j) * k, k, s, sd, log_g[j], inv2) - m);
+    const double e = exp(v(j) - m);
     wr[j] = static_cast<float>(e);
     sum += e;
   }
   sum = block_reduce(sum, sh, [](double a, double b) { return a + b; });
   const float inv = static_cast<float>(1.0 / sum);
   for (int j = threadIdx.x; j < n; j += k_block) wr[j] *= inv;
+}
+
+// One block per row i = r0 + blockIdx.x; distances computed directly from the coordinates q (n x k).
+__global__ void softmax_weights_kernel(const float* q, int n, int k, const float* log_g, float s, double sd,
+                                       double inv2, int r0, float* w) {
+  __shared__ double sh[k_block];
+  const float* qi = q + static_cast<size_t>(r0 + blockIdx.x) * k;
+  softmax_row(
+      n, [&](int j) { return row_log_weight(qi, q + static_cast<size_t>(j) * k, k, s, sd, log_g[j], inv2); },
+      w + static_cast<size_t>(blockIdx.x) * n, sh);
+}
+
+// One block per chunk row r; distances from the float64 Gram chunk g (rows x n) and the squared norms.
+__global__ void softmax_weights_gram_kernel(const double* g, const double* norm2, int n, const float* log_g, double a,
+                                            double sd, double inv2, float* w) {
+  __shared__ double sh[k_block];
+  const double* gr = g + static_cast<size_t>(blockIdx.x) * n;
+  softmax_row(
+      n, [&](int j) { return log_weight_gram(log_g[j], norm2[j], gr[j], a, sd, inv2); },
+      w + static_cast<size_t>(blockIdx.x) * n, sh);
+}
+
+// One block per row: the row in float64 and its squared norm (fixed tree).
+__global__ void widen_rows_kernel(const float* x, int cols, double* xd, double* norm2) {
+  __shared__ double sh[k_block];
+  const float* row = x + static_cast<size_t>(blockIdx.x) * cols;
+  double* out = xd + static_cast<size_t>(blockIdx.x) * cols;
+  double s = 0;
+  for (int c = threadIdx.x; c < cols; c += k_block) {
+    const double v = row[c];
+    out[c] = v;
+    s += v * v;
+  }
+  s = block_reduce(s, sh, [](double a, double b) { return a + b; });
+  if (threadIdx.x == 0) norm2[blockIdx.x] = s;
 }
 
 // One block per row.
@@ -116,6 +146,18 @@ void softmax_weights(const float* d_q, int n, int k, const float* d_log_g, doubl
   const double sd = sqrt(a_t);
   softmax_weights_kernel<<<rows, k_block, 0, stream>>>(d_q, n, k, d_log_g, static_cast<float>(sd), sd,
                                                        1.0 / (2.0 * (1.0 - a_t)), r0, d_w);
+  DIFFEVO_CHECK_LAUNCH();
+}
+
+void softmax_weights_gram(const double* d_g, const double* d_norm2, int n, const float* d_log_g, double a_t, int rows,
+                          float* d_w, cudaStream_t stream) {
+  softmax_weights_gram_kernel<<<rows, k_block, 0, stream>>>(d_g, d_norm2, n, d_log_g, a_t, sqrt(a_t),
+                                                            1.0 / (2.0 * (1.0 - a_t)), d_w);
+  DIFFEVO_CHECK_LAUNCH();
+}
+
+void widen_rows(const float* d_x, int rows, int cols, double* d_xd, double* d_norm2, cudaStream_t stream) {
+  widen_rows_kernel<<<rows, k_block, 0, stream>>>(d_x, cols, d_xd, d_norm2);
   DIFFEVO_CHECK_LAUNCH();
 }
 

@@ -17,6 +17,14 @@ void summarize_fitness(const float* d_fitness, int n, density_params p, fitness_
 void softmax_weights(const float* d_q, int n, int k, const float* d_log_g, double a_t, int r0, int rows, float* d_w,
                      cudaStream_t stream);
 
+/// Rows of softmax_j(log w_ij) from a float64 Gram chunk d_g (rows x n: q_i . q_j for the chunk's rows
+/// i) and the squared norms d_norm2 (n), into d_w (rows x n). The plain variant's path for large D.
+void softmax_weights_gram(const double* d_g, const double* d_norm2, int n, const float* d_log_g, double a_t, int rows,
+                          float* d_w, cudaStream_t stream);
+
+/// d_xd = d_x in float64 (rows x cols) and d_norm2[i] = ||row i||^2.
+void widen_rows(const float* d_x, int rows, int cols, double* d_xd, double* d_norm2, cudaStream_t stream);
+
 /// Scales each of the `rows` rows of d_e (rows x cols) to unit L2 norm (SPEC §5).
 void normalize_rows(float* d_e, int rows, int cols, cudaStream_t stream);
 

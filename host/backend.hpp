@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "diffevo/config.hpp"
+#include "diffevo/optimizer.hpp"
 #include "diffevo/detail/math.hpp"
 #include "diffevo/schedule.hpp"
 
@@ -23,6 +24,15 @@ class backend {
   virtual std::vector<float> x0_params() = 0;
   /// Copies individual i's parameters to `out` (D floats).
   virtual void copy_params_row(int i, float* out) = 0;
+
+  // Device access (cuda backend only; the optimizer checks the backend kind before calling these).
+  /// The population in parameter space, device pointer; stream-ordered, no synchronization.
+  virtual const float* device_params() { return nullptr; }
+  /// summarize() with the fitness in device memory.
+  virtual fitness_summary summarize_device(const float* d_fitness) = 0;
+  /// N floats of device memory for a fitness kernel.
+  virtual float* device_fitness() { return nullptr; }
+  virtual cuda_stream stream() const { return nullptr; }
 };
 
 /// Plain-data density settings of a config.

@@ -6,31 +6,13 @@
 #include <thread>
 #include <vector>
 
+#include "diffevo/detail/parallel.hpp"
 #include "diffevo/error.hpp"
 #include "message.hpp"
 #include "rng.hpp"
 
 namespace diffevo::detail {
 namespace {
-
-/// Calls fn(begin, end) on contiguous row ranges, one per thread.
-template <class Fn>
-void parallel_rows(int n, int threads, Fn fn) {
-  const int t = std::max(1, std::min(threads, n));
-  if (t == 1) {
-    fn(0, n);
-    return;
-  }
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(t - 1));
-  const int chunk = (n + t - 1) / t;
-  for (int w = 1; w < t; ++w) {
-    const int b = w * chunk, e = std::min(n, b + chunk);
-    if (b < e) pool.emplace_back([=] { fn(b, e); });
-  }
-  fn(0, std::min(n, chunk));
-  for (auto& th : pool) th.join();
-}
 
 class cpu_backend final : public backend {
  public:
@@ -154,6 +136,10 @@ class cpu_backend final : public backend {
 
   void copy_params_row(int i, float* out) override {
     std::copy_n(p_.data() + static_cast<std::size_t>(i) * d_, d_, out);
+  }
+
+  fitness_summary summarize_device(const float*) override {
+    throw logic_error("cpu backend: device fitness is not available");  // the optimizer checks first
   }
 
  private:

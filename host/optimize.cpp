@@ -1,23 +1,18 @@
+// The one-call drivers: loop ask/evaluate/tell to the end, evaluate the final population, collect.
 #include "diffevo/optimize.hpp"
 
 #include <cmath>
 
+#include "../cuda/check.cuh"
 #include "backend.hpp"
 #include "diffevo/error.hpp"
 
 namespace diffevo {
+namespace {
 
-optimize_result optimize(const config& cfg, const batch_fitness& fitness) {
-  if (!fitness) throw invalid_argument("optimize: fitness callback is empty");
-  optimizer opt(cfg);
-  std::vector<float> f(static_cast<std::size_t>(cfg.population));
-  while (!opt.done()) {
-    fitness(opt.ask(), f.data());
-    opt.tell(f);
-  }
+/// The result of a finished run whose final population (host `last`) has host fitness `f`.
+optimize_result collect(const optimizer& opt, const population_view& last, const std::vector<float>& f) {
   optimize_result r;
-  const population_view last = opt.ask();
-  fitness(last, f.data());
   r.population.assign(last.data, last.data + last.size());
   r.fitness = f;
   r.generations = opt.generations();
@@ -34,13 +29,48 @@ optimize_result optimize(const config& cfg, const batch_fitness& fitness) {
       ++r.nonfinite;
       continue;
     }
-    if (!r.has_best || detail::improves(f[i], r.best_fitness, cfg.goal)) {
+    if (!r.has_best || detail::improves(f[i], r.best_fitness, opt.cfg().goal)) {
       r.best.assign(last.row(i), last.row(i) + last.cols);
       r.best_fitness = f[i];
       r.has_best = true;
     }
   }
   return r;
+}
+
+}  // namespace
+
+optimize_result optimize(const config& cfg, const batch_fitness& fitness) {
+  if (!fitness) throw invalid_argument("optimize: fitness callback is empty");
+  optimizer opt(cfg);
+  return run(opt, fitness);
+}
+
+optimize_result run(optimizer& opt, const batch_fitness& fitness) {
+  if (!fitness) throw invalid_argument("run: fitness callback is empty");
+  std::vector<float> f(static_cast<std::size_t>(opt.cfg().population));
+  while (!opt.done()) {
+    fitness(opt.ask(), f.data());
+    opt.tell(f);
+  }
+  const population_view last = opt.ask();
+  fitness(last, f.data());
+  return collect(opt, last, f);
+}
+
+optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness) {
+  if (!fitness) throw invalid_argument("run_device: fitness callback is empty");
+  float* d_f = opt.device_fitness();  // throws logic_error on the cpu backend
+  const std::size_t n = static_cast<std::size_t>(opt.cfg().population);
+  while (!opt.done()) {
+    fitness(opt.ask_device(), d_f, opt.stream());
+    opt.tell_device(d_f, n);
+  }
+  fitness(opt.ask_device(), d_f, opt.stream());
+  std::vector<float> f(n);
+  DIFFEVO_CUDA_TRY(cudaMemcpyAsync(f.data(), d_f, sizeof(float) * n, cudaMemcpyDeviceToHost, opt.stream()));
+  DIFFEVO_CUDA_TRY(cudaStreamSynchronize(opt.stream()));
+  return collect(opt, opt.ask(), f);
 }
 
 }  // namespace diffevo

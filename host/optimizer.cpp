@@ -65,16 +65,33 @@ population_view optimizer::ask() {
   return population_view{s_->impl->host_params(), s_->cfg.population, s_->cfg.dimension};
 }
 
-void optimizer::tell(const float* fitness, std::size_t n) {
-  DIFFEVO_EXPECTS(!done(), logic_error, "tell() after done(): the run has finished its ", generations(),
+namespace {
+const char* where(bool device) { return device ? "tell_device()" : "tell()"; }
+}  // namespace
+
+void optimizer::check_tell(const void* fitness, std::size_t n, bool device) const {
+  DIFFEVO_EXPECTS(!done(), logic_error, where(device), " after done(): the run has finished its ", generations(),
                   " generations");
-  DIFFEVO_EXPECTS(s_->asked, logic_error, "tell() before ask() at generation ", s_->generation);
+  DIFFEVO_EXPECTS(s_->asked, logic_error, where(device), " before ask() at generation ", s_->generation);
   DIFFEVO_EXPECTS(n == static_cast<std::size_t>(s_->cfg.population), invalid_argument, "fitness has ", n,
                   " values but population is ", s_->cfg.population);
   DIFFEVO_EXPECTS(fitness != nullptr, invalid_argument, "fitness is a null pointer");
-  const detail::fitness_summary sum = s_->impl->summarize(fitness);
+}
+
+void optimizer::tell(const float* fitness, std::size_t n) {
+  check_tell(fitness, n, false);
+  apply(s_->impl->summarize(fitness));
+}
+
+void optimizer::tell_device(const float* d_fitness, std::size_t n) {
+  require_cuda("tell_device()");
+  check_tell(d_fitness, n, true);
+  apply(s_->impl->summarize_device(d_fitness));
+}
+
+void optimizer::apply(const detail::fitness_summary& sum) {
   if (sum.first_error >= 0) {
-    const float v = fitness[sum.first_error];
+    const float v = sum.error_value;
     if (sum.error_class == static_cast<int>(detail::fitness_class::negative))
       throw invalid_argument(detail::msg("fitness[", sum.first_error, "] = ", v, " gives a negative density under the ",
                                          to_string(s_->cfg.density), " mapping (objective ", to_string(s_->cfg.goal),
@@ -98,6 +115,24 @@ void optimizer::tell(const float* fitness, std::size_t n) {
   ++s_->generation;
   s_->asked = false;
 }
+
+void optimizer::require_cuda(const char* call) const {
+  DIFFEVO_EXPECTS(s_->kind == backend_kind::cuda, logic_error, call, " needs backend = cuda; this optimizer runs on ",
+                  to_string(s_->kind));
+}
+
+population_view optimizer::ask_device() {
+  require_cuda("ask_device()");
+  s_->asked = true;
+  return population_view{s_->impl->device_params(), s_->cfg.population, s_->cfg.dimension};
+}
+
+float* optimizer::device_fitness() {
+  require_cuda("device_fitness()");
+  return s_->impl->device_fitness();
+}
+
+cuda_stream optimizer::stream() const noexcept { return s_->impl->stream(); }
 
 bool optimizer::done() const noexcept { return s_->generation >= generations(); }
 int optimizer::generation() const noexcept { return s_->generation; }

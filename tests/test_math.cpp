@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <limits>
+#include <random>
+#include <vector>
 
 #include "diffevo/detail/math.hpp"
 
@@ -110,4 +113,60 @@ TEST(Distance, OnlyTheOtherPointIsScaled) {
   const double s = 0.5;
   const double ref = (1 - s * 3) * (1 - s * 3) + (2 - s * -1) * (2 - s * -1);
   EXPECT_NEAR(scaled_distance2(qi, qj, 2, float(s)), ref, 1e-6);
+}
+
+// The cuda backend's plain large-D path: distances from a float64 Gram product with the row constant
+// dropped (log_weight_gram). In a converged population (all points within ~sqrt(1 - a_t) of a centre
+// of norm^2 ~ D) the Gram terms are ~D while the distances that decide the weights are ~1 - a_t: the
+// float64 form must match a direct float64 reference, and the same formula in float32 must not
+// (which is why the kernel uses DGEMM and shows this test's regime is the hard one).
+TEST(Distance, GramFormMatchesDirectDistancesInAConvergedPopulation) {
+  const int n = 48, dim = 2000;
+  const double a = 1 - 1e-4, s = std::sqrt(a), inv2 = 1 / (2 * (1 - a));
+  std::mt19937 rng(2024);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> centre(dim), x(static_cast<std::size_t>(n) * dim);
+  for (float& c : centre) c = 1.0f + 0.1f * nd(rng);
+  for (int i = 0; i < n; ++i)
+    for (int c = 0; c < dim; ++c) x[i * dim + c] = centre[c] + 2e-4f * nd(rng);
+  std::vector<float> log_g(n);
+  for (float& g : log_g) g = 0.5f * nd(rng);
+
+  auto softmax = [](std::vector<double> v) {
+    const double m = *std::max_element(v.begin(), v.end());
+    double sum = 0;
+    for (double& e : v) sum += (e = std::exp(e - m));
+    for (double& e : v) e /= sum;
+    return v;
+  };
+  double worst_f64 = 0, worst_f32 = 0, spread = 0;
+  for (int i = 0; i < n; ++i) {
+    std::vector<double> direct(n), gram64(n), gram32(n);
+    for (int j = 0; j < n; ++j) {
+      double d2 = 0, dot = 0, nj = 0;
+      float dot32 = 0, nj32 = 0;
+      for (int c = 0; c < dim; ++c) {
+        const double xi = x[i * dim + c], xj = x[j * dim + c];
+        d2 += (xi - s * xj) * (xi - s * xj);
+        dot += xi * xj;
+        nj += xj * xj;
+        dot32 += x[i * dim + c] * x[j * dim + c];
+        nj32 += x[j * dim + c] * x[j * dim + c];
+      }
+      direct[j] = log_weight(log_g[j], d2, inv2);
+      gram64[j] = log_weight_gram(log_g[j], nj, dot, a, s, inv2);
+      gram32[j] = static_cast<double>(log_g[j]) -
+                  static_cast<float>((static_cast<float>(a) * nj32 - 2.0f * static_cast<float>(s) * dot32) *
+                                     static_cast<float>(inv2));
+    }
+    const auto w = softmax(direct), w64 = softmax(gram64), w32 = softmax(gram32);
+    for (int j = 0; j < n; ++j) {
+      worst_f64 = std::max(worst_f64, std::fabs(w64[j] - w[j]));
+      worst_f32 = std::max(worst_f32, std::fabs(w32[j] - w[j]));
+    }
+    spread = std::max(spread, 1 - *std::max_element(w.begin(), w.end()));
+  }
+  EXPECT_GT(spread, 0.1) << "the weights must not be one-hot, or the test proves nothing";
+  EXPECT_LT(worst_f64, 1e-6);  // measured 4e-9 (float32: 0.99)
+  EXPECT_GT(worst_f32, 0.1) << "float32 should fail in this regime";
 }

@@ -69,4 +69,13 @@ DIFFEVO_HD inline double paper_density(benchmark b, double x, double y) {
   return g > 0 ? g : 0;  // rounding at d = Dmax must not give a negative density
 }
 
+/// paper_density as a fitness functor (trivially copyable, host and device) for optimize_functor,
+/// evaluate_device and evaluate_host: reads the first two parameters of an individual.
+struct paper_fitness {
+  benchmark fn;
+  DIFFEVO_HD float operator()(const float* p, int /*dimension*/) const {
+    return static_cast<float>(paper_density(fn, p[0], p[1]));
+  }
+};
+
 }  // namespace diffevo::functions

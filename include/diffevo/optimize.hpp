@@ -1,6 +1,8 @@
 #pragma once
 /// \file
-/// One-call optimization with a host fitness callback over the whole population.
+/// One-call optimization: a host fitness callback over the whole population (`optimize`, `run`), or
+/// a device evaluation on the cuda backend (`run_device`). For a `__host__ __device__` fitness functor
+/// evaluated inside the library's kernel, include diffevo/optimize.cuh (nvcc).
 
 #include <functional>
 #include <vector>
@@ -10,8 +12,12 @@
 
 namespace diffevo {
 
-/// Evaluates the whole population: writes `pop.rows` fitness values to `fitness`.
+/// Evaluates the whole population: writes `pop.rows` fitness values to `fitness` (host memory).
 using batch_fitness = std::function<void(population_view pop, float* fitness)>;
+
+/// Evaluates a device population: enqueues on `stream` the work that writes `pop.rows` fitness
+/// values to `d_fitness` (device memory). `pop.data` is a device pointer, ready in stream order.
+using device_batch_fitness = std::function<void(population_view pop, float* d_fitness, cuda_stream stream)>;
 
 /// What a finished run returns. The final population is evaluated once more (T evaluations in all).
 struct optimize_result {
@@ -27,5 +33,15 @@ struct optimize_result {
 
 /// Runs a whole optimization. Exceptions thrown by `fitness` propagate unchanged.
 optimize_result optimize(const config& cfg, const batch_fitness& fitness);
+
+/// Drives `opt` from its current generation to the end and evaluates the final population.
+/// If `fitness` throws, the exception propagates and `opt` is left at the generation it was asked
+/// for, valid for a retry.
+optimize_result run(optimizer& opt, const batch_fitness& fitness);
+
+/// run() with the evaluation on the device: cuda backend only (logic_error otherwise). Each
+/// generation enqueues `fitness` on opt.stream() with the population from ask_device() and
+/// opt.device_fitness() as the output, then calls tell_device().
+optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness);
 
 }  // namespace diffevo

@@ -8,9 +8,16 @@
 
 #include "diffevo/config.hpp"
 
+/// CUDA's stream handle, declared here so this header needs no CUDA headers (`cuda_stream` is the
+/// same type as `cudaStream_t`).
+struct CUstream_st;
+
 namespace diffevo {
 
-/// A read-only N x D row-major matrix on the host (one individual per contiguous row).
+using cuda_stream = CUstream_st*;
+
+/// A read-only N x D row-major matrix (one individual per contiguous row): host memory from ask(),
+/// device memory from ask_device().
 struct population_view {
   const float* data = nullptr;
   int rows = 0;
@@ -22,6 +29,7 @@ struct population_view {
 
 namespace detail {
 class backend;
+struct fitness_summary;
 }
 
 /// Diffusion Evolution with an ask/tell interface.
@@ -54,6 +62,24 @@ class optimizer {
   void tell(const float* fitness, std::size_t n);
   void tell(const std::vector<float>& fitness) { tell(fitness.data(), fitness.size()); }
 
+  /// cuda backend only (logic_error otherwise): the current population as a device pointer
+  /// (N x D, row-major, parameter space), valid until the next tell. No copy and no synchronization:
+  /// the values are ready in stream order on stream(), so enqueue the evaluation on stream() (or
+  /// synchronize it before using another stream).
+  population_view ask_device();
+
+  /// cuda backend only: tell() with the N fitness values in device memory. They are read in stream
+  /// order on stream() (synchronize any other stream that wrote them first). Validates and throws
+  /// exactly like tell(). Synchronizes stream() (the fitness summary decides what happens next).
+  void tell_device(const float* d_fitness, std::size_t n);
+
+  /// cuda backend only: a device buffer of N floats owned by the optimizer, a convenient target for
+  /// a fitness kernel; tell_device(device_fitness(), N) reads it in place.
+  float* device_fitness();
+
+  /// The stream every device operation of this optimizer runs on (nullptr on the cpu backend).
+  cuda_stream stream() const noexcept;
+
   /// True after T - 1 generations.
   bool done() const noexcept;
   /// Generations completed so far (0 .. T - 1).
@@ -82,6 +108,9 @@ class optimizer {
   const std::vector<double>& alphas() const noexcept;
 
  private:
+  void check_tell(const void* fitness, std::size_t n, bool device) const;
+  void apply(const detail::fitness_summary& sum);
+  void require_cuda(const char* call) const;
   struct state;
   std::unique_ptr<state> s_;
 };

@@ -70,6 +70,7 @@ struct fitness_summary {
   int nonfinite;     ///< count of fitness_class::dropped
   int first_error;   ///< lowest index with an input error, or -1
   int error_class;   ///< static_cast<int>(fitness_class) of that error
+  float error_value; ///< the fitness value at first_error (for the message)
   int best;          ///< index of the best finite fitness (by objective), or -1 if none
   float best_value;  ///< its raw fitness
   double max_log_g;  ///< max finite log_g (energy shift), -inf if none
@@ -77,7 +78,7 @@ struct fitness_summary {
 };
 
 DIFFEVO_HD inline fitness_summary empty_summary() {
-  return fitness_summary{0, -1, 0, -1, 0.0f, -INFINITY, 0};
+  return fitness_summary{0, -1, 0, 0.0f, -1, 0.0f, -INFINITY, 0};
 }
 
 /// Folds element j into a summary. Called in increasing j by each worker.
@@ -92,6 +93,7 @@ DIFFEVO_HD inline void summary_add(fitness_summary& s, int j, float f, const den
     if (s.first_error < 0 || j < s.first_error) {
       s.first_error = j;
       s.error_class = static_cast<int>(c);
+      s.error_value = f;
     }
     return;
   }
@@ -115,6 +117,7 @@ DIFFEVO_HD inline fitness_summary summary_merge(const fitness_summary& a, const 
   if (b.first_error >= 0 && (a.first_error < 0 || b.first_error < a.first_error)) {
     r.first_error = b.first_error;
     r.error_class = b.error_class;
+    r.error_value = b.error_value;
   }
   r.max_log_g = a.max_log_g > b.max_log_g ? a.max_log_g : b.max_log_g;
   if (b.best >= 0) {

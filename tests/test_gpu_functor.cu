@@ -1,0 +1,133 @@
+// gpu-labelled: the device ask/tell calls, the functor path inside the library's kernel, and the 2-D
+// benchmark functions evaluated on the device. Skipped when no CUDA device is present.
+#include <gtest/gtest.h>
+
+#include <cuda_runtime.h>
+
+#include <string>
+#include <vector>
+
+#include "diffevo/diffevo.hpp"
+#include "diffevo/optimize.cuh"
+#include "tolerance.hpp"
+
+using namespace diffevo;
+using functions::benchmark;
+
+namespace {
+#define REQUIRE_DEVICE() \
+  if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device"
+#define CUDA_OK(call) ASSERT_EQ((call), cudaSuccess) << #call
+
+config paper_cfg(backend_kind k) {
+  config c;
+  c.population = 512;
+  c.dimension = 2;
+  c.steps = 25;
+  c.eta = 0.1;
+  c.scale = {4.0f};
+  c.density = density_kind::identity;
+  c.backend = k;
+  c.seed = 21;
+  return c;
+}
+
+std::vector<double> widen(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
+
+std::vector<float> to_host(const float* d, std::size_t n) {
+  std::vector<float> h(n);
+  if (cudaMemcpy(h.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost) != cudaSuccess) h.clear();
+  return h;
+}
+}  // namespace
+
+TEST(GpuDevice, AskDeviceHoldsTheSamePopulationAsAsk) {
+  REQUIRE_DEVICE();
+  optimizer o(paper_cfg(backend_kind::cuda));
+  const population_view d = o.ask_device();
+  ASSERT_NE(d.data, nullptr);
+  CUDA_OK(cudaStreamSynchronize(o.stream()));
+  const population_view h = o.ask();
+  EXPECT_EQ(to_host(d.data, d.size()), std::vector<float>(h.data, h.data + h.size()));
+}
+
+TEST(GpuDevice, TellDeviceEqualsTellBitForBit) {
+  REQUIRE_DEVICE();
+  optimizer a(paper_cfg(backend_kind::cuda)), b(paper_cfg(backend_kind::cuda));
+  const functions::paper_fitness f{benchmark::himmelblau};
+  std::vector<float> fit(512);
+  while (!a.done()) {
+    const population_view ha = a.ask();
+    evaluate_host(f, ha, fit.data(), 1);
+    a.tell(fit);
+    // b: its own device buffer, written by a kernel on its stream, told in place.
+    const population_view db = b.ask_device();
+    evaluate_device(f, db.data, db.rows, db.cols, b.device_fitness(), b.stream());
+    b.tell_device(b.device_fitness(), 512);
+    const population_view pa = a.ask(), pb = b.ask();
+    ASSERT_EQ(std::vector<float>(pa.data, pa.data + pa.size()), std::vector<float>(pb.data, pb.data + pb.size()))
+        << "generation " << a.generation();
+  }
+}
+
+TEST(GpuDevice, TellDeviceRejectsBadFitnessWithTheValue) {
+  REQUIRE_DEVICE();
+  optimizer o(paper_cfg(backend_kind::cuda));
+  o.ask_device();
+  std::vector<float> f(512, 0.5f);
+  f[300] = -1.5f;
+  float* d = o.device_fitness();
+  CUDA_OK(cudaMemcpy(d, f.data(), f.size() * sizeof(float), cudaMemcpyHostToDevice));
+  try {
+    o.tell_device(d, 512);
+    FAIL() << "no exception";
+  } catch (const invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("fitness[300] = -1.5"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(o.generation(), 0);
+  EXPECT_THROW(o.tell_device(d, 511), invalid_argument);
+}
+
+TEST(GpuDevice, BenchmarkFunctionsOnTheDeviceAtTheirOptima) {
+  REQUIRE_DEVICE();
+  const std::vector<float> pts = {1.0f, 1.0f, 3.0f, 0.5f, 3.0f, 2.0f, 0.3f, -1.2f};
+  float *d_x = nullptr, *d_out = nullptr;
+  CUDA_OK(cudaMalloc(&d_x, pts.size() * sizeof(float)));
+  CUDA_OK(cudaMalloc(&d_out, 4 * sizeof(float)));
+  CUDA_OK(cudaMemcpy(d_x, pts.data(), pts.size() * sizeof(float), cudaMemcpyHostToDevice));
+  for (benchmark b : {benchmark::rosenbrock, benchmark::beale, benchmark::himmelblau, benchmark::ackley,
+                      benchmark::rastrigin}) {
+    evaluate_device(functions::paper_fitness{b}, d_x, 4, 2, d_out, nullptr);
+    CUDA_OK(cudaDeviceSynchronize());
+    const std::vector<float> got = to_host(d_out, 4);
+    std::vector<double> want(4);
+    for (int i = 0; i < 4; ++i) want[i] = functions::paper_density(b, pts[2 * i], pts[2 * i + 1]);
+    EXPECT_TRUE(all_close(got, want, 1e-6, 1e-5)) << "function " << int(b);
+  }
+  std::vector<float> opt(4);  // rosenbrock at (1,1), beale at (3,.5), himmelblau at (3,2): density 1
+  evaluate_device(functions::paper_fitness{benchmark::rosenbrock}, d_x, 1, 2, d_out, nullptr);
+  evaluate_device(functions::paper_fitness{benchmark::beale}, d_x + 2, 1, 2, d_out + 1, nullptr);
+  evaluate_device(functions::paper_fitness{benchmark::himmelblau}, d_x + 4, 1, 2, d_out + 2, nullptr);
+  CUDA_OK(cudaDeviceSynchronize());
+  opt = to_host(d_out, 3);
+  for (float v : opt) EXPECT_FLOAT_EQ(v, 1.0f);
+  cudaFree(d_x);
+  cudaFree(d_out);
+}
+
+TEST(GpuDevice, FunctorRunMatchesCpuAndFindsTheOptimum) {
+  REQUIRE_DEVICE();
+  const functions::paper_fitness f{benchmark::beale};
+  const auto gpu = optimize_functor(paper_cfg(backend_kind::cuda), f);
+  const auto cpu = optimize_functor(paper_cfg(backend_kind::cpu), f);
+  EXPECT_EQ(gpu.backend, backend_kind::cuda);
+  ASSERT_TRUE(gpu.has_best);
+  EXPECT_GT(gpu.best_fitness, 0.98f);
+  // Same noise, same math: the final populations agree to float tolerance. (A 25-step run can
+  // amplify ulp differences; the bound is the one compare_backends uses per generation, x10.)
+  EXPECT_TRUE(all_close(gpu.population, widen(cpu.population), 1e-2, 1e-2));
+  // Same seed, same backend: bit-identical.
+  const auto again = optimize_functor(paper_cfg(backend_kind::cuda), f);
+  EXPECT_EQ(gpu.population, again.population);
+  EXPECT_EQ(gpu.fitness, again.fitness);
+}
