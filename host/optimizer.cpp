@@ -40,19 +40,16 @@ optimizer::optimizer(const config& cfg) : s_(std::make_unique<state>()) {
   validate(cfg);
   s_->cfg = cfg;
   s_->alphas = make_schedule(cfg);
-  switch (cfg.backend) {
-    case backend_kind::cuda:
-      DIFFEVO_EXPECTS(cuda_device_available(), device_unavailable,
-                      "backend = cuda was requested but no CUDA device is available");
-      s_->kind = backend_kind::cuda;
-      s_->impl = detail::make_cuda_backend(cfg);
-      break;
-    case backend_kind::automatic:
-    case backend_kind::cpu:
-      // automatic stays on cpu until the cuda backend has passed its gpu-labelled tests on a device.
-      s_->kind = backend_kind::cpu;
-      s_->impl = detail::make_cpu_backend(cfg);
-      break;
+  const bool gpu = cfg.backend == backend_kind::cuda ||
+                   (cfg.backend == backend_kind::automatic && cuda_device_available());
+  if (gpu) {
+    DIFFEVO_EXPECTS(cuda_device_available(), device_unavailable,
+                    "backend = cuda was requested but no CUDA device is available");
+    s_->kind = backend_kind::cuda;
+    s_->impl = detail::make_cuda_backend(cfg);
+  } else {
+    s_->kind = backend_kind::cpu;
+    s_->impl = detail::make_cpu_backend(cfg);
   }
 }
 

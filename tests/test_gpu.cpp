@@ -105,3 +105,9 @@ TEST(Gpu, RejectedTellChangesNothing) {
   EXPECT_EQ(copy(o.ask()), before);
   EXPECT_EQ(o.generation(), 0);
 }
+TEST(Gpu, AutomaticPicksCudaWhenADeviceIsPresent) {
+  REQUIRE_DEVICE();
+  config c = gpu_cfg(16, 4, 0, 1.0);
+  c.backend = backend_kind::automatic;
+  EXPECT_EQ(optimizer(c).backend(), backend_kind::cuda);
+}

@@ -65,7 +65,8 @@ class optimizer {
   /// cuda backend only (logic_error otherwise): the current population as a device pointer
   /// (N x D, row-major, parameter space), valid until the next tell. No copy and no synchronization:
   /// the values are ready in stream order on stream(), so enqueue the evaluation on stream() (or
-  /// synchronize it before using another stream).
+  /// synchronize it before using another stream). The optimizer's device is the one current when it
+  /// was constructed; make it current before launching work on stream().
   population_view ask_device();
 
   /// cuda backend only: tell() with the N fitness values in device memory. They are read in stream
