@@ -6,4 +6,5 @@
 #include "diffevo/functions.hpp"
 #include "diffevo/optimize.hpp"
 #include "diffevo/optimizer.hpp"
+#include "diffevo/rollout.hpp"
 #include "diffevo/schedule.hpp"

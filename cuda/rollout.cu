@@ -1,0 +1,321 @@
+// The batched cart-pole rollout on the device. Three mappings, chosen by the MLP shape:
+//  - thread: one controller per thread, its weights and activations in a shared-memory slice; for
+//    small nets (4-8-2: 58 parameters), many controllers per block. Runs env::mlp_action itself.
+//  - hidden2<H>: [obs, H, H, actions] with H in {32, 64, 128} (4-128-128-2: 17,410 parameters), one
+//    controller per block of H threads; thread j keeps row j of the H x H layer in registers for the
+//    whole episode, so the big layer never touches memory again.
+//  - block: any other shape, one controller per block of 128 threads, weights transposed in shared
+//    memory when they fit (else read from global memory through the caches).
+// Every path evaluates each unit as env::dense_unit does (bias, then k ascending, no FMA: the library
+// is built with --fmad=false), so returns match the cpu evaluator up to the float64 sin/cos of the
+// dynamics. A block ends as soon as its controller's episodes end: finished episodes cost nothing.
+#include <algorithm>
+#include <memory>
+
+#include "../host/rollout_backend.hpp"
+#include "check.cuh"
+#include "diffevo/detail/random.hpp"
+#include "diffevo/env/cartpole.hpp"
+
+namespace diffevo::detail {
+namespace {
+
+using env::cartpole;
+
+constexpr int k_thread_block = 64;    // controllers per block, thread mapping
+constexpr int k_generic_block = 128;  // threads per controller, block mapping
+constexpr std::size_t k_thread_smem_max = 96 * 1024;
+
+// ---- thread mapping --------------------------------------------------------------------------
+
+template <class Env>
+__global__ void rollout_thread_kernel(const float* params, int n, rollout_params rp, std::uint64_t generation,
+                                      int stride, float* returns) {
+  extern __shared__ float smem[];
+  const int p = static_cast<int>(rp.shape.parameter_count());
+  const int maxw = rp.shape.max_width();
+  const int first = blockIdx.x * k_thread_block;
+  const int rows = min(k_thread_block, n - first);
+  // Coalesced copy of the block's contiguous rows into per-thread slices of odd stride (no bank conflicts).
+  const float* src = params + static_cast<std::size_t>(first) * p;
+  for (int idx = threadIdx.x; idx < rows * p; idx += blockDim.x) smem[(idx / p) * stride + idx % p] = src[idx];
+  __syncthreads();
+  if (threadIdx.x >= rows) return;
+  const int i = first + threadIdx.x;
+  const float* w = smem + threadIdx.x * stride;
+  float* a = smem + threadIdx.x * stride + p;
+  float* b = a + maxw;
+  float obs[Env::obs_dim];
+  long long total = 0;
+  for (int e = 0; e < rp.episodes; ++e) {
+    typename Env::state s = Env::reset(episode_key(rp.seed, generation, static_cast<std::uint64_t>(i),
+                                                   static_cast<std::uint64_t>(e)));
+    int t = 0;
+    while (t < rp.max_steps) {
+      Env::observe(s, rp.normalize, obs);
+      ++t;
+      if (Env::step(s, env::mlp_action(rp.shape, w, obs, a, b))) break;
+    }
+    total += t;
+  }
+  returns[i] = static_cast<float>(static_cast<double>(total) / rp.episodes);
+}
+
+// ---- hidden2<H> mapping ----------------------------------------------------------------------
+
+template <class Env, int H>
+__global__ void __launch_bounds__(H, 384 / H) rollout_hidden2_kernel(const float* params, rollout_params rp,
+                                                           std::uint64_t generation, float* returns) {
+  constexpr int IN = Env::obs_dim, A = Env::num_actions;
+  constexpr int P = H * IN + H + H * H + H + A * H + A;
+  __shared__ float obs[IN], h1[H], h2[H], w3[A * H], b3[A], logits[A];
+  __shared__ int done;
+  const int i = blockIdx.x, j = threadIdx.x;
+  const float* p = params + static_cast<std::size_t>(i) * P;
+  const float* W1 = p;
+  const float* B1 = W1 + H * IN;
+  const float* W2 = B1 + H;
+  const float* B2 = W2 + H * H;
+  const float* W3 = B2 + H;
+  const float* B3 = W3 + A * H;
+
+  float w1[IN], w2[H];
+#pragma unroll
+  for (int k = 0; k < IN; ++k) w1[k] = W1[j * IN + k];
+#pragma unroll
+  for (int k = 0; k < H; ++k) w2[k] = W2[j * H + k];
+  const float bias1 = B1[j], bias2 = B2[j];
+  for (int idx = j; idx < A * H; idx += H) w3[idx] = W3[idx];
+  if (j < A) b3[j] = B3[j];
+
+  typename Env::state s{};  // thread 0's
+  long long total = 0;
+  for (int e = 0; e < rp.episodes; ++e) {
+    __syncthreads();  // everyone has read the previous episode's `done`
+    int t = 0;
+    if (j == 0) {
+      s = Env::reset(episode_key(rp.seed, generation, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(e)));
+      Env::observe(s, rp.normalize, obs);
+      done = 0;
+    }
+    __syncthreads();
+    while (true) {
+      float acc = bias1;
+#pragma unroll
+      for (int k = 0; k < IN; ++k) {
+        const float prod = w1[k] * obs[k];
+        acc = acc + prod;
+      }
+      h1[j] = env::relu(acc);
+      __syncthreads();
+      acc = bias2;
+#pragma unroll
+      for (int k = 0; k < H; ++k) {
+        const float prod = w2[k] * h1[k];
+        acc = acc + prod;
+      }
+      h2[j] = env::relu(acc);
+      __syncthreads();
+      if (j < A) logits[j] = env::dense_unit(w3 + j * H, b3[j], h2, H);
+      __syncthreads();
+      if (j == 0) {
+        ++t;
+        if (Env::step(s, env::argmax(logits, A)) || t >= rp.max_steps)
+          done = 1;
+        else
+          Env::observe(s, rp.normalize, obs);
+      }
+      __syncthreads();
+      if (done) break;
+    }
+    total += t;  // meaningful on thread 0
+  }
+  if (j == 0) returns[i] = static_cast<float>(static_cast<double>(total) / rp.episodes);
+}
+
+// ---- block mapping ---------------------------------------------------------------------------
+
+template <class Env, bool InShared>
+__global__ void __launch_bounds__(k_generic_block) rollout_block_kernel(const float* params, rollout_params rp,
+                                                                       std::uint64_t generation, float* returns) {
+  extern __shared__ float smem[];
+  __shared__ int done;
+  const env::mlp_shape& sh = rp.shape;
+  const int p = static_cast<int>(sh.parameter_count());
+  const int maxw = sh.max_width();
+  const int i = blockIdx.x, tid = threadIdx.x;
+  const float* g = params + static_cast<std::size_t>(i) * p;
+  // Shared layout: [transposed weights and biases, p (InShared only)] [act0, maxw] [act1, maxw].
+  float* wt = smem;
+  float* act0 = smem + (InShared ? p : 0);
+  float* act1 = act0 + maxw;
+  if (InShared) {
+    int off = 0;
+    for (int l = 0; l + 1 < sh.layers; ++l) {
+      const int n_in = sh.widths[l], n_out = sh.widths[l + 1];
+      for (int idx = tid; idx < n_out * n_in; idx += blockDim.x)
+        wt[off + (idx % n_in) * n_out + idx / n_in] = g[off + idx];
+      for (int idx = tid; idx < n_out; idx += blockDim.x) wt[off + n_out * n_in + idx] = g[off + n_out * n_in + idx];
+      off += n_out * n_in + n_out;
+    }
+  }
+  typename Env::state s{};
+  long long total = 0;
+  for (int e = 0; e < rp.episodes; ++e) {
+    __syncthreads();
+    int t = 0;
+    if (tid == 0) {
+      s = Env::reset(episode_key(rp.seed, generation, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(e)));
+      Env::observe(s, rp.normalize, act0);
+      done = 0;
+    }
+    __syncthreads();
+    while (true) {
+      const float* in = act0;
+      float* out = act1;
+      int off = 0;
+      for (int l = 0; l + 1 < sh.layers; ++l) {
+        const int n_in = sh.widths[l], n_out = sh.widths[l + 1];
+        const bool hidden = l + 2 < sh.layers;
+        for (int u = tid; u < n_out; u += blockDim.x) {
+          float acc = InShared ? wt[off + n_out * n_in + u] : g[off + n_out * n_in + u];
+          for (int k = 0; k < n_in; ++k) {
+            const float w = InShared ? wt[off + k * n_out + u] : g[off + u * n_in + k];
+            const float prod = w * in[k];
+            acc = acc + prod;
+          }
+          out[u] = hidden ? env::relu(acc) : acc;
+        }
+        __syncthreads();
+        off += n_out * n_in + n_out;
+        in = out;
+        out = out == act0 ? act1 : act0;
+      }
+      if (tid == 0) {  // `in` holds the logits; they are consumed before act0 takes the next observation
+        ++t;
+        if (Env::step(s, env::argmax(in, Env::num_actions)) || t >= rp.max_steps)
+          done = 1;
+        else
+          Env::observe(s, rp.normalize, act0);
+      }
+      __syncthreads();
+      if (done) break;
+    }
+    total += t;
+  }
+  if (tid == 0) returns[i] = static_cast<float>(static_cast<double>(total) / rp.episodes);
+}
+
+/// Raises a kernel's dynamic shared-memory limit when it needs more than the default 48 KiB.
+template <class Kernel>
+void allow_smem(Kernel k, std::size_t bytes) {
+  if (bytes > 48 * 1024)
+    DIFFEVO_CUDA_TRY(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+}
+
+template <class Env>
+bool is_hidden2(const env::mlp_shape& s, int h) {
+  return s.layers == 4 && s.widths[0] == Env::obs_dim && s.widths[1] == h && s.widths[2] == h &&
+         s.widths[3] == Env::num_actions;
+}
+
+template <class Env>
+void launch_rollout(const rollout_params& rp, const float* d_params, int n, float* d_returns, std::uint64_t generation,
+                    cudaStream_t stream) {
+  const env::mlp_shape& s = rp.shape;
+  const int p = static_cast<int>(s.parameter_count());
+  const int maxw = s.max_width();
+  const int stride = (p + 2 * maxw) | 1;
+  const std::size_t thread_smem = sizeof(float) * static_cast<std::size_t>(stride) * k_thread_block;
+  if (is_hidden2<Env>(s, 128)) {
+    rollout_hidden2_kernel<Env, 128><<<n, 128, 0, stream>>>(d_params, rp, generation, d_returns);
+  } else if (is_hidden2<Env>(s, 64)) {
+    rollout_hidden2_kernel<Env, 64><<<n, 64, 0, stream>>>(d_params, rp, generation, d_returns);
+  } else if (is_hidden2<Env>(s, 32)) {
+    rollout_hidden2_kernel<Env, 32><<<n, 32, 0, stream>>>(d_params, rp, generation, d_returns);
+  } else if (thread_smem <= k_thread_smem_max) {
+    allow_smem(rollout_thread_kernel<Env>, thread_smem);
+    const int blocks = (n + k_thread_block - 1) / k_thread_block;
+    rollout_thread_kernel<Env><<<blocks, k_thread_block, thread_smem, stream>>>(d_params, n, rp, generation, stride,
+                                                                               d_returns);
+  } else {
+    int device = 0, optin = 0;
+    DIFFEVO_CUDA_TRY(cudaGetDevice(&device));
+    DIFFEVO_CUDA_TRY(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+    const std::size_t act = sizeof(float) * 2 * static_cast<std::size_t>(maxw);
+    const std::size_t shared = act + sizeof(float) * static_cast<std::size_t>(p);
+    // Leave room for the kernel's static shared memory (one int).
+    if (shared + 64 <= static_cast<std::size_t>(optin)) {
+      allow_smem(rollout_block_kernel<Env, true>, shared);
+      rollout_block_kernel<Env, true><<<n, k_generic_block, shared, stream>>>(d_params, rp, generation, d_returns);
+    } else {
+      allow_smem(rollout_block_kernel<Env, false>, act);
+      rollout_block_kernel<Env, false><<<n, k_generic_block, act, stream>>>(d_params, rp, generation, d_returns);
+    }
+  }
+  DIFFEVO_CHECK_LAUNCH();
+}
+
+class cuda_rollout final : public rollout_device {
+ public:
+  explicit cuda_rollout(const rollout_params& rp) : rp_(rp) {
+    DIFFEVO_CUDA_TRY(cudaGetDevice(&device_));
+    DIFFEVO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  }
+  ~cuda_rollout() override {
+    if (stream_) {
+      cudaStreamSynchronize(stream_);
+      cudaStreamDestroy(stream_);
+    }
+  }
+
+  void evaluate_host(const float* params, int n, float* returns, std::uint64_t generation) override {
+    const int prev = current();
+    const std::size_t p = static_cast<std::size_t>(rp_.shape.parameter_count());
+    try {
+      if (params_.size() < p * n) params_ = device_buffer<float>(p * n);
+      if (returns_.size() < static_cast<std::size_t>(n)) returns_ = device_buffer<float>(static_cast<std::size_t>(n));
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(params_.data(), params, sizeof(float) * p * n, cudaMemcpyHostToDevice, stream_));
+      launch_rollout<cartpole>(rp_, params_.data(), n, returns_.data(), generation, stream_);
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(returns, returns_.data(), sizeof(float) * n, cudaMemcpyDeviceToHost, stream_));
+      DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    } catch (...) {
+      cudaStreamSynchronize(stream_);
+      cudaSetDevice(prev);
+      throw;
+    }
+    cudaSetDevice(prev);
+  }
+
+  void evaluate_device(const float* d_params, int n, float* d_returns, std::uint64_t generation,
+                       cuda_stream stream) override {
+    const int prev = current();
+    try {
+      launch_rollout<cartpole>(rp_, d_params, n, d_returns, generation, stream);
+    } catch (...) {
+      cudaSetDevice(prev);
+      throw;
+    }
+    cudaSetDevice(prev);
+  }
+
+ private:
+  /// Makes the construction device current; returns the caller's.
+  int current() {
+    int prev = 0;
+    DIFFEVO_CUDA_TRY(cudaGetDevice(&prev));
+    if (prev != device_) DIFFEVO_CUDA_TRY(cudaSetDevice(device_));
+    return prev;
+  }
+
+  rollout_params rp_;
+  int device_ = 0;
+  cudaStream_t stream_ = nullptr;
+  device_buffer<float> params_, returns_;
+};
+
+}  // namespace
+
+std::unique_ptr<rollout_device> make_cuda_rollout(const rollout_params& rp) { return std::make_unique<cuda_rollout>(rp); }
+
+}  // namespace diffevo::detail

@@ -1,0 +1,121 @@
+// The cart-pole evaluator facade: validation at the API boundary and backend choice. The cpu work is
+// in host/rollout_cpu.cpp, the cuda work in cuda/rollout.cu.
+#include "diffevo/rollout.hpp"
+
+#include <climits>
+#include <cmath>
+#include <sstream>
+
+#include "diffevo/env/cartpole.hpp"
+#include "diffevo/error.hpp"
+#include "message.hpp"
+#include "rollout_backend.hpp"
+
+namespace diffevo {
+namespace {
+
+std::string widths_text(const std::vector<int>& w) {
+  std::ostringstream os;
+  for (std::size_t i = 0; i < w.size(); ++i) os << (i ? "-" : "") << w[i];
+  return os.str();
+}
+
+detail::rollout_params validated(const rollout_config& c) {
+  using env::cartpole;
+  const std::string arch = widths_text(c.layers);
+  DIFFEVO_EXPECTS(c.layers.size() >= 2 && c.layers.size() <= static_cast<std::size_t>(env::k_max_layers),
+                  invalid_argument, "layers must list 2 to ", env::k_max_layers, " widths (got ", c.layers.size(),
+                  ": ", arch, ")");
+  for (std::size_t l = 0; l < c.layers.size(); ++l)
+    DIFFEVO_EXPECTS(c.layers[l] >= 1, invalid_argument, "layers[", l, "] must be >= 1 (got ", c.layers[l], " in ",
+                    arch, ")");
+  DIFFEVO_EXPECTS(c.layers.front() == cartpole::obs_dim, invalid_argument, "layers[0] must be ", cartpole::obs_dim,
+                  " (the cart-pole observation size; got ", c.layers.front(), " in ", arch, ")");
+  DIFFEVO_EXPECTS(c.layers.back() == cartpole::num_actions, invalid_argument, "the last layer width must be ",
+                  cartpole::num_actions, " (one logit per action; got ", c.layers.back(), " in ", arch, ")");
+  DIFFEVO_EXPECTS(c.episodes >= 1, invalid_argument, "episodes must be >= 1 (got ", c.episodes, ")");
+  DIFFEVO_EXPECTS(c.max_steps >= 1, invalid_argument, "max_steps must be >= 1 (got ", c.max_steps, ")");
+  DIFFEVO_EXPECTS(c.cpu_threads >= 0, invalid_argument, "cpu_threads must be >= 0 (got ", c.cpu_threads, ")");
+  detail::rollout_params rp{};
+  rp.shape.layers = static_cast<int>(c.layers.size());
+  for (int l = 0; l < rp.shape.layers; ++l) rp.shape.widths[l] = c.layers[static_cast<std::size_t>(l)];
+  DIFFEVO_EXPECTS(rp.shape.parameter_count() <= INT_MAX, invalid_argument, "the ", arch, " MLP has ",
+                  rp.shape.parameter_count(), " parameters, more than ", INT_MAX);
+  rp.episodes = c.episodes;
+  rp.max_steps = c.max_steps;
+  rp.normalize = c.normalize_obs;
+  rp.seed = c.seed;
+  return rp;
+}
+
+}  // namespace
+
+struct cartpole_evaluator::impl {
+  rollout_config cfg;
+  detail::rollout_params rp;
+  backend_kind kind = backend_kind::cpu;
+  std::unique_ptr<detail::rollout_device> dev;
+  long long last_steps = 0;
+
+  void check(const population_view& v, const void* out, const char* call) const {
+    const long long p = rp.shape.parameter_count();
+    DIFFEVO_EXPECTS(v.cols == p, invalid_argument, call, ": the parameter matrix has ", v.cols,
+                    " columns but the ", widths_text(cfg.layers), " MLP has ", p, " parameters");
+    DIFFEVO_EXPECTS(v.rows >= 0, invalid_argument, call, ": rows must be >= 0 (got ", v.rows, ")");
+    DIFFEVO_EXPECTS(v.rows == 0 || (v.data != nullptr && out != nullptr), invalid_argument, call,
+                    ": null parameter or return pointer");
+  }
+};
+
+cartpole_evaluator::cartpole_evaluator(const rollout_config& cfg) : p_(std::make_unique<impl>()) {
+  p_->rp = validated(cfg);
+  p_->cfg = cfg;
+  const bool gpu = cfg.backend == backend_kind::cuda ||
+                   (cfg.backend == backend_kind::automatic && cuda_device_available());
+  if (gpu) {
+    DIFFEVO_EXPECTS(cuda_device_available(), device_unavailable,
+                    "backend = cuda was requested but no CUDA device is available");
+    p_->kind = backend_kind::cuda;
+    p_->dev = detail::make_cuda_rollout(p_->rp);
+  }
+}
+
+cartpole_evaluator::~cartpole_evaluator() = default;
+cartpole_evaluator::cartpole_evaluator(cartpole_evaluator&&) noexcept = default;
+cartpole_evaluator& cartpole_evaluator::operator=(cartpole_evaluator&&) noexcept = default;
+
+int cartpole_evaluator::parameter_count() const noexcept { return static_cast<int>(p_->rp.shape.parameter_count()); }
+backend_kind cartpole_evaluator::backend() const noexcept { return p_->kind; }
+const rollout_config& cartpole_evaluator::cfg() const noexcept { return p_->cfg; }
+long long cartpole_evaluator::last_steps() const noexcept { return p_->last_steps; }
+
+long long cartpole_evaluator::count_steps(const float* returns, int n) const {
+  long long s = 0;
+  for (int i = 0; i < n; ++i) s += std::llround(static_cast<double>(returns[i]) * p_->rp.episodes);
+  return s;
+}
+
+void cartpole_evaluator::evaluate(population_view params, float* returns, std::uint64_t generation) {
+  p_->check(params, returns, "evaluate");
+  if (params.rows == 0) {
+    p_->last_steps = 0;
+    return;
+  }
+  if (p_->kind == backend_kind::cuda)
+    p_->dev->evaluate_host(params.data, params.rows, returns, generation);
+  else
+    detail::rollout_cpu(p_->rp, params.data, params.rows, returns, generation, p_->cfg.cpu_threads);
+  p_->last_steps = count_steps(returns, params.rows);
+}
+
+void cartpole_evaluator::evaluate_device(population_view d_params, float* d_returns, std::uint64_t generation,
+                                         cuda_stream stream) {
+  DIFFEVO_EXPECTS(p_->kind == backend_kind::cuda, logic_error,
+                  "evaluate_device() needs backend = cuda; this evaluator runs on cpu");
+  p_->check(d_params, d_returns, "evaluate_device");
+  p_->last_steps = -1;
+  if (d_params.rows == 0) return;
+  p_->dev->evaluate_device(d_params.data, d_params.rows, d_returns, generation, stream);
+}
+
+}  // namespace diffevo

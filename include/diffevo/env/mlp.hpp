@@ -1,0 +1,78 @@
+#pragma once
+/// \file
+/// The MLP controller of SPEC §7, as plain host/device code: ReLU hidden layers, one output per
+/// action, action = argmax (ties -> the lower index). Parameters are flattened layer by layer as W
+/// (out x in, row-major) then b.
+///
+/// The arithmetic is fixed so every implementation (this reference, the cpu evaluator's vectorized
+/// loop, the GPU kernels) rounds identically: out_j = b_j, then out_j += W_jk * in_k for k ascending,
+/// each product and sum rounded to float (no fused multiply-add); ReLU is `v > 0 ? v : 0`, so NaN
+/// becomes 0. With non-finite parameters the controller still returns an action (a NaN logit never
+/// wins the argmax), so a return is always defined.
+
+#include "diffevo/detail/hd.hpp"
+
+namespace diffevo::env {
+
+constexpr int k_max_layers = 8;  ///< layer widths, input and output included
+
+/// Layer widths of an MLP (widths[0] = observation size, widths[layers - 1] = action count).
+struct mlp_shape {
+  int layers = 0;
+  int widths[k_max_layers] = {};
+
+  DIFFEVO_HD long long parameter_count() const {
+    long long p = 0;
+    for (int l = 0; l + 1 < layers; ++l) p += static_cast<long long>(widths[l + 1]) * widths[l] + widths[l + 1];
+    return p;
+  }
+  DIFFEVO_HD int max_width() const {
+    int m = 0;
+    for (int l = 0; l < layers; ++l) m = widths[l] > m ? widths[l] : m;
+    return m;
+  }
+};
+
+DIFFEVO_HD inline float relu(float v) { return v > 0.0f ? v : 0.0f; }
+
+/// One output of a dense layer: b_j + sum_k W_jk in_k in the order fixed above.
+DIFFEVO_HD inline float dense_unit(const float* w_row, float bias, const float* in, int n_in) {
+  float acc = bias;
+  for (int k = 0; k < n_in; ++k) {
+    const float prod = w_row[k] * in[k];
+    acc = acc + prod;
+  }
+  return acc;
+}
+
+/// argmax with ties (and NaN) resolved to the lowest index.
+DIFFEVO_HD inline int argmax(const float* v, int n) {
+  int best = 0;
+  for (int i = 1; i < n; ++i)
+    if (v[i] > v[best]) best = i;
+  return best;
+}
+
+/// The reference forward pass: `params` in the SPEC §7 layout, `obs` of widths[0] floats, `a` and `b`
+/// scratch of max_width() floats each. Returns the action.
+DIFFEVO_HD inline int mlp_action(const mlp_shape& s, const float* params, const float* obs, float* a, float* b) {
+  const float* in = obs;
+  float* out = a;
+  const float* p = params;
+  for (int l = 0; l + 1 < s.layers; ++l) {
+    const int n_in = s.widths[l], n_out = s.widths[l + 1];
+    const float* w = p;
+    const float* bias = p + static_cast<long long>(n_out) * n_in;
+    const bool hidden = l + 2 < s.layers;
+    for (int j = 0; j < n_out; ++j) {
+      const float v = dense_unit(w + static_cast<long long>(j) * n_in, bias[j], in, n_in);
+      out[j] = hidden ? relu(v) : v;
+    }
+    p = bias + n_out;
+    in = out;
+    out = out == a ? b : a;
+  }
+  return argmax(in, s.widths[s.layers - 1]);
+}
+
+}  // namespace diffevo::env
