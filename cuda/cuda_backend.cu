@@ -181,6 +181,10 @@ class cuda_backend final : public backend {
   }
 
   void release_handles() noexcept {
+    // Best effort: cuBLAS and cuRAND handles are destroyed with their device current.
+    int previous = 0;
+    const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != device_ &&
+                          cudaSetDevice(device_) == cudaSuccess;
     if (stream_) cudaStreamSynchronize(stream_);
     if (rng_) curandDestroyGenerator(rng_);
     if (blas_) cublasDestroy(blas_);
@@ -188,6 +192,7 @@ class cuda_backend final : public backend {
     rng_ = nullptr;
     blas_ = nullptr;
     stream_ = nullptr;
+    if (switched) cudaSetDevice(previous);
   }
 
   int n_, d_, latent_;

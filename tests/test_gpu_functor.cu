@@ -57,12 +57,15 @@ TEST(GpuDevice, TellDeviceEqualsTellBitForBit) {
   const functions::paper_fitness f{benchmark::himmelblau};
   std::vector<float> fit(512);
   while (!a.done()) {
-    const population_view ha = a.ask();
-    evaluate_host(f, ha, fit.data(), 1);
-    a.tell(fit);
-    // b: its own device buffer, written by a kernel on its stream, told in place.
+    a.ask();
+    // b: its own device buffer, written by a kernel on its stream, told in place; a gets the same
+    // values through the host path.
     const population_view db = b.ask_device();
     evaluate_device(f, db.data, db.rows, db.cols, b.device_fitness(), b.stream());
+    CUDA_OK(cudaMemcpyAsync(fit.data(), b.device_fitness(), fit.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                            b.stream()));
+    CUDA_OK(cudaStreamSynchronize(b.stream()));
+    a.tell(fit);
     b.tell_device(b.device_fitness(), 512);
     const population_view pa = a.ask(), pb = b.ask();
     ASSERT_EQ(std::vector<float>(pa.data, pa.data + pa.size()), std::vector<float>(pb.data, pb.data + pb.size()))
@@ -77,7 +80,7 @@ TEST(GpuDevice, TellDeviceRejectsBadFitnessWithTheValue) {
   std::vector<float> f(512, 0.5f);
   f[300] = -1.5f;
   float* d = o.device_fitness();
-  CUDA_OK(cudaMemcpy(d, f.data(), f.size() * sizeof(float), cudaMemcpyHostToDevice));
+  CUDA_OK(cudaMemcpyAsync(d, f.data(), f.size() * sizeof(float), cudaMemcpyHostToDevice, o.stream()));
   try {
     o.tell_device(d, 512);
     FAIL() << "no exception";

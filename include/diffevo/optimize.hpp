@@ -41,7 +41,8 @@ optimize_result run(optimizer& opt, const batch_fitness& fitness);
 
 /// run() with the evaluation on the device: cuda backend only (logic_error otherwise). Each
 /// generation enqueues `fitness` on opt.stream() with the population from ask_device() and
-/// opt.device_fitness() as the output, then calls tell_device().
+/// opt.device_fitness() as the output, then calls tell_device(). Call it with the optimizer's device
+/// (the one current at its construction) current.
 optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness);
 
 }  // namespace diffevo

@@ -58,7 +58,9 @@ class optimizer {
   /// Gives the fitness of the population returned by the last ask(): `n` must equal N.
   /// Throws logic_error before ask() or after done(); invalid_argument for a wrong length, a
   /// negative fitness under identity/power, or +inf in the winning direction (naming the index and
-  /// value). On any throw the optimizer state is unchanged and the call can be retried.
+  /// value). On any of these throws the optimizer state is unchanged and the call can be retried.
+  /// A CUDA error during the update itself (cuda_error, cublas_error, curand_error) leaves the
+  /// optimizer unusable: the device's state is then unknown.
   void tell(const float* fitness, std::size_t n);
   void tell(const std::vector<float>& fitness) { tell(fitness.data(), fitness.size()); }
 

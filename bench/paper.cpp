@@ -1,5 +1,5 @@
-// diffevo-bench: Diffusion Evolution on the paper's five 2-D functions (SPEC §6) with the paper's
-// settings, reporting the paper's metrics. Prints which backend ran.
+// diffevo-bench paper: Diffusion Evolution on the paper's five 2-D functions (SPEC §6) with the
+// paper's settings, reporting the paper's metrics. Prints which backend ran.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common.hpp"
 #include "diffevo/diffevo.hpp"
 
 namespace {
@@ -42,65 +43,21 @@ metrics paper_metrics(benchmark b, const std::vector<float>& x0, const std::vect
   return {fit / top, h};
 }
 
-void usage() {
-  std::printf(
-      "diffevo-bench: Diffusion Evolution on the paper's 2-D benchmarks (SPEC 6)\n"
-      "  --runs N       runs per function (default 100)\n"
-      "  --latent D     latent dimension (default 0 = plain)\n"
-      "  --seed S       first seed; run r uses seed S + r (default 0)\n"
-      "  --backend B    auto | cpu | cuda (default auto)\n"
-      "  --help         this text\n");
-}
-
 }  // namespace
 
-int main(int argc, char** argv) {
-  int runs = 100, latent = 0;
-  unsigned long long seed0 = 0;
-  diffevo::backend_kind backend = diffevo::backend_kind::automatic;
-  for (int a = 1; a < argc; ++a) {
-    const std::string f = argv[a];
-    auto value = [&]() -> const char* {
-      if (a + 1 >= argc) {
-        std::fprintf(stderr, "error: %s needs a value\n", f.c_str());
-        std::exit(2);
-      }
-      return argv[++a];
-    };
-    if (f == "--help" || f == "-h") {
-      usage();
-      return 0;
-    } else if (f == "--runs") {
-      runs = std::atoi(value());
-    } else if (f == "--latent") {
-      latent = std::atoi(value());
-    } else if (f == "--seed") {
-      seed0 = std::strtoull(value(), nullptr, 10);
-    } else if (f == "--backend") {
-      const std::string v = value();
-      if (v == "auto") backend = diffevo::backend_kind::automatic;
-      else if (v == "cpu") backend = diffevo::backend_kind::cpu;
-      else if (v == "cuda") backend = diffevo::backend_kind::cuda;
-      else {
-        std::fprintf(stderr, "error: --backend must be auto, cpu or cuda (got %s)\n", v.c_str());
-        return 2;
-      }
-    } else {
-      std::fprintf(stderr, "error: unknown flag %s (see --help)\n", f.c_str());
-      return 2;
-    }
-  }
-  if (runs < 1) {
-    std::fprintf(stderr, "error: --runs must be >= 1 (got %d)\n", runs);
-    return 2;
-  }
+namespace bench {
 
+int run_paper(const options& o) {
+  const int runs = o.runs > 0 ? o.runs : 100;
+  const int latent = o.latent;
+  const unsigned long long seed0 = o.seed;
+  const diffevo::backend_kind backend = o.backend;
   const std::pair<benchmark, const char*> fns[] = {{benchmark::rosenbrock, "rosenbrock"},
                                                    {benchmark::beale, "beale"},
                                                    {benchmark::himmelblau, "himmelblau"},
                                                    {benchmark::ackley, "ackley"},
                                                    {benchmark::rastrigin, "rastrigin"}};
-  try {
+  {
     diffevo::config cfg;
     cfg.population = 512;
     cfg.dimension = 2;
@@ -113,7 +70,7 @@ int main(int argc, char** argv) {
     const diffevo::optimizer probe(cfg);
     std::printf("diffevo-bench: backend %s%s; N = 512, T = 25, cosine, eta = 0.1, scale 4, %s, %d runs per function, seeds %llu..%llu\n\n",
                 diffevo::to_string(probe.backend()),
-                diffevo::cuda_device_available() ? "" : " (no CUDA device found)",
+                bench::device_note().c_str(),
                 latent ? "latent" : "plain", runs, seed0, seed0 + runs - 1);
     std::printf("| function | entropy (fitness) | best g seen | time / run |\n|---|---|---|---|\n");
     for (const auto& [fn, name] : fns) {
@@ -149,9 +106,8 @@ int main(int argc, char** argv) {
       std::printf("| %s | %.2f ± %.2f (%.3f ± %.3f) | %.4f | %.1f ms |\n", name, em, es, fm, fs, best_g,
                   1e3 * secs / runs);
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
   }
   return 0;
 }
+
+}  // namespace bench

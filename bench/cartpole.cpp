@@ -1,0 +1,275 @@
+// diffevo-bench cartpole: the paper's cart-pole experiment (SPEC §7). For each net (4-8-2 plain,
+// 4-8-2 latent d = 2, 4-128-128-2 latent d = 2) and each seed: N = 256, T = 10 (9 generations plus
+// the final evaluation), cosine, eta = 1, energy density with temperature 1 on the return, one
+// episode per individual, normalised observations. Per generation: mean, quartiles, max of the
+// returns and the share at 500, pooled over seeds; then the final-generation summary per net.
+//
+// diffevo-bench throughput: the evaluator alone at N = 4096 on both nets, env-steps per second.
+#include <cuda_runtime_api.h>
+
+#include <random>
+
+#include "common.hpp"
+
+namespace bench {
+namespace {
+
+struct net_case {
+  const char* name;
+  std::vector<int> layers;
+  int latent;
+};
+
+struct generation_stats {
+  double mean, q1, median, q3, max, share500;
+};
+
+generation_stats stats_of(std::vector<double> r) {
+  std::sort(r.begin(), r.end());
+  generation_stats s{};
+  for (double v : r) {
+    s.mean += v / static_cast<double>(r.size());
+    s.share500 += (v >= 500.0 ? 1.0 : 0.0) / static_cast<double>(r.size());
+  }
+  s.q1 = quantile(r, 0.25);
+  s.median = quantile(r, 0.5);
+  s.q3 = quantile(r, 0.75);
+  s.max = r.back();
+  return s;
+}
+
+void cuda_ok(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+/// Device copies of a parameter matrix and a return vector, a stream and two events.
+class device_timer {
+ public:
+  device_timer(const std::vector<float>& params, int n) : n_(n) {
+    cuda_ok(cudaStreamCreate(&stream_), "cudaStreamCreate");
+    cuda_ok(cudaEventCreate(&start_), "cudaEventCreate");
+    cuda_ok(cudaEventCreate(&stop_), "cudaEventCreate");
+    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&params_), params.size() * sizeof(float)), "cudaMalloc (parameters)");
+    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&returns_), static_cast<std::size_t>(n) * sizeof(float)), "cudaMalloc (returns)");
+    cuda_ok(cudaMemcpy(params_, params.data(), params.size() * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy");
+  }
+  ~device_timer() {
+    cudaFree(params_);
+    cudaFree(returns_);
+    if (start_) cudaEventDestroy(start_);
+    if (stop_) cudaEventDestroy(stop_);
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+  device_timer(const device_timer&) = delete;
+  device_timer& operator=(const device_timer&) = delete;
+  diffevo::population_view view(int p) const { return {params_, n_, p}; }
+  float* returns() const { return returns_; }
+  cudaStream_t stream() const { return stream_; }
+  template <class F>
+  double time(F&& f) {
+    cuda_ok(cudaEventRecord(start_, stream_), "cudaEventRecord");
+    f();
+    cuda_ok(cudaEventRecord(stop_, stream_), "cudaEventRecord");
+    cuda_ok(cudaEventSynchronize(stop_), "cudaEventSynchronize");
+    float ms = 0;
+    cuda_ok(cudaEventElapsedTime(&ms, start_, stop_), "cudaEventElapsedTime");
+    return ms / 1e3;
+  }
+  void copy_returns(std::vector<float>& out) const {
+    cuda_ok(cudaMemcpy(out.data(), returns_, out.size() * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
+  }
+
+ private:
+  int n_;
+  cudaStream_t stream_ = nullptr;
+  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+  float* params_ = nullptr;
+  float* returns_ = nullptr;
+};
+
+}  // namespace
+
+int run_cartpole(const options& o) {
+  const int seeds = o.runs > 0 ? o.runs : 20;
+  const std::vector<net_case> nets = {
+      {"4-8-2 plain", {4, 8, 2}, 0}, {"4-8-2 latent", {4, 8, 2}, 2}, {"4-128-128-2 latent", {4, 128, 128, 2}, 2}};
+  const std::string path = o.json.empty() ? "diffevo-bench-cartpole.json" : o.json;
+
+  diffevo::rollout_config rc;
+  rc.backend = o.backend;
+  const diffevo::cartpole_evaluator probe(rc);
+  std::printf("diffevo-bench cartpole: backend %s%s; N = 256, T = 10, cosine, eta = 1, energy (temperature 1), "
+              "1 episode, normalised observations; seeds %llu..%llu per net\n\n",
+              diffevo::to_string(probe.backend()), device_note().c_str(), o.seed, o.seed + seeds - 1);
+
+  json js;
+  js.raw("{\n").key("mode").str("cartpole").raw(",\n").key("backend").str(diffevo::to_string(probe.backend()));
+  js.raw(",\n").key("seeds").raw("[").num(static_cast<double>(o.seed)).raw(", ").num(static_cast<double>(o.seed + seeds - 1));
+  js.raw("],\n").key("nets").raw("[\n");
+  std::vector<std::string> summary;
+  for (std::size_t c = 0; c < nets.size(); ++c) {
+    const net_case& nc = nets[c];
+    diffevo::rollout_config r;
+    r.layers = nc.layers;
+    r.backend = o.backend;
+    const double t0 = now_seconds();
+    std::vector<std::vector<double>> per_gen(10);  // returns pooled over seeds, per evaluated generation
+    std::vector<double> final_mean, final_share;
+    long long steps = 0;
+    for (int k = 0; k < seeds; ++k) {
+      r.seed = o.seed + static_cast<unsigned long long>(k);
+      diffevo::cartpole_evaluator ev(r);
+      diffevo::config cfg;
+      cfg.population = 256;
+      cfg.dimension = ev.parameter_count();
+      cfg.steps = 10;
+      cfg.eta = 1.0;
+      cfg.density = diffevo::density_kind::energy;
+      cfg.temperature = 1.0;
+      cfg.latent_dim = nc.latent;
+      cfg.seed = r.seed;
+      cfg.backend = o.backend;
+      diffevo::optimizer opt(cfg);
+      int g = 0;
+      const diffevo::optimize_result res = diffevo::run(opt, [&](diffevo::population_view pop, float* f) {
+        ev.evaluate(pop, f, static_cast<std::uint64_t>(g));
+        steps += ev.last_steps();
+        per_gen[static_cast<std::size_t>(g)].insert(per_gen[static_cast<std::size_t>(g)].end(), f, f + pop.rows);
+        ++g;
+      });
+      const generation_stats fs = stats_of(std::vector<double>(res.fitness.begin(), res.fitness.end()));
+      final_mean.push_back(fs.mean);
+      final_share.push_back(fs.share500);
+      if (!o.quiet)
+        std::fprintf(stderr, "  %s seed %llu: final mean return %.1f, %.1f %% at 500 (%.1f s)\n", nc.name,
+                     static_cast<unsigned long long>(r.seed), fs.mean, 100 * fs.share500, now_seconds() - t0);
+    }
+    const double secs = now_seconds() - t0;
+    std::printf("### %s (%d parameters)\n\n| generation | mean | q1 | median | q3 | max | share at 500 |\n"
+                "|---|---|---|---|---|---|---|\n",
+                nc.name, static_cast<int>(diffevo::cartpole_evaluator(r).parameter_count()));
+    js.raw("  {").key("net").str(nc.name).raw(", ").key("layers").raw("[");
+    for (std::size_t l = 0; l < nc.layers.size(); ++l) js.raw(l ? ", " : "").num(nc.layers[l]);
+    js.raw("], ").key("latent").num(nc.latent).raw(", ").key("generations").raw("[\n");
+    for (std::size_t g = 0; g < per_gen.size(); ++g) {
+      const generation_stats s = stats_of(per_gen[g]);
+      std::printf("| %zu | %.1f | %.1f | %.1f | %.1f | %.0f | %.1f %% |\n", g, s.mean, s.q1, s.median, s.q3, s.max,
+                  100 * s.share500);
+      js.raw("    {").key("generation").num(static_cast<double>(g)).raw(", ").key("mean").num(s.mean);
+      js.raw(", ").key("q1").num(s.q1).raw(", ").key("median").num(s.median).raw(", ").key("q3").num(s.q3);
+      js.raw(", ").key("max").num(s.max).raw(", ").key("share500").num(s.share500).raw(g + 1 < per_gen.size() ? "},\n" : "}\n");
+    }
+    const mean_sd fm = mean_std(final_mean), fsh = mean_std(final_share);
+    js.raw("  ], ").key("final_mean_per_seed").raw("[");
+    for (std::size_t k = 0; k < final_mean.size(); ++k) js.raw(k ? ", " : "").num(final_mean[k]);
+    js.raw("], ").key("final_share500_per_seed").raw("[");
+    for (std::size_t k = 0; k < final_share.size(); ++k) js.raw(k ? ", " : "").num(final_share[k]);
+    js.raw("], ").key("env_steps").num(static_cast<double>(steps)).raw(", ").key("seconds").num(secs);
+    js.raw(c + 1 < nets.size() ? "},\n" : "}\n");
+    char line[256];
+    std::snprintf(line, sizeof line, "| %s | %.1f ± %.1f | %.1f ± %.1f %% | %.1f s |", nc.name, fm.mean, fm.sd,
+                  100 * fsh.mean, 100 * fsh.sd, secs);
+    summary.push_back(line);
+    std::printf("\n");
+  }
+  js.raw("]}\n");
+  std::printf("### final generation, %d seeds (mean ± std over seeds)\n\n| net | mean return | share at 500 | time |\n"
+              "|---|---|---|---|\n", seeds);
+  for (const auto& l : summary) std::printf("%s\n", l.c_str());
+  std::printf("\npaper (SPEC §7, 100 runs): 4-8-2 plain 482.9 / 92.5 %%, 4-8-2 latent 491.6 / 96.4 %%, "
+              "4-128-128-2 latent 445.0 / 79.4 %%\n");
+  js.save(path);
+  std::printf("JSON: %s\n", path.c_str());
+  return 0;
+}
+
+int run_throughput(const options& o) {
+  const int n = o.population > 0 ? o.population : 4096;
+  const int repeats = o.runs > 0 ? o.runs : 3;
+  const std::string path = o.json.empty() ? "diffevo-bench-throughput.json" : o.json;
+  json js;
+  diffevo::rollout_config rc;
+  rc.backend = o.backend;
+  const diffevo::cartpole_evaluator probe(rc);
+  const std::string backend = diffevo::to_string(probe.backend());
+  std::printf("diffevo-bench throughput: backend %s%s; N = %d distinct controllers, 1 episode, max 500 steps, "
+              "median of %d timed calls after one warm-up; steps counted as simulated\n\n",
+              backend.c_str(), device_note().c_str(), n, repeats);
+  std::printf("| net | parameters | mean episode length | env-steps / s (%s) | time / call |\n|---|---|---|---|---|\n",
+              backend.c_str());
+  js.raw("{\n").key("mode").str("throughput").raw(",\n").key("backend").str(backend).raw(",\n").key("population").num(n);
+  js.raw(",\n").key("nets").raw("[\n");
+  const std::vector<std::vector<int>> nets = {{4, 8, 2}, {4, 128, 128, 2}};
+  for (std::size_t c = 0; c < nets.size(); ++c) {
+    diffevo::rollout_config r;
+    r.layers = nets[c];
+    r.backend = o.backend;
+    r.seed = o.seed;
+    diffevo::cartpole_evaluator ev(r);
+    const int p = ev.parameter_count();
+    // Controllers that balance for a varied while: u = theta + theta_dot pushed through every layer
+    // (relu(u), relu(-u)), plus N(0, 0.05^2) on every parameter, a distinct draw per controller.
+    std::mt19937 rng(static_cast<unsigned>(o.seed) + 1);
+    std::normal_distribution<float> nd(0.0f, 0.05f);
+    std::vector<float> params(static_cast<std::size_t>(n) * p);
+    for (int i = 0; i < n; ++i) {
+      float* w = params.data() + static_cast<std::size_t>(i) * p;
+      std::size_t off = 0;
+      for (std::size_t l = 0; l + 1 < nets[c].size(); ++l) {
+        const int ni = nets[c][l], no = nets[c][l + 1];
+        for (int k = 0; k < no * ni + no; ++k) w[off + k] = nd(rng);
+        if (l == 0) {
+          w[off + 2] += 1; w[off + 3] += 1; w[off + ni + 2] -= 1; w[off + ni + 3] -= 1;
+        } else if (l + 2 < nets[c].size()) {
+          w[off + 0] += 1; w[off + ni + 1] += 1;
+        } else {
+          w[off + ni + 0] += 1; w[off + 1] += 1;
+        }
+        off += static_cast<std::size_t>(no) * ni + no;
+      }
+    }
+    std::vector<float> ret(static_cast<std::size_t>(n));
+    const diffevo::population_view pv{params.data(), n, p};
+    std::vector<double> times, rates;
+    long long steps = 0;
+    if (ev.backend() == diffevo::backend_kind::cuda) {
+      // Device-resident parameters, timed with CUDA events around evaluate_device (no copies).
+      device_timer dt(params, n);
+      ev.evaluate_device(dt.view(p), dt.returns(), 0, dt.stream());  // warm-up
+      for (int k = 0; k < repeats; ++k) {
+        const double secs = dt.time([&] { ev.evaluate_device(dt.view(p), dt.returns(), k + 1u, dt.stream()); });
+        dt.copy_returns(ret);
+        steps = ev.count_steps(ret.data(), n);
+        times.push_back(secs);
+        rates.push_back(static_cast<double>(steps) / secs);
+        if (!o.quiet) std::fprintf(stderr, "  %d parameters, call %d: %.6f s\n", p, k + 1, secs);
+      }
+    } else {
+      ev.evaluate(pv, ret.data(), 0);  // warm-up
+      for (int k = 0; k < repeats; ++k) {
+        const double t0 = now_seconds();
+        ev.evaluate(pv, ret.data(), static_cast<std::uint64_t>(k + 1));
+        const double secs = now_seconds() - t0;
+        steps = ev.last_steps();
+        times.push_back(secs);
+        rates.push_back(static_cast<double>(steps) / secs);
+        if (!o.quiet) std::fprintf(stderr, "  %d parameters, call %d: %.3f s\n", p, k + 1, secs);
+      }
+    }
+    std::sort(times.begin(), times.end());
+    std::sort(rates.begin(), rates.end());
+    const double rate = quantile(rates, 0.5), t = quantile(times, 0.5);
+    std::printf("| %s | %d | %.1f | %.3g | %.3f s |\n", c ? "4-128-128-2" : "4-8-2", p,
+                static_cast<double>(steps) / n, rate, t);
+    js.raw("  {").key("parameters").num(p).raw(", ").key("env_steps_per_s_median").num(rate).raw(", ");
+    js.key("seconds_median").num(t).raw(", ").key("mean_episode_length").num(static_cast<double>(steps) / n);
+    js.raw(c + 1 < nets.size() ? "},\n" : "}\n");
+  }
+  js.raw("]}\n");
+  std::printf("\n(cpu: wall time of evaluate(); cuda: CUDA events around evaluate_device() on device-resident\n"
+              "parameters, after the device finished)\nJSON: %s\n", path.c_str());
+  js.save(path);
+  return 0;
+}
+
+}  // namespace bench

@@ -1,0 +1,95 @@
+#pragma once
+// Shared pieces of diffevo-bench: command-line values, statistics, a tiny JSON writer, timing.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "diffevo/diffevo.hpp"
+
+namespace bench {
+
+/// Thrown for a bad command line; main prints it with the usage hint and exits with status 2.
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct options {
+  std::string mode = "paper";
+  int runs = -1;  ///< -1: the mode's default
+  int latent = 0;
+  unsigned long long seed = 0;
+  diffevo::backend_kind backend = diffevo::backend_kind::automatic;
+  std::string json;  ///< output path ("" = the mode's default)
+  int population = -1;
+  bool quiet = false;
+};
+
+inline double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+struct mean_sd {
+  double mean = 0, sd = 0;
+};
+inline mean_sd mean_std(const std::vector<double>& v) {
+  mean_sd r;
+  if (v.empty()) return r;
+  for (double x : v) r.mean += x;
+  r.mean /= static_cast<double>(v.size());
+  for (double x : v) r.sd += (x - r.mean) * (x - r.mean);
+  r.sd = std::sqrt(r.sd / static_cast<double>(v.size()));
+  return r;
+}
+
+/// Linear-interpolated quantile of sorted values (q in [0, 1]).
+inline double quantile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return NAN;
+  const double pos = q * static_cast<double>(sorted.size() - 1);
+  const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
+  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+/// Appends JSON text; the caller keeps the structure valid.
+class json {
+ public:
+  json& raw(const std::string& s) {
+    out_ += s;
+    return *this;
+  }
+  json& key(const std::string& k) { return raw("\"" + k + "\": "); }
+  json& num(double v) {
+    char b[32];
+    if (!std::isfinite(v)) return raw("null");
+    std::snprintf(b, sizeof b, "%.9g", v);
+    return raw(b);
+  }
+  json& str(const std::string& s) { return raw("\"" + s + "\""); }
+  const std::string& text() const { return out_; }
+  /// Writes to `path` (via a temporary file renamed into place). Throws on failure.
+  void save(const std::string& path) const {
+    const std::string tmp = path + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) throw std::runtime_error("cannot write " + tmp);
+    const bool ok = std::fwrite(out_.data(), 1, out_.size(), f) == out_.size();
+    if (std::fclose(f) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw std::runtime_error("cannot write " + path);
+  }
+
+ private:
+  std::string out_;
+};
+
+inline std::string device_note() {
+  return diffevo::cuda_device_available() ? "" : " (no CUDA device found)";
+}
+
+int run_paper(const options& o);
+int run_cartpole(const options& o);
+int run_throughput(const options& o);
+
+}  // namespace bench
