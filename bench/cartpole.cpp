@@ -99,11 +99,14 @@ int run_cartpole(const options& o) {
   rc.backend = o.backend;
   const diffevo::cartpole_evaluator probe(rc);
   std::printf("diffevo-bench cartpole: backend %s%s; N = 256, T = 10, cosine, eta = 1, energy (temperature 1), "
-              "1 episode, normalised observations; seeds %llu..%llu per net\n\n",
-              diffevo::to_string(probe.backend()), device_note().c_str(), o.seed, o.seed + seeds - 1);
+              "1 episode, normalised observations, %s; seeds %llu..%llu per net\n\n",
+              diffevo::to_string(probe.backend()), device_note().c_str(),
+              o.fixed_start ? "one fixed start state (--fixed-start)" : "random start per episode (SPEC 7)", o.seed,
+              o.seed + seeds - 1);
 
   json js;
   js.raw("{\n").key("mode").str("cartpole").raw(",\n").key("backend").str(diffevo::to_string(probe.backend()));
+  js.raw(",\n").key("fixed_start").raw(o.fixed_start ? "true" : "false");
   js.raw(",\n").key("seeds").raw("[").num(static_cast<double>(o.seed)).raw(", ").num(static_cast<double>(o.seed + seeds - 1));
   js.raw("],\n").key("nets").raw("[\n");
   std::vector<std::string> summary;
@@ -112,6 +115,7 @@ int run_cartpole(const options& o) {
     diffevo::rollout_config r;
     r.layers = nc.layers;
     r.backend = o.backend;
+    r.fixed_start = o.fixed_start;
     const double t0 = now_seconds();
     std::vector<std::vector<double>> per_gen(10);  // returns pooled over seeds, per evaluated generation
     std::vector<double> final_mean, final_share;

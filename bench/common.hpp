@@ -26,6 +26,7 @@ struct options {
   std::string json;  ///< output path ("" = the mode's default)
   int population = -1;
   bool quiet = false;
+  bool fixed_start = false;  ///< cartpole: rollout_config::fixed_start
 };
 
 inline double now_seconds() {

@@ -27,6 +27,8 @@ void usage() {
       "  --population N  throughput mode: controllers (default 4096)\n"
       "  --backend B     auto | cpu | cuda (default auto: cuda when a device is present)\n"
       "  --json PATH     where to write the JSON results (cartpole, throughput)\n"
+      "  --fixed-start   cartpole: every episode starts from one fixed state (as the authors' code,\n"
+      "                  which resets Gymnasium with seed 42) instead of SPEC's random start per episode\n"
       "  --quiet         no progress lines\n"
       "  --help          this text\n");
 }
@@ -79,6 +81,8 @@ int main(int argc, char** argv) {
         else throw bench::usage_error("--backend must be auto, cpu or cuda (got '" + v + "')");
       } else if (f == "--json") {
         o.json = value();
+      } else if (f == "--fixed-start") {
+        o.fixed_start = true;
       } else if (f == "--quiet") {
         o.quiet = true;
       } else {

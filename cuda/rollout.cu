@@ -48,8 +48,7 @@ __global__ void rollout_thread_kernel(const float* params, int n, rollout_params
   float obs[Env::obs_dim];
   long long total = 0;
   for (int e = 0; e < rp.episodes; ++e) {
-    typename Env::state s = Env::reset(episode_key(rp.seed, generation, static_cast<std::uint64_t>(i),
-                                                   static_cast<std::uint64_t>(e)));
+    typename Env::state s = Env::reset(start_key(rp, generation, static_cast<std::uint64_t>(i), e));
     int t = 0;
     while (t < rp.max_steps) {
       Env::observe(s, rp.normalize, obs);
@@ -94,7 +93,7 @@ __global__ void __launch_bounds__(H, 384 / H) rollout_hidden2_kernel(const float
     __syncthreads();  // everyone has read the previous episode's `done`
     int t = 0;
     if (j == 0) {
-      s = Env::reset(episode_key(rp.seed, generation, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(e)));
+      s = Env::reset(start_key(rp, generation, static_cast<std::uint64_t>(i), e));
       Env::observe(s, rp.normalize, obs);
       done = 0;
     }
@@ -165,7 +164,7 @@ __global__ void __launch_bounds__(k_generic_block) rollout_block_kernel(const fl
     __syncthreads();
     int t = 0;
     if (tid == 0) {
-      s = Env::reset(episode_key(rp.seed, generation, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(e)));
+      s = Env::reset(start_key(rp, generation, static_cast<std::uint64_t>(i), e));
       Env::observe(s, rp.normalize, act0);
       done = 0;
     }

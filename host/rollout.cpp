@@ -45,6 +45,7 @@ detail::rollout_params validated(const rollout_config& c) {
   rp.max_steps = c.max_steps;
   rp.normalize = c.normalize_obs;
   rp.seed = c.seed;
+  rp.fixed_start = c.fixed_start;
   return rp;
 }
 

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "diffevo/detail/hd.hpp"
+#include "diffevo/detail/random.hpp"
 #include "diffevo/env/mlp.hpp"
 #include "diffevo/optimizer.hpp"
 
@@ -16,7 +18,15 @@ struct rollout_params {
   int max_steps;
   bool normalize;
   std::uint64_t seed;
+  bool fixed_start;
 };
+
+/// The key of an episode's start state (rollout_config::fixed_start: one start for everyone).
+DIFFEVO_HD inline std::uint64_t start_key(const rollout_params& rp, std::uint64_t generation, std::uint64_t individual,
+                                          int episode) {
+  const std::uint64_t e = static_cast<std::uint64_t>(episode);
+  return rp.fixed_start ? episode_key(rp.seed, 0, 0, e) : episode_key(rp.seed, generation, individual, e);
+}
 
 /// Host threads: returns[i] for the n controllers of `params` (n x P, row-major).
 void rollout_cpu(const rollout_params& rp, const float* params, int n, float* returns, std::uint64_t generation,

@@ -73,7 +73,7 @@ float rollout_one(const rollout_params& rp, transposed_mlp& net, std::uint64_t g
   long long total = 0;
   float obs[Env::obs_dim];
   for (int e = 0; e < rp.episodes; ++e) {
-    typename Env::state s = Env::reset(episode_key(rp.seed, generation, individual, static_cast<std::uint64_t>(e)));
+    typename Env::state s = Env::reset(start_key(rp, generation, individual, e));
     int t = 0;
     while (t < rp.max_steps) {
       Env::observe(s, rp.normalize, obs);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <functional>
 #include <random>
 #include <string>
@@ -400,4 +401,25 @@ TEST(RolloutValidation, BadCallsNameTheValue) {
   c.backend = backend_kind::cuda;
   if (!cuda_device_available())
     expect_message<device_unavailable>([&] { cartpole_evaluator e(c); }, "no CUDA device");
+}
+
+TEST(Rollout, FixedStartGivesEveryoneTheSameEpisode) {
+  rollout_config c = cpu_cfg({4, 2});
+  c.fixed_start = true;
+  cartpole_evaluator ev(c);
+  std::vector<float> one(10, 0.0f);
+  one[6] = 1.0f;  // push toward the lean: the return depends on the start state
+  std::vector<float> params;
+  for (int i = 0; i < 40; ++i) params.insert(params.end(), one.begin(), one.end());
+  const auto g0 = evaluate(ev, params, 40, 0), g5 = evaluate(ev, params, 40, 5);
+  const int want =
+      gym_episode(detail::episode_key(11, 0, 0, 0), 500, true, [](const float* o) { return 0.0f + o[2] > 0.0f ? 1 : 0; });
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(g0[i], static_cast<float>(want));
+    EXPECT_EQ(g5[i], static_cast<float>(want));
+  }
+  c.fixed_start = false;  // the default: each individual its own start, so returns vary
+  cartpole_evaluator varied(c);
+  const auto r = evaluate(varied, params, 40, 0);
+  EXPECT_NE(*std::min_element(r.begin(), r.end()), *std::max_element(r.begin(), r.end()));
 }

@@ -19,6 +19,10 @@ struct rollout_config {
   int max_steps = 500;               ///< truncation (Gymnasium: 500)
   bool normalize_obs = true;         ///< SPEC §7 observation normalisation
   std::uint64_t seed = 0;            ///< start states are a function of (seed, generation, individual, episode)
+  /// false (SPEC §7): every episode starts from its own random state. true: every individual in every
+  /// generation starts episode e from the same state (common random numbers, noise-free fitness with
+  /// one episode; the authors' experiment code resets Gymnasium with one fixed seed).
+  bool fixed_start = false;
   backend_kind backend = backend_kind::automatic;
   int cpu_threads = 0;               ///< cpu backend; 0 = hardware concurrency. Results do not depend on it.
 };
