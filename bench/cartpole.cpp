@@ -91,21 +91,24 @@ class device_timer {
 
 int run_cartpole(const options& o) {
   const int seeds = o.runs > 0 ? o.runs : 20;
-  const std::vector<net_case> nets = {
+  std::vector<net_case> nets = {
       {"4-8-2 plain", {4, 8, 2}, 0}, {"4-8-2 latent", {4, 8, 2}, 2}, {"4-128-128-2 latent", {4, 128, 128, 2}, 2}};
+  if (!o.net.empty()) nets = {nets[o.net == "plain" ? 0 : o.net == "latent" ? 1 : 2]};
   const std::string path = o.json.empty() ? "diffevo-bench-cartpole.json" : o.json;
 
   diffevo::rollout_config rc;
   rc.backend = o.backend;
   const diffevo::cartpole_evaluator probe(rc);
-  std::printf("diffevo-bench cartpole: backend %s%s; N = 256, T = 10, cosine, eta = 1, energy (temperature 1), "
-              "1 episode, normalised observations, %s; seeds %llu..%llu per net\n\n",
-              diffevo::to_string(probe.backend()), device_note().c_str(),
-              o.fixed_start ? "one fixed start state (--fixed-start)" : "random start per episode (SPEC 7)", o.seed,
+  std::printf("diffevo-bench cartpole: backend %s%s; N = 256, T = 10, cosine, eta = 1, energy (temperature %g), "
+              "1 episode, %s observations, %s; seeds %llu..%llu per net\n\n",
+              diffevo::to_string(probe.backend()), device_note().c_str(), o.temperature,
+              o.raw_obs ? "raw" : "normalised", o.fixed_start ? "one fixed start state (--fixed-start)" : "random start per episode (SPEC 7)", o.seed,
               o.seed + seeds - 1);
 
   json js;
   js.raw("{\n").key("mode").str("cartpole").raw(",\n").key("backend").str(diffevo::to_string(probe.backend()));
+  js.raw(",\n").key("temperature").num(o.temperature);
+  js.raw(",\n").key("normalize_obs").raw(o.raw_obs ? "false" : "true");
   js.raw(",\n").key("fixed_start").raw(o.fixed_start ? "true" : "false");
   js.raw(",\n").key("seeds").raw("[").num(static_cast<double>(o.seed)).raw(", ").num(static_cast<double>(o.seed + seeds - 1));
   js.raw("],\n").key("nets").raw("[\n");
@@ -116,6 +119,7 @@ int run_cartpole(const options& o) {
     r.layers = nc.layers;
     r.backend = o.backend;
     r.fixed_start = o.fixed_start;
+    r.normalize_obs = !o.raw_obs;
     const double t0 = now_seconds();
     std::vector<std::vector<double>> per_gen(10);  // returns pooled over seeds, per evaluated generation
     std::vector<double> final_mean, final_share;
@@ -129,7 +133,7 @@ int run_cartpole(const options& o) {
       cfg.steps = 10;
       cfg.eta = 1.0;
       cfg.density = diffevo::density_kind::energy;
-      cfg.temperature = 1.0;
+      cfg.temperature = o.temperature;
       cfg.latent_dim = nc.latent;
       cfg.seed = r.seed;
       cfg.backend = o.backend;

@@ -26,7 +26,10 @@ struct options {
   std::string json;  ///< output path ("" = the mode's default)
   int population = -1;
   bool quiet = false;
-  bool fixed_start = false;  ///< cartpole: rollout_config::fixed_start
+  bool fixed_start = false;
+  bool raw_obs = false;  ///< cartpole: no observation normalisation
+  double temperature = 1.0;
+  std::string net;  ///< cartpole: run only this net (plain, latent, large); empty: all three  ///< cartpole: energy temperature  ///< cartpole: rollout_config::fixed_start
 };
 
 inline double now_seconds() {

@@ -3,6 +3,7 @@
 //   cartpole    the paper's cart-pole experiment (SPEC §7), per-generation statistics
 //   throughput  the cart-pole evaluator alone, env-steps per second at N = 4096
 // Every mode prints which backend ran and the seeds, so any cell can be rerun.
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
@@ -27,6 +28,10 @@ void usage() {
       "  --population N  throughput mode: controllers (default 4096)\n"
       "  --backend B     auto | cpu | cuda (default auto: cuda when a device is present)\n"
       "  --json PATH     where to write the JSON results (cartpole, throughput)\n"
+      "  --temperature T cartpole: energy temperature on the return (default 1, the paper's setting)\n"
+      "  --net NAME      cartpole: only one net: plain (4-8-2), latent (4-8-2, d = 2) or large\n"
+      "                  (4-128-128-2, d = 2)\n"
+      "  --raw-obs       cartpole: observations without the SPEC 7 normalisation\n"
       "  --fixed-start   cartpole: every episode starts from one fixed state (as the authors' code,\n"
       "                  which resets Gymnasium with seed 42) instead of SPEC's random start per episode\n"
       "  --quiet         no progress lines\n"
@@ -81,6 +86,18 @@ int main(int argc, char** argv) {
         else throw bench::usage_error("--backend must be auto, cpu or cuda (got '" + v + "')");
       } else if (f == "--json") {
         o.json = value();
+      } else if (f == "--temperature") {
+        const std::string v = value();
+        char* end = nullptr;
+        o.temperature = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(o.temperature > 0) || !std::isfinite(o.temperature))
+          throw bench::usage_error("--temperature needs a positive number (got '" + v + "')");
+      } else if (f == "--net") {
+        o.net = value();
+        if (o.net != "plain" && o.net != "latent" && o.net != "large")
+          throw bench::usage_error("--net must be plain, latent or large (got '" + o.net + "')");
+      } else if (f == "--raw-obs") {
+        o.raw_obs = true;
       } else if (f == "--fixed-start") {
         o.fixed_start = true;
       } else if (f == "--quiet") {
