@@ -11,7 +11,7 @@ namespace diffevo {
 namespace {
 
 /// The result of a finished run whose final population (host `last`) has host fitness `f`.
-optimize_result collect(const optimizer& opt, const population_view& last, const std::vector<float>& f) {
+optimize_result collect(const strategy& opt, const population_view& last, const std::vector<float>& f) {
   optimize_result r;
   r.population.assign(last.data, last.data + last.size());
   r.fitness = f;
@@ -29,7 +29,7 @@ optimize_result collect(const optimizer& opt, const population_view& last, const
       ++r.nonfinite;
       continue;
     }
-    if (!r.has_best || detail::improves(f[i], r.best_fitness, opt.cfg().goal)) {
+    if (!r.has_best || detail::improves(f[i], r.best_fitness, opt.goal())) {
       r.best.assign(last.row(i), last.row(i) + last.cols);
       r.best_fitness = f[i];
       r.has_best = true;
@@ -46,9 +46,9 @@ optimize_result optimize(const config& cfg, const batch_fitness& fitness) {
   return run(opt, fitness);
 }
 
-optimize_result run(optimizer& opt, const batch_fitness& fitness) {
+optimize_result run(strategy& opt, const batch_fitness& fitness) {
   if (!fitness) throw invalid_argument("run: fitness callback is empty");
-  std::vector<float> f(static_cast<std::size_t>(opt.cfg().population));
+  std::vector<float> f(static_cast<std::size_t>(opt.population_size()));
   while (!opt.done()) {
     fitness(opt.ask(), f.data());
     opt.tell(f);

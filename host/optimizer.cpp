@@ -134,6 +134,10 @@ cuda_stream optimizer::stream() const noexcept { return s_->impl->stream(); }
 bool optimizer::done() const noexcept { return s_->generation >= generations(); }
 int optimizer::generation() const noexcept { return s_->generation; }
 int optimizer::generations() const noexcept { return s_->cfg.steps - 1; }
+int optimizer::population_size() const noexcept { return s_->cfg.population; }
+int optimizer::dimension() const noexcept { return s_->cfg.dimension; }
+objective optimizer::goal() const noexcept { return s_->cfg.goal; }
+const char* optimizer::name() const noexcept { return "diffusion-evolution"; }
 
 std::vector<float> optimizer::x0() const {
   DIFFEVO_EXPECTS(s_->generation > 0, logic_error, "x0() before the first tell(): no estimate exists yet");

@@ -28,16 +28,16 @@ struct optimize_result {
   bool has_best = false;          ///< false only if every fitness was non-finite
   int generations = 0;            ///< T - 1
   long long nonfinite = 0;        ///< non-finite fitness values over the run (final evaluation included)
-  backend_kind backend = backend_kind::cpu;
+  backend_kind backend = backend_kind::cpu;  ///< cpu for the baselines
 };
 
 /// Runs a whole optimization. Exceptions thrown by `fitness` propagate unchanged.
 optimize_result optimize(const config& cfg, const batch_fitness& fitness);
 
-/// Drives `opt` from its current generation to the end and evaluates the final population.
-/// If `fitness` throws, the exception propagates and `opt` is left at the generation it was asked
-/// for, valid for a retry.
-optimize_result run(optimizer& opt, const batch_fitness& fitness);
+/// Drives `s` (any strategy: the optimizer or a baseline) from its current generation to the end
+/// and evaluates the final population. If `fitness` throws, the exception propagates and `s` is left
+/// at the generation it was asked for, valid for a retry.
+optimize_result run(strategy& s, const batch_fitness& fitness);
 
 /// run() with the evaluation on the device: cuda backend only (logic_error otherwise). Each
 /// generation enqueues `fitness` on opt.stream() with the population from ask_device() and

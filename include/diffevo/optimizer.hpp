@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "diffevo/config.hpp"
+#include "diffevo/strategy.hpp"
 
 /// CUDA's stream handle, declared here so this header needs no CUDA headers (`cuda_stream` is the
 /// same type as `cudaStream_t`).
@@ -15,17 +16,6 @@ struct CUstream_st;
 namespace diffevo {
 
 using cuda_stream = CUstream_st*;
-
-/// A read-only N x D row-major matrix (one individual per contiguous row): host memory from ask(),
-/// device memory from ask_device().
-struct population_view {
-  const float* data = nullptr;
-  int rows = 0;
-  int cols = 0;
-  /// Row i (an individual's D parameters).
-  const float* row(int i) const { return data + static_cast<std::size_t>(i) * cols; }
-  std::size_t size() const { return static_cast<std::size_t>(rows) * cols; }
-};
 
 namespace detail {
 class backend;
@@ -40,8 +30,9 @@ struct fitness_summary;
 /// After T - 1 tells `done()` is true and `ask()` returns the final (clean) population.
 ///
 /// Not thread-safe: one optimizer is driven by one thread at a time. Move-only.
-class optimizer {
+class optimizer final : public strategy {
  public:
+  using strategy::tell;
   /// Validates `cfg` (throws invalid_argument naming the field and value), picks the backend
   /// (throws device_unavailable if cuda was requested without a device) and draws the initial
   /// population x ~ N(0, I) from the seed.
@@ -53,7 +44,7 @@ class optimizer {
   optimizer& operator=(const optimizer&) = delete;
 
   /// The current population in parameter space, on the host. Valid until the next tell().
-  population_view ask();
+  population_view ask() override;
 
   /// Gives the fitness of the population returned by the last ask(): `n` must equal N.
   /// Throws logic_error before ask() or after done(); invalid_argument for a wrong length, a
@@ -61,8 +52,7 @@ class optimizer {
   /// value). On any of these throws the optimizer state is unchanged and the call can be retried.
   /// A CUDA error during the update itself (cuda_error, cublas_error, curand_error) leaves the
   /// optimizer unusable: the device's state is then unknown.
-  void tell(const float* fitness, std::size_t n);
-  void tell(const std::vector<float>& fitness) { tell(fitness.data(), fitness.size()); }
+  void tell(const float* fitness, std::size_t n) override;
 
   /// cuda backend only (logic_error otherwise): the current population as a device pointer
   /// (N x D, row-major, parameter space), valid until the next tell. No copy and no synchronization:
@@ -84,11 +74,15 @@ class optimizer {
   cuda_stream stream() const noexcept;
 
   /// True after T - 1 generations.
-  bool done() const noexcept;
+  bool done() const noexcept override;
   /// Generations completed so far (0 .. T - 1).
-  int generation() const noexcept;
+  int generation() const noexcept override;
   /// T - 1.
-  int generations() const noexcept;
+  int generations() const noexcept override;
+  int population_size() const noexcept override;
+  int dimension() const noexcept override;
+  objective goal() const noexcept override;
+  const char* name() const noexcept override;
 
   /// The x0 estimate of the last tell(), in parameter space (N x D, row-major).
   /// Throws logic_error before the first tell().
@@ -96,16 +90,16 @@ class optimizer {
 
   /// The best individual told so far (parameters) and its fitness. Throws logic_error if no finite
   /// fitness has been told yet.
-  std::vector<float> best() const;
-  float best_fitness() const;
-  bool has_best() const noexcept;
+  std::vector<float> best() const override;
+  float best_fitness() const override;
+  bool has_best() const noexcept override;
 
   /// Non-finite fitness values (weight 0) in the last tell() and over the run.
   int last_nonfinite() const noexcept;
-  long long total_nonfinite() const noexcept;
+  long long total_nonfinite() const noexcept override;
 
   /// The backend actually in use (never automatic).
-  backend_kind backend() const noexcept;
+  backend_kind backend() const noexcept override;
   const config& cfg() const noexcept;
   /// The noise schedule alpha[0 .. T-1].
   const std::vector<double>& alphas() const noexcept;
