@@ -1,6 +1,7 @@
 #pragma once
 /// \file
 /// Umbrella header: everything a host C++ program needs (no CUDA headers required).
+#include "diffevo/baselines.hpp"
 #include "diffevo/config.hpp"
 #include "diffevo/error.hpp"
 #include "diffevo/functions.hpp"

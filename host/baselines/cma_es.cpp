@@ -1,0 +1,190 @@
+// CMA-ES, following Hansen's tutorial (arXiv 1604.00772, Table 1 defaults, no active update):
+// x_k = m + sigma B D z_k; m moves to the weighted mean of the best mu; cumulative step-size
+// adaptation on p_sigma; rank-one (p_c) and rank-mu covariance updates; C = B D^2 B^T by a cyclic
+// Jacobi eigendecomposition every generation (float64).
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "../message.hpp"
+#include "diffevo/error.hpp"
+#include "state.hpp"
+
+namespace diffevo {
+namespace detail {
+namespace {
+
+/// Eigendecomposition of the symmetric d x d matrix `a` (row-major, destroyed): eigenvalues in `w`,
+/// eigenvectors as the columns of `v`. Cyclic Jacobi with threshold sweeps; converges quadratically.
+void jacobi_eigen(std::vector<double>& a, int d, std::vector<double>& w, std::vector<double>& v) {
+  auto A = [&](int i, int j) -> double& { return a[static_cast<std::size_t>(i) * d + j]; };
+  v.assign(static_cast<std::size_t>(d) * d, 0.0);
+  for (int i = 0; i < d; ++i) v[static_cast<std::size_t>(i) * d + i] = 1.0;
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0, diag = 0;
+    for (int i = 0; i < d; ++i) {
+      diag += A(i, i) * A(i, i);
+      for (int j = i + 1; j < d; ++j) off += A(i, j) * A(i, j);
+    }
+    if (off <= 1e-30 * diag || off == 0) break;
+    for (int p = 0; p < d; ++p)
+      for (int q = p + 1; q < d; ++q) {
+        const double apq = A(p, q);
+        if (apq == 0) continue;
+        const double theta = (A(q, q) - A(p, p)) / (2 * apq);
+        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (int k = 0; k < d; ++k) {  // A <- J^T A J, columns then rows
+          const double akp = A(k, p), akq = A(k, q);
+          A(k, p) = c * akp - s * akq;
+          A(k, q) = s * akp + c * akq;
+        }
+        for (int k = 0; k < d; ++k) {
+          const double apk = A(p, k), aqk = A(q, k);
+          A(p, k) = c * apk - s * aqk;
+          A(q, k) = s * apk + c * aqk;
+        }
+        for (int k = 0; k < d; ++k) {
+          double& vkp = v[static_cast<std::size_t>(k) * d + p];
+          double& vkq = v[static_cast<std::size_t>(k) * d + q];
+          const double x = vkp, y = vkq;
+          vkp = c * x - s * y;
+          vkq = s * x + c * y;
+        }
+      }
+  }
+  w.resize(static_cast<std::size_t>(d));
+  for (int i = 0; i < d; ++i) w[static_cast<std::size_t>(i)] = A(i, i);
+}
+
+class cma_state final : public baseline_state {
+ public:
+  explicit cma_state(const cma_es_config& c)
+      : baseline_state("cma-es", c.population, c.dimension, c.generations, c.goal, c.seed), sigma(c.sigma0) {
+    m = initial_mean(c.mean0, d, name);
+    const std::size_t dd = static_cast<std::size_t>(d);
+    mu = n / 2;
+    weights.resize(static_cast<std::size_t>(mu));
+    for (int i = 0; i < mu; ++i) weights[i] = std::log((n + 1) / 2.0) - std::log(i + 1.0);
+    const double sw = std::accumulate(weights.begin(), weights.end(), 0.0);
+    double sw2 = 0;
+    for (double& w : weights) {
+      w /= sw;
+      sw2 += w * w;
+    }
+    mueff = 1 / sw2;
+    const double nd = d;
+    cc = (4 + mueff / nd) / (nd + 4 + 2 * mueff / nd);
+    cs = (mueff + 2) / (nd + mueff + 5);
+    c1 = 2 / ((nd + 1.3) * (nd + 1.3) + mueff);
+    cmu = std::min(1 - c1, 2 * (mueff - 2 + 1 / mueff) / ((nd + 2) * (nd + 2) + mueff));
+    damps = 1 + 2 * std::max(0.0, std::sqrt((mueff - 1) / (nd + 1)) - 1) + cs;
+    chi_n = std::sqrt(nd) * (1 - 1 / (4 * nd) + 1 / (21 * nd * nd));
+    pc.assign(dd, 0.0);
+    ps.assign(dd, 0.0);
+    C.assign(dd * dd, 0.0);
+    B.assign(dd * dd, 0.0);
+    D.assign(dd, 1.0);
+    for (std::size_t i = 0; i < dd; ++i) C[i * dd + i] = B[i * dd + i] = 1.0;
+    z.resize(draw_count(static_cast<std::size_t>(n) * dd));
+    y.resize(static_cast<std::size_t>(n) * dd);
+  }
+
+  void sample() override {
+    const std::size_t dd = static_cast<std::size_t>(d);
+    normals(z.data(), static_cast<std::size_t>(n) * dd);
+    for (int k = 0; k < n; ++k) {
+      const float* zk = z.data() + static_cast<std::size_t>(k) * dd;
+      double* yk = y.data() + static_cast<std::size_t>(k) * dd;
+      for (std::size_t i = 0; i < dd; ++i) {  // y = B (D z)
+        double acc = 0;
+        for (std::size_t j = 0; j < dd; ++j) acc += B[i * dd + j] * D[j] * zk[j];
+        yk[i] = acc;
+        pop[static_cast<std::size_t>(k) * dd + i] = static_cast<float>(m[i] + sigma * acc);
+      }
+    }
+  }
+
+  void update(const std::vector<double>& u, const std::vector<char>&) override {
+    const std::size_t dd = static_cast<std::size_t>(d);
+    std::vector<int> order(static_cast<std::size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return u[a] > u[b]; });
+    // y_w = sum w_i y_i:lambda; m += sigma y_w
+    std::vector<double> yw(dd, 0.0);
+    for (int i = 0; i < mu; ++i)
+      for (std::size_t j = 0; j < dd; ++j) yw[j] += weights[i] * y[static_cast<std::size_t>(order[i]) * dd + j];
+    for (std::size_t j = 0; j < dd; ++j) m[j] += sigma * yw[j];
+    // C^{-1/2} y_w = B D^{-1} B^T y_w
+    std::vector<double> t(dd, 0.0), cinv(dd, 0.0);
+    for (std::size_t j = 0; j < dd; ++j) {
+      double acc = 0;
+      for (std::size_t i = 0; i < dd; ++i) acc += B[i * dd + j] * yw[i];
+      t[j] = acc / D[j];
+    }
+    for (std::size_t i = 0; i < dd; ++i) {
+      double acc = 0;
+      for (std::size_t j = 0; j < dd; ++j) acc += B[i * dd + j] * t[j];
+      cinv[i] = acc;
+    }
+    const double csn = std::sqrt(cs * (2 - cs) * mueff);
+    double ps_norm = 0;
+    for (std::size_t j = 0; j < dd; ++j) {
+      ps[j] = (1 - cs) * ps[j] + csn * cinv[j];
+      ps_norm += ps[j] * ps[j];
+    }
+    ps_norm = std::sqrt(ps_norm);
+    ++gen;
+    const double hsig_lhs = ps_norm / std::sqrt(1 - std::pow(1 - cs, 2.0 * gen)) / chi_n;
+    const bool hsig = hsig_lhs < 1.4 + 2 / (static_cast<double>(d) + 1);
+    const double ccn = std::sqrt(cc * (2 - cc) * mueff);
+    for (std::size_t j = 0; j < dd; ++j) pc[j] = (1 - cc) * pc[j] + (hsig ? ccn * yw[j] : 0.0);
+    const double dh = hsig ? 0.0 : cc * (2 - cc);
+    for (std::size_t i = 0; i < dd; ++i)
+      for (std::size_t j = 0; j <= i; ++j) {
+        double rank_mu = 0;
+        for (int k = 0; k < mu; ++k) {
+          const double* yk = y.data() + static_cast<std::size_t>(order[k]) * dd;
+          rank_mu += weights[k] * yk[i] * yk[j];
+        }
+        const double cij = (1 - c1 - cmu) * C[i * dd + j] + c1 * (pc[i] * pc[j] + dh * C[i * dd + j]) + cmu * rank_mu;
+        C[i * dd + j] = C[j * dd + i] = cij;
+      }
+    sigma *= std::exp((cs / damps) * (ps_norm / chi_n - 1));
+    std::vector<double> a = C, w;
+    jacobi_eigen(a, d, w, B);
+    for (std::size_t j = 0; j < dd; ++j) D[j] = std::sqrt(std::max(w[j], 1e-300));
+  }
+
+  std::vector<float> mean() const override { return std::vector<float>(m.begin(), m.end()); }
+
+  double sigma;
+  int mu = 1;
+  double mueff = 1, cc = 0, cs = 0, c1 = 0, cmu = 0, damps = 1, chi_n = 1;
+  int gen = 0;
+  std::vector<double> m, weights, pc, ps, C, B, D, y;
+  std::vector<float> z;
+};
+
+}  // namespace
+}  // namespace detail
+
+namespace {
+const cma_es_config& validated(const cma_es_config& c) {
+  DIFFEVO_EXPECTS(c.population >= 2, invalid_argument, "cma-es: population must be >= 2 (got ", c.population, ")");
+  DIFFEVO_EXPECTS(c.dimension >= 1, invalid_argument, "cma-es: dimension must be >= 1 (got ", c.dimension, ")");
+  DIFFEVO_EXPECTS(c.generations >= 1, invalid_argument, "cma-es: generations must be >= 1 (got ", c.generations, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.sigma0) && c.sigma0 > 0, invalid_argument, "cma-es: sigma0 must be finite and > 0 (got ",
+                  c.sigma0, ")");
+  DIFFEVO_EXPECTS(c.dimension <= 4096, invalid_argument, "cma-es: dimension must be <= 4096 for the full covariance (got ",
+                  c.dimension, ")");
+  return c;
+}
+}  // namespace
+
+cma_es::cma_es(const cma_es_config& cfg)
+    : baseline_strategy(std::make_unique<detail::cma_state>(validated(cfg))) {}
+
+double cma_es::sigma() const noexcept { return static_cast<const detail::cma_state&>(*s_).sigma; }
+
+}  // namespace diffevo

@@ -1,0 +1,100 @@
+// OpenES (Salimans et al. 2017) as estool implements it: x_k = mu + sigma eps_k; the fitness is
+// shaped to centered ranks, an L2 decay term -weight_decay * mean(x_k^2) is added and the result
+// standardized; g = eps^T r / (N sigma) is ascended with Adam; sigma and the learning rate decay
+// geometrically to their limits.
+#include <cmath>
+
+#include "../message.hpp"
+#include "diffevo/error.hpp"
+#include "state.hpp"
+
+namespace diffevo {
+namespace detail {
+namespace {
+
+class open_es_state final : public baseline_state {
+ public:
+  explicit open_es_state(const open_es_config& c)
+      : baseline_state("open-es", c.population, c.dimension, c.generations, c.goal, c.seed), cfg(c), opt(c.dimension) {
+    mu = initial_mean(c.mean0, d, name);
+    sigma = c.sigma_init;
+    lr = c.learning_rate;
+    eps.resize(draw_count(static_cast<std::size_t>(n) * d));
+  }
+
+  void sample() override {
+    const std::size_t dd = static_cast<std::size_t>(d);
+    if (cfg.antithetic) {  // rows k and k + n/2 mirror each other
+      const int half = n / 2;
+      normals(eps.data(), static_cast<std::size_t>(half) * dd);
+      for (std::size_t t = 0; t < static_cast<std::size_t>(half) * dd; ++t) eps[static_cast<std::size_t>(half) * dd + t] = -eps[t];
+    } else {
+      normals(eps.data(), static_cast<std::size_t>(n) * dd);
+    }
+    for (int k = 0; k < n; ++k)
+      for (std::size_t j = 0; j < dd; ++j)
+        pop[k * dd + j] = static_cast<float>(mu[j] + sigma * eps[k * dd + j]);
+  }
+
+  void update(const std::vector<double>& u, const std::vector<char>&) override {
+    const std::size_t dd = static_cast<std::size_t>(d);
+    std::vector<double> r = cfg.rank_fitness ? centered_ranks(u) : u;
+    if (cfg.weight_decay > 0)
+      for (int k = 0; k < n; ++k) {
+        double s2 = 0;
+        for (std::size_t j = 0; j < dd; ++j) s2 += double(pop[k * dd + j]) * pop[k * dd + j];
+        r[k] -= cfg.weight_decay * s2 / static_cast<double>(d);
+      }
+    double mean = 0, var = 0;
+    for (double v : r) mean += v / n;
+    for (double v : r) var += (v - mean) * (v - mean) / n;
+    const double sd = std::sqrt(var);
+    std::vector<double> g(dd, 0.0);
+    if (sd > 0) {
+      for (int k = 0; k < n; ++k) {
+        const double w = (r[k] - mean) / sd;
+        for (std::size_t j = 0; j < dd; ++j) g[j] += w * eps[k * dd + j];
+      }
+      for (double& v : g) v /= n * sigma;
+      opt.ascend(mu, g, lr);
+    }
+    if (sigma > cfg.sigma_limit) sigma *= cfg.sigma_decay;
+    if (lr > cfg.learning_rate_limit) lr *= cfg.learning_rate_decay;
+  }
+
+  std::vector<float> mean() const override { return std::vector<float>(mu.begin(), mu.end()); }
+
+  open_es_config cfg;
+  adam opt;
+  std::vector<double> mu;
+  double sigma = 0, lr = 0;
+  std::vector<float> eps;
+};
+
+}  // namespace
+}  // namespace detail
+
+namespace {
+const open_es_config& validated(const open_es_config& c) {
+  DIFFEVO_EXPECTS(c.population >= 2, invalid_argument, "open-es: population must be >= 2 (got ", c.population, ")");
+  DIFFEVO_EXPECTS(!c.antithetic || c.population % 2 == 0, invalid_argument,
+                  "open-es: population must be even with antithetic sampling (got ", c.population, ")");
+  DIFFEVO_EXPECTS(c.dimension >= 1, invalid_argument, "open-es: dimension must be >= 1 (got ", c.dimension, ")");
+  DIFFEVO_EXPECTS(c.generations >= 1, invalid_argument, "open-es: generations must be >= 1 (got ", c.generations, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.sigma_init) && c.sigma_init > 0, invalid_argument,
+                  "open-es: sigma_init must be finite and > 0 (got ", c.sigma_init, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.learning_rate) && c.learning_rate > 0, invalid_argument,
+                  "open-es: learning_rate must be finite and > 0 (got ", c.learning_rate, ")");
+  DIFFEVO_EXPECTS(c.sigma_decay > 0 && c.sigma_decay <= 1, invalid_argument, "open-es: sigma_decay must be in (0, 1] (got ",
+                  c.sigma_decay, ")");
+  DIFFEVO_EXPECTS(c.learning_rate_decay > 0 && c.learning_rate_decay <= 1, invalid_argument,
+                  "open-es: learning_rate_decay must be in (0, 1] (got ", c.learning_rate_decay, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.weight_decay) && c.weight_decay >= 0, invalid_argument,
+                  "open-es: weight_decay must be finite and >= 0 (got ", c.weight_decay, ")");
+  return c;
+}
+}  // namespace
+
+open_es::open_es(const open_es_config& cfg) : baseline_strategy(std::make_unique<detail::open_es_state>(validated(cfg))) {}
+
+}  // namespace diffevo

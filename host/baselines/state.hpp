@@ -1,0 +1,60 @@
+#pragma once
+// What every baseline shares: the population buffer, the ask/tell state machine, fitness
+// classification and best-so-far (host/baselines/strategy.cpp), and the algorithm-specific parts
+// each baseline overrides (sample the next population, update from the told fitness).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../rng.hpp"
+#include "diffevo/baselines.hpp"
+
+namespace diffevo::detail {
+
+struct baseline_state {
+  baseline_state(const char* name_, int population, int dimension, int generations_, objective goal_,
+                 std::uint64_t seed)
+      : name(name_), n(population), d(dimension), generations(generations_), goal(goal_), rng(seed),
+        pop(draw_count(static_cast<std::size_t>(population) * dimension)) {}
+  virtual ~baseline_state() = default;
+
+  /// Fills `pop` (n x d) from the current search distribution.
+  virtual void sample() = 0;
+  /// One update from utilities u (n values, larger is better; non-finite fitness already mapped to
+  /// the worst finite utility, and `dropped` marks them).
+  virtual void update(const std::vector<double>& u, const std::vector<char>& dropped) = 0;
+  virtual std::vector<float> mean() const = 0;
+
+  /// n normal draws per row into `out` (n x d floats, capacity draw_count).
+  void normals(float* out, std::size_t count) { rng.fill(out, count); }
+
+  const char* name;
+  int n, d, generations;
+  objective goal;
+  host_normal_generator rng;
+  std::vector<float> pop;
+  int generation = 0;
+  bool asked = false;
+  std::vector<float> best;
+  float best_fitness = 0;
+  bool has_best = false;
+  long long nonfinite = 0;
+};
+
+/// Centered ranks in [-0.5, 0.5] (estool's compute_centered_ranks); ties by index.
+std::vector<double> centered_ranks(const std::vector<double>& u);
+
+/// Adam as in estool (ascent on the gradient estimate g): theta += a m / (sqrt(v) + 1e-8).
+struct adam {
+  explicit adam(int d, double beta1 = 0.99, double beta2 = 0.999)
+      : b1(beta1), b2(beta2), m(static_cast<std::size_t>(d), 0.0), v(static_cast<std::size_t>(d), 0.0) {}
+  void ascend(std::vector<double>& theta, const std::vector<double>& g, double stepsize);
+  double b1, b2;
+  std::vector<double> m, v;
+  int t = 0;
+};
+
+/// Validates a mean0 field (0 or d finite values) and expands it.
+std::vector<double> initial_mean(const std::vector<float>& mean0, int d, const char* who);
+
+}  // namespace diffevo::detail

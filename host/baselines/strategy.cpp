@@ -1,0 +1,119 @@
+// The bookkeeping shared by the baselines: validation at the API boundary, fitness classification
+// (NaN and losing-direction infinity rank last and are counted), best-so-far, the state machine.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "../backend.hpp"
+#include "../message.hpp"
+#include "diffevo/error.hpp"
+#include "state.hpp"
+
+namespace diffevo {
+namespace detail {
+
+std::vector<double> centered_ranks(const std::vector<double>& u) {
+  const std::size_t n = u.size();
+  std::vector<std::size_t> idx(n);
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return u[a] < u[b]; });
+  std::vector<double> r(n, 0.0);
+  if (n < 2) return r;
+  for (std::size_t k = 0; k < n; ++k) r[idx[k]] = static_cast<double>(k) / static_cast<double>(n - 1) - 0.5;
+  return r;
+}
+
+void adam::ascend(std::vector<double>& theta, const std::vector<double>& g, double stepsize) {
+  ++t;
+  const double a = stepsize * std::sqrt(1 - std::pow(b2, t)) / (1 - std::pow(b1, t));
+  for (std::size_t i = 0; i < theta.size(); ++i) {
+    m[i] = b1 * m[i] + (1 - b1) * g[i];
+    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+    theta[i] += a * m[i] / (std::sqrt(v[i]) + 1e-8);
+  }
+}
+
+std::vector<double> initial_mean(const std::vector<float>& mean0, int d, const char* who) {
+  DIFFEVO_EXPECTS(mean0.empty() || mean0.size() == static_cast<std::size_t>(d), invalid_argument, who,
+                  ": mean0 must have 0 or dimension (", d, ") values (got ", mean0.size(), ")");
+  for (std::size_t i = 0; i < mean0.size(); ++i)
+    DIFFEVO_EXPECTS(std::isfinite(mean0[i]), invalid_argument, who, ": mean0[", i, "] must be finite (got ",
+                    mean0[i], ")");
+  if (mean0.empty()) return std::vector<double>(static_cast<std::size_t>(d), 0.0);
+  return std::vector<double>(mean0.begin(), mean0.end());
+}
+
+}  // namespace detail
+
+baseline_strategy::baseline_strategy(std::unique_ptr<detail::baseline_state> s) : s_(std::move(s)) { s_->sample(); }
+baseline_strategy::~baseline_strategy() = default;
+baseline_strategy::baseline_strategy(baseline_strategy&&) noexcept = default;
+baseline_strategy& baseline_strategy::operator=(baseline_strategy&&) noexcept = default;
+
+population_view baseline_strategy::ask() {
+  s_->asked = true;
+  return population_view{s_->pop.data(), s_->n, s_->d};
+}
+
+void baseline_strategy::tell(const float* fitness, std::size_t n) {
+  detail::baseline_state& s = *s_;
+  DIFFEVO_EXPECTS(!done(), logic_error, s.name, ": tell() after done(): the run has finished its ", s.generations,
+                  " generations");
+  DIFFEVO_EXPECTS(s.asked, logic_error, s.name, ": tell() before ask() at generation ", s.generation);
+  DIFFEVO_EXPECTS(n == static_cast<std::size_t>(s.n), invalid_argument, s.name, ": fitness has ", n,
+                  " values but population is ", s.n);
+  DIFFEVO_EXPECTS(fitness != nullptr, invalid_argument, s.name, ": fitness is a null pointer");
+  const bool minimize = s.goal == objective::minimize;
+  std::vector<double> u(static_cast<std::size_t>(s.n));
+  std::vector<char> dropped(static_cast<std::size_t>(s.n), 0);
+  double worst = INFINITY;
+  int best = -1, bad = 0;
+  for (int i = 0; i < s.n; ++i) {
+    const float f = fitness[i];
+    const double up = minimize ? -static_cast<double>(f) : static_cast<double>(f);
+    DIFFEVO_EXPECTS(!(std::isinf(up) && up > 0), invalid_argument, s.name, ": fitness[", i, "] = ", f,
+                    " is infinite in the winning direction (objective ", to_string(s.goal), ")");
+    if (!std::isfinite(up)) {
+      dropped[i] = 1;
+      ++bad;
+      continue;
+    }
+    u[i] = up;
+    worst = std::min(worst, up);
+    if (best < 0 || up > u[best]) best = i;
+  }
+  for (int i = 0; i < s.n; ++i)
+    if (dropped[i]) u[i] = std::isfinite(worst) ? worst : 0.0;
+  if (best >= 0 && (!s.has_best || detail::improves(fitness[best], s.best_fitness, s.goal))) {
+    s.best.assign(s.pop.begin() + static_cast<std::ptrdiff_t>(best) * s.d,
+                  s.pop.begin() + static_cast<std::ptrdiff_t>(best + 1) * s.d);
+    s.best_fitness = fitness[best];
+    s.has_best = true;
+  }
+  s.update(u, dropped);
+  s.nonfinite += bad;
+  ++s.generation;
+  s.asked = false;
+  s.sample();  // after the last tell: the final distribution's population
+}
+
+bool baseline_strategy::done() const noexcept { return s_->generation >= s_->generations; }
+int baseline_strategy::generation() const noexcept { return s_->generation; }
+int baseline_strategy::generations() const noexcept { return s_->generations; }
+int baseline_strategy::population_size() const noexcept { return s_->n; }
+int baseline_strategy::dimension() const noexcept { return s_->d; }
+objective baseline_strategy::goal() const noexcept { return s_->goal; }
+std::vector<float> baseline_strategy::best() const {
+  DIFFEVO_EXPECTS(s_->has_best, logic_error, s_->name, ": best() before any finite fitness was told");
+  return s_->best;
+}
+float baseline_strategy::best_fitness() const {
+  DIFFEVO_EXPECTS(s_->has_best, logic_error, s_->name, ": best_fitness() before any finite fitness was told");
+  return s_->best_fitness;
+}
+bool baseline_strategy::has_best() const noexcept { return s_->has_best; }
+long long baseline_strategy::total_nonfinite() const noexcept { return s_->nonfinite; }
+const char* baseline_strategy::name() const noexcept { return s_->name; }
+std::vector<float> baseline_strategy::mean() const { return s_->mean(); }
+
+}  // namespace diffevo
