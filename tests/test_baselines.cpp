@@ -112,6 +112,26 @@ TEST(OpenEs, MovesTheMeanToTheOptimum) {
   for (float v : m) EXPECT_NEAR(v, -1.0f, 0.1f);
 }
 
+TEST(OpenEs, RawFitnessWithMomentumAlsoConverges) {
+  open_es_config c;  // the paper's benchmark-script form: raw fitness, momentum 0.9, decays
+  c.population = 128;
+  c.dimension = 2;
+  c.generations = 300;
+  c.shaping = fitness_shaping::raw;
+  c.optimizer = es_optimizer::momentum;
+  c.learning_rate = 0.05;
+  c.learning_rate_limit = 0;
+  c.sigma_init = 1.0;
+  c.sigma_limit = 0;
+  c.sigma_decay = std::pow(0.05, 1.0 / 300);
+  c.weight_decay = 0;
+  c.mean0 = {2.0f, -2.0f};
+  c.seed = 6;
+  open_es es(c);  // maximize -(x - 1)^2
+  const auto m = drive(es, [](const float* x, int d) { return -sphere(x, d, 1.0); });
+  for (float v : m) EXPECT_NEAR(v, 1.0f, 0.1f);
+}
+
 TEST(OpenEs, AntitheticSamplesArePairs) {
   open_es_config c;
   c.population = 8;
@@ -265,6 +285,9 @@ TEST(Baselines, BadConfigsNameTheField) {
   o.antithetic = true;
   o.population = 5;
   expect_message<invalid_argument>([&] { open_es x(o); }, "open-es: population must be even with antithetic");
+  o = open_es_config{};
+  o.momentum = 1.0;
+  expect_message<invalid_argument>([&] { open_es x(o); }, "open-es: momentum must be in [0, 1) (got 1)");
   pepg_config p;
   p.population = 9;
   expect_message<invalid_argument>([&] { pepg x(p); }, "pepg: population must be even and >= 2 with the average baseline (got 9)");

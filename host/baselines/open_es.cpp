@@ -1,6 +1,7 @@
-// OpenES (Salimans et al. 2017) as estool implements it: x_k = mu + sigma eps_k; the fitness is
+// OpenES (Salimans et al. 2017): x_k = mu + sigma eps_k. estool's form by default: the fitness is
 // shaped to centered ranks, an L2 decay term -weight_decay * mean(x_k^2) is added and the result
-// standardized; g = eps^T r / (N sigma) is ascended with Adam; sigma and the learning rate decay
+// standardized; g = eps^T r / (N sigma) is ascended with Adam. The shaping and the optimizer
+// (momentum SGD, as the paper's benchmark script) are options. sigma and the learning rate decay
 // geometrically to their limits.
 #include <cmath>
 
@@ -20,6 +21,7 @@ class open_es_state final : public baseline_state {
     sigma = c.sigma_init;
     lr = c.learning_rate;
     eps.resize(draw_count(static_cast<std::size_t>(n) * d));
+    velocity.assign(static_cast<std::size_t>(d), 0.0);
   }
 
   void sample() override {
@@ -38,25 +40,31 @@ class open_es_state final : public baseline_state {
 
   void update(const std::vector<double>& u, const std::vector<char>&) override {
     const std::size_t dd = static_cast<std::size_t>(d);
-    std::vector<double> r = cfg.rank_fitness ? centered_ranks(u) : u;
+    std::vector<double> r = cfg.shaping == fitness_shaping::centered_ranks ? centered_ranks(u) : u;
     if (cfg.weight_decay > 0)
       for (int k = 0; k < n; ++k) {
         double s2 = 0;
         for (std::size_t j = 0; j < dd; ++j) s2 += double(pop[k * dd + j]) * pop[k * dd + j];
         r[k] -= cfg.weight_decay * s2 / static_cast<double>(d);
       }
-    double mean = 0, var = 0;
-    for (double v : r) mean += v / n;
-    for (double v : r) var += (v - mean) * (v - mean) / n;
-    const double sd = std::sqrt(var);
+    if (cfg.shaping != fitness_shaping::raw) {
+      double mean = 0, var = 0;
+      for (double v : r) mean += v / n;
+      for (double v : r) var += (v - mean) * (v - mean) / n;
+      const double sd = std::sqrt(var);
+      for (double& v : r) v = sd > 0 ? (v - mean) / sd : 0.0;
+    }
     std::vector<double> g(dd, 0.0);
-    if (sd > 0) {
-      for (int k = 0; k < n; ++k) {
-        const double w = (r[k] - mean) / sd;
-        for (std::size_t j = 0; j < dd; ++j) g[j] += w * eps[k * dd + j];
-      }
-      for (double& v : g) v /= n * sigma;
+    for (int k = 0; k < n; ++k)
+      for (std::size_t j = 0; j < dd; ++j) g[j] += r[k] * eps[k * dd + j];
+    for (double& v : g) v /= n * sigma;
+    if (cfg.optimizer == es_optimizer::adam) {
       opt.ascend(mu, g, lr);
+    } else {
+      for (std::size_t j = 0; j < dd; ++j) {
+        velocity[j] = cfg.momentum * velocity[j] + (1 - cfg.momentum) * g[j];
+        mu[j] += lr * velocity[j];
+      }
     }
     if (sigma > cfg.sigma_limit) sigma *= cfg.sigma_decay;
     if (lr > cfg.learning_rate_limit) lr *= cfg.learning_rate_decay;
@@ -66,7 +74,7 @@ class open_es_state final : public baseline_state {
 
   open_es_config cfg;
   adam opt;
-  std::vector<double> mu;
+  std::vector<double> mu, velocity;
   double sigma = 0, lr = 0;
   std::vector<float> eps;
 };
@@ -89,6 +97,8 @@ const open_es_config& validated(const open_es_config& c) {
                   c.sigma_decay, ")");
   DIFFEVO_EXPECTS(c.learning_rate_decay > 0 && c.learning_rate_decay <= 1, invalid_argument,
                   "open-es: learning_rate_decay must be in (0, 1] (got ", c.learning_rate_decay, ")");
+  DIFFEVO_EXPECTS(c.momentum >= 0 && c.momentum < 1, invalid_argument, "open-es: momentum must be in [0, 1) (got ",
+                  c.momentum, ")");
   DIFFEVO_EXPECTS(std::isfinite(c.weight_decay) && c.weight_decay >= 0, invalid_argument,
                   "open-es: weight_decay must be finite and >= 0 (got ", c.weight_decay, ")");
   return c;

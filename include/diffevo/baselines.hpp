@@ -30,9 +30,17 @@ struct cma_es_config {
   std::uint64_t seed = 0;
 };
 
-/// OpenES: x = mu + sigma eps; the centered-rank fitness (plus an L2 decay term) gives a gradient
-/// estimate for Adam (beta1 0.99, beta2 0.999); sigma and the learning rate decay geometrically to
-/// their limits. Defaults are estool's.
+/// OpenES: x = mu + sigma eps; the shaped fitness r gives the gradient estimate
+/// g = sum_k r_k eps_k / (N sigma), followed by Adam (beta1 0.99, beta2 0.999, estool) or momentum
+/// SGD (v = beta v + (1 - beta) g; mu += lr v). sigma and the learning rate decay geometrically to
+/// their limits. Defaults are estool's (ranks, L2 decay, standardized, Adam).
+enum class fitness_shaping {
+  centered_ranks,  ///< ranks in [-0.5, 0.5], then the L2 decay term, then standardized (estool)
+  standardized,    ///< raw fitness (plus the L2 term), standardized to mean 0, sd 1
+  raw              ///< the fitness as told (plus the L2 term)
+};
+enum class es_optimizer { adam, momentum };
+
 struct open_es_config {
   int population = 256;        ///< >= 2 (even when antithetic)
   int dimension = 2;
@@ -41,7 +49,9 @@ struct open_es_config {
   double learning_rate = 0.01, learning_rate_decay = 0.9999, learning_rate_limit = 0.001;
   double weight_decay = 0.01;  ///< L2 penalty coefficient on the ranked fitness
   bool antithetic = false;     ///< mirrored pairs eps, -eps
-  bool rank_fitness = true;    ///< centered ranks in [-0.5, 0.5]
+  fitness_shaping shaping = fitness_shaping::centered_ranks;
+  es_optimizer optimizer = es_optimizer::adam;
+  double momentum = 0.9;       ///< es_optimizer::momentum only, in [0, 1)
   std::vector<float> mean0;
   objective goal = objective::maximize;
   std::uint64_t seed = 0;
