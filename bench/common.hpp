@@ -29,6 +29,7 @@ struct options {
   bool fixed_start = false;
   bool raw_obs = false;  ///< cartpole: no observation normalisation
   double temperature = 1.0;
+  std::string methods;  ///< paper: comma-separated methods; empty: all
   std::string net;  ///< cartpole: run only this net (plain, latent, large); empty: all three  ///< cartpole: energy temperature  ///< cartpole: rollout_config::fixed_start
 };
 
@@ -93,6 +94,7 @@ inline std::string device_note() {
 }
 
 int run_paper(const options& o);
+int run_schedules(const options& o);
 int run_cartpole(const options& o);
 int run_throughput(const options& o);
 

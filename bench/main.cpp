@@ -1,5 +1,6 @@
 // diffevo-bench: the program people run first. Modes:
-//   paper       the paper's 2-D benchmark table (SPEC §6)            [default]
+//   paper       the paper's 2-D benchmark table (SPEC §6) with the baselines   [default]
+//   schedules   the schedule study on Rastrigin
 //   cartpole    the paper's cart-pole experiment (SPEC §7), per-generation statistics
 //   throughput  the cart-pole evaluator alone, env-steps per second at N = 4096
 // Every mode prints which backend ran and the seeds, so any cell can be rerun.
@@ -13,21 +14,25 @@ namespace {
 
 void usage() {
   std::printf(
-      "usage: diffevo-bench [paper|cartpole|throughput] [flags]\n"
-      "  paper       Diffusion Evolution on the paper's five 2-D functions (N = 512, T = 25,\n"
-      "              eta = 0.1); Markdown table of entropy (fitness), mean +- std over runs [default]\n"
+      "usage: diffevo-bench [paper|schedules|cartpole|throughput] [flags]\n"
+      "  paper       the paper's five 2-D functions (SPEC 6) with Diffusion Evolution (plain and\n"
+      "              latent) and the baselines CMA-ES, OpenES, PEPG at the paper's settings; Markdown\n"
+      "              table of entropy (fitness), mean +- std over runs, and JSON [default]\n"
+      "  schedules   Rastrigin with cosine / linear / ddpm schedules at T = 10, 25, 50, 100\n"
       "  cartpole    evolve cart-pole MLP controllers with the paper's setting (N = 256, T = 10,\n"
       "              eta = 1, energy, normalised observations): 4-8-2 plain and latent, 4-128-128-2\n"
       "              latent; per-generation return statistics as a table and JSON\n"
       "  throughput  the batched cart-pole evaluator alone (N = 4096, 58 and 17,410 parameters):\n"
       "              env-steps per second, counting only simulated steps\n"
       "flags:\n"
-      "  --runs N        runs (paper: per function, default 100; cartpole: seeds per net, default 20)\n"
-      "  --latent D      paper mode: latent dimension (default 0 = plain)\n"
+      "  --runs N        runs (paper, schedules: per cell, default 100; cartpole: seeds per net,\n"
+      "                  default 20; throughput: timed calls, default 3)\n"
+      "  --methods LIST  paper: comma-separated subset of de,latent,cma-es,open-es,pepg (default all)\n"
+      "  --latent D      paper: latent dimension of the latent method (default 2)\n"
       "  --seed S        first seed; run r uses seed S + r (default 0)\n"
       "  --population N  throughput mode: controllers (default 4096)\n"
       "  --backend B     auto | cpu | cuda (default auto: cuda when a device is present)\n"
-      "  --json PATH     where to write the JSON results (cartpole, throughput)\n"
+      "  --json PATH     where to write the JSON results (default diffevo-bench-<mode>.json)\n"
       "  --temperature T cartpole: energy temperature on the return (default 1, the paper's setting)\n"
       "  --net NAME      cartpole: only one net: plain (4-8-2), latent (4-8-2, d = 2) or large\n"
       "                  (4-128-128-2, d = 2)\n"
@@ -53,8 +58,8 @@ int main(int argc, char** argv) {
   try {
     int a = 1;
     if (a < argc && argv[a][0] != '-') o.mode = argv[a++];
-    if (o.mode != "paper" && o.mode != "cartpole" && o.mode != "throughput")
-      throw bench::usage_error("unknown mode '" + o.mode + "' (paper, cartpole or throughput)");
+    if (o.mode != "paper" && o.mode != "schedules" && o.mode != "cartpole" && o.mode != "throughput")
+      throw bench::usage_error("unknown mode '" + o.mode + "' (paper, schedules, cartpole or throughput)");
     for (; a < argc; ++a) {
       const std::string f = argv[a];
       auto value = [&]() -> std::string {
@@ -67,9 +72,11 @@ int main(int argc, char** argv) {
       } else if (f == "--runs") {
         o.runs = to_int(f, value());
         if (o.runs < 1) throw bench::usage_error("--runs must be >= 1 (got " + std::to_string(o.runs) + ")");
+      } else if (f == "--methods") {
+        o.methods = value();
       } else if (f == "--latent") {
         o.latent = to_int(f, value());
-        if (o.latent < 0) throw bench::usage_error("--latent must be >= 0 (got " + std::to_string(o.latent) + ")");
+        if (o.latent < 1) throw bench::usage_error("--latent must be >= 1 (got " + std::to_string(o.latent) + ")");
       } else if (f == "--population") {
         o.population = to_int(f, value());
         if (o.population < 1) throw bench::usage_error("--population must be >= 1");
@@ -113,7 +120,11 @@ int main(int argc, char** argv) {
   try {
     if (o.mode == "cartpole") return bench::run_cartpole(o);
     if (o.mode == "throughput") return bench::run_throughput(o);
+    if (o.mode == "schedules") return bench::run_schedules(o);
     return bench::run_paper(o);
+  } catch (const bench::usage_error& e) {
+    std::fprintf(stderr, "error: %s (see --help)\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
