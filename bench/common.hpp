@@ -95,6 +95,7 @@ inline std::string device_note() {
 
 int run_paper(const options& o);
 int run_schedules(const options& o);
+int run_speed(const options& o);
 int run_cartpole(const options& o);
 int run_throughput(const options& o);
 

@@ -1,6 +1,7 @@
 // diffevo-bench: the program people run first. Modes:
 //   paper       the paper's 2-D benchmark table (SPEC §6) with the baselines   [default]
 //   schedules   the schedule study on Rastrigin
+//   speed       whole-run and update-step timings
 //   cartpole    the paper's cart-pole experiment (SPEC §7), per-generation statistics
 //   throughput  the cart-pole evaluator alone, env-steps per second at N = 4096
 // Every mode prints which backend ran and the seeds, so any cell can be rerun.
@@ -14,11 +15,14 @@ namespace {
 
 void usage() {
   std::printf(
-      "usage: diffevo-bench [paper|schedules|cartpole|throughput] [flags]\n"
+      "usage: diffevo-bench [paper|schedules|speed|cartpole|throughput] [flags]\n"
       "  paper       the paper's five 2-D functions (SPEC 6) with Diffusion Evolution (plain and\n"
       "              latent) and the baselines CMA-ES, OpenES, PEPG at the paper's settings; Markdown\n"
       "              table of entropy (fitness), mean +- std over runs, and JSON [default]\n"
       "  schedules   Rastrigin with cosine / linear / ddpm schedules at T = 10, 25, 50, 100\n"
+      "  speed       a whole 2-D run (N = 512, T = 25) and the update step alone for N in\n"
+      "              {512, 4096, 16384} x D in {2, 58, 17410}, plain and latent (cuda: next to a bare\n"
+      "              cuBLAS GEMM of the x0 product's shape)\n"
       "  cartpole    evolve cart-pole MLP controllers with the paper's setting (N = 256, T = 10,\n"
       "              eta = 1, energy, normalised observations): 4-8-2 plain and latent, 4-128-128-2\n"
       "              latent; per-generation return statistics as a table and JSON\n"
@@ -26,7 +30,7 @@ void usage() {
       "              env-steps per second, counting only simulated steps\n"
       "flags:\n"
       "  --runs N        runs (paper, schedules: per cell, default 100; cartpole: seeds per net,\n"
-      "                  default 20; throughput: timed calls, default 3)\n"
+      "                  default 20; throughput: timed calls, default 3; speed: repeats, default 5)\n"
       "  --methods LIST  paper: comma-separated subset of de,latent,cma-es,open-es,pepg (default all)\n"
       "  --latent D      paper: latent dimension of the latent method (default 2)\n"
       "  --seed S        first seed; run r uses seed S + r (default 0)\n"
@@ -58,8 +62,9 @@ int main(int argc, char** argv) {
   try {
     int a = 1;
     if (a < argc && argv[a][0] != '-') o.mode = argv[a++];
-    if (o.mode != "paper" && o.mode != "schedules" && o.mode != "cartpole" && o.mode != "throughput")
-      throw bench::usage_error("unknown mode '" + o.mode + "' (paper, schedules, cartpole or throughput)");
+    if (o.mode != "paper" && o.mode != "schedules" && o.mode != "speed" && o.mode != "cartpole" &&
+        o.mode != "throughput")
+      throw bench::usage_error("unknown mode '" + o.mode + "' (paper, schedules, speed, cartpole or throughput)");
     for (; a < argc; ++a) {
       const std::string f = argv[a];
       auto value = [&]() -> std::string {
@@ -121,6 +126,7 @@ int main(int argc, char** argv) {
     if (o.mode == "cartpole") return bench::run_cartpole(o);
     if (o.mode == "throughput") return bench::run_throughput(o);
     if (o.mode == "schedules") return bench::run_schedules(o);
+    if (o.mode == "speed") return bench::run_speed(o);
     return bench::run_paper(o);
   } catch (const bench::usage_error& e) {
     std::fprintf(stderr, "error: %s (see --help)\n", e.what());

@@ -40,7 +40,7 @@ def main(src, dst):
             ax.set_ylabel(c["method"], fontsize=10)
     fig.suptitle("final populations (first run of each cell) over the density g", fontsize=11)
     fig.tight_layout()
-    fig.savefig(dst, dpi=110)
+    fig.savefig(dst, dpi=72)
     print(f"wrote {dst}")
 
 

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Side-by-side cpu timings in one run: diffevo's cpu backend (via `diffevo-bench speed`), the same
+algorithm in NumPy (numpy_diffevo.py) and, when installed, evosax's DiffusionEvolution on JAX (cpu).
+
+    python3 bench/peers/compare_cpu.py ./build/bench/diffevo-bench [out.json]
+
+Workloads: a whole 2-D run (N = 512, T = 25, Himmelblau density, fitness included) and the update
+step alone at the (N, D) cells the bench measured on the cpu. Medians of 5 repeats after a warm-up."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from numpy_diffevo import DiffusionEvolution  # noqa: E402
+
+
+def himmelblau_density(p):
+    # SPEC §6 identity density for Himmelblau (s = 17.01, Dmax = 308.803), out-of-box value 100.
+    x, y = p[:, 0], p[:, 1]
+    f = (x * x + y - 11) ** 2 + (x + y * y - 7) ** 2
+    f = np.where((np.abs(x) > 4) | (np.abs(y) > 4), 100.0, f)
+    floor = np.exp(-308.803 / 17.01)
+    return np.maximum((np.exp(-f / 17.01) - floor) / (1 - floor), 0)
+
+
+def median_time(fn, repeats=5):
+    fn()
+    t = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        t.append(time.perf_counter() - t0)
+    return float(np.median(t))
+
+
+def numpy_whole_run():
+    de = DiffusionEvolution(512, 2, 25, eta=0.1, scale=4.0)
+    while not de.done():
+        de.tell(himmelblau_density(de.ask()))
+    himmelblau_density(de.ask())
+
+
+def numpy_update(n, d, latent):
+    de = DiffusionEvolution(n, d, 8, latent=latent)
+    g = np.exp(np.random.default_rng(1).standard_normal(n))
+    return median_time(lambda: de.tell(g) if not de.done() else None, repeats=5)
+
+
+def evosax_whole_run():
+    try:
+        import jax
+        import jax.numpy as jnp
+        from evosax.algorithms import DiffusionEvolution as EDE
+    except Exception as e:  # noqa: BLE001
+        return None, f"evosax not available ({e.__class__.__name__})"
+    key = jax.random.key(0)
+    es = EDE(population_size=512, solution=jnp.zeros(2), num_generations=25)
+    params = es.default_params
+
+    def density(x):
+        x4 = 4.0 * x
+        f = (x4[:, 0] ** 2 + x4[:, 1] - 11) ** 2 + (x4[:, 0] + x4[:, 1] ** 2 - 7) ** 2
+        f = jnp.where((jnp.abs(x4[:, 0]) > 4) | (jnp.abs(x4[:, 1]) > 4), 100.0, f)
+        return jnp.exp(-f / 17.01)
+
+    @jax.jit
+    def run(key):
+        state = es.init(key, jnp.zeros((512, 2)), jnp.zeros(512), params)
+
+        def step(carry, _):
+            key, state = carry
+            key, k1, k2 = jax.random.split(key, 3)
+            pop, state = es.ask(k1, state, params)
+            fit = -density(pop)  # evosax minimizes
+            state, _ = es.tell(k2, pop, fit, state, params)
+            return (key, state), None
+
+        (key, state), _ = jax.lax.scan(step, (key, state), None, length=24)
+        return state
+
+    def once():
+        jax.block_until_ready(run(key))
+
+    return median_time(once), f"evosax DiffusionEvolution, jax {jax.__version__} cpu, jit + lax.scan"
+
+
+def main(bench, out):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "speed.json")
+        subprocess.run([bench, "speed", "--backend", "cpu", "--json", path, "--quiet"], check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(path) as f:
+            ours = json.load(f)
+    rows = []
+    np_whole = median_time(numpy_whole_run)
+    rows.append(("whole 2-D run N=512 T=25", ours["whole_2d_run_seconds"], np_whole))
+    for cell in ours["update"]:
+        n, d, latent = cell["n"], cell["d"], cell["latent"]
+        rows.append((f"update N={n} D={d} {'latent d=2' if latent else 'plain'}", cell["update_seconds"],
+                     numpy_update(n, d, latent)))
+    ev_whole, ev_note = evosax_whole_run()
+    print(f"| workload | diffevo cpu | NumPy | NumPy / diffevo |\n|---|---|---|---|")
+    for name, a, b in rows:
+        print(f"| {name} | {a * 1e3:.3f} ms | {b * 1e3:.3f} ms | {b / a:.1f}x |")
+    if ev_whole is not None:
+        print(f"\nwhole 2-D run, {ev_note}: {ev_whole * 1e3:.3f} ms "
+              f"({ev_whole / ours['whole_2d_run_seconds']:.1f}x diffevo cpu)")
+    else:
+        print(f"\n{ev_note}")
+    result = {"rows": [{"workload": n, "diffevo_cpu_s": a, "numpy_s": b} for n, a, b in rows],
+              "evosax_whole_run_s": ev_whole, "evosax_note": ev_note, "numpy": np.__version__}
+    if out:
+        with open(out, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else None)
