@@ -76,11 +76,13 @@ class cuda_backend final : public backend {
 
       // Same draws, same order as the cpu backend: initial population, then the projection.
       DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, x_.data(), draw_count(nd), 0.0f, 1.0f));
+      rng_position_ += draw_count(nd);
       if (latent_ > 0) {
         const std::size_t ed = static_cast<std::size_t>(latent_) * d_;
         e_ = device_buffer<float>(draw_count(ed));
         z_ = device_buffer<float>(static_cast<std::size_t>(n_) * latent_);
         DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, e_.data(), draw_count(ed), 0.0f, 1.0f));
+        rng_position_ += draw_count(ed);
         normalize_rows(e_.data(), latent_, d_, stream_);
       }
       ddim_update_and_params(x_.data(), nullptr, nullptr, update_coefficients{}, center_.data(), scale_.data(),
@@ -113,6 +115,41 @@ class cuda_backend final : public backend {
     if (d_f != fitness_.data())
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), d_f, sizeof(float) * n_, cudaMemcpyDeviceToDevice, stream_));
     return summarize_fitness_buffer();
+  }
+
+  state export_state() override {
+    const device_scope on(device_);
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    state st;
+    st.x.resize(nd);
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(st.x.data(), x_.data(), sizeof(float) * nd, cudaMemcpyDeviceToHost, stream_));
+    if (has_x0_) {
+      st.x0.resize(nd);
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(st.x0.data(), x0_.data(), sizeof(float) * nd, cudaMemcpyDeviceToHost, stream_));
+    }
+    if (latent_ > 0) {
+      st.e.resize(static_cast<std::size_t>(latent_) * d_);
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(st.e.data(), e_.data(), sizeof(float) * st.e.size(), cudaMemcpyDeviceToHost, stream_));
+    }
+    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    st.rng_position = rng_position_;
+    return st;
+  }
+
+  void import_state(const state& st) override {
+    const device_scope on(device_);
+    DIFFEVO_CURAND_TRY(curandSetGeneratorOffset(rng_, st.rng_position));
+    rng_position_ = st.rng_position;
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(x_.data(), st.x.data(), sizeof(float) * st.x.size(), cudaMemcpyHostToDevice, stream_));
+    if (!st.x0.empty()) {
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(x0_.data(), st.x0.data(), sizeof(float) * st.x0.size(), cudaMemcpyHostToDevice, stream_));
+      has_x0_ = true;
+    }
+    if (latent_ > 0)
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(e_.data(), st.e.data(), sizeof(float) * st.e.size(), cudaMemcpyHostToDevice, stream_));
+    ddim_update_and_params(x_.data(), nullptr, nullptr, update_coefficients{}, center_.data(), scale_.data(), p_.data(),
+                           n_, d_, stream_);
+    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
   }
 
   const float* device_params() override { return p_.data(); }
@@ -149,9 +186,13 @@ class cuda_backend final : public backend {
     }
     const bool noisy = c.sigma > 0;
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
-    if (noisy) DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data(), draw_count(nd), 0.0f, 1.0f));
+    if (noisy) {
+      DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data(), draw_count(nd), 0.0f, 1.0f));
+      rng_position_ += draw_count(nd);
+    }
     ddim_update_and_params(x_.data(), x0_.data(), noisy ? p_.data() : nullptr, update_of(c), center_.data(),
                            scale_.data(), p_.data(), n_, d_, stream_);
+    has_x0_ = true;
   }
 
   std::vector<float> x0_params() override {
@@ -200,6 +241,8 @@ class cuda_backend final : public backend {
   int device_ = 0;
   int chunk_ = 1;
   bool gram_ = false;
+  bool has_x0_ = false;
+  std::uint64_t rng_position_ = 0;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   curandGenerator_t rng_ = nullptr;

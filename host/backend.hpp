@@ -1,6 +1,7 @@
 #pragma once
 // The interface a backend (cpu in host/, cuda in cuda/) implements; the optimizer facade in
 // host/optimizer.cpp owns validation, the generation counter and best-so-far bookkeeping.
+#include <cstdint>
 #include <vector>
 
 #include "diffevo/config.hpp"
@@ -24,6 +25,16 @@ class backend {
   virtual std::vector<float> x0_params() = 0;
   /// Copies individual i's parameters to `out` (D floats).
   virtual void copy_params_row(int i, float* out) = 0;
+
+  /// The state a checkpoint holds: x (N x D), the last x0 (N x D, or empty), the projection E (d x D,
+  /// or empty) and the noise sequence position. Synchronizes.
+  struct state {
+    std::vector<float> x, x0, e;
+    std::uint64_t rng_position = 0;
+  };
+  virtual state export_state() = 0;
+  /// Replaces the state (sizes already validated) and recomputes the parameters.
+  virtual void import_state(const state& s) = 0;
 
   // Device access (cuda backend only; the optimizer checks the backend kind before calling these).
   /// The population in parameter space, device pointer; stream-ordered, no synchronization.

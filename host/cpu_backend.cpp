@@ -138,6 +138,24 @@ class cpu_backend final : public backend {
     std::copy_n(p_.data() + static_cast<std::size_t>(i) * d_, d_, out);
   }
 
+  state export_state() override {
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    state st;
+    st.x.assign(x_.begin(), x_.begin() + static_cast<std::ptrdiff_t>(nd));
+    st.x0 = x0_;
+    if (latent_ > 0) st.e.assign(e_.begin(), e_.begin() + static_cast<std::ptrdiff_t>(latent_) * d_);
+    st.rng_position = rng_.position();
+    return st;
+  }
+
+  void import_state(const state& st) override {
+    rng_.seek(st.rng_position);  // the only call that can fail: first, so a failure changes nothing
+    std::copy(st.x.begin(), st.x.end(), x_.begin());
+    if (!st.x0.empty()) std::copy(st.x0.begin(), st.x0.end(), x0_.begin());
+    if (latent_ > 0) std::copy(st.e.begin(), st.e.end(), e_.begin());
+    refresh_params();
+  }
+
   fitness_summary summarize_device(const float*) override {
     throw logic_error("cpu backend: device fitness is not available");  // the optimizer checks first
   }

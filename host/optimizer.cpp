@@ -9,6 +9,7 @@
 #include "cuda_backend.hpp"
 #include "diffevo/error.hpp"
 #include "message.hpp"
+#include "optimizer_state.hpp"
 
 namespace diffevo {
 
@@ -22,19 +23,6 @@ bool cuda_device_available() noexcept {
   return n > 0;
 }
 
-struct optimizer::state {
-  config cfg;
-  std::vector<double> alphas;
-  backend_kind kind = backend_kind::cpu;
-  std::unique_ptr<detail::backend> impl;
-  int generation = 0;
-  bool asked = false;
-  std::vector<float> best;
-  float best_fitness = 0;
-  bool has_best = false;
-  int last_nonfinite = 0;
-  long long total_nonfinite = 0;
-};
 
 optimizer::optimizer(const config& cfg) : s_(std::make_unique<state>()) {
   validate(cfg);

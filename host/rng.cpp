@@ -42,6 +42,12 @@ void host_normal_generator::fill(float* out, std::size_t n) {
   if (n == 0) return;
   check(curandGenerateNormal(static_cast<curandGenerator_t>(gen_), out, draw_count(n), 0.0f, 1.0f),
         "curandGenerateNormal");
+  position_ += draw_count(n);
+}
+
+void host_normal_generator::seek(std::uint64_t position) {
+  check(curandSetGeneratorOffset(static_cast<curandGenerator_t>(gen_), position), "curandSetGeneratorOffset");
+  position_ = position;
 }
 
 }  // namespace diffevo::detail

@@ -27,9 +27,15 @@ class host_normal_generator {
   host_normal_generator& operator=(const host_normal_generator&) = delete;
   /// Fills `out` (capacity draw_count(n)) with the next draw_count(n) N(0, 1) floats of the sequence.
   void fill(float* out, std::size_t n);
+  /// Numbers drawn so far: the sequence position (cuRAND's generator offset counts generated floats).
+  std::uint64_t position() const noexcept { return position_; }
+  /// Continues the sequence from `position` (a checkpoint's): the next draw is the one an
+  /// uninterrupted run would make there.
+  void seek(std::uint64_t position);
 
  private:
   void* gen_ = nullptr;  // curandGenerator_t, kept out of this header
+  std::uint64_t position_ = 0;
 };
 
 }  // namespace diffevo::detail

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <string>
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
@@ -110,4 +112,32 @@ TEST(Gpu, AutomaticPicksCudaWhenADeviceIsPresent) {
   config c = gpu_cfg(16, 4, 0, 1.0);
   c.backend = backend_kind::automatic;
   EXPECT_EQ(optimizer(c).backend(), backend_kind::cuda);
+}
+TEST(Gpu, CheckpointResumeIsBitIdenticalOnCuda) {
+  REQUIRE_DEVICE();
+  config c = gpu_cfg(64, 20, 2, 1.0);
+  c.backend = backend_kind::cuda;
+  c.steps = 8;
+  auto step = [&](optimizer& o) {
+    const auto p = o.ask();
+    std::vector<float> f(c.population);
+    for (int i = 0; i < p.rows; ++i) f[i] = fitness_of(p.row(i), p.cols);
+    o.tell(f);
+  };
+  optimizer whole(c);
+  while (!whole.done()) step(whole);
+  optimizer first(c);
+  for (int g = 0; g < 3; ++g) step(first);
+  const std::string path = ::testing::TempDir() + "diffevo_gpu_ckpt";
+  first.save(path);
+  optimizer resumed = optimizer::load(path, &c);
+  ASSERT_EQ(resumed.backend(), backend_kind::cuda);
+  while (!resumed.done()) step(resumed);
+  EXPECT_EQ(copy(resumed.ask()), copy(whole.ask()));
+  // The same file resumes on the cpu backend too (same noise position, float tolerance).
+  config cc = c;
+  cc.backend = backend_kind::cpu;
+  optimizer on_cpu = optimizer::load(path, &cc);
+  EXPECT_EQ(on_cpu.generation(), 3);
+  std::remove(path.c_str());
 }

@@ -44,6 +44,13 @@ class curand_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A checkpoint could not be written or read: I/O failure, not a checkpoint, another format version,
+/// truncated or corrupted (checksum). The message names the file and what is wrong.
+class checkpoint_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// Host or device memory could not be allocated. Derives from `std::bad_alloc` so generic handlers
 /// catch it; `what()` says how many bytes were requested and where.
 class out_of_memory : public std::bad_alloc {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "diffevo/config.hpp"
@@ -73,6 +74,20 @@ class optimizer final : public strategy {
   /// The stream every device operation of this optimizer runs on (nullptr on the cpu backend).
   cuda_stream stream() const noexcept;
 
+  /// Writes the complete state (config, generation, population, x0, projection, noise position,
+  /// best-so-far, counters) to `path` in the versioned format of host/checkpoint.cpp. The write is
+  /// atomic: a temporary file in the same directory is flushed to disk and renamed over `path`, so a
+  /// crash leaves either the previous file or the new one. Throws checkpoint_error on I/O failure.
+  /// Call it between a tell() and the next ask() (or before the first ask()).
+  void save(const std::string& path) const;
+
+  /// Resumes from a checkpoint: continuing with the same fitness gives a run bit-identical to the
+  /// uninterrupted one on the same backend. Throws checkpoint_error for a missing, truncated,
+  /// corrupted or other-version file, and invalid_argument naming the field when `expect` is given
+  /// and the checkpoint's config differs from it (population, dimension, steps, ...). `expect`
+  /// also supplies backend and cpu_threads (default: automatic, all threads).
+  static optimizer load(const std::string& path, const config* expect = nullptr);
+
   /// True after T - 1 generations.
   bool done() const noexcept override;
   /// Generations completed so far (0 .. T - 1).
@@ -105,10 +120,11 @@ class optimizer final : public strategy {
   const std::vector<double>& alphas() const noexcept;
 
  private:
+  struct state;
+  explicit optimizer(std::unique_ptr<state> s);
   void check_tell(const void* fitness, std::size_t n, bool device) const;
   void apply(const detail::fitness_summary& sum);
   void require_cuda(const char* call) const;
-  struct state;
   std::unique_ptr<state> s_;
 };
 

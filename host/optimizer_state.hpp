@@ -1,0 +1,26 @@
+#pragma once
+// The optimizer's private state, shared by host/optimizer.cpp (the ask/tell facade) and
+// host/checkpoint.cpp (save and load).
+#include <memory>
+#include <vector>
+
+#include "backend.hpp"
+#include "diffevo/optimizer.hpp"
+
+namespace diffevo {
+
+struct optimizer::state {
+  config cfg;
+  std::vector<double> alphas;
+  backend_kind kind = backend_kind::cpu;
+  std::unique_ptr<detail::backend> impl;
+  int generation = 0;
+  bool asked = false;
+  std::vector<float> best;
+  float best_fitness = 0;
+  bool has_best = false;
+  int last_nonfinite = 0;
+  long long total_nonfinite = 0;
+};
+
+}  // namespace diffevo
