@@ -56,6 +56,7 @@ class cuda_backend final : public backend {
       x0_ = device_buffer<float>(nd);
       fitness_ = device_buffer<float>(static_cast<std::size_t>(n_));
       log_g_ = device_buffer<float>(static_cast<std::size_t>(n_));
+      neff_ = device_buffer<float>(static_cast<std::size_t>(n_));
       summary_ = device_buffer<fitness_summary>(1);
       center_ = device_buffer<float>(static_cast<std::size_t>(d_));
       scale_ = device_buffer<float>(static_cast<std::size_t>(d_));
@@ -176,9 +177,10 @@ class cuda_backend final : public backend {
         const double done = 1.0, dzero = 0.0;
         DIFFEVO_CUBLAS_TRY(cublasDgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, n_, rows, d_, &done, xd_.data(), d_,
                                        xd_.data() + static_cast<std::size_t>(r0) * d_, d_, &dzero, g_.data(), n_));
-        softmax_weights_gram(g_.data(), norm2_.data(), n_, log_g_.data(), c.a_t, rows, w_.data(), stream_);
+        softmax_weights_gram(g_.data(), norm2_.data(), n_, log_g_.data(), c.a_t, rows, w_.data(), neff_.data() + r0,
+                             stream_);
       } else {
-        softmax_weights(q, n_, k, log_g_.data(), c.a_t, r0, rows, w_.data(), stream_);
+        softmax_weights(q, n_, k, log_g_.data(), c.a_t, r0, rows, w_.data(), neff_.data(), stream_);
       }
       // X0 rows [r0, r0 + rows) = W_chunk X; column-major: X0^T (D x rows) = X^T (D x N) * W_chunk^T (N x rows).
       DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, d_, rows, n_, &one, x_.data(), d_, w_.data(), n_,
@@ -193,6 +195,27 @@ class cuda_backend final : public backend {
     ddim_update_and_params(x_.data(), x0_.data(), noisy ? p_.data() : nullptr, update_of(c), center_.data(),
                            scale_.data(), p_.data(), n_, d_, stream_);
     has_x0_ = true;
+  }
+
+  std::vector<float> last_fitness() override {
+    const device_scope on(device_);
+    std::vector<float> f(static_cast<std::size_t>(n_));
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(f.data(), fitness_.data(), sizeof(float) * n_, cudaMemcpyDeviceToHost, stream_));
+    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    return f;
+  }
+
+  double effective_neighbours() override {
+    const std::vector<float> v = [&] {
+      const device_scope on(device_);
+      std::vector<float> h(static_cast<std::size_t>(n_));
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h.data(), neff_.data(), sizeof(float) * n_, cudaMemcpyDeviceToHost, stream_));
+      DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+      return h;
+    }();
+    double m = 0;
+    for (float x : v) m += x;
+    return m / n_;
   }
 
   std::vector<float> x0_params() override {
@@ -247,7 +270,7 @@ class cuda_backend final : public backend {
   cublasHandle_t blas_ = nullptr;
   curandGenerator_t rng_ = nullptr;
   std::vector<float> h_center_, h_scale_, h_p_;
-  device_buffer<float> x_, p_, x0_, fitness_, log_g_, center_, scale_, w_, e_, z_;
+  device_buffer<float> x_, p_, x0_, fitness_, log_g_, neff_, center_, scale_, w_, e_, z_;
   device_buffer<fitness_summary> summary_;
   device_buffer<double> xd_, norm2_, g_;  // Gram path only
 };

@@ -58,7 +58,7 @@ __device__ double row_log_weight(const float* qi, const float* qj, int k, float 
 // the sum, pass 3 the normalization. v is recomputed rather than stored in float, whose rounding at
 // |v| ~ 1e6 would distort the weights. Deterministic (fixed trees).
 template <class Value>
-__device__ void softmax_row(int n, const Value& v, float* wr, double* sh) {
+__device__ void softmax_row(int n, const Value& v, float* wr, double* sh, float* neff) {
   double m = -INFINITY;
   for (int j = threadIdx.x; j < n; j += k_block) m = fmax(m, v(j));
   m = block_reduce(m, sh, [](double a, double b) { return fmax(a, b); });
@@ -70,27 +70,33 @@ __device__ void softmax_row(int n, const Value& v, float* wr, double* sh) {
   }
   sum = block_reduce(sum, sh, [](double a, double b) { return a + b; });
   const float inv = static_cast<float>(1.0 / sum);
-  for (int j = threadIdx.x; j < n; j += k_block) wr[j] *= inv;
+  double sq = 0;
+  for (int j = threadIdx.x; j < n; j += k_block) {
+    wr[j] *= inv;
+    sq += double(wr[j]) * wr[j];
+  }
+  sq = block_reduce(sq, sh, [](double a, double b) { return a + b; });
+  if (threadIdx.x == 0) *neff = static_cast<float>(1.0 / sq);  // effective neighbours of this row
 }
 
 // One block per row i = r0 + blockIdx.x; distances computed directly from the coordinates q (n x k).
 __global__ void softmax_weights_kernel(const float* q, int n, int k, const float* log_g, float s, double sd,
-                                       double inv2, int r0, float* w) {
+                                       double inv2, int r0, float* w, float* neff) {
   __shared__ double sh[k_block];
   const float* qi = q + static_cast<size_t>(r0 + blockIdx.x) * k;
   softmax_row(
       n, [&](int j) { return row_log_weight(qi, q + static_cast<size_t>(j) * k, k, s, sd, log_g[j], inv2); },
-      w + static_cast<size_t>(blockIdx.x) * n, sh);
+      w + static_cast<size_t>(blockIdx.x) * n, sh, neff + r0 + blockIdx.x);
 }
 
 // One block per chunk row r; distances from the float64 Gram chunk g (rows x n) and the squared norms.
 __global__ void softmax_weights_gram_kernel(const double* g, const double* norm2, int n, const float* log_g, double a,
-                                            double sd, double inv2, float* w) {
+                                            double sd, double inv2, float* w, float* neff) {
   __shared__ double sh[k_block];
   const double* gr = g + static_cast<size_t>(blockIdx.x) * n;
   softmax_row(
       n, [&](int j) { return log_weight_gram(log_g[j], norm2[j], gr[j], a, sd, inv2); },
-      w + static_cast<size_t>(blockIdx.x) * n, sh);
+      w + static_cast<size_t>(blockIdx.x) * n, sh, neff + blockIdx.x);
 }
 
 // One block per row: the row in float64 and its squared norm (fixed tree).
@@ -142,17 +148,17 @@ void summarize_fitness(const float* d_fitness, int n, density_params p, fitness_
 }
 
 void softmax_weights(const float* d_q, int n, int k, const float* d_log_g, double a_t, int r0, int rows, float* d_w,
-                     cudaStream_t stream) {
+                     float* d_neff, cudaStream_t stream) {
   const double sd = sqrt(a_t);
   softmax_weights_kernel<<<rows, k_block, 0, stream>>>(d_q, n, k, d_log_g, static_cast<float>(sd), sd,
-                                                       1.0 / (2.0 * (1.0 - a_t)), r0, d_w);
+                                                       1.0 / (2.0 * (1.0 - a_t)), r0, d_w, d_neff);
   DIFFEVO_CHECK_LAUNCH();
 }
 
 void softmax_weights_gram(const double* d_g, const double* d_norm2, int n, const float* d_log_g, double a_t, int rows,
-                          float* d_w, cudaStream_t stream) {
+                          float* d_w, float* d_neff, cudaStream_t stream) {
   softmax_weights_gram_kernel<<<rows, k_block, 0, stream>>>(d_g, d_norm2, n, d_log_g, a_t, sqrt(a_t),
-                                                            1.0 / (2.0 * (1.0 - a_t)), d_w);
+                                                            1.0 / (2.0 * (1.0 - a_t)), d_w, d_neff);
   DIFFEVO_CHECK_LAUNCH();
 }
 

@@ -21,6 +21,10 @@ class backend {
   virtual fitness_summary summarize(const float* fitness) = 0;
   /// One DDIM generation with the last summarized fitness (noise is the next draw of the run).
   virtual void update(const ddim_coefficients& c) = 0;
+  /// The fitness of the last summarize() (N values, host copy).
+  virtual std::vector<float> last_fitness() = 0;
+  /// Mean over rows of 1 / sum_j w_ij^2 for the weights of the last update().
+  virtual double effective_neighbours() = 0;
   /// The last x0 estimate in parameter space (N x D).
   virtual std::vector<float> x0_params() = 0;
   /// Copies individual i's parameters to `out` (D floats).

@@ -26,6 +26,7 @@ class cpu_backend final : public backend {
       x0_.resize(nd);
       z_.resize(draw_count(nd));
       fitness_.resize(static_cast<std::size_t>(n_));
+      neff_.assign(static_cast<std::size_t>(n_), 1.0);
       center_ = expand_affine(cfg.center, d_, 0.0f);
       scale_ = expand_affine(cfg.scale, d_, 1.0f);
       if (latent_ > 0) {
@@ -107,16 +108,18 @@ class cpu_backend final : public backend {
         }
         // Softmax with a max shift (SPEC §4): cannot underflow whatever D and a_t are.
         std::fill(acc.begin(), acc.end(), 0.0);
-        double sum = 0;
+        double sum = 0, sum_sq = 0;
         for (int j = 0; j < n_; ++j) {
           const double w = std::exp(v[j] - vmax);
           if (w == 0) continue;
           sum += w;
+          sum_sq += w * w;
           const float* xj = x_.data() + static_cast<std::size_t>(j) * d_;
           for (int cc = 0; cc < d_; ++cc) acc[cc] += w * xj[cc];
         }
         float* out = x0_.data() + static_cast<std::size_t>(i) * d_;
         for (int cc = 0; cc < d_; ++cc) out[cc] = static_cast<float>(acc[cc] / sum);
+        neff_[static_cast<std::size_t>(i)] = sum * sum / sum_sq;
       }
     });
 
@@ -126,6 +129,14 @@ class cpu_backend final : public backend {
     if (noisy) rng_.fill(z_.data(), nd);
     for (std::size_t t = 0; t < nd; ++t) x_[t] = ddim_update(x_[t], x0_[t], noisy ? z_[t] : 0.0f, uc);
     refresh_params();
+  }
+
+  std::vector<float> last_fitness() override { return fitness_; }
+
+  double effective_neighbours() override {
+    double m = 0;
+    for (double v : neff_) m += v;
+    return m / n_;
   }
 
   std::vector<float> x0_params() override {
@@ -169,6 +180,7 @@ class cpu_backend final : public backend {
   int threads_ = 1;
   std::vector<float> x_, p_, x0_, z_, e_, q_, fitness_, center_, scale_;
   fitness_summary summary_ = empty_summary();
+  std::vector<double> neff_;  // per row, last update
 };
 
 }  // namespace

@@ -1,10 +1,12 @@
 #pragma once
 // The optimizer's private state, shared by host/optimizer.cpp (the ask/tell facade) and
 // host/checkpoint.cpp (save and load).
+#include <chrono>
 #include <memory>
 #include <vector>
 
 #include "backend.hpp"
+#include "diffevo/observe.hpp"
 #include "diffevo/optimizer.hpp"
 
 namespace diffevo {
@@ -21,6 +23,8 @@ struct optimizer::state {
   bool has_best = false;
   int last_nonfinite = 0;
   long long total_nonfinite = 0;
+  generation_callback observer;
+  std::chrono::steady_clock::time_point last_tell = std::chrono::steady_clock::now();
 };
 
 }  // namespace diffevo

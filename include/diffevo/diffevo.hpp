@@ -5,6 +5,7 @@
 #include "diffevo/config.hpp"
 #include "diffevo/error.hpp"
 #include "diffevo/functions.hpp"
+#include "diffevo/observe.hpp"
 #include "diffevo/optimize.hpp"
 #include "diffevo/optimizer.hpp"
 #include "diffevo/rollout.hpp"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "diffevo/config.hpp"
+#include "diffevo/observe.hpp"
 #include "diffevo/strategy.hpp"
 
 /// CUDA's stream handle, declared here so this header needs no CUDA headers (`cuda_stream` is the
@@ -74,6 +75,11 @@ class optimizer final : public strategy {
   /// The stream every device operation of this optimizer runs on (nullptr on the cpu backend).
   cuda_stream stream() const noexcept;
 
+  /// Calls `cb` after every successful tell() with that generation's record (an empty function
+  /// detaches it). Attach a record_writer, a progress_printer or your own. Observing costs one pass
+  /// over the fitness and the population per generation (on cuda, copies of both to the host).
+  void on_generation(generation_callback cb);
+
   /// Writes the complete state (config, generation, population, x0, projection, noise position,
   /// best-so-far, counters) to `path` in the versioned format of host/checkpoint.cpp. The write is
   /// atomic: a temporary file in the same directory is flushed to disk and renamed over `path`, so a
@@ -123,7 +129,7 @@ class optimizer final : public strategy {
   struct state;
   explicit optimizer(std::unique_ptr<state> s);
   void check_tell(const void* fitness, std::size_t n, bool device) const;
-  void apply(const detail::fitness_summary& sum);
+  void apply(const detail::fitness_summary& sum, double started);
   void require_cuda(const char* call) const;
   std::unique_ptr<state> s_;
 };

@@ -1,0 +1,69 @@
+// The record writer and the console display of diffevo/observe.hpp.
+#include "diffevo/observe.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+namespace diffevo {
+
+record_writer::record_writer(const std::string& path, format f) : format_(f) {
+  std::FILE* raw = std::fopen(path.c_str(), "w");
+  if (!raw) throw std::runtime_error("record_writer: cannot open " + path + ": " + std::strerror(errno));
+  file_.reset(raw, [](std::FILE* p) { std::fclose(p); });
+  if (f == format::csv)
+    std::fprintf(raw,
+                 "generation,generations,alpha,alpha_next,best,mean,median,worst,nonfinite,effective_neighbours,"
+                 "spread,update_seconds,generation_seconds,best_so_far\n");
+  std::fflush(raw);
+}
+
+namespace {
+// JSON has no NaN: write null.
+void json_num(std::FILE* f, const char* key, double v, bool last = false) {
+  if (std::isfinite(v))
+    std::fprintf(f, "\"%s\": %.9g%s", key, v, last ? "" : ", ");
+  else
+    std::fprintf(f, "\"%s\": null%s", key, last ? "" : ", ");
+}
+}  // namespace
+
+void record_writer::operator()(const generation_record& r) {
+  std::FILE* f = file_.get();
+  if (format_ == format::csv) {
+    std::fprintf(f, "%d,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", r.generation, r.generations,
+                 r.alpha, r.alpha_next, r.best, r.mean, r.median, r.worst, r.nonfinite, r.effective_neighbours, r.spread,
+                 r.update_seconds, r.generation_seconds, r.best_so_far);
+  } else {
+    std::fprintf(f, "{\"generation\": %d, \"generations\": %d, ", r.generation, r.generations);
+    json_num(f, "alpha", r.alpha);
+    json_num(f, "alpha_next", r.alpha_next);
+    json_num(f, "best", r.best);
+    json_num(f, "mean", r.mean);
+    json_num(f, "median", r.median);
+    json_num(f, "worst", r.worst);
+    std::fprintf(f, "\"nonfinite\": %d, ", r.nonfinite);
+    json_num(f, "effective_neighbours", r.effective_neighbours);
+    json_num(f, "spread", r.spread);
+    json_num(f, "update_seconds", r.update_seconds);
+    json_num(f, "generation_seconds", r.generation_seconds);
+    json_num(f, "best_so_far", r.best_so_far, true);
+    std::fprintf(f, "}\n");
+  }
+  if (std::fflush(f) != 0) throw std::runtime_error(std::string("record_writer: write failed: ") + std::strerror(errno));
+}
+
+void progress_printer::operator()(const generation_record& r) {
+  if (lines_ % 20 == 0)
+    std::fprintf(out_, "%9s %12s %12s %12s %12s %6s %8s %10s %8s\n", "gen/total", "best", "mean", "median", "worst",
+                 "nonfin", "neigh", "spread", "sec");
+  ++lines_;
+  char gen[32];
+  std::snprintf(gen, sizeof gen, "%d/%d", r.generation, r.generations);
+  std::fprintf(out_, "%9s %12.5g %12.5g %12.5g %12.5g %6d %8.3g %10.4g %8.3f\n", gen, r.best, r.mean, r.median, r.worst,
+               r.nonfinite, r.effective_neighbours, r.spread, r.generation_seconds);
+  std::fflush(out_);
+}
+
+}  // namespace diffevo

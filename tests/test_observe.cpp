@@ -1,0 +1,189 @@
+// Per-generation records: their values against independent computations, the CSV / JSON Lines
+// writer and the console display.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "diffevo/diffevo.hpp"
+
+using namespace diffevo;
+
+namespace {
+
+config small(int n, int d) {
+  config c;
+  c.population = n;
+  c.dimension = d;
+  c.steps = 6;
+  c.seed = 3;
+  c.backend = backend_kind::cpu;
+  return c;
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+}  // namespace
+
+TEST(Observe, RecordMatchesIndependentComputations) {
+  const int n = 30, d = 3;
+  config c = small(n, d);
+  c.eta = 0.0;
+  optimizer o(c);
+  std::vector<generation_record> got;
+  o.on_generation([&](const generation_record& r) { got.push_back(r); });
+  std::mt19937 rng(2);
+  std::normal_distribution<float> nd(0, 2);
+  std::vector<float> f(n);
+  for (float& v : f) v = nd(rng);
+  f[4] = NAN;
+  const population_view p = o.ask();
+  const std::vector<float> x(p.data, p.data + p.size());
+  o.tell(f);
+  ASSERT_EQ(got.size(), 1u);
+  const generation_record& r = got[0];
+  EXPECT_EQ(r.generation, 1);
+  EXPECT_EQ(r.generations, 5);
+  EXPECT_EQ(r.alpha, o.alphas()[5]);
+  EXPECT_EQ(r.alpha_next, o.alphas()[4]);
+  EXPECT_EQ(r.nonfinite, 1);
+
+  std::vector<float> finite;
+  for (float v : f)
+    if (std::isfinite(v)) finite.push_back(v);
+  std::sort(finite.begin(), finite.end());
+  EXPECT_EQ(r.best, finite.back());
+  EXPECT_EQ(r.worst, finite.front());
+  ASSERT_EQ(finite.size(), 29u);
+  EXPECT_EQ(r.median, finite[14]);  // 29 finite values: the 15th
+  double mean = 0;
+  for (float v : finite) mean += v / finite.size();
+  EXPECT_NEAR(r.mean, mean, 1e-5);
+  EXPECT_EQ(r.best_so_far, finite.back());
+
+  // Effective neighbours from float64 weights (energy density, plain distances, self included).
+  const double a = r.alpha, s = std::sqrt(a);
+  double neff = 0;
+  for (int i = 0; i < n; ++i) {
+    std::vector<double> v(n);
+    for (int j = 0; j < n; ++j) {
+      double d2 = 0;
+      for (int k = 0; k < d; ++k) d2 += (x[i * d + k] - s * x[j * d + k]) * (x[i * d + k] - s * x[j * d + k]);
+      v[j] = std::isfinite(f[j]) ? f[j] - d2 / (2 * (1 - a)) : -INFINITY;
+    }
+    const double m = *std::max_element(v.begin(), v.end());
+    double sum = 0, sq = 0;
+    for (double e : v) sum += std::exp(e - m);
+    for (double e : v) sq += std::exp(e - m) * std::exp(e - m) / (sum * sum);
+    neff += 1 / sq / n;
+  }
+  EXPECT_NEAR(r.effective_neighbours, neff, 1e-6 * neff);
+  EXPECT_GE(r.effective_neighbours, 1.0);
+
+  // Spread: mean over dimensions of the std of the parameters after the update.
+  const population_view after = o.ask();
+  double spread = 0;
+  for (int k = 0; k < d; ++k) {
+    double m = 0, q = 0;
+    for (int i = 0; i < n; ++i) m += after.row(i)[k] / n;
+    for (int i = 0; i < n; ++i) q += (after.row(i)[k] - m) * (after.row(i)[k] - m) / n;
+    spread += std::sqrt(q) / d;
+  }
+  EXPECT_NEAR(r.spread, spread, 1e-9);
+  EXPECT_GE(r.update_seconds, 0.0);
+  EXPECT_GE(r.generation_seconds, 0.0);
+}
+
+TEST(Observe, OneDominantIndividualGivesAboutOneNeighbour) {
+  config c = small(40, 2);
+  c.density = density_kind::identity;
+  optimizer o(c);
+  double neff = 0;
+  o.on_generation([&](const generation_record& r) { neff = r.effective_neighbours; });
+  std::vector<float> f(40, 0.0f);
+  f[7] = 1.0f;  // only one individual has density: every row's weight sits on it
+  o.ask();
+  o.tell(f);
+  EXPECT_NEAR(neff, 1.0, 1e-9);
+}
+
+TEST(Observe, CallbackExceptionPropagatesAfterTheGenerationIsApplied) {
+  optimizer o(small(10, 2));
+  o.on_generation([](const generation_record&) { throw std::runtime_error("observer failed"); });
+  std::vector<float> f(10, 1.0f);
+  o.ask();
+  EXPECT_THROW(o.tell(f), std::runtime_error);
+  EXPECT_EQ(o.generation(), 1);
+  o.on_generation(nullptr);
+  o.ask();
+  o.tell(f);
+  EXPECT_EQ(o.generation(), 2);
+}
+
+TEST(Observe, CsvAndJsonLinesWriters) {
+  const std::string csv = ::testing::TempDir() + "diffevo_obs_" + std::to_string(::getpid()) + ".csv";
+  const std::string jsonl = csv + ".jsonl";
+  {
+    optimizer o(small(12, 2));
+    record_writer wc(csv, record_writer::format::csv), wj(jsonl, record_writer::format::jsonl);
+    o.on_generation([&](const generation_record& r) {
+      wc(r);
+      wj(r);
+    });
+    std::vector<float> f(12, NAN);  // all non-finite: best/mean/... are NaN -> null in JSON
+    while (!o.done()) {
+      o.ask();
+      o.tell(f);
+    }
+  }
+  const auto c = lines_of(csv), j = lines_of(jsonl);
+  ASSERT_EQ(c.size(), 6u);  // header + 5 generations
+  EXPECT_EQ(c[0].substr(0, 22), "generation,generations");
+  EXPECT_EQ(c[1].substr(0, 4), "1,5,");
+  ASSERT_EQ(j.size(), 5u);
+  for (const auto& l : j) {
+    EXPECT_EQ(l.front(), '{');
+    EXPECT_EQ(l.back(), '}');
+    EXPECT_NE(l.find("\"best\": null"), std::string::npos) << l;
+    EXPECT_NE(l.find("\"nonfinite\": 12"), std::string::npos) << l;
+    EXPECT_EQ(l.find("nan"), std::string::npos) << l;
+  }
+  std::remove(csv.c_str());
+  std::remove(jsonl.c_str());
+  EXPECT_THROW(record_writer("/nonexistent-dir/x.csv", record_writer::format::csv), std::runtime_error);
+}
+
+TEST(Observe, ProgressPrinterPrintsAHeaderAndOneLinePerGeneration) {
+  std::FILE* tmp = std::tmpfile();
+  ASSERT_NE(tmp, nullptr);
+  optimizer o(small(8, 2));
+  o.on_generation(progress_printer(tmp));
+  std::vector<float> f(8, 1.0f);
+  while (!o.done()) {
+    o.ask();
+    o.tell(f);
+  }
+  std::rewind(tmp);
+  std::string text;
+  for (int ch; (ch = std::fgetc(tmp)) != EOF;) text += static_cast<char>(ch);
+  std::fclose(tmp);
+  std::istringstream in(text);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_NE(lines[0].find("gen/total"), std::string::npos);
+  EXPECT_NE(lines[1].find("1/5"), std::string::npos);
+  EXPECT_NE(lines[5].find("5/5"), std::string::npos);
+}
