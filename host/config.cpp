@@ -25,6 +25,7 @@ void validate(const config& c) {
   DIFFEVO_EXPECTS(c.population >= 2, invalid_argument, "population must be >= 2 (got ", c.population, ")");
   DIFFEVO_EXPECTS(c.dimension >= 1, invalid_argument, "dimension must be >= 1 (got ", c.dimension, ")");
   DIFFEVO_EXPECTS(c.steps >= 2, invalid_argument, "steps must be >= 2 (got ", c.steps, ")");
+  DIFFEVO_EXPECTS(c.steps <= k_max_steps, invalid_argument, "steps must be <= ", k_max_steps, " (got ", c.steps, ")");
   // Element counts are indexed with size_t but handed to BLAS as int leading dimensions.
   const double elems = static_cast<double>(c.population) * c.dimension;
   DIFFEVO_EXPECTS(elems <= static_cast<double>(std::numeric_limits<std::int64_t>::max() / 8), invalid_argument,

@@ -39,6 +39,7 @@ TEST(Validation, ConfigFields) {
   expect_message<invalid_argument>(with([](config& c) { c.population = 1; }), "population must be >= 2 (got 1)");
   expect_message<invalid_argument>(with([](config& c) { c.dimension = 0; }), "dimension must be >= 1 (got 0)");
   expect_message<invalid_argument>(with([](config& c) { c.steps = 1; }), "steps must be >= 2 (got 1)");
+  expect_message<invalid_argument>(with([](config& c) { c.steps = 2000000; }), "steps must be <= 1000000 (got 2000000)");
   expect_message<invalid_argument>(with([](config& c) { c.latent_dim = 4; }), "latent_dim");
   expect_message<invalid_argument>(with([](config& c) { c.latent_dim = 4; }), "(got 4)");
   expect_message<invalid_argument>(with([](config& c) { c.latent_dim = -1; }), "(got -1)");

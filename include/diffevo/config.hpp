@@ -39,7 +39,7 @@ enum class backend_kind {
 struct config {
   int population = 512;  ///< N >= 2
   int dimension = 2;     ///< D >= 1, parameters per individual
-  int steps = 25;        ///< T >= 2 noise levels; a run has T - 1 generations
+  int steps = 25;        ///< 2 <= T <= k_max_steps noise levels; a run has T - 1 generations
 
   schedule_kind schedule = schedule_kind::cosine;
   std::vector<double> user_alphas;  ///< used when schedule == user; size T, strictly decreasing, in (0, 1)
@@ -65,6 +65,9 @@ struct config {
   backend_kind backend = backend_kind::automatic;
   int cpu_threads = 0;  ///< cpu backend worker threads; 0 = hardware concurrency. Results do not depend on it.
 };
+
+/// The largest `steps` accepted (the schedule is a table of `steps` doubles).
+constexpr int k_max_steps = 1000000;
 
 /// Throws diffevo::invalid_argument naming the first bad field and its value.
 void validate(const config& cfg);
