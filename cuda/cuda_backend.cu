@@ -38,6 +38,16 @@ class cuda_backend final : public backend {
       : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)) {
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     DIFFEVO_CUDA_TRY(cudaGetDevice(&device_));  // the device current at construction owns the run
+    {  // Refuse what cannot fit before allocating: x, parameters and x0 (N x D floats), plus the Gram copy.
+      std::size_t free_bytes = 0, total_bytes = 0;
+      DIFFEVO_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+      const bool gram = cfg.latent_dim == 0 && d_ > k_direct_distance_max;
+      const double need = (12.0 + (gram ? 8.0 : 0.0)) * static_cast<double>(nd);
+      if (need > static_cast<double>(free_bytes))
+        throw out_of_memory(msg("cuda backend: the population (population = ", n_, ", dimension = ", d_, ") needs about ",
+                                need / 1e9, " GB of device memory but ", free_bytes / 1e9, " GB of ", total_bytes / 1e9,
+                                " GB are free"));
+    }
     h_center_ = expand_affine(cfg.center, d_, 0.0f);
     h_scale_ = expand_affine(cfg.scale, d_, 1.0f);
     DIFFEVO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));

@@ -1,5 +1,7 @@
 #include "cpu_backend.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <new>
@@ -20,6 +22,12 @@ class cpu_backend final : public backend {
       : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)), rng_(cfg.seed) {
     threads_ = cfg.cpu_threads > 0 ? cfg.cpu_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    // Refuse what cannot fit before trying: x, parameters, x0 and noise are N x D floats each.
+    const double need = 16.0 * static_cast<double>(nd) + 4.0 * latent_ * d_;
+    const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+    if (have > 0 && need > have)
+      throw out_of_memory(msg("cpu backend: the population (population = ", n_, ", dimension = ", d_, ") needs about ",
+                              need / 1e9, " GB but this machine has ", have / 1e9, " GB of memory"));
     try {
       x_.resize(draw_count(nd));
       p_.resize(nd);

@@ -141,3 +141,11 @@ TEST(Gpu, CheckpointResumeIsBitIdenticalOnCuda) {
   EXPECT_EQ(on_cpu.generation(), 3);
   std::remove(path.c_str());
 }
+TEST(Gpu, AnImpossiblePopulationIsOutOfMemory) {
+  REQUIRE_DEVICE();
+  config c = gpu_cfg(1 << 20, 1 << 18, 2, 1.0);  // 2^38 floats per buffer: 1 TiB
+  c.backend = backend_kind::cuda;
+  EXPECT_THROW(optimizer o(c), out_of_memory);
+  optimizer fine(gpu_cfg(16, 4, 0, 1.0));  // the device is still usable
+  EXPECT_EQ(fine.generation(), 0);
+}
