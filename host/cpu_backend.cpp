@@ -93,41 +93,82 @@ class cpu_backend final : public backend {
     const double inv2 = 1.0 / (2.0 * (1.0 - c.a_t));
     const double s = std::sqrt(c.a_t);
     const float sf = static_cast<float>(s);
+    // Rows are processed in blocks: first each row's normalized weights (float64 log-domain softmax,
+    // stored as float), then x0 = W X for the block, tiled over columns so one pass over X serves
+    // k_row_block rows (float accumulation in j order, like the cuda backend's SGEMM).
+    constexpr int k_row_block = 32, k_col_tile = 512;
+    // Coordinates above k_direct_distance_max: float64 distances computed for a block of rows at a
+    // time against a transposed copy of q, so the inner loop runs over j (vectorizable) while each
+    // distance still sums its coordinates in ascending order, exactly as the direct loop would.
+    const bool wide = k > k_direct_distance_max;
+    if (wide) {
+      qt_.resize(static_cast<std::size_t>(k) * n_);
+      for (int j = 0; j < n_; ++j)
+        for (int cc = 0; cc < k; ++cc) qt_[static_cast<std::size_t>(cc) * n_ + j] = q[static_cast<std::size_t>(j) * k + cc];
+    }
+    constexpr int k_dist_tile = 256;
     parallel_rows(n_, threads_, [&](int b, int e) {
       std::vector<double> v(static_cast<std::size_t>(n_));
-      std::vector<double> acc(static_cast<std::size_t>(d_));
-      for (int i = b; i < e; ++i) {
-        const float* qi = q + static_cast<std::size_t>(i) * k;
-        double vmax = -INFINITY;
-        for (int j = 0; j < n_; ++j) {
-          const float* qj = q + static_cast<std::size_t>(j) * k;
-          double dist2;
-          if (k <= k_direct_distance_max) {
-            dist2 = scaled_distance2(qi, qj, k, sf);
-          } else {
-            dist2 = 0;
+      std::vector<double> d2(wide ? static_cast<std::size_t>(k_row_block) * n_ : 0);
+      std::vector<float> w(static_cast<std::size_t>(k_row_block) * n_);
+      std::vector<float> acc(static_cast<std::size_t>(k_row_block) * k_col_tile);
+      for (int i0 = b; i0 < e; i0 += k_row_block) {
+        const int rows = std::min(k_row_block, e - i0);
+        if (wide) {
+          std::fill(d2.begin(), d2.end(), 0.0);
+          for (int j0 = 0; j0 < n_; j0 += k_dist_tile) {
+            const int jn = std::min(k_dist_tile, n_ - j0);
             for (int cc = 0; cc < k; ++cc) {
-              const double diff = double(qi[cc]) - s * qj[cc];
-              dist2 += diff * diff;
+              const float* __restrict col = qt_.data() + static_cast<std::size_t>(cc) * n_ + j0;
+              for (int r = 0; r < rows; ++r) {
+                const double a = q[static_cast<std::size_t>(i0 + r) * k + cc];
+                double* __restrict dr = d2.data() + static_cast<std::size_t>(r) * n_ + j0;
+                for (int j = 0; j < jn; ++j) {
+                  const double diff = a - s * col[j];
+                  dr[j] += diff * diff;
+                }
+              }
             }
           }
-          v[j] = log_weight(log_g[j], dist2, inv2);
-          vmax = std::max(vmax, v[j]);
         }
-        // Softmax with a max shift (SPEC §4): cannot underflow whatever D and a_t are.
-        std::fill(acc.begin(), acc.end(), 0.0);
-        double sum = 0, sum_sq = 0;
-        for (int j = 0; j < n_; ++j) {
-          const double w = std::exp(v[j] - vmax);
-          if (w == 0) continue;
-          sum += w;
-          sum_sq += w * w;
-          const float* xj = x_.data() + static_cast<std::size_t>(j) * d_;
-          for (int cc = 0; cc < d_; ++cc) acc[cc] += w * xj[cc];
+        for (int r = 0; r < rows; ++r) {
+          const int i = i0 + r;
+          const float* qi = q + static_cast<std::size_t>(i) * k;
+          double vmax = -INFINITY;
+          for (int j = 0; j < n_; ++j) {
+            const double dist2 = wide ? d2[static_cast<std::size_t>(r) * n_ + j]
+                                      : scaled_distance2(qi, q + static_cast<std::size_t>(j) * k, k, sf);
+            v[j] = log_weight(log_g[j], dist2, inv2);
+            vmax = std::max(vmax, v[j]);
+          }
+          // Softmax with a max shift (SPEC §4): cannot underflow whatever D and a_t are.
+          double sum = 0, sum_sq = 0;
+          for (int j = 0; j < n_; ++j) {
+            v[j] = std::exp(v[j] - vmax);
+            sum += v[j];
+            sum_sq += v[j] * v[j];
+          }
+          const double inv = 1.0 / sum;
+          float* wr = w.data() + static_cast<std::size_t>(r) * n_;
+          for (int j = 0; j < n_; ++j) wr[j] = static_cast<float>(v[j] * inv);
+          neff_[static_cast<std::size_t>(i)] = sum * sum / sum_sq;
         }
-        float* out = x0_.data() + static_cast<std::size_t>(i) * d_;
-        for (int cc = 0; cc < d_; ++cc) out[cc] = static_cast<float>(acc[cc] / sum);
-        neff_[static_cast<std::size_t>(i)] = sum * sum / sum_sq;
+        for (int c0 = 0; c0 < d_; c0 += k_col_tile) {
+          const int cols = std::min(k_col_tile, d_ - c0);
+          std::fill(acc.begin(), acc.end(), 0.0f);
+          for (int j = 0; j < n_; ++j) {
+            const float* __restrict xj = x_.data() + static_cast<std::size_t>(j) * d_ + c0;
+            for (int r = 0; r < rows; ++r) {
+              const float wij = w[static_cast<std::size_t>(r) * n_ + j];
+              if (wij == 0.0f) continue;
+              float* __restrict ar = acc.data() + static_cast<std::size_t>(r) * k_col_tile;
+              for (int cc = 0; cc < cols; ++cc) ar[cc] += wij * xj[cc];
+            }
+          }
+          for (int r = 0; r < rows; ++r)
+            std::copy_n(acc.data() + static_cast<std::size_t>(r) * k_col_tile, cols,
+                        x0_.data() + static_cast<std::size_t>(i0 + r) * d_ + c0);
+        }
       }
     });
 
@@ -189,6 +230,7 @@ class cpu_backend final : public backend {
   std::vector<float> x_, p_, x0_, z_, e_, q_, fitness_, center_, scale_;
   fitness_summary summary_ = empty_summary();
   std::vector<double> neff_;  // per row, last update
+  std::vector<float> qt_;     // q transposed (k x N), wide distances only
 };
 
 }  // namespace
