@@ -96,7 +96,7 @@ class cpu_backend final : public backend {
     // Rows are processed in blocks: first each row's normalized weights (float64 log-domain softmax,
     // stored as float), then x0 = W X for the block, tiled over columns so one pass over X serves
     // k_row_block rows (float accumulation in j order, like the cuda backend's SGEMM).
-    constexpr int k_row_block = 32, k_col_tile = 512;
+    constexpr int k_row_block = 32, k_col_tile = 512, k_narrow = 8;
     // Coordinates above k_direct_distance_max: float64 distances computed for a block of rows at a
     // time against a transposed copy of q, so the inner loop runs over j (vectorizable) while each
     // distance still sums its coordinates in ascending order, exactly as the direct loop would.
@@ -152,7 +152,17 @@ class cpu_backend final : public backend {
           float* wr = w.data() + static_cast<std::size_t>(r) * n_;
           for (int j = 0; j < n_; ++j) wr[j] = static_cast<float>(v[j] * inv);
           neff_[static_cast<std::size_t>(i)] = sum * sum / sum_sq;
+          if (d_ <= k_narrow) {  // few columns: the row's x0 at once (same float sums, same j order)
+            float out[k_narrow] = {};
+            for (int j = 0; j < n_; ++j) {
+              if (wr[j] == 0.0f) continue;
+              const float* xj = x_.data() + static_cast<std::size_t>(j) * d_;
+              for (int cc = 0; cc < d_; ++cc) out[cc] += wr[j] * xj[cc];
+            }
+            std::copy_n(out, d_, x0_.data() + static_cast<std::size_t>(i) * d_);
+          }
         }
+        if (d_ <= k_narrow) continue;
         for (int c0 = 0; c0 < d_; c0 += k_col_tile) {
           const int cols = std::min(k_col_tile, d_ - c0);
           std::fill(acc.begin(), acc.end(), 0.0f);
