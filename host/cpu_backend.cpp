@@ -135,32 +135,43 @@ class cpu_backend final : public backend {
           const int i = i0 + r;
           const float* qi = q + static_cast<std::size_t>(i) * k;
           double vmax = -INFINITY;
-          for (int j = 0; j < n_; ++j) {
-            const double dist2 = wide ? d2[static_cast<std::size_t>(r) * n_ + j]
-                                      : scaled_distance2(qi, q + static_cast<std::size_t>(j) * k, k, sf);
-            v[j] = log_weight(log_g[j], dist2, inv2);
-            vmax = std::max(vmax, v[j]);
+          if (wide) {
+            const double* dr = d2.data() + static_cast<std::size_t>(r) * n_;
+            for (int j = 0; j < n_; ++j) {
+              v[j] = log_weight(log_g[j], dr[j], inv2);
+              vmax = std::max(vmax, v[j]);
+            }
+          } else {
+            for (int j = 0; j < n_; ++j) {
+              v[j] = log_weight(log_g[j], scaled_distance2(qi, q + static_cast<std::size_t>(j) * k, k, sf), inv2);
+              vmax = std::max(vmax, v[j]);
+            }
           }
           // Softmax with a max shift (SPEC §4): cannot underflow whatever D and a_t are.
           double sum = 0, sum_sq = 0;
-          for (int j = 0; j < n_; ++j) {
-            v[j] = std::exp(v[j] - vmax);
-            sum += v[j];
-            sum_sq += v[j] * v[j];
-          }
-          const double inv = 1.0 / sum;
-          float* wr = w.data() + static_cast<std::size_t>(r) * n_;
-          for (int j = 0; j < n_; ++j) wr[j] = static_cast<float>(v[j] * inv);
-          neff_[static_cast<std::size_t>(i)] = sum * sum / sum_sq;
-          if (d_ <= k_narrow) {  // few columns: the row's x0 at once (same float sums, same j order)
-            float out[k_narrow] = {};
+          if (d_ <= k_narrow) {  // few columns: the row's x0 in the same pass (float64 sums, j order)
+            double out[k_narrow] = {};
             for (int j = 0; j < n_; ++j) {
-              if (wr[j] == 0.0f) continue;
+              const double wj = std::exp(v[j] - vmax);
+              if (wj == 0) continue;
+              sum += wj;
+              sum_sq += wj * wj;
               const float* xj = x_.data() + static_cast<std::size_t>(j) * d_;
-              for (int cc = 0; cc < d_; ++cc) out[cc] += wr[j] * xj[cc];
+              for (int cc = 0; cc < d_; ++cc) out[cc] += wj * xj[cc];
             }
-            std::copy_n(out, d_, x0_.data() + static_cast<std::size_t>(i) * d_);
+            float* x0i = x0_.data() + static_cast<std::size_t>(i) * d_;
+            for (int cc = 0; cc < d_; ++cc) x0i[cc] = static_cast<float>(out[cc] / sum);
+          } else {
+            for (int j = 0; j < n_; ++j) {
+              v[j] = std::exp(v[j] - vmax);
+              sum += v[j];
+              sum_sq += v[j] * v[j];
+            }
+            const double inv = 1.0 / sum;
+            float* wr = w.data() + static_cast<std::size_t>(r) * n_;
+            for (int j = 0; j < n_; ++j) wr[j] = static_cast<float>(v[j] * inv);
           }
+          neff_[static_cast<std::size_t>(i)] = sum * sum / sum_sq;
         }
         if (d_ <= k_narrow) continue;
         for (int c0 = 0; c0 < d_; c0 += k_col_tile) {
