@@ -16,6 +16,28 @@
 namespace diffevo::detail {
 namespace {
 
+// The two innermost loops, compiled twice (AVX2 and baseline x86-64) and picked at load time. Neither
+// contracts to FMA nor reduces across lanes, so both versions give bit-identical results.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define DIFFEVO_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define DIFFEVO_CLONES
+#endif
+
+/// dr[j] += (a - s col[j])^2 for j < n (float64).
+DIFFEVO_CLONES void add_squared_differences(double* __restrict dr, const float* __restrict col, double a, double s,
+                                            int n) {
+  for (int j = 0; j < n; ++j) {
+    const double diff = a - s * col[j];
+    dr[j] += diff * diff;
+  }
+}
+
+/// y[c] += w x[c] for c < n (float).
+DIFFEVO_CLONES void add_scaled(float* __restrict y, const float* __restrict x, float w, int n) {
+  for (int c = 0; c < n; ++c) y[c] += w * x[c];
+}
+
 class cpu_backend final : public backend {
  public:
   explicit cpu_backend(const config& cfg)
@@ -122,11 +144,7 @@ class cpu_backend final : public backend {
               const float* __restrict col = qt_.data() + static_cast<std::size_t>(cc) * n_ + j0;
               for (int r = 0; r < rows; ++r) {
                 const double a = q[static_cast<std::size_t>(i0 + r) * k + cc];
-                double* __restrict dr = d2.data() + static_cast<std::size_t>(r) * n_ + j0;
-                for (int j = 0; j < jn; ++j) {
-                  const double diff = a - s * col[j];
-                  dr[j] += diff * diff;
-                }
+                add_squared_differences(d2.data() + static_cast<std::size_t>(r) * n_ + j0, col, a, s, jn);
               }
             }
           }
@@ -182,8 +200,7 @@ class cpu_backend final : public backend {
             for (int r = 0; r < rows; ++r) {
               const float wij = w[static_cast<std::size_t>(r) * n_ + j];
               if (wij == 0.0f) continue;
-              float* __restrict ar = acc.data() + static_cast<std::size_t>(r) * k_col_tile;
-              for (int cc = 0; cc < cols; ++cc) ar[cc] += wij * xj[cc];
+              add_scaled(acc.data() + static_cast<std::size_t>(r) * k_col_tile, xj, wij, cols);
             }
           }
           for (int r = 0; r < rows; ++r)
