@@ -1,13 +1,16 @@
 // Checkpoints, the optimizer side: optimizer::save (state -> bytes -> atomic file replace) and
 // optimizer::load (file -> checked bytes -> a new optimizer). The format is in
 // host/checkpoint_format.cpp.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <thread>
 
 #include "checkpoint_format.hpp"
 #include "diffevo/error.hpp"
@@ -35,8 +38,9 @@ void optimizer::save(const std::string& path) const {
   d.e = std::move(st.e);
   const std::vector<unsigned char> bytes = detail::encode_checkpoint(d);
 
-  // Atomic replace: write a temporary file next to `path`, flush it to disk, rename it over `path`.
-  const std::string tmp = detail::msg(path, ".tmp.", ::getpid());
+  // Atomic replace: write a temporary file next to `path` (named by process and thread, so
+  // concurrent savers never share one), flush it to disk, rename it over `path`, flush the directory.
+  const std::string tmp = detail::msg(path, ".tmp.", ::getpid(), ".", std::hash<std::thread::id>{}(std::this_thread::get_id()));
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw checkpoint_error(detail::msg("checkpoint ", path, ": cannot create ", tmp, ": ", std::strerror(errno)));
   const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
@@ -51,6 +55,14 @@ void optimizer::save(const std::string& path) const {
     const int e = errno;
     std::remove(tmp.c_str());
     throw checkpoint_error(detail::msg("checkpoint ", path, ": cannot rename ", tmp, " over it: ", std::strerror(e)));
+  }
+  // Durability of the rename itself (best effort: the file is already complete and in place).
+  const std::string::size_type slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
   }
 }
 

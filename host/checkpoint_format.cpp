@@ -21,17 +21,20 @@
 //              first tell), u64 count + f32[count] projection E (d x D, or 0 when plain)
 //
 // Loading checks, in order: the file opens, the magic, the version (another version is rejected,
-// naming both), the file size against the header (truncated or trailing bytes), the checksum
-// (corrupted), then the payload parses exactly, the config validates, and the array sizes match it.
+// naming both), the flags, the file size against the header (truncated or trailing bytes), the
+// checksum (corrupted), then the payload parses exactly, the config validates, the array sizes and
+// counters match it, and the noise position is the one its generation implies.
 // Nothing is constructed before all checks pass.
 #include "checkpoint_format.hpp"
 
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <type_traits>
 
 #include "diffevo/error.hpp"
+#include "diffevo/schedule.hpp"
 #include "message.hpp"
 
 namespace diffevo::detail {
@@ -259,6 +262,17 @@ checkpoint_data decode_checkpoint(const unsigned char* data, std::size_t size, c
   if (!sizes_ok)
     throw checkpoint_error(msg("checkpoint ", path, ": the arrays or counters do not match its config (population ",
                                c.population, ", dimension ", c.dimension, ", generation ", d.generation, ")"));
+  if (d.has_best && !std::isfinite(d.best_fitness))
+    throw checkpoint_error(msg("checkpoint ", path, ": best_fitness is ", d.best_fitness, " (must be finite)"));
+  // The noise position is a function of the config and the generation (host/rng.hpp's draw order).
+  const auto draws = [](std::uint64_t n) { return (n + 3u) & ~std::uint64_t(3); };
+  std::uint64_t expect = draws(nd) + (c.latent_dim > 0 ? draws(static_cast<std::uint64_t>(c.latent_dim) * c.dimension) : 0);
+  const std::vector<double> alphas = make_schedule(c);
+  for (int k = 0; k < d.generation; ++k)
+    if (ddim_step(alphas, k, c.eta).sigma > 0) expect += draws(nd);
+  if (d.rng_position != expect)
+    throw checkpoint_error(msg("checkpoint ", path, ": noise position ", d.rng_position, " does not match generation ",
+                               d.generation, " (expected ", expect, ")"));
   return d;
 }
 

@@ -44,8 +44,10 @@ class cpu_backend final : public backend {
       : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)), rng_(cfg.seed) {
     threads_ = cfg.cpu_threads > 0 ? cfg.cpu_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
-    // Refuse what cannot fit before trying: x, parameters, x0 and noise are N x D floats each.
-    const double need = 16.0 * static_cast<double>(nd) + 4.0 * latent_ * d_;
+    // Refuse what cannot fit before trying: x, parameters, x0, the next x0 and the noise are N x D
+    // floats each (plus a transposed copy for plain D > 32).
+    const bool wide = latent_ == 0 && d_ > k_direct_distance_max;
+    const double need = (wide ? 24.0 : 20.0) * static_cast<double>(nd) + 4.0 * latent_ * d_;
     const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
     if (have > 0 && need > have)
       throw out_of_memory(msg("cpu backend: the population (population = ", n_, ", dimension = ", d_, ") needs about ",
@@ -54,6 +56,7 @@ class cpu_backend final : public backend {
       x_.resize(draw_count(nd));
       p_.resize(nd);
       x0_.resize(nd);
+      x0_next_.resize(nd);
       z_.resize(draw_count(nd));
       fitness_.resize(static_cast<std::size_t>(n_));
       neff_.assign(static_cast<std::size_t>(n_), 1.0);
@@ -177,7 +180,7 @@ class cpu_backend final : public backend {
               const float* xj = x_.data() + static_cast<std::size_t>(j) * d_;
               for (int cc = 0; cc < d_; ++cc) out[cc] += wj * xj[cc];
             }
-            float* x0i = x0_.data() + static_cast<std::size_t>(i) * d_;
+            float* x0i = x0_next_.data() + static_cast<std::size_t>(i) * d_;
             for (int cc = 0; cc < d_; ++cc) x0i[cc] = static_cast<float>(out[cc] / sum);
           } else {
             for (int j = 0; j < n_; ++j) {
@@ -205,15 +208,18 @@ class cpu_backend final : public backend {
           }
           for (int r = 0; r < rows; ++r)
             std::copy_n(acc.data() + static_cast<std::size_t>(r) * k_col_tile, cols,
-                        x0_.data() + static_cast<std::size_t>(i0 + r) * d_ + c0);
+                        x0_next_.data() + static_cast<std::size_t>(i0 + r) * d_ + c0);
         }
       }
     });
 
+    // Everything that can throw (allocation, threads, the noise draw) has happened by now; the
+    // commit below cannot fail, so a throwing update leaves x, x0 and the noise position unchanged.
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     const update_coefficients uc = update_of(c);
     const bool noisy = c.sigma > 0;
     if (noisy) rng_.fill(z_.data(), nd);
+    x0_.swap(x0_next_);
     for (std::size_t t = 0; t < nd; ++t) x_[t] = ddim_update(x_[t], x0_[t], noisy ? z_[t] : 0.0f, uc);
     refresh_params();
   }
@@ -265,7 +271,7 @@ class cpu_backend final : public backend {
   density_params density_;
   host_normal_generator rng_;
   int threads_ = 1;
-  std::vector<float> x_, p_, x0_, z_, e_, q_, fitness_, center_, scale_;
+  std::vector<float> x_, p_, x0_, x0_next_, z_, e_, q_, fitness_, center_, scale_;
   fitness_summary summary_ = empty_summary();
   std::vector<double> neff_;  // per row, last update
   std::vector<float> qt_;     // q transposed (k x N), wide distances only

@@ -6,6 +6,7 @@
 #include "../cuda/check.cuh"
 #include "backend.hpp"
 #include "diffevo/error.hpp"
+#include "message.hpp"
 
 namespace diffevo {
 namespace {
@@ -25,6 +26,10 @@ optimize_result collect(const strategy& opt, const population_view& last, const 
   }
   // The final population is evaluated too; it joins the best-so-far comparison.
   for (int i = 0; i < last.rows; ++i) {
+    const bool winning_inf = std::isinf(f[i]) && ((f[i] > 0) == (opt.goal() == objective::maximize));
+    if (winning_inf)  // as tell() would reject it
+      throw invalid_argument(detail::msg("final population: fitness[", i, "] = ", f[i],
+                                         " is infinite in the winning direction (objective ", to_string(opt.goal()), ")"));
     if (!std::isfinite(f[i])) {
       ++r.nonfinite;
       continue;

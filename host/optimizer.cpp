@@ -132,19 +132,24 @@ void optimizer::apply(const detail::fitness_summary& sum, double started) {
                                        " is infinite in the winning direction (objective ", to_string(s_->cfg.goal),
                                        ")"));
   }
-  // Best-so-far comes from the population just evaluated, before the update replaces it.
-  if (sum.best >= 0) {
-    if (!s_->has_best || detail::improves(sum.best_value, s_->best_fitness, s_->cfg.goal)) {
-      s_->best.resize(static_cast<std::size_t>(s_->cfg.dimension));
-      s_->impl->copy_params_row(sum.best, s_->best.data());
-      s_->best_fitness = sum.best_value;
-      s_->has_best = true;
-    }
+  // Best-so-far comes from the population just evaluated: copied before the update replaces it,
+  // committed only after the update succeeded (a throwing update leaves the state as it was).
+  std::vector<float> new_best;
+  const bool improved =
+      sum.best >= 0 && (!s_->has_best || detail::improves(sum.best_value, s_->best_fitness, s_->cfg.goal));
+  if (improved) {
+    new_best.resize(static_cast<std::size_t>(s_->cfg.dimension));
+    s_->impl->copy_params_row(sum.best, new_best.data());
   }
   generation_record rec;
   if (s_->observer) fitness_stats(s_->impl->last_fitness(), s_->cfg.goal, rec);
   const ddim_coefficients c = ddim_step(s_->alphas, s_->generation, s_->cfg.eta);
   s_->impl->update(c);
+  if (improved) {
+    s_->best.swap(new_best);
+    s_->best_fitness = sum.best_value;
+    s_->has_best = true;
+  }
   s_->last_nonfinite = sum.nonfinite;
   s_->total_nonfinite += sum.nonfinite;
   ++s_->generation;

@@ -14,7 +14,7 @@ void parallel_rows(int n, int threads, const std::function<void(int, int)>& fn) 
     if (n > 0) fn(0, n);
     return;
   }
-  const int chunk = (n + t - 1) / t;
+  const int chunk = static_cast<int>((static_cast<long long>(n) + t - 1) / t);
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(t));
   std::vector<std::thread> pool;
   pool.reserve(static_cast<std::size_t>(t - 1));
@@ -27,7 +27,8 @@ void parallel_rows(int n, int threads, const std::function<void(int, int)>& fn) 
   };
   try {
     for (int w = 1; w < t; ++w) {
-      const int b = w * chunk, e = std::min(n, b + chunk);
+      const long long bl = static_cast<long long>(w) * chunk;
+      const int b = static_cast<int>(std::min<long long>(bl, n)), e = static_cast<int>(std::min<long long>(n, bl + chunk));
       if (b < e) pool.emplace_back(guarded, w, b, e);
     }
   } catch (...) {  // thread creation failed: join what started, then report

@@ -27,8 +27,8 @@ detail::rollout_params validated(const rollout_config& c) {
                   invalid_argument, "layers must list 2 to ", env::k_max_layers, " widths (got ", c.layers.size(),
                   ": ", arch, ")");
   for (std::size_t l = 0; l < c.layers.size(); ++l)
-    DIFFEVO_EXPECTS(c.layers[l] >= 1, invalid_argument, "layers[", l, "] must be >= 1 (got ", c.layers[l], " in ",
-                    arch, ")");
+    DIFFEVO_EXPECTS(c.layers[l] >= 1 && c.layers[l] <= env::k_max_width, invalid_argument, "layers[", l,
+                    "] must be in [1, ", env::k_max_width, "] (got ", c.layers[l], " in ", arch, ")");
   DIFFEVO_EXPECTS(c.layers.front() == cartpole::obs_dim, invalid_argument, "layers[0] must be ", cartpole::obs_dim,
                   " (the cart-pole observation size; got ", c.layers.front(), " in ", arch, ")");
   DIFFEVO_EXPECTS(c.layers.back() == cartpole::num_actions, invalid_argument, "the last layer width must be ",

@@ -295,3 +295,48 @@ TEST(Baselines, BadConfigsNameTheField) {
   p.elite_ratio = 1.5;
   expect_message<invalid_argument>([&] { pepg x(p); }, "pepg: elite_ratio must be in [0, 1] (got 1.5)");
 }
+
+TEST(Baselines, AllNonFiniteFitnessLeavesTheDistributionUnchanged) {
+  cma_es_config c;
+  c.population = 6;
+  c.dimension = 3;
+  c.mean0 = {1.0f, 2.0f, 3.0f};
+  cma_es cma(c);
+  open_es_config o;
+  o.population = 6;
+  o.dimension = 3;
+  o.mean0 = c.mean0;
+  open_es oes(o);
+  pepg_config p;
+  p.population = 6;
+  p.dimension = 3;
+  p.mean0 = c.mean0;
+  pepg pe(p);
+  const std::vector<float> nan(6, NAN);
+  for (baseline_strategy* s : std::initializer_list<baseline_strategy*>{&cma, &oes, &pe}) {
+    s->ask();
+    s->tell(nan);
+    EXPECT_EQ(s->mean(), c.mean0) << s->name();
+    EXPECT_EQ(s->total_nonfinite(), 6) << s->name();
+    EXPECT_FALSE(s->has_best());
+  }
+  const double sigma = cma.sigma();
+  cma.ask();
+  cma.tell(nan);
+  EXPECT_EQ(cma.sigma(), sigma);
+}
+
+TEST(Baselines, NonFiniteRanksBelowTheWorstFiniteFitness) {
+  // Two individuals, mu = 1: CMA-ES moves its mean onto the better one. With the NaN at index 0 and
+  // a finite value at index 1, the finite one must be chosen whatever its value.
+  cma_es_config c;
+  c.population = 2;
+  c.dimension = 2;
+  c.seed = 4;
+  cma_es es(c);
+  const population_view p = es.ask();
+  const std::vector<float> second(p.row(1), p.row(1) + 2);
+  es.tell(std::vector<float>{NAN, -1e30f});
+  // m' = m + sigma * y_1 with y_1 the finite individual's step: exactly its position.
+  EXPECT_EQ(es.mean(), second);
+}

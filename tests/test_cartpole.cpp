@@ -166,6 +166,14 @@ TEST(Cartpole, StartStatesAreUniformInTheBoxAndKeyed) {
   EXPECT_NE(detail::episode_key(3, 0, 1, 0), detail::episode_key(4, 0, 1, 0));
 }
 
+TEST(Mlp, ArgmaxTiesGoLowAndNaNNeverWins) {
+  const float a[3] = {1.0f, 1.0f, 0.5f}, b[2] = {NAN, -3.0f}, c[3] = {2.0f, NAN, 5.0f}, d[2] = {NAN, NAN};
+  EXPECT_EQ(env::argmax(a, 3), 0);
+  EXPECT_EQ(env::argmax(b, 2), 1);
+  EXPECT_EQ(env::argmax(c, 3), 2);
+  EXPECT_EQ(env::argmax(d, 2), 0);
+}
+
 TEST(Mlp, ParameterCountsOfThePaperNets) {
   EXPECT_EQ(cartpole_evaluator(cpu_cfg({4, 8, 2})).parameter_count(), 58);
   EXPECT_EQ(cartpole_evaluator(cpu_cfg({4, 128, 128, 2})).parameter_count(), 17410);
@@ -370,9 +378,11 @@ TEST(Rollout, NonFiniteParametersGiveADefinedReturn) {
 TEST(RolloutValidation, BadConfigsNameTheField) {
   auto make = [](rollout_config c) { cartpole_evaluator ev(c); };
   rollout_config c = cpu_cfg({4, 0, 2});
-  expect_message<invalid_argument>([&] { make(c); }, "layers[1] must be >= 1 (got 0 in 4-0-2)");
+  expect_message<invalid_argument>([&] { make(c); }, "layers[1] must be in [1, 1048576] (got 0 in 4-0-2)");
   c = cpu_cfg({4, -3, 2});
-  expect_message<invalid_argument>([&] { make(c); }, "layers[1] must be >= 1 (got -3");
+  expect_message<invalid_argument>([&] { make(c); }, "layers[1] must be in [1, 1048576] (got -3");
+  c = cpu_cfg({4, 2147483647, 2147483647, 2147483647, 2});  // would overflow the parameter count
+  expect_message<invalid_argument>([&] { make(c); }, "layers[1] must be in [1, 1048576] (got 2147483647");
   c = cpu_cfg({5, 8, 2});
   expect_message<invalid_argument>([&] { make(c); }, "layers[0] must be 4");
   c = cpu_cfg({4, 8, 3});

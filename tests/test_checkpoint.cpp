@@ -8,7 +8,9 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
@@ -188,7 +190,8 @@ TEST(Checkpoint, AFailedSaveLeavesThePreviousCheckpointIntact) {
   const std::vector<unsigned char> before = read_all(path);
   step(o);
   // Block the temporary file's name with a directory: the write fails before touching `path`.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                          std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
   ASSERT_EQ(::mkdir(tmp.c_str(), 0700), 0);
   EXPECT_THROW(o.save(path), checkpoint_error);
   ::rmdir(tmp.c_str());

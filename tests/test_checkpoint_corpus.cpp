@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <string>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -32,4 +34,28 @@ TEST(CheckpointCorpus, EveryInputDecodesOrThrowsCheckpointError) {
   }
   EXPECT_GE(files, 3);
   EXPECT_GE(decoded, 3) << "the seed corpus holds valid checkpoints";
+}
+
+TEST(CheckpointCorpus, AHandEditedNoisePositionOrBestIsRejected) {
+  std::ifstream in(DIFFEVO_FUZZ_DIR "/corpus/latent-gen2.ckpt", std::ios::binary);
+  const std::vector<unsigned char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  diffevo::detail::checkpoint_data d = diffevo::detail::decode_checkpoint(b.data(), b.size(), "corpus");
+  auto reencoded_error = [](diffevo::detail::checkpoint_data e) -> std::string {
+    const auto bytes = diffevo::detail::encode_checkpoint(e);  // a valid checksum over edited content
+    try {
+      diffevo::detail::decode_checkpoint(bytes.data(), bytes.size(), "edited");
+    } catch (const diffevo::checkpoint_error& err) {
+      return err.what();
+    }
+    return "";
+  };
+  auto e = d;
+  e.rng_position += 4;
+  EXPECT_NE(reencoded_error(e).find("noise position"), std::string::npos);
+  e = d;
+  e.has_best = true;
+  e.best.assign(static_cast<std::size_t>(d.cfg.dimension), 0.0f);
+  e.best_fitness = NAN;
+  EXPECT_NE(reencoded_error(e).find("best_fitness is nan"), std::string::npos);
+  EXPECT_EQ(reencoded_error(d), "");
 }

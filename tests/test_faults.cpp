@@ -7,7 +7,9 @@
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
@@ -112,7 +114,10 @@ TEST(Faults, ACheckpointWriteKilledMidwayLeavesAValidCheckpoint) {
     ::kill(child, SIGKILL);
     int status = 0;
     ::waitpid(child, &status, 0);
-    std::remove((path + ".tmp." + std::to_string(child)).c_str());  // a killed writer's leftover, if any
+    // A killed writer's leftover, if any (the child's main thread has the parent's thread id hash).
+    std::remove((path + ".tmp." + std::to_string(child) + "." +
+                 std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())))
+                    .c_str());
     // Whatever moment the kill hit: the file is the old checkpoint or the new one, never a mix.
     const optimizer back = optimizer::load(path);
     EXPECT_TRUE(back.generation() == 0 || back.generation() == 1) << "delay " << delay_us;

@@ -105,11 +105,14 @@ class cma_state final : public baseline_state {
     }
   }
 
-  void update(const std::vector<double>& u, const std::vector<char>&) override {
+  void update(const std::vector<double>& u, const std::vector<char>& dropped) override {
     const std::size_t dd = static_cast<std::size_t>(d);
     std::vector<int> order(static_cast<std::size_t>(n));
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return u[a] > u[b]; });
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      if (dropped[a] != dropped[b]) return dropped[a] == 0;  // non-finite fitness ranks last
+      return u[a] > u[b];
+    });
     // y_w = sum w_i y_i:lambda; m += sigma y_w
     std::vector<double> yw(dd, 0.0);
     for (int i = 0; i < mu; ++i)

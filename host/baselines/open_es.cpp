@@ -38,11 +38,12 @@ class open_es_state final : public baseline_state {
         pop[k * dd + j] = static_cast<float>(mu[j] + sigma * eps[k * dd + j]);
   }
 
-  void update(const std::vector<double>& u, const std::vector<char>&) override {
+  void update(const std::vector<double>& u, const std::vector<char>& dropped) override {
     const std::size_t dd = static_cast<std::size_t>(d);
-    std::vector<double> r = cfg.shaping == fitness_shaping::centered_ranks ? centered_ranks(u) : u;
+    std::vector<double> r = cfg.shaping == fitness_shaping::centered_ranks ? centered_ranks(u, dropped) : u;
     if (cfg.weight_decay > 0)
       for (int k = 0; k < n; ++k) {
+        if (dropped[k]) continue;  // the penalty must not lift a non-finite entry above finite ones
         double s2 = 0;
         for (std::size_t j = 0; j < dd; ++j) s2 += double(pop[k * dd + j]) * pop[k * dd + j];
         r[k] -= cfg.weight_decay * s2 / static_cast<double>(d);
@@ -97,6 +98,10 @@ const open_es_config& validated(const open_es_config& c) {
                   c.sigma_decay, ")");
   DIFFEVO_EXPECTS(c.learning_rate_decay > 0 && c.learning_rate_decay <= 1, invalid_argument,
                   "open-es: learning_rate_decay must be in (0, 1] (got ", c.learning_rate_decay, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.sigma_limit) && c.sigma_limit >= 0, invalid_argument,
+                  "open-es: sigma_limit must be finite and >= 0 (got ", c.sigma_limit, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.learning_rate_limit) && c.learning_rate_limit >= 0, invalid_argument,
+                  "open-es: learning_rate_limit must be finite and >= 0 (got ", c.learning_rate_limit, ")");
   DIFFEVO_EXPECTS(c.momentum >= 0 && c.momentum < 1, invalid_argument, "open-es: momentum must be in [0, 1) (got ",
                   c.momentum, ")");
   DIFFEVO_EXPECTS(std::isfinite(c.weight_decay) && c.weight_decay >= 0, invalid_argument,

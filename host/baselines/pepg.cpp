@@ -49,11 +49,12 @@ class pepg_state final : public baseline_state {
     return k < pairs ? half[static_cast<std::size_t>(k) * dd + j] : -half[static_cast<std::size_t>(k - pairs) * dd + j];
   }
 
-  void update(const std::vector<double>& u, const std::vector<char>&) override {
+  void update(const std::vector<double>& u, const std::vector<char>& dropped) override {
     const std::size_t dd = static_cast<std::size_t>(d);
-    std::vector<double> r = cfg.rank_fitness ? centered_ranks(u) : u;
+    std::vector<double> r = cfg.rank_fitness ? centered_ranks(u, dropped) : u;
     if (cfg.weight_decay > 0)
       for (int k = 0; k < n; ++k) {
+        if (dropped[k]) continue;  // the penalty must not lift a non-finite entry above finite ones
         double s2 = 0;
         for (std::size_t j = 0; j < dd; ++j) s2 += double(pop[k * dd + j]) * pop[k * dd + j];
         r[k] -= cfg.weight_decay * s2 / static_cast<double>(d);
@@ -81,10 +82,11 @@ class pepg_state final : public baseline_state {
     }
     if (cfg.sigma_alpha > 0) {
       double stdev = 1.0;
-      if (!cfg.rank_fitness) {
+      if (!cfg.rank_fitness) {  // estool: the std of the perturbed samples' rewards
+        const double cnt = static_cast<double>(rr.size());
         double m = 0, v = 0;
-        for (double x : r) m += x / n;
-        for (double x : r) v += (x - m) * (x - m) / n;
+        for (double x : rr) m += x / cnt;
+        for (double x : rr) v += (x - m) * (x - m) / cnt;
         stdev = v > 0 ? std::sqrt(v) : 1.0;
       }
       for (std::size_t j = 0; j < dd; ++j) {
@@ -134,8 +136,16 @@ const pepg_config& validated(const pepg_config& c) {
                   c.elite_ratio, ")");
   DIFFEVO_EXPECTS(std::isfinite(c.learning_rate) && c.learning_rate > 0, invalid_argument,
                   "pepg: learning_rate must be finite and > 0 (got ", c.learning_rate, ")");
-  DIFFEVO_EXPECTS(c.sigma_alpha >= 0 && c.sigma_max_change >= 0, invalid_argument,
-                  "pepg: sigma_alpha and sigma_max_change must be >= 0 (got ", c.sigma_alpha, ", ", c.sigma_max_change, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.sigma_alpha) && c.sigma_alpha >= 0 && std::isfinite(c.sigma_max_change) &&
+                      c.sigma_max_change >= 0,
+                  invalid_argument, "pepg: sigma_alpha and sigma_max_change must be finite and >= 0 (got ",
+                  c.sigma_alpha, ", ", c.sigma_max_change, ")");
+  DIFFEVO_EXPECTS(c.learning_rate_decay > 0 && c.learning_rate_decay <= 1, invalid_argument,
+                  "pepg: learning_rate_decay must be in (0, 1] (got ", c.learning_rate_decay, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.sigma_limit) && c.sigma_limit >= 0, invalid_argument,
+                  "pepg: sigma_limit must be finite and >= 0 (got ", c.sigma_limit, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.learning_rate_limit) && c.learning_rate_limit >= 0, invalid_argument,
+                  "pepg: learning_rate_limit must be finite and >= 0 (got ", c.learning_rate_limit, ")");
   DIFFEVO_EXPECTS(c.sigma_decay > 0 && c.sigma_decay <= 1, invalid_argument, "pepg: sigma_decay must be in (0, 1] (got ",
                   c.sigma_decay, ")");
   DIFFEVO_EXPECTS(std::isfinite(c.weight_decay) && c.weight_decay >= 0, invalid_argument,

@@ -41,8 +41,9 @@ struct baseline_state {
   long long nonfinite = 0;
 };
 
-/// Centered ranks in [-0.5, 0.5] (estool's compute_centered_ranks); ties by index.
-std::vector<double> centered_ranks(const std::vector<double>& u);
+/// Centered ranks in [-0.5, 0.5] (estool's compute_centered_ranks); dropped entries rank below
+/// every finite one; ties by index.
+std::vector<double> centered_ranks(const std::vector<double>& u, const std::vector<char>& dropped);
 
 /// Adam as in estool (ascent on the gradient estimate g): theta += a m / (sqrt(v) + 1e-8).
 struct adam {

@@ -12,11 +12,14 @@
 namespace diffevo {
 namespace detail {
 
-std::vector<double> centered_ranks(const std::vector<double>& u) {
+std::vector<double> centered_ranks(const std::vector<double>& u, const std::vector<char>& dropped) {
   const std::size_t n = u.size();
   std::vector<std::size_t> idx(n);
   std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return u[a] < u[b]; });
+  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
+    if (dropped[a] != dropped[b]) return dropped[a] != 0;
+    return u[a] < u[b];
+  });
   std::vector<double> r(n, 0.0);
   if (n < 2) return r;
   for (std::size_t k = 0; k < n; ++k) r[idx[k]] = static_cast<double>(k) / static_cast<double>(n - 1) - 0.5;
@@ -90,7 +93,7 @@ void baseline_strategy::tell(const float* fitness, std::size_t n) {
     s.best_fitness = fitness[best];
     s.has_best = true;
   }
-  s.update(u, dropped);
+  if (best >= 0) s.update(u, dropped);  // no finite fitness at all: nothing to learn from, keep the distribution
   s.nonfinite += bad;
   ++s.generation;
   s.asked = false;

@@ -52,8 +52,9 @@ class optimizer final : public strategy {
   /// Throws logic_error before ask() or after done(); invalid_argument for a wrong length, a
   /// negative fitness under identity/power, or +inf in the winning direction (naming the index and
   /// value). On any of these throws the optimizer state is unchanged and the call can be retried.
-  /// A CUDA error during the update itself (cuda_error, cublas_error, curand_error) leaves the
-  /// optimizer unusable: the device's state is then unknown.
+  /// On the cpu backend the same holds when the update itself fails (e.g. out of memory). A CUDA
+  /// error during the update (cuda_error, cublas_error, curand_error) leaves the optimizer
+  /// unusable: the device's state is then unknown.
   void tell(const float* fitness, std::size_t n) override;
 
   /// cuda backend only (logic_error otherwise): the current population as a device pointer

@@ -14,13 +14,15 @@
 
 namespace diffevo::env {
 
-constexpr int k_max_layers = 8;  ///< layer widths, input and output included
+constexpr int k_max_layers = 8;        ///< layer widths, input and output included
+constexpr int k_max_width = 1 << 20;   ///< per layer (validated by the evaluator)
 
 /// Layer widths of an MLP (widths[0] = observation size, widths[layers - 1] = action count).
 struct mlp_shape {
   int layers = 0;
   int widths[k_max_layers] = {};
 
+  /// Callers keep every width <= k_max_width, so the count cannot overflow.
   DIFFEVO_HD long long parameter_count() const {
     long long p = 0;
     for (int l = 0; l + 1 < layers; ++l) p += static_cast<long long>(widths[l + 1]) * widths[l] + widths[l + 1];
@@ -45,11 +47,11 @@ DIFFEVO_HD inline float dense_unit(const float* w_row, float bias, const float* 
   return acc;
 }
 
-/// argmax with ties (and NaN) resolved to the lowest index.
+/// argmax with ties resolved to the lowest index; a NaN never wins over a number (all NaN: 0).
 DIFFEVO_HD inline int argmax(const float* v, int n) {
   int best = 0;
   for (int i = 1; i < n; ++i)
-    if (v[i] > v[best]) best = i;
+    if (v[i] > v[best] || (v[best] != v[best] && v[i] == v[i])) best = i;
   return best;
 }
 
