@@ -14,7 +14,7 @@ namespace diffevo {
 
 /// What to simulate. Validated by the evaluator's constructor (invalid_argument naming the field).
 struct rollout_config {
-  std::vector<int> layers{4, 8, 2};  ///< MLP widths: 4 observations in, 2 actions out, any hidden widths
+  std::vector<int> layers{4, 8, 2};  ///< MLP widths: 4 observations in, 2 actions out, 2 to 8 layers, each <= 2^20
   int episodes = 1;                  ///< per individual; the return is their mean
   int max_steps = 500;               ///< truncation (Gymnasium: 500)
   bool normalize_obs = true;         ///< SPEC §7 observation normalisation
@@ -29,7 +29,8 @@ struct rollout_config {
 
 /// Evaluates populations of cart-pole controllers. Returns are in [1, max_steps]: the mean over
 /// episodes of the steps survived, counting the terminating step. Non-finite parameters are legal:
-/// ReLU maps NaN to 0 and a NaN logit never wins the argmax, so the return is still defined.
+/// ReLU maps NaN to 0 and a NaN logit never wins the argmax over a number (all NaN: action 0), so
+/// the return is still defined.
 class cartpole_evaluator {
  public:
   explicit cartpole_evaluator(const rollout_config& cfg);
