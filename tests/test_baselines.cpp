@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
+#include "expect.hpp"
 
 using namespace diffevo;
 
@@ -29,16 +30,6 @@ std::vector<float> drive(baseline_strategy& s, F f) {
     s.tell(fit);
   }
   return s.mean();
-}
-
-template <class E, class F>
-void expect_message(F&& f, const std::string& part) {
-  try {
-    f();
-    FAIL() << "no exception; expected one containing: " << part;
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message: " << e.what();
-  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "diffevo/detail/random.hpp"
 #include "diffevo/diffevo.hpp"
+#include "expect.hpp"
 #include "diffevo/env/cartpole.hpp"
 #include "diffevo/env/mlp.hpp"
 #include "diffevo/rollout.hpp"
@@ -91,16 +92,6 @@ std::vector<float> balancing_net(const std::vector<int>& w, float noise, std::mt
     p.insert(p.end(), b.begin(), b.end());
   }
   return p;
-}
-
-template <class E, class F>
-void expect_message(F&& f, const std::string& part) {
-  try {
-    f();
-    FAIL() << "no exception; expected one containing: " << part;
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message: " << e.what();
-  }
 }
 
 }  // namespace

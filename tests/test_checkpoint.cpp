@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
+#include "expect.hpp"
 
 using namespace diffevo;
 
@@ -62,16 +63,6 @@ config cfg(int latent) {
 std::vector<float> population(optimizer& o) {
   const population_view p = o.ask();
   return std::vector<float>(p.data, p.data + p.size());
-}
-
-template <class E, class F>
-void expect_message(F&& f, const std::string& part) {
-  try {
-    f();
-    FAIL() << "no exception; expected one containing: " << part;
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message: " << e.what();
-  }
 }
 
 }  // namespace

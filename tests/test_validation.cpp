@@ -6,19 +6,11 @@
 #include <string>
 
 #include "diffevo/diffevo.hpp"
+#include "expect.hpp"
 
 using namespace diffevo;
 
 namespace {
-template <class E>
-void expect_message(const std::function<void()>& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception; expected one mentioning '" << part << "'";
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message: " << e.what();
-  }
-}
 config base() {
   config c;
   c.population = 8;

@@ -40,14 +40,8 @@ class open_es_state final : public baseline_state {
 
   void update(const std::vector<double>& u, const std::vector<char>& dropped) override {
     const std::size_t dd = static_cast<std::size_t>(d);
-    std::vector<double> r = cfg.shaping == fitness_shaping::centered_ranks ? centered_ranks(u, dropped) : u;
-    if (cfg.weight_decay > 0)
-      for (int k = 0; k < n; ++k) {
-        if (dropped[k]) continue;  // the penalty must not lift a non-finite entry above finite ones
-        double s2 = 0;
-        for (std::size_t j = 0; j < dd; ++j) s2 += double(pop[k * dd + j]) * pop[k * dd + j];
-        r[k] -= cfg.weight_decay * s2 / static_cast<double>(d);
-      }
+    std::vector<double> r =
+        shaped_fitness(u, dropped, cfg.shaping == fitness_shaping::centered_ranks, cfg.weight_decay, pop, d);
     if (cfg.shaping != fitness_shaping::raw) {
       double mean = 0, var = 0;
       for (double v : r) mean += v / n;
@@ -88,24 +82,11 @@ const open_es_config& validated(const open_es_config& c) {
   DIFFEVO_EXPECTS(c.population >= 2, invalid_argument, "open-es: population must be >= 2 (got ", c.population, ")");
   DIFFEVO_EXPECTS(!c.antithetic || c.population % 2 == 0, invalid_argument,
                   "open-es: population must be even with antithetic sampling (got ", c.population, ")");
-  DIFFEVO_EXPECTS(c.dimension >= 1, invalid_argument, "open-es: dimension must be >= 1 (got ", c.dimension, ")");
-  DIFFEVO_EXPECTS(c.generations >= 1, invalid_argument, "open-es: generations must be >= 1 (got ", c.generations, ")");
-  DIFFEVO_EXPECTS(std::isfinite(c.sigma_init) && c.sigma_init > 0, invalid_argument,
-                  "open-es: sigma_init must be finite and > 0 (got ", c.sigma_init, ")");
-  DIFFEVO_EXPECTS(std::isfinite(c.learning_rate) && c.learning_rate > 0, invalid_argument,
-                  "open-es: learning_rate must be finite and > 0 (got ", c.learning_rate, ")");
-  DIFFEVO_EXPECTS(c.sigma_decay > 0 && c.sigma_decay <= 1, invalid_argument, "open-es: sigma_decay must be in (0, 1] (got ",
-                  c.sigma_decay, ")");
-  DIFFEVO_EXPECTS(c.learning_rate_decay > 0 && c.learning_rate_decay <= 1, invalid_argument,
-                  "open-es: learning_rate_decay must be in (0, 1] (got ", c.learning_rate_decay, ")");
-  DIFFEVO_EXPECTS(std::isfinite(c.sigma_limit) && c.sigma_limit >= 0, invalid_argument,
-                  "open-es: sigma_limit must be finite and >= 0 (got ", c.sigma_limit, ")");
-  DIFFEVO_EXPECTS(std::isfinite(c.learning_rate_limit) && c.learning_rate_limit >= 0, invalid_argument,
-                  "open-es: learning_rate_limit must be finite and >= 0 (got ", c.learning_rate_limit, ")");
+  detail::validate_gradient_es({c.dimension, c.generations, c.sigma_init, c.sigma_decay, c.sigma_limit, c.learning_rate,
+                                c.learning_rate_decay, c.learning_rate_limit, c.weight_decay},
+                               "open-es");
   DIFFEVO_EXPECTS(c.momentum >= 0 && c.momentum < 1, invalid_argument, "open-es: momentum must be in [0, 1) (got ",
                   c.momentum, ")");
-  DIFFEVO_EXPECTS(std::isfinite(c.weight_decay) && c.weight_decay >= 0, invalid_argument,
-                  "open-es: weight_decay must be finite and >= 0 (got ", c.weight_decay, ")");
   return c;
 }
 }  // namespace

@@ -51,14 +51,7 @@ class pepg_state final : public baseline_state {
 
   void update(const std::vector<double>& u, const std::vector<char>& dropped) override {
     const std::size_t dd = static_cast<std::size_t>(d);
-    std::vector<double> r = cfg.rank_fitness ? centered_ranks(u, dropped) : u;
-    if (cfg.weight_decay > 0)
-      for (int k = 0; k < n; ++k) {
-        if (dropped[k]) continue;  // the penalty must not lift a non-finite entry above finite ones
-        double s2 = 0;
-        for (std::size_t j = 0; j < dd; ++j) s2 += double(pop[k * dd + j]) * pop[k * dd + j];
-        r[k] -= cfg.weight_decay * s2 / static_cast<double>(d);
-      }
+    const std::vector<double> r = shaped_fitness(u, dropped, cfg.rank_fitness, cfg.weight_decay, pop, d);
     double b = r[0];
     if (cfg.average_baseline) b = std::accumulate(r.begin(), r.end(), 0.0) / n;
     const std::vector<double> rr(r.begin() + offset, r.end());  // the 2K perturbed samples
@@ -122,34 +115,21 @@ class pepg_state final : public baseline_state {
 
 namespace {
 const pepg_config& validated(const pepg_config& c) {
-  DIFFEVO_EXPECTS(c.dimension >= 1, invalid_argument, "pepg: dimension must be >= 1 (got ", c.dimension, ")");
-  DIFFEVO_EXPECTS(c.generations >= 1, invalid_argument, "pepg: generations must be >= 1 (got ", c.generations, ")");
+  detail::validate_gradient_es({c.dimension, c.generations, c.sigma_init, c.sigma_decay, c.sigma_limit, c.learning_rate,
+                                c.learning_rate_decay, c.learning_rate_limit, c.weight_decay},
+                               "pepg");
   if (c.average_baseline)
     DIFFEVO_EXPECTS(c.population >= 2 && c.population % 2 == 0, invalid_argument,
                     "pepg: population must be even and >= 2 with the average baseline (got ", c.population, ")");
   else
     DIFFEVO_EXPECTS(c.population >= 3 && c.population % 2 == 1, invalid_argument,
                     "pepg: population must be odd and >= 3 without the average baseline (got ", c.population, ")");
-  DIFFEVO_EXPECTS(std::isfinite(c.sigma_init) && c.sigma_init > 0, invalid_argument,
-                  "pepg: sigma_init must be finite and > 0 (got ", c.sigma_init, ")");
   DIFFEVO_EXPECTS(c.elite_ratio >= 0 && c.elite_ratio <= 1, invalid_argument, "pepg: elite_ratio must be in [0, 1] (got ",
                   c.elite_ratio, ")");
-  DIFFEVO_EXPECTS(std::isfinite(c.learning_rate) && c.learning_rate > 0, invalid_argument,
-                  "pepg: learning_rate must be finite and > 0 (got ", c.learning_rate, ")");
   DIFFEVO_EXPECTS(std::isfinite(c.sigma_alpha) && c.sigma_alpha >= 0 && std::isfinite(c.sigma_max_change) &&
                       c.sigma_max_change >= 0,
                   invalid_argument, "pepg: sigma_alpha and sigma_max_change must be finite and >= 0 (got ",
                   c.sigma_alpha, ", ", c.sigma_max_change, ")");
-  DIFFEVO_EXPECTS(c.learning_rate_decay > 0 && c.learning_rate_decay <= 1, invalid_argument,
-                  "pepg: learning_rate_decay must be in (0, 1] (got ", c.learning_rate_decay, ")");
-  DIFFEVO_EXPECTS(std::isfinite(c.sigma_limit) && c.sigma_limit >= 0, invalid_argument,
-                  "pepg: sigma_limit must be finite and >= 0 (got ", c.sigma_limit, ")");
-  DIFFEVO_EXPECTS(std::isfinite(c.learning_rate_limit) && c.learning_rate_limit >= 0, invalid_argument,
-                  "pepg: learning_rate_limit must be finite and >= 0 (got ", c.learning_rate_limit, ")");
-  DIFFEVO_EXPECTS(c.sigma_decay > 0 && c.sigma_decay <= 1, invalid_argument, "pepg: sigma_decay must be in (0, 1] (got ",
-                  c.sigma_decay, ")");
-  DIFFEVO_EXPECTS(std::isfinite(c.weight_decay) && c.weight_decay >= 0, invalid_argument,
-                  "pepg: weight_decay must be finite and >= 0 (got ", c.weight_decay, ")");
   return c;
 }
 }  // namespace

@@ -55,6 +55,18 @@ struct adam {
   int t = 0;
 };
 
+/// estool's fitness shaping: centered ranks (or the utilities as they are), then the L2 penalty
+/// -weight_decay * mean_j(x_kj^2) on each finite entry of the population `pop` (n x d).
+std::vector<double> shaped_fitness(const std::vector<double>& u, const std::vector<char>& dropped, bool ranks,
+                                   double weight_decay, const std::vector<float>& pop, int d);
+
+/// The fields OpenES and PEPG share, validated with `who` ("open-es", "pepg") in the messages.
+struct gradient_es_fields {
+  int dimension, generations;
+  double sigma_init, sigma_decay, sigma_limit, learning_rate, learning_rate_decay, learning_rate_limit, weight_decay;
+};
+void validate_gradient_es(const gradient_es_fields& f, const char* who);
+
 /// Validates a mean0 field (0 or d finite values) and expands it.
 std::vector<double> initial_mean(const std::vector<float>& mean0, int d, const char* who);
 

@@ -36,6 +36,40 @@ void adam::ascend(std::vector<double>& theta, const std::vector<double>& g, doub
   }
 }
 
+std::vector<double> shaped_fitness(const std::vector<double>& u, const std::vector<char>& dropped, bool ranks,
+                                   double weight_decay, const std::vector<float>& pop, int d) {
+  std::vector<double> r = ranks ? centered_ranks(u, dropped) : u;
+  if (weight_decay > 0) {
+    const std::size_t dd = static_cast<std::size_t>(d);
+    for (std::size_t k = 0; k < r.size(); ++k) {
+      if (dropped[k]) continue;  // the penalty must not lift a non-finite entry above finite ones
+      double s2 = 0;
+      for (std::size_t j = 0; j < dd; ++j) s2 += double(pop[k * dd + j]) * pop[k * dd + j];
+      r[k] -= weight_decay * s2 / static_cast<double>(d);
+    }
+  }
+  return r;
+}
+
+void validate_gradient_es(const gradient_es_fields& c, const char* who) {
+  DIFFEVO_EXPECTS(c.dimension >= 1, invalid_argument, who, ": dimension must be >= 1 (got ", c.dimension, ")");
+  DIFFEVO_EXPECTS(c.generations >= 1, invalid_argument, who, ": generations must be >= 1 (got ", c.generations, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.sigma_init) && c.sigma_init > 0, invalid_argument, who,
+                  ": sigma_init must be finite and > 0 (got ", c.sigma_init, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.learning_rate) && c.learning_rate > 0, invalid_argument, who,
+                  ": learning_rate must be finite and > 0 (got ", c.learning_rate, ")");
+  DIFFEVO_EXPECTS(c.sigma_decay > 0 && c.sigma_decay <= 1, invalid_argument, who, ": sigma_decay must be in (0, 1] (got ",
+                  c.sigma_decay, ")");
+  DIFFEVO_EXPECTS(c.learning_rate_decay > 0 && c.learning_rate_decay <= 1, invalid_argument, who,
+                  ": learning_rate_decay must be in (0, 1] (got ", c.learning_rate_decay, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.sigma_limit) && c.sigma_limit >= 0, invalid_argument, who,
+                  ": sigma_limit must be finite and >= 0 (got ", c.sigma_limit, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.learning_rate_limit) && c.learning_rate_limit >= 0, invalid_argument, who,
+                  ": learning_rate_limit must be finite and >= 0 (got ", c.learning_rate_limit, ")");
+  DIFFEVO_EXPECTS(std::isfinite(c.weight_decay) && c.weight_decay >= 0, invalid_argument, who,
+                  ": weight_decay must be finite and >= 0 (got ", c.weight_decay, ")");
+}
+
 std::vector<double> initial_mean(const std::vector<float>& mean0, int d, const char* who) {
   DIFFEVO_EXPECTS(mean0.empty() || mean0.size() == static_cast<std::size_t>(d), invalid_argument, who,
                   ": mean0 must have 0 or dimension (", d, ") values (got ", mean0.size(), ")");
