@@ -11,32 +11,11 @@
 #include "diffevo/detail/parallel.hpp"
 #include "diffevo/error.hpp"
 #include "message.hpp"
+#include "vector_ops.hpp"
 #include "rng.hpp"
 
 namespace diffevo::detail {
 namespace {
-
-// The two innermost loops, compiled twice (AVX2 and baseline x86-64) and picked at load time. Neither
-// contracts to FMA nor reduces across lanes, so both versions give bit-identical results.
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define DIFFEVO_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define DIFFEVO_CLONES
-#endif
-
-/// dr[j] += (a - s col[j])^2 for j < n (float64).
-DIFFEVO_CLONES void add_squared_differences(double* __restrict dr, const float* __restrict col, double a, double s,
-                                            int n) {
-  for (int j = 0; j < n; ++j) {
-    const double diff = a - s * col[j];
-    dr[j] += diff * diff;
-  }
-}
-
-/// y[c] += w x[c] for c < n (float).
-DIFFEVO_CLONES void add_scaled(float* __restrict y, const float* __restrict x, float w, int n) {
-  for (int c = 0; c < n; ++c) y[c] += w * x[c];
-}
 
 class cpu_backend final : public backend {
  public:

@@ -9,6 +9,7 @@
 #include "diffevo/detail/random.hpp"
 #include "diffevo/env/cartpole.hpp"
 #include "rollout_backend.hpp"
+#include "vector_ops.hpp"
 
 namespace diffevo::detail {
 namespace {
@@ -48,11 +49,7 @@ class transposed_mlp {
       for (int j = 0; j < n_out; ++j) o[j] = bias[j];
       for (int k = 0; k < n_in; ++k) {
         const float xk = in[k];
-        const float* __restrict row = t + static_cast<std::size_t>(k) * n_out;
-        for (int j = 0; j < n_out; ++j) {
-          const float prod = row[j] * xk;
-          o[j] = o[j] + prod;
-        }
+        add_scaled(o, t + static_cast<std::size_t>(k) * n_out, xk, n_out);  // o_j += W_jk x_k
       }
       if (l + 2 < s_.layers)
         for (int j = 0; j < n_out; ++j) o[j] = env::relu(o[j]);
