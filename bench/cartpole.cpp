@@ -38,10 +38,6 @@ generation_stats stats_of(std::vector<double> r) {
   return s;
 }
 
-void cuda_ok(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
-}
-
 /// Device copies of a parameter matrix and a return vector, a stream and two events.
 class device_timer {
  public:

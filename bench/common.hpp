@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <cuda_runtime_api.h>
+
 #include "diffevo/diffevo.hpp"
 
 namespace bench {
@@ -88,6 +90,11 @@ class json {
  private:
   std::string out_;
 };
+
+/// Throws std::runtime_error naming `what` unless `e` is cudaSuccess (the bench's own CUDA calls).
+inline void cuda_ok(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
+}
 
 inline std::string device_note() {
   return diffevo::cuda_device_available() ? "" : " (no CUDA device found)";

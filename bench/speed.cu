@@ -17,10 +17,6 @@
 namespace bench {
 namespace {
 
-void cuda_ok(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
-}
-
 /// Median seconds of a bare SGEMM C (D x N) = X^T (D x N) W^T (N x N): the x0 product's shape.
 double bare_gemm_seconds(int n, int d, int repeats) {
   float *w = nullptr, *x = nullptr, *c = nullptr;

@@ -42,6 +42,22 @@ inline void curand_check(curandStatus_t s, const char* call, const char* file, i
 
 namespace diffevo::detail {
 
+/// Makes `device` current for the scope of a call and restores the caller's device after it, so an
+/// optimizer keeps working when the caller's thread switches devices.
+class device_scope {
+ public:
+  explicit device_scope(int device) {
+    DIFFEVO_CUDA_TRY(cudaGetDevice(&previous_));
+    if (previous_ != device) DIFFEVO_CUDA_TRY(cudaSetDevice(device));
+  }
+  ~device_scope() { cudaSetDevice(previous_); }
+  device_scope(const device_scope&) = delete;
+  device_scope& operator=(const device_scope&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
 /// Owning device allocation of `n` elements of T. Move-only.
 template <class T>
 class device_buffer {

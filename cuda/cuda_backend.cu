@@ -14,22 +14,6 @@
 namespace diffevo::detail {
 namespace {
 
-/// Makes `device` current for the scope of a call and restores the caller's device after it, so an
-/// optimizer keeps working when the caller's thread switches devices.
-class device_scope {
- public:
-  explicit device_scope(int device) {
-    DIFFEVO_CUDA_TRY(cudaGetDevice(&previous_));
-    if (previous_ != device) DIFFEVO_CUDA_TRY(cudaSetDevice(device));
-  }
-  ~device_scope() { cudaSetDevice(previous_); }
-  device_scope(const device_scope&) = delete;
-  device_scope& operator=(const device_scope&) = delete;
-
- private:
-  int previous_ = 0;
-};
-
 constexpr std::size_t k_weight_budget_bytes = std::size_t(512) << 20;  // W chunk, float
 
 class cuda_backend final : public backend {

@@ -269,7 +269,7 @@ class cuda_rollout final : public rollout_device {
   }
 
   void evaluate_host(const float* params, int n, float* returns, std::uint64_t generation) override {
-    const int prev = current();
+    const device_scope on(device_);
     const std::size_t p = static_cast<std::size_t>(rp_.shape.parameter_count());
     try {
       if (params_.size() < p * n) params_ = device_buffer<float>(p * n);
@@ -279,34 +279,18 @@ class cuda_rollout final : public rollout_device {
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(returns, returns_.data(), sizeof(float) * n, cudaMemcpyDeviceToHost, stream_));
       DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
     } catch (...) {
-      cudaStreamSynchronize(stream_);
-      cudaSetDevice(prev);
+      cudaStreamSynchronize(stream_);  // no copy may still be writing the caller's buffers
       throw;
     }
-    cudaSetDevice(prev);
   }
 
   void evaluate_device(const float* d_params, int n, float* d_returns, std::uint64_t generation,
                        cuda_stream stream) override {
-    const int prev = current();
-    try {
-      launch_rollout<cartpole>(rp_, d_params, n, d_returns, generation, stream);
-    } catch (...) {
-      cudaSetDevice(prev);
-      throw;
-    }
-    cudaSetDevice(prev);
+    const device_scope on(device_);
+    launch_rollout<cartpole>(rp_, d_params, n, d_returns, generation, stream);
   }
 
  private:
-  /// Makes the construction device current; returns the caller's.
-  int current() {
-    int prev = 0;
-    DIFFEVO_CUDA_TRY(cudaGetDevice(&prev));
-    if (prev != device_) DIFFEVO_CUDA_TRY(cudaSetDevice(device_));
-    return prev;
-  }
-
   rollout_params rp_;
   int device_ = 0;
   cudaStream_t stream_ = nullptr;

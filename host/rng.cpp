@@ -2,17 +2,13 @@
 
 #include <curand.h>
 
+#include "diffevo/detail/random.hpp"
 #include "diffevo/error.hpp"
 #include "message.hpp"
 
 namespace diffevo::detail {
 
-std::uint64_t run_seed(std::uint64_t seed) noexcept {
-  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+std::uint64_t run_seed(std::uint64_t seed) noexcept { return mix64(seed); }
 
 namespace {
 void check(curandStatus_t s, const char* call) {
