@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <new>
 #include <thread>
 #include <vector>
@@ -82,13 +83,9 @@ class cpu_backend final : public backend {
     if (latent_ > 0) {  // z = E x, recomputed every generation (SPEC §5)
       parallel_rows(n_, threads_, [&](int b, int e) {
         for (int i = b; i < e; ++i)
-          for (int r = 0; r < latent_; ++r) {
-            const float* xi = x_.data() + static_cast<std::size_t>(i) * d_;
-            const float* er = e_.data() + static_cast<std::size_t>(r) * d_;
-            double acc = 0;
-            for (int cc = 0; cc < d_; ++cc) acc += double(er[cc]) * xi[cc];
-            q_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(acc);
-          }
+          for (int r = 0; r < latent_; ++r)
+            q_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(
+                dot(e_.data() + static_cast<std::size_t>(r) * d_, x_.data() + static_cast<std::size_t>(i) * d_, d_));
       });
       q = q_.data();
       k = latent_;
@@ -97,28 +94,31 @@ class cpu_backend final : public backend {
     const double inv2 = 1.0 / (2.0 * (1.0 - c.a_t));
     const double s = std::sqrt(c.a_t);
     const float sf = static_cast<float>(s);
-    // Rows are processed in blocks: first each row's normalized weights (float64 log-domain softmax,
-    // stored as float), then x0 = W X for the block, tiled over columns so one pass over X serves
-    // k_row_block rows (float accumulation in j order, like the cuda backend's SGEMM).
-    constexpr int k_row_block = 32, k_col_tile = 512, k_narrow = 8;
-    // Coordinates above k_direct_distance_max: float64 distances computed for a block of rows at a
-    // time against a transposed copy of q, so the inner loop runs over j (vectorizable) while each
-    // distance still sums its coordinates in ascending order, exactly as the direct loop would.
+    // Rows are processed in blocks: first each row's normalized weights (float64 log-domain softmax),
+    // then x0 = W X for the block, tiled over columns so one pass over X serves row_block rows
+    // (float accumulation in j order, like the cuda backend's SGEMM). With at most k_narrow columns,
+    // each row's x0 is a float64 weighted sum instead.
+    constexpr int k_narrow = 8, k_dist_tile = 256;
+    // Rows per block: the block's float weights take about 2 MB (32 to 1024 rows, a multiple of
+    // k_tile_rows), so each packed panel of X serves many rows. No result depends on this choice.
+    const int row_block = std::max(32, std::min(1024, (1 << 19) / n_ / 32 * 32));
+    // Every loop over j reads a transposed copy of q (k x N), so it runs over contiguous memory and
+    // vectorizes, while each distance still sums its coordinates in ascending order as
+    // detail::scaled_distance2 does (float for k <= k_direct_distance_max, float64 above: "wide").
     const bool wide = k > k_direct_distance_max;
-    if (wide) {
-      qt_.resize(static_cast<std::size_t>(k) * n_);
-      for (int j = 0; j < n_; ++j)
-        for (int cc = 0; cc < k; ++cc) qt_[static_cast<std::size_t>(cc) * n_ + j] = q[static_cast<std::size_t>(j) * k + cc];
-    }
-    constexpr int k_dist_tile = 256;
+    const bool narrow = d_ <= k_narrow;
+    transpose(q, n_, k, qt_);
+    if (narrow) transpose(x_.data(), n_, d_, xt_);
     parallel_rows(n_, threads_, [&](int b, int e) {
       std::vector<double> v(static_cast<std::size_t>(n_));
-      std::vector<double> d2(wide ? static_cast<std::size_t>(k_row_block) * n_ : 0);
-      std::vector<float> w(static_cast<std::size_t>(k_row_block) * n_);
-      std::vector<float> acc(static_cast<std::size_t>(k_row_block) * k_col_tile);
-      for (int i0 = b; i0 < e; i0 += k_row_block) {
-        const int rows = std::min(k_row_block, e - i0);
-        if (wide) {
+      std::vector<float> d2f(wide ? 0 : static_cast<std::size_t>(n_));
+      std::vector<double> d2(wide ? static_cast<std::size_t>(row_block) * n_ : 0);
+      std::vector<float> w(narrow ? 0 : static_cast<std::size_t>(row_block) * n_);
+      std::vector<float> tile(static_cast<std::size_t>(k_tile_rows) * k_tile_cols);
+      std::vector<float> panel(narrow ? 0 : static_cast<std::size_t>(n_) * k_tile_cols, 0.0f);
+      for (int i0 = b; i0 < e; i0 += row_block) {
+        const int rows = std::min(row_block, e - i0);
+        if (wide) {  // float64 distances for the whole block, one pass over q per tile of j
           std::fill(d2.begin(), d2.end(), 0.0);
           for (int j0 = 0; j0 < n_; j0 += k_dist_tile) {
             const int jn = std::min(k_dist_tile, n_ - j0);
@@ -133,73 +133,70 @@ class cpu_backend final : public backend {
         }
         for (int r = 0; r < rows; ++r) {
           const int i = i0 + r;
-          const float* qi = q + static_cast<std::size_t>(i) * k;
-          double vmax = -INFINITY;
+          double vmax;
           if (wide) {
-            const double* dr = d2.data() + static_cast<std::size_t>(r) * n_;
-            for (int j = 0; j < n_; ++j) {
-              v[j] = log_weight(log_g[j], dr[j], inv2);
-              vmax = std::max(vmax, v[j]);
-            }
+            vmax = log_weights(v.data(), log_g.data(), d2.data() + static_cast<std::size_t>(r) * n_, inv2, n_);
           } else {
-            for (int j = 0; j < n_; ++j) {
-              v[j] = log_weight(log_g[j], scaled_distance2(qi, q + static_cast<std::size_t>(j) * k, k, sf), inv2);
-              vmax = std::max(vmax, v[j]);
-            }
+            const float* qi = q + static_cast<std::size_t>(i) * k;
+            std::fill(d2f.begin(), d2f.end(), 0.0f);
+            for (int cc = 0; cc < k; ++cc)
+              add_squared_differences(d2f.data(), qt_.data() + static_cast<std::size_t>(cc) * n_, qi[cc], sf, n_);
+            vmax = log_weights(v.data(), log_g.data(), d2f.data(), inv2, n_);
           }
           // Softmax with a max shift (SPEC §4): cannot underflow whatever D and a_t are.
+          exp_shifted(v.data(), vmax, n_);
           double sum = 0, sum_sq = 0;
-          if (d_ <= k_narrow) {  // few columns: the row's x0 in the same pass (float64 sums, j order)
-            double out[k_narrow] = {};
-            for (int j = 0; j < n_; ++j) {
-              const double wj = std::exp(v[j] - vmax);
-              if (wj == 0) continue;
-              sum += wj;
-              sum_sq += wj * wj;
-              const float* xj = x_.data() + static_cast<std::size_t>(j) * d_;
-              for (int cc = 0; cc < d_; ++cc) out[cc] += wj * xj[cc];
-            }
+          sum_and_squares(v.data(), n_, &sum, &sum_sq);
+          if (narrow) {
             float* x0i = x0_next_.data() + static_cast<std::size_t>(i) * d_;
-            for (int cc = 0; cc < d_; ++cc) x0i[cc] = static_cast<float>(out[cc] / sum);
+            for (int cc = 0; cc < d_; ++cc)
+              x0i[cc] = static_cast<float>(dot(v.data(), xt_.data() + static_cast<std::size_t>(cc) * n_, n_) / sum);
           } else {
-            for (int j = 0; j < n_; ++j) {
-              v[j] = std::exp(v[j] - vmax);
-              sum += v[j];
-              sum_sq += v[j] * v[j];
-            }
-            const double inv = 1.0 / sum;
-            float* wr = w.data() + static_cast<std::size_t>(r) * n_;
-            for (int j = 0; j < n_; ++j) wr[j] = static_cast<float>(v[j] * inv);
+            scale_to_float(w.data() + static_cast<std::size_t>(r) * n_, v.data(), 1.0 / sum, n_);
           }
           neff_[static_cast<std::size_t>(i)] = sum * sum / sum_sq;
         }
-        if (d_ <= k_narrow) continue;
-        for (int c0 = 0; c0 < d_; c0 += k_col_tile) {
-          const int cols = std::min(k_col_tile, d_ - c0);
-          std::fill(acc.begin(), acc.end(), 0.0f);
-          for (int j = 0; j < n_; ++j) {
-            const float* __restrict xj = x_.data() + static_cast<std::size_t>(j) * d_ + c0;
-            for (int r = 0; r < rows; ++r) {
-              const float wij = w[static_cast<std::size_t>(r) * n_ + j];
-              if (wij == 0.0f) continue;
-              add_scaled(acc.data() + static_cast<std::size_t>(r) * k_col_tile, xj, wij, cols);
-            }
+        if (narrow) continue;
+        // x0 = W X for the block, in tiles of k_tile_rows x k_tile_cols held in registers. Each
+        // panel of k_tile_cols columns of X is first copied to contiguous memory, then serves every
+        // row group of the block. Rows past the block's end have zero weights, and the last panel's
+        // columns past D hold stale values: both results are dropped.
+        std::fill(w.begin() + static_cast<std::ptrdiff_t>(rows) * n_, w.end(), 0.0f);
+        for (int cc = 0; cc < d_; cc += k_tile_cols) {
+          const int nc = std::min(k_tile_cols, d_ - cc);
+          if (nc == k_tile_cols) {
+            for (int j = 0; j < n_; ++j)
+              std::memcpy(panel.data() + static_cast<std::size_t>(j) * k_tile_cols,
+                          x_.data() + static_cast<std::size_t>(j) * d_ + cc, sizeof(float) * k_tile_cols);
+          } else {
+            for (int j = 0; j < n_; ++j)
+              std::copy_n(x_.data() + static_cast<std::size_t>(j) * d_ + cc, nc,
+                          panel.data() + static_cast<std::size_t>(j) * k_tile_cols);
           }
-          for (int r = 0; r < rows; ++r)
-            std::copy_n(acc.data() + static_cast<std::size_t>(r) * k_col_tile, cols,
-                        x0_next_.data() + static_cast<std::size_t>(i0 + r) * d_ + c0);
+          for (int g = 0; g < rows; g += k_tile_rows) {
+            weighted_sum_tile(w.data() + static_cast<std::size_t>(g) * n_, n_, panel.data(), k_tile_cols, n_,
+                              tile.data());
+            for (int r = 0; r < std::min(k_tile_rows, rows - g); ++r)
+              std::copy_n(tile.data() + static_cast<std::size_t>(r) * k_tile_cols, nc,
+                          x0_next_.data() + static_cast<std::size_t>(i0 + g + r) * d_ + cc);
+          }
         }
       }
     });
 
-    // Everything that can throw (allocation, threads, the noise draw) has happened by now; the
-    // commit below cannot fail, so a throwing update leaves x, x0 and the noise position unchanged.
+    // The new x is written into z_ (the noise is read first, element by element), so a throw up to
+    // here (allocation, threads, the noise draw) leaves x, x0 and the noise position unchanged; the
+    // commit after it is swaps and the idempotent parameter map.
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     const update_coefficients uc = update_of(c);
     const bool noisy = c.sigma > 0;
     if (noisy) rng_.fill(z_.data(), nd);
+    parallel_rows(n_, threads_, [&](int b, int e) {
+      for (std::size_t t = static_cast<std::size_t>(b) * d_; t < static_cast<std::size_t>(e) * d_; ++t)
+        z_[t] = ddim_update(x_[t], x0_next_[t], noisy ? z_[t] : 0.0f, uc);
+    });
     x0_.swap(x0_next_);
-    for (std::size_t t = 0; t < nd; ++t) x_[t] = ddim_update(x_[t], x0_[t], noisy ? z_[t] : 0.0f, uc);
+    x_.swap(z_);
     refresh_params();
   }
 
@@ -244,7 +241,27 @@ class cpu_backend final : public backend {
   }
 
  private:
-  void refresh_params() { to_params(x_.data(), p_.data(), static_cast<std::size_t>(n_), center_, scale_); }
+  /// out (cols x rows) = a (rows x cols) transposed.
+  static void transpose(const float* a, int rows, int cols, std::vector<float>& out) {
+    out.resize(static_cast<std::size_t>(rows) * cols);
+    for (int j = 0; j < rows; ++j)
+      for (int cc = 0; cc < cols; ++cc)
+        out[static_cast<std::size_t>(cc) * rows + j] = a[static_cast<std::size_t>(j) * cols + cc];
+  }
+
+  /// p = center + scale x. Cannot fail: if the threads cannot start, it runs on this one (it is
+  /// idempotent, so rows already done are simply done again).
+  void refresh_params() noexcept {
+    auto rows = [&](int b, int e) {
+      to_params(x_.data() + static_cast<std::size_t>(b) * d_, p_.data() + static_cast<std::size_t>(b) * d_,
+                static_cast<std::size_t>(e - b), center_, scale_);
+    };
+    try {
+      parallel_rows(n_, threads_, rows);
+    } catch (...) {
+      rows(0, n_);
+    }
+  }
 
   int n_, d_, latent_;
   density_params density_;
@@ -253,7 +270,8 @@ class cpu_backend final : public backend {
   std::vector<float> x_, p_, x0_, x0_next_, z_, e_, q_, fitness_, center_, scale_;
   fitness_summary summary_ = empty_summary();
   std::vector<double> neff_;  // per row, last update
-  std::vector<float> qt_;     // q transposed (k x N), wide distances only
+  std::vector<float> qt_;     // q transposed (k x N), for the distances
+  std::vector<float> xt_;     // x transposed (D x N), for x0 with few columns
 };
 
 }  // namespace

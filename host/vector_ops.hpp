@@ -1,13 +1,57 @@
 #pragma once
-// The innermost loops of the cpu backend and the cpu cart-pole evaluator. They are compiled twice,
-// for AVX2 and for baseline x86-64, and the version is picked at load time (host/vector_ops.cpp).
-// Neither contracts to FMA nor reduces across lanes, so both versions give bit-identical results.
+// The innermost loops of the cpu backend and the cpu cart-pole evaluator. They are compiled three
+// times, for AVX-512, AVX2 and baseline x86-64, and the version is picked at load time
+// (host/vector_ops.cpp). None contracts to FMA, and every reduction runs in a fixed order that does not
+// depend on the vector width (k_lanes interleaved partial sums, then combined in a fixed order), so
+// every version gives bit-identical results.
 namespace diffevo::detail {
+
+/// Interleaved partial sums of the reductions below: element j goes to partial sum j mod k_lanes.
+constexpr int k_lanes = 8;
 
 /// dr[j] += (a - s col[j])^2 for j < n (float64).
 void add_squared_differences(double* __restrict dr, const float* __restrict col, double a, double s, int n);
 
+/// dr[j] += (a - s col[j])^2 for j < n in float, exactly as detail::scaled_distance2 sums one coordinate.
+void add_squared_differences(float* __restrict dr, const float* __restrict col, float a, float s, int n);
+
 /// y[c] = y[c] + w x[c] for c < n (float; the product is rounded before the sum).
 void add_scaled(float* __restrict y, const float* __restrict x, float w, int n);
+
+/// Rows and columns of one call of weighted_sum_tile.
+constexpr int k_tile_rows = 4, k_tile_cols = 16;
+
+/// out[r * k_tile_cols + c] = sum_j w[r * ws + j] x[j * xs + c] for r < k_tile_rows, c < k_tile_cols:
+/// a tile of the x0 product, accumulated in float in ascending j (each product rounded before the
+/// sum, as add_scaled). A j whose k_tile_rows weights are all zero is skipped.
+void weighted_sum_tile(const float* __restrict w, long ws, const float* __restrict x, long xs, int n,
+                       float* __restrict out);
+
+/// v[j] = log_g[j] - d2[j] * inv2 (detail::log_weight) for j < n; returns the largest v[j]
+/// (-inf for n = 0).
+double log_weights(double* __restrict v, const float* __restrict log_g, const float* __restrict d2, double inv2, int n);
+double log_weights(double* __restrict v, const float* __restrict log_g, const double* __restrict d2, double inv2,
+                   int n);
+
+/// v[j] = exp(v[j] - shift) for j < n, for arguments v[j] - shift <= 0 (a softmax numerator).
+/// Our own exp (range reduction by ln 2 and a degree-13 polynomial), so the bits do not depend on the
+/// C library; within 2 ulp of the exact value; arguments below -708 (results under 3.3e-308,
+/// where doubles turn subnormal) give exactly 0.
+void exp_shifted(double* __restrict v, double shift, int n);
+
+/// The exp of exp_shifted for one value (the tests compare it with a float64 reference).
+double exp_nonpositive(double x);
+
+/// Sum and sum of squares of w[0, n) (fixed-order partial sums).
+void sum_and_squares(const double* __restrict w, int n, double* sum, double* sum_sq);
+
+/// sum_j w[j] x[j] in float64 (fixed-order partial sums).
+double dot(const double* __restrict w, const float* __restrict x, int n);
+
+/// sum_j a[j] b[j] in float64 (fixed-order partial sums).
+double dot(const float* __restrict a, const float* __restrict b, int n);
+
+/// out[j] = float(w[j] * scale) for j < n.
+void scale_to_float(float* __restrict out, const double* __restrict w, double scale, int n);
 
 }  // namespace diffevo::detail

@@ -133,6 +133,16 @@ TEST(CpuBackend, X0AndUpdateMatchFloat64ReferenceLatent) {
   for (std::uint64_t seed : {4u, 5u}) check_one_generation({64, 40, 2, {0.9, 0.5, 0.2}}, seed);
 }
 
+// Shapes that leave remainders everywhere: N not a multiple of the reduction lanes (8) or of the x0
+// tile rows (4), D not a multiple of the tile columns (16), D between the narrow and tiled paths, and
+// a population large enough for several row blocks per thread.
+TEST(CpuBackend, X0AndUpdateMatchFloat64ReferenceAwkwardShapes) {
+  check_one_generation({61, 37, 0, {0.9, 0.5, 0.2}}, 21);  // float64 distances, x0 tail columns
+  check_one_generation({67, 13, 0, {0.9, 0.5, 0.2}}, 22);  // float distances, one partial panel
+  check_one_generation({29, 9, 3, {0.9, 0.5, 0.2}}, 23);   // latent, 9 columns
+  check_one_generation({1100, 20, 0, {0.9, 0.5, 0.2}}, 24);
+}
+
 // Large D and a_t near 1: every exp(-d^2 / (2 (1 - a))) underflows to 0 in float and double, so a
 // naive implementation divides 0 by 0 or falls back to a global mean. The log-domain one is exact.
 TEST(CpuBackend, X0SurvivesTheUnderflowRegime) {

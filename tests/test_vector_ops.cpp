@@ -1,0 +1,200 @@
+// The cpu backend's vectorized inner loops (host/vector_ops) against float64 / long double references
+// on fresh random inputs, and against scalar code that spells out the documented summation order, so
+// the result cannot depend on the vector width of the clone that runs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "../host/vector_ops.hpp"
+#include "diffevo/detail/math.hpp"
+
+using namespace diffevo::detail;
+
+namespace {
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+/// The documented order: element j into partial sum j mod k_lanes, then ((0+1)+(2+3))+((4+5)+(6+7)).
+template <class F>
+double lane_order_sum(int n, F term) {
+  double p[k_lanes] = {};
+  for (int j = 0; j < n; ++j) p[j % k_lanes] += term(j);
+  return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+}
+
+/// Distance in units in the last place of the exact value.
+double ulps(double got, long double exact) {
+  const double e = static_cast<double>(exact);
+  const double ulp = std::nextafter(e, INFINITY) - e;
+  return static_cast<double>(std::fabs(static_cast<long double>(got) - exact) / ulp);
+}
+
+}  // namespace
+
+TEST(VectorOps, ExpIsWithinTwoUlpOfLongDoubleOnFreshInputs) {
+  std::mt19937_64 rng(20261124);
+  std::uniform_real_distribution<double> wide(-708.0, 0.0), near0(-1e-3, 0.0), mid(-5.0, 0.0);
+  double worst = 0;
+  for (int t = 0; t < 200000; ++t) {
+    const double x = t % 3 == 0 ? wide(rng) : t % 3 == 1 ? near0(rng) : mid(rng);
+    worst = std::max(worst, ulps(exp_nonpositive(x), std::exp(static_cast<long double>(x))));
+  }
+  EXPECT_LE(worst, 2.0);
+  for (double x : {-0.5 * std::log(2.0), -std::log(2.0), -1.0, -700.0, -707.9999})
+    EXPECT_LE(ulps(exp_nonpositive(x), std::exp(static_cast<long double>(x))), 2.0) << "x = " << x;
+}
+
+TEST(VectorOps, ExpEdgeValues) {
+  EXPECT_EQ(exp_nonpositive(0.0), 1.0);
+  EXPECT_EQ(exp_nonpositive(-0.0), 1.0);
+  EXPECT_EQ(exp_nonpositive(-INFINITY), 0.0);
+  EXPECT_EQ(exp_nonpositive(-708.5), 0.0);  // below the flush threshold: exactly 0, never subnormal
+  EXPECT_EQ(exp_nonpositive(-1e300), 0.0);
+  const double at_min = exp_nonpositive(-708.0);
+  EXPECT_GT(at_min, 0.0);
+  EXPECT_TRUE(std::isnormal(at_min));
+}
+
+TEST(VectorOps, ExpShiftedEqualsTheScalarExpBitForBit) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(-800.0, 3.0);
+  for (int n : {1, 7, 8, 9, 63, 1003}) {
+    std::vector<double> v(static_cast<std::size_t>(n));
+    for (double& x : v) x = u(rng);
+    v[0] = -INFINITY;
+    const double shift = 3.0;
+    std::vector<double> got = v;
+    exp_shifted(got.data(), shift, n);
+    for (int j = 0; j < n; ++j)
+      ASSERT_TRUE(same_bits(got[j], exp_nonpositive(v[j] - shift))) << "n = " << n << ", j = " << j;
+  }
+}
+
+TEST(VectorOps, LogWeightsEqualTheSharedFormulaAndFindTheMax) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> g(0.0f, 2.0f);
+  std::uniform_real_distribution<double> d(0.0, 50.0);
+  for (int n : {1, 5, 8, 13, 64, 301}) {
+    std::vector<float> log_g(static_cast<std::size_t>(n)), d2f(static_cast<std::size_t>(n));
+    std::vector<double> d2(static_cast<std::size_t>(n)), v(static_cast<std::size_t>(n));
+    for (int j = 0; j < n; ++j) {
+      log_g[j] = j % 5 == 3 ? -INFINITY : g(rng);
+      d2[j] = d(rng);
+      d2f[j] = static_cast<float>(d2[j]);
+    }
+    const double inv2 = 0.37;
+    double m = log_weights(v.data(), log_g.data(), d2.data(), inv2, n);
+    double want = -INFINITY;
+    for (int j = 0; j < n; ++j) {
+      ASSERT_TRUE(same_bits(v[j], log_weight(log_g[j], d2[j], inv2))) << "n = " << n << ", j = " << j;
+      want = std::max(want, v[j]);
+    }
+    EXPECT_EQ(m, want) << "n = " << n;
+    m = log_weights(v.data(), log_g.data(), d2f.data(), inv2, n);
+    want = -INFINITY;
+    for (int j = 0; j < n; ++j) {
+      ASSERT_TRUE(same_bits(v[j], log_weight(log_g[j], d2f[j], inv2))) << "n = " << n << ", j = " << j;
+      want = std::max(want, v[j]);
+    }
+    EXPECT_EQ(m, want) << "n = " << n;
+  }
+}
+
+TEST(VectorOps, ReductionsFollowTheDocumentedOrderAndMatchLongDouble) {
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (int n : {1, 3, 8, 15, 16, 17, 100, 4097}) {
+    std::vector<double> w(static_cast<std::size_t>(n));
+    std::vector<float> a(static_cast<std::size_t>(n)), b(static_cast<std::size_t>(n));
+    for (int j = 0; j < n; ++j) {
+      w[j] = u(rng);
+      a[j] = g(rng);
+      b[j] = g(rng);
+    }
+    double sum = 0, sum_sq = 0;
+    sum_and_squares(w.data(), n, &sum, &sum_sq);
+    EXPECT_TRUE(same_bits(sum, lane_order_sum(n, [&](int j) { return w[j]; }))) << "n = " << n;
+    EXPECT_TRUE(same_bits(sum_sq, lane_order_sum(n, [&](int j) { return w[j] * w[j]; }))) << "n = " << n;
+    const double wa = dot(w.data(), a.data(), n), ab = dot(a.data(), b.data(), n);
+    EXPECT_TRUE(same_bits(wa, lane_order_sum(n, [&](int j) { return w[j] * static_cast<double>(a[j]); })));
+    EXPECT_TRUE(same_bits(ab, lane_order_sum(n, [&](int j) { return static_cast<double>(a[j]) * b[j]; })));
+
+    long double s = 0, q = 0, sa = 0, sb = 0, mag_a = 0, mag_b = 0;
+    for (int j = 0; j < n; ++j) {
+      s += w[j];
+      q += static_cast<long double>(w[j]) * w[j];
+      sa += static_cast<long double>(w[j]) * a[j];
+      sb += static_cast<long double>(a[j]) * b[j];
+      mag_a += std::fabs(static_cast<long double>(w[j]) * a[j]);
+      mag_b += std::fabs(static_cast<long double>(a[j]) * b[j]);
+    }
+    const double eps = std::numeric_limits<double>::epsilon() * n;
+    EXPECT_NEAR(sum, static_cast<double>(s), eps * static_cast<double>(s));
+    EXPECT_NEAR(sum_sq, static_cast<double>(q), eps * static_cast<double>(q));
+    EXPECT_NEAR(wa, static_cast<double>(sa), eps * static_cast<double>(mag_a));
+    EXPECT_NEAR(ab, static_cast<double>(sb), eps * static_cast<double>(mag_b));
+  }
+}
+
+TEST(VectorOps, SquaredDifferencesMatchTheSharedDistance) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> g(0.0f, 3.0f);
+  const int n = 37, k = 3;
+  std::vector<float> q(static_cast<std::size_t>(n) * k), qt(static_cast<std::size_t>(k) * n);
+  for (int j = 0; j < n; ++j)
+    for (int c = 0; c < k; ++c) qt[c * n + j] = q[j * k + c] = g(rng);
+  const float s = 0.8f;
+  for (int i : {0, 5, 36}) {
+    std::vector<float> acc(n, 0.0f);
+    std::vector<double> acc64(n, 0.0);
+    for (int c = 0; c < k; ++c) {
+      add_squared_differences(acc.data(), qt.data() + c * n, q[i * k + c], s, n);
+      add_squared_differences(acc64.data(), qt.data() + c * n, static_cast<double>(q[i * k + c]),
+                              static_cast<double>(s), n);
+    }
+    for (int j = 0; j < n; ++j) {
+      EXPECT_EQ(acc[j], scaled_distance2(&q[i * k], &q[j * k], k, s)) << "i = " << i << ", j = " << j;
+      double want = 0;
+      for (int c = 0; c < k; ++c) {
+        const double diff = static_cast<double>(q[i * k + c]) - static_cast<double>(s) * q[j * k + c];
+        want += diff * diff;
+      }
+      EXPECT_TRUE(same_bits(acc64[j], want)) << "i = " << i << ", j = " << j;
+    }
+  }
+}
+
+TEST(VectorOps, WeightedSumTileSumsInAscendingOrderAndSkipsZeroColumns) {
+  std::mt19937_64 rng(9);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (int n : {1, 6, 33, 250}) {
+    const long ws = n + 3, xs = k_tile_cols + 5;  // strides larger than the tile
+    std::vector<float> w(static_cast<std::size_t>(k_tile_rows) * ws), x(static_cast<std::size_t>(n) * xs);
+    for (float& v : w) v = u(rng);
+    for (float& v : x) v = g(rng);
+    for (int r = 0; r < k_tile_rows; ++r) w[r * ws + n / 2] = 0.0f;  // a column of zero weights
+    x[(n / 2) * xs + 1] = INFINITY;                                   // ... in front of a non-finite x
+    std::vector<float> out(static_cast<std::size_t>(k_tile_rows) * k_tile_cols);
+    weighted_sum_tile(w.data(), ws, x.data(), xs, n, out.data());
+    for (int r = 0; r < k_tile_rows; ++r)
+      for (int c = 0; c < k_tile_cols; ++c) {
+        float want = 0.0f;
+        double want64 = 0, mag = 0;
+        for (int j = 0; j < n; ++j) {
+          if (j == n / 2) continue;
+          const float prod = w[r * ws + j] * x[j * xs + c];
+          want = want + prod;
+          want64 += static_cast<double>(w[r * ws + j]) * x[j * xs + c];
+          mag += std::fabs(static_cast<double>(w[r * ws + j]) * x[j * xs + c]);
+        }
+        ASSERT_EQ(out[r * k_tile_cols + c], want) << "n = " << n << ", r = " << r << ", c = " << c;
+        EXPECT_NEAR(out[r * k_tile_cols + c], want64, 1e-6 * n * mag + 1e-30);
+      }
+  }
+}
