@@ -21,7 +21,7 @@ namespace {
 class cpu_backend final : public backend {
  public:
   explicit cpu_backend(const config& cfg)
-      : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)), rng_(cfg.seed) {
+      : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)), rng_(cfg.seed, cfg.cpu_threads) {
     threads_ = cfg.cpu_threads > 0 ? cfg.cpu_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     // Refuse what cannot fit before trying: x, parameters, x0, the next x0 and the noise are N x D
