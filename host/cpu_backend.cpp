@@ -98,7 +98,7 @@ class cpu_backend final : public backend {
     // then x0 = W X for the block, tiled over columns so one pass over X serves row_block rows
     // (float accumulation in j order, like the cuda backend's SGEMM). With at most k_narrow columns,
     // each row's x0 is a float64 weighted sum instead.
-    constexpr int k_narrow = 8, k_dist_tile = 256;
+    constexpr int k_narrow = 8, k_dist_j = 512, k_dist_c = 256;
     // Rows per block: the block's float weights take about 2 MB (32 to 1024 rows, a multiple of
     // k_tile_rows), so each packed panel of X serves many rows. No result depends on this choice.
     const int row_block = std::max(32, std::min(1024, (1 << 19) / n_ / 32 * 32));
@@ -107,40 +107,40 @@ class cpu_backend final : public backend {
     // detail::scaled_distance2 does (float for k <= k_direct_distance_max, float64 above: "wide").
     const bool wide = k > k_direct_distance_max;
     const bool narrow = d_ <= k_narrow;
-    transpose(q, n_, k, qt_);
-    if (narrow) transpose(x_.data(), n_, d_, xt_);
+    const int n_pad = (n_ + k_lanes - 1) / k_lanes * k_lanes;  // qt_'s row stride: whole lane vectors
+    transpose(q, n_, k, n_pad, qt_);
+    if (narrow) transpose(x_.data(), n_, d_, n_, xt_);
     parallel_rows(n_, threads_, [&](int b, int e) {
       std::vector<double> v(static_cast<std::size_t>(n_));
       std::vector<float> d2f(wide ? 0 : static_cast<std::size_t>(n_));
-      std::vector<double> d2(wide ? static_cast<std::size_t>(row_block) * n_ : 0);
-      std::vector<float> w(narrow ? 0 : static_cast<std::size_t>(row_block) * n_);
+      std::vector<double> d2(wide ? static_cast<std::size_t>(std::min(row_block, e - b)) * n_pad : 0);
+      std::vector<float> w(narrow ? 0 : static_cast<std::size_t>(std::min(row_block, e - b) + k_tile_rows) * n_);
       std::vector<float> tile(static_cast<std::size_t>(k_tile_rows) * k_tile_cols);
       std::vector<float> panel(narrow ? 0 : static_cast<std::size_t>(n_) * k_tile_cols, 0.0f);
       for (int i0 = b; i0 < e; i0 += row_block) {
         const int rows = std::min(row_block, e - i0);
-        if (wide) {  // float64 distances for the whole block, one pass over q per tile of j
+        if (wide) {  // float64 distances for the whole block, in register tiles of 4 rows x k_lanes j
           std::fill(d2.begin(), d2.end(), 0.0);
-          for (int j0 = 0; j0 < n_; j0 += k_dist_tile) {
-            const int jn = std::min(k_dist_tile, n_ - j0);
-            for (int cc = 0; cc < k; ++cc) {
-              const float* __restrict col = qt_.data() + static_cast<std::size_t>(cc) * n_ + j0;
-              for (int r = 0; r < rows; ++r) {
-                const double a = q[static_cast<std::size_t>(i0 + r) * k + cc];
-                add_squared_differences(d2.data() + static_cast<std::size_t>(r) * n_ + j0, col, a, s, jn);
-              }
+          for (int j1 = 0; j1 < n_; j1 += k_dist_j)
+            for (int c0 = 0; c0 < k; c0 += k_dist_c) {  // each distance continues its sum in ascending c
+              const int kc = std::min(k_dist_c, k - c0);
+              for (int g = 0; g < rows; g += k_tile_rows)
+                for (int j0 = j1; j0 < std::min(n_, j1 + k_dist_j); j0 += k_lanes)
+                  squared_distance_tile(q + static_cast<std::size_t>(i0 + g) * k + c0, k, std::min(k_tile_rows, rows - g),
+                                        qt_.data() + static_cast<std::size_t>(c0) * n_pad + j0, n_pad, kc, s,
+                                        d2.data() + static_cast<std::size_t>(g) * n_pad + j0, n_pad);
             }
-          }
         }
         for (int r = 0; r < rows; ++r) {
           const int i = i0 + r;
           double vmax;
           if (wide) {
-            vmax = log_weights(v.data(), log_g.data(), d2.data() + static_cast<std::size_t>(r) * n_, inv2, n_);
+            vmax = log_weights(v.data(), log_g.data(), d2.data() + static_cast<std::size_t>(r) * n_pad, inv2, n_);
           } else {
             const float* qi = q + static_cast<std::size_t>(i) * k;
             std::fill(d2f.begin(), d2f.end(), 0.0f);
             for (int cc = 0; cc < k; ++cc)
-              add_squared_differences(d2f.data(), qt_.data() + static_cast<std::size_t>(cc) * n_, qi[cc], sf, n_);
+              add_squared_differences(d2f.data(), qt_.data() + static_cast<std::size_t>(cc) * n_pad, qi[cc], sf, n_);
             vmax = log_weights(v.data(), log_g.data(), d2f.data(), inv2, n_);
           }
           // Softmax with a max shift (SPEC §4): cannot underflow whatever D and a_t are.
@@ -241,12 +241,12 @@ class cpu_backend final : public backend {
   }
 
  private:
-  /// out (cols x rows) = a (rows x cols) transposed.
-  static void transpose(const float* a, int rows, int cols, std::vector<float>& out) {
-    out.resize(static_cast<std::size_t>(rows) * cols);
+  /// out (cols x stride, zero past rows) = a (rows x cols) transposed.
+  static void transpose(const float* a, int rows, int cols, int stride, std::vector<float>& out) {
+    out.assign(static_cast<std::size_t>(stride) * cols, 0.0f);
     for (int j = 0; j < rows; ++j)
       for (int cc = 0; cc < cols; ++cc)
-        out[static_cast<std::size_t>(cc) * rows + j] = a[static_cast<std::size_t>(j) * cols + cc];
+        out[static_cast<std::size_t>(cc) * stride + j] = a[static_cast<std::size_t>(j) * cols + cc];
   }
 
   /// p = center + scale x. Cannot fail: if the threads cannot start, it runs on this one (it is

@@ -136,6 +136,30 @@ DIFFEVO_CLONES void weighted_sum_tile(const float* __restrict w, long ws, const 
   std::memcpy(out + 3 * k_tile_cols, &a3, sizeof a3);
 }
 
+DIFFEVO_CLONES void squared_distance_tile(const float* __restrict a, long as, int rows, const float* __restrict col,
+                                          long cs, int k, double s, double* __restrict out, long os) {
+  static_assert(k_tile_rows == 4, "four accumulators");
+  const float* a0 = a;
+  const float* a1 = a + (rows > 1 ? as : 0);  // rows past `rows` repeat a valid one; not stored
+  const float* a2 = a + (rows > 2 ? 2 * as : 0);
+  const float* a3 = a + (rows > 3 ? 3 * as : 0);
+  lanes d0 = load(out), d1 = rows > 1 ? load(out + os) : splat(0.0), d2 = rows > 2 ? load(out + 2 * os) : splat(0.0),
+        d3 = rows > 3 ? load(out + 3 * os) : splat(0.0);
+  for (int c = 0; c < k; ++c) {
+    const lanes sc = load(col + static_cast<long>(c) * cs) * s;
+    const lanes e0 = static_cast<double>(a0[c]) - sc, e1 = static_cast<double>(a1[c]) - sc,
+                e2 = static_cast<double>(a2[c]) - sc, e3 = static_cast<double>(a3[c]) - sc;
+    d0 = d0 + e0 * e0;
+    d1 = d1 + e1 * e1;
+    d2 = d2 + e2 * e2;
+    d3 = d3 + e3 * e3;
+  }
+  std::memcpy(out, &d0, sizeof d0);
+  if (rows > 1) std::memcpy(out + os, &d1, sizeof d1);
+  if (rows > 2) std::memcpy(out + 2 * os, &d2, sizeof d2);
+  if (rows > 3) std::memcpy(out + 3 * os, &d3, sizeof d3);
+}
+
 DIFFEVO_CLONES double log_weights(double* __restrict v, const float* __restrict log_g, const float* __restrict d2,
                                   double inv2, int n) {
   return log_weights_impl(v, log_g, d2, inv2, n);

@@ -27,6 +27,12 @@ constexpr int k_tile_rows = 4, k_tile_cols = 16;
 void weighted_sum_tile(const float* __restrict w, long ws, const float* __restrict x, long xs, int n,
                        float* __restrict out);
 
+/// out[r * os + l] += sum_{c < k} (a[r * as + c] - s col[c * cs + l])^2 for r < rows (at most
+/// k_tile_rows), l < k_lanes: float64 squared distances of a few rows to k_lanes columns, each summed
+/// in ascending c exactly as add_squared_differences would (col must hold k_lanes readable values per c).
+void squared_distance_tile(const float* __restrict a, long as, int rows, const float* __restrict col, long cs, int k,
+                           double s, double* __restrict out, long os);
+
 /// v[j] = log_g[j] - d2[j] * inv2 (detail::log_weight) for j < n; returns the largest v[j]
 /// (-inf for n = 0).
 double log_weights(double* __restrict v, const float* __restrict log_g, const float* __restrict d2, double inv2, int n);
