@@ -74,12 +74,16 @@ class cpu_backend final : public backend {
     return s;
   }
 
+  // One generation (SPEC §4-§5): weights, x0 and the DDIM step. Rows are processed in blocks by the
+  // worker threads; for each block, distances (block_distances), then each row's normalized weights
+  // (row_weights, a float64 log-domain softmax), then x0 = W X (block_x0). No result depends on the
+  // block size or the thread count.
   void update(const ddim_coefficients& c) override {
-    std::vector<float> log_g(static_cast<std::size_t>(n_));
-    for (int j = 0; j < n_; ++j) log_g[j] = final_log_density(fitness_[j], density_, summary_);
-
-    const float* q = x_.data();
-    int k = d_;
+    plan p;
+    p.log_g.resize(static_cast<std::size_t>(n_));
+    for (int j = 0; j < n_; ++j) p.log_g[j] = final_log_density(fitness_[j], density_, summary_);
+    p.q = x_.data();
+    p.k = d_;
     if (latent_ > 0) {  // z = E x, recomputed every generation (SPEC §5)
       parallel_rows(n_, threads_, [&](int b, int e) {
         for (int i = b; i < e; ++i)
@@ -87,100 +91,30 @@ class cpu_backend final : public backend {
             q_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(
                 dot(e_.data() + static_cast<std::size_t>(r) * d_, x_.data() + static_cast<std::size_t>(i) * d_, d_));
       });
-      q = q_.data();
-      k = latent_;
+      p.q = q_.data();
+      p.k = latent_;
     }
-
-    const double inv2 = 1.0 / (2.0 * (1.0 - c.a_t));
-    const double s = std::sqrt(c.a_t);
-    const float sf = static_cast<float>(s);
-    // Rows are processed in blocks: first each row's normalized weights (float64 log-domain softmax),
-    // then x0 = W X for the block, tiled over columns so one pass over X serves row_block rows
-    // (float accumulation in j order, like the cuda backend's SGEMM). With at most k_narrow columns,
-    // each row's x0 is a float64 weighted sum instead.
-    constexpr int k_narrow = 8, k_dist_j = 512, k_dist_c = 256;
-    // Rows per block: the block's float weights take about 2 MB (32 to 1024 rows, a multiple of
-    // k_tile_rows), so each packed panel of X serves many rows. No result depends on this choice.
-    const int row_block = std::max(32, std::min(1024, (1 << 19) / n_ / 32 * 32));
+    p.inv2 = 1.0 / (2.0 * (1.0 - c.a_t));
+    p.s = std::sqrt(c.a_t);
+    p.wide = p.k > k_direct_distance_max;
+    p.narrow = d_ <= k_narrow;
+    // The block's float weights take about 2 MB (32 to 1024 rows), so each packed panel of X serves
+    // many rows.
+    p.row_block = std::max(32, std::min(1024, (1 << 19) / n_ / 32 * 32));
+    p.n_pad = (n_ + k_lanes - 1) / k_lanes * k_lanes;
     // Every loop over j reads a transposed copy of q (k x N), so it runs over contiguous memory and
     // vectorizes, while each distance still sums its coordinates in ascending order as
-    // detail::scaled_distance2 does (float for k <= k_direct_distance_max, float64 above: "wide").
-    const bool wide = k > k_direct_distance_max;
-    const bool narrow = d_ <= k_narrow;
-    const int n_pad = (n_ + k_lanes - 1) / k_lanes * k_lanes;  // qt_'s row stride: whole lane vectors
-    transpose(q, n_, k, n_pad, qt_);
-    if (narrow) transpose(x_.data(), n_, d_, n_, xt_);
+    // detail::scaled_distance2 does.
+    transpose(p.q, n_, p.k, p.n_pad, qt_);
+    if (p.narrow) transpose(x_.data(), n_, d_, n_, xt_);
+
     parallel_rows(n_, threads_, [&](int b, int e) {
-      std::vector<double> v(static_cast<std::size_t>(n_));
-      std::vector<float> d2f(wide ? 0 : static_cast<std::size_t>(n_));
-      std::vector<double> d2(wide ? static_cast<std::size_t>(std::min(row_block, e - b)) * n_pad : 0);
-      std::vector<float> w(narrow ? 0 : static_cast<std::size_t>(std::min(row_block, e - b) + k_tile_rows) * n_);
-      std::vector<float> tile(static_cast<std::size_t>(k_tile_rows) * k_tile_cols);
-      std::vector<float> panel(narrow ? 0 : static_cast<std::size_t>(n_) * k_tile_cols, 0.0f);
-      for (int i0 = b; i0 < e; i0 += row_block) {
-        const int rows = std::min(row_block, e - i0);
-        if (wide) {  // float64 distances for the whole block, in register tiles of 4 rows x k_lanes j
-          std::fill(d2.begin(), d2.end(), 0.0);
-          for (int j1 = 0; j1 < n_; j1 += k_dist_j)
-            for (int c0 = 0; c0 < k; c0 += k_dist_c) {  // each distance continues its sum in ascending c
-              const int kc = std::min(k_dist_c, k - c0);
-              for (int g = 0; g < rows; g += k_tile_rows)
-                for (int j0 = j1; j0 < std::min(n_, j1 + k_dist_j); j0 += k_lanes)
-                  squared_distance_tile(q + static_cast<std::size_t>(i0 + g) * k + c0, k, std::min(k_tile_rows, rows - g),
-                                        qt_.data() + static_cast<std::size_t>(c0) * n_pad + j0, n_pad, kc, s,
-                                        d2.data() + static_cast<std::size_t>(g) * n_pad + j0, n_pad);
-            }
-        }
-        for (int r = 0; r < rows; ++r) {
-          const int i = i0 + r;
-          double vmax;
-          if (wide) {
-            vmax = log_weights(v.data(), log_g.data(), d2.data() + static_cast<std::size_t>(r) * n_pad, inv2, n_);
-          } else {
-            const float* qi = q + static_cast<std::size_t>(i) * k;
-            std::fill(d2f.begin(), d2f.end(), 0.0f);
-            for (int cc = 0; cc < k; ++cc)
-              add_squared_differences(d2f.data(), qt_.data() + static_cast<std::size_t>(cc) * n_pad, qi[cc], sf, n_);
-            vmax = log_weights(v.data(), log_g.data(), d2f.data(), inv2, n_);
-          }
-          // Softmax with a max shift (SPEC §4): cannot underflow whatever D and a_t are.
-          exp_shifted(v.data(), vmax, n_);
-          double sum = 0, sum_sq = 0;
-          sum_and_squares(v.data(), n_, &sum, &sum_sq);
-          if (narrow) {
-            float* x0i = x0_next_.data() + static_cast<std::size_t>(i) * d_;
-            for (int cc = 0; cc < d_; ++cc)
-              x0i[cc] = static_cast<float>(dot(v.data(), xt_.data() + static_cast<std::size_t>(cc) * n_, n_) / sum);
-          } else {
-            scale_to_float(w.data() + static_cast<std::size_t>(r) * n_, v.data(), 1.0 / sum, n_);
-          }
-          neff_[static_cast<std::size_t>(i)] = sum * sum / sum_sq;
-        }
-        if (narrow) continue;
-        // x0 = W X for the block, in tiles of k_tile_rows x k_tile_cols held in registers. Each
-        // panel of k_tile_cols columns of X is first copied to contiguous memory, then serves every
-        // row group of the block. Rows past the block's end have zero weights, and the last panel's
-        // columns past D hold stale values: both results are dropped.
-        std::fill(w.begin() + static_cast<std::ptrdiff_t>(rows) * n_, w.end(), 0.0f);
-        for (int cc = 0; cc < d_; cc += k_tile_cols) {
-          const int nc = std::min(k_tile_cols, d_ - cc);
-          if (nc == k_tile_cols) {
-            for (int j = 0; j < n_; ++j)
-              std::memcpy(panel.data() + static_cast<std::size_t>(j) * k_tile_cols,
-                          x_.data() + static_cast<std::size_t>(j) * d_ + cc, sizeof(float) * k_tile_cols);
-          } else {
-            for (int j = 0; j < n_; ++j)
-              std::copy_n(x_.data() + static_cast<std::size_t>(j) * d_ + cc, nc,
-                          panel.data() + static_cast<std::size_t>(j) * k_tile_cols);
-          }
-          for (int g = 0; g < rows; g += k_tile_rows) {
-            weighted_sum_tile(w.data() + static_cast<std::size_t>(g) * n_, n_, panel.data(), k_tile_cols, n_,
-                              tile.data());
-            for (int r = 0; r < std::min(k_tile_rows, rows - g); ++r)
-              std::copy_n(tile.data() + static_cast<std::size_t>(r) * k_tile_cols, nc,
-                          x0_next_.data() + static_cast<std::size_t>(i0 + g + r) * d_ + cc);
-          }
-        }
+      workspace ws(p, n_, std::min(p.row_block, e - b));
+      for (int i0 = b; i0 < e; i0 += p.row_block) {
+        const int rows = std::min(p.row_block, e - i0);
+        if (p.wide) block_distances(p, ws, i0, rows);
+        for (int r = 0; r < rows; ++r) row_weights(p, ws, i0 + r, r);
+        if (!p.narrow) block_x0(ws, i0, rows);
       }
     });
 
@@ -229,7 +163,7 @@ class cpu_backend final : public backend {
   }
 
   void import_state(const state& st) override {
-    rng_.seek(st.rng_position);  // the only call that can fail: first, so a failure changes nothing
+    rng_.seek(st.rng_position);
     std::copy(st.x.begin(), st.x.end(), x_.begin());
     if (!st.x0.empty()) std::copy(st.x0.begin(), st.x0.end(), x0_.begin());
     if (latent_ > 0) std::copy(st.e.begin(), st.e.end(), e_.begin());
@@ -241,6 +175,113 @@ class cpu_backend final : public backend {
   }
 
  private:
+  /// At most this many columns: x0 is a float64 weighted sum per row instead of the tiled product.
+  static constexpr int k_narrow = 8;
+  /// Tiles of the float64 distance loops: j in blocks of k_dist_j, coordinates in blocks of k_dist_c.
+  static constexpr int k_dist_j = 512, k_dist_c = 256;
+
+  /// What every worker of one update reads.
+  struct plan {
+    std::vector<float> log_g;  // final log-density of each individual
+    const float* q = nullptr;  // kernel coordinates (N x k): x, or z = E x
+    int k = 0;
+    double inv2 = 0, s = 0;    // 1 / (2 (1 - a_t)), sqrt(a_t)
+    bool wide = false;         // k > k_direct_distance_max: float64 distances
+    bool narrow = false;       // D <= k_narrow: float64 x0 per row
+    int row_block = 32;
+    int n_pad = 0;             // qt_'s row stride: whole lane vectors
+  };
+
+  /// One worker's buffers, sized for blocks of `rows` rows.
+  struct workspace {
+    workspace(const plan& p, int n, int rows)
+        : v(static_cast<std::size_t>(n)),
+          d2f(p.wide ? 0 : static_cast<std::size_t>(n)),
+          d2(p.wide ? static_cast<std::size_t>(rows) * p.n_pad : 0),
+          w(p.narrow ? 0 : static_cast<std::size_t>(rows + k_tile_rows) * n),
+          panel(p.narrow ? 0 : static_cast<std::size_t>(n) * k_tile_cols),
+          tile(static_cast<std::size_t>(k_tile_rows) * k_tile_cols) {}
+    std::vector<double> v;    // one row's log-weights, then its unnormalized weights
+    std::vector<float> d2f;   // one row's float distances
+    std::vector<double> d2;   // the block's float64 distances (rows x n_pad)
+    std::vector<float> w;     // the block's normalized weights (rows x N, then zero rows)
+    std::vector<float> panel; // k_tile_cols columns of x, contiguous (N x k_tile_cols)
+    std::vector<float> tile;  // one k_tile_rows x k_tile_cols tile of x0
+  };
+
+  /// float64 squared distances of rows [i0, i0 + rows) to every j, in register tiles of
+  /// k_tile_rows x k_lanes; each continues its sum over the coordinates in ascending order.
+  void block_distances(const plan& p, workspace& ws, int i0, int rows) const {
+    std::fill(ws.d2.begin(), ws.d2.end(), 0.0);
+    for (int j1 = 0; j1 < n_; j1 += k_dist_j)
+      for (int c0 = 0; c0 < p.k; c0 += k_dist_c) {
+        const int kc = std::min(k_dist_c, p.k - c0);
+        for (int g = 0; g < rows; g += k_tile_rows)
+          for (int j0 = j1; j0 < std::min(n_, j1 + k_dist_j); j0 += k_lanes)
+            squared_distance_tile(p.q + static_cast<std::size_t>(i0 + g) * p.k + c0, p.k,
+                                  std::min(k_tile_rows, rows - g),
+                                  qt_.data() + static_cast<std::size_t>(c0) * p.n_pad + j0, p.n_pad, kc, p.s,
+                                  ws.d2.data() + static_cast<std::size_t>(g) * p.n_pad + j0, p.n_pad);
+      }
+  }
+
+  /// Row i (row r of its block): log-weights, softmax with a max shift (SPEC §4: cannot underflow
+  /// whatever D and a_t are), the effective number of neighbours, and either x0_i (narrow) or the
+  /// normalized weights for block_x0.
+  void row_weights(const plan& p, workspace& ws, int i, int r) {
+    double vmax;
+    if (p.wide) {
+      vmax = log_weights(ws.v.data(), p.log_g.data(), ws.d2.data() + static_cast<std::size_t>(r) * p.n_pad, p.inv2, n_);
+    } else {
+      const float* qi = p.q + static_cast<std::size_t>(i) * p.k;
+      std::fill(ws.d2f.begin(), ws.d2f.end(), 0.0f);
+      for (int cc = 0; cc < p.k; ++cc)
+        add_squared_differences(ws.d2f.data(), qt_.data() + static_cast<std::size_t>(cc) * p.n_pad, qi[cc],
+                                static_cast<float>(p.s), n_);
+      vmax = log_weights(ws.v.data(), p.log_g.data(), ws.d2f.data(), p.inv2, n_);
+    }
+    exp_shifted(ws.v.data(), vmax, n_);
+    double sum = 0, sum_sq = 0;
+    sum_and_squares(ws.v.data(), n_, &sum, &sum_sq);
+    if (p.narrow) {
+      float* x0i = x0_next_.data() + static_cast<std::size_t>(i) * d_;
+      for (int cc = 0; cc < d_; ++cc)
+        x0i[cc] = static_cast<float>(dot(ws.v.data(), xt_.data() + static_cast<std::size_t>(cc) * n_, n_) / sum);
+    } else {
+      scale_to_float(ws.w.data() + static_cast<std::size_t>(r) * n_, ws.v.data(), 1.0 / sum, n_);
+    }
+    neff_[static_cast<std::size_t>(i)] = sum * sum / sum_sq;
+  }
+
+  /// x0 = W X for rows [i0, i0 + rows), in tiles of k_tile_rows x k_tile_cols held in registers and
+  /// accumulated in float in ascending j (as the cuda backend's SGEMM). Each panel of k_tile_cols
+  /// columns of X is copied to contiguous memory once and serves every row group of the block. Rows
+  /// past the block's end have zero weights, and the last panel's columns past D hold stale values:
+  /// both results are dropped.
+  void block_x0(workspace& ws, int i0, int rows) {
+    std::fill(ws.w.begin() + static_cast<std::ptrdiff_t>(rows) * n_, ws.w.end(), 0.0f);
+    for (int cc = 0; cc < d_; cc += k_tile_cols) {
+      const int nc = std::min(k_tile_cols, d_ - cc);
+      float* panel = ws.panel.data();
+      const float* xc = x_.data() + cc;
+      if (nc == k_tile_cols) {  // a constant size: the copy is inlined
+        for (int j = 0; j < n_; ++j)
+          std::memcpy(panel + static_cast<std::size_t>(j) * k_tile_cols, xc + static_cast<std::size_t>(j) * d_,
+                      sizeof(float) * k_tile_cols);
+      } else {
+        for (int j = 0; j < n_; ++j)
+          std::copy_n(xc + static_cast<std::size_t>(j) * d_, nc, panel + static_cast<std::size_t>(j) * k_tile_cols);
+      }
+      for (int g = 0; g < rows; g += k_tile_rows) {
+        weighted_sum_tile(ws.w.data() + static_cast<std::size_t>(g) * n_, n_, ws.panel.data(), k_tile_cols, n_,
+                          ws.tile.data());
+        for (int r = 0; r < std::min(k_tile_rows, rows - g); ++r)
+          std::copy_n(ws.tile.data() + static_cast<std::size_t>(r) * k_tile_cols, nc,
+                      x0_next_.data() + static_cast<std::size_t>(i0 + g + r) * d_ + cc);
+      }
+    }
+  }
+
   /// out (cols x stride, zero past rows) = a (rows x cols) transposed.
   static void transpose(const float* a, int rows, int cols, int stride, std::vector<float>& out) {
     out.assign(static_cast<std::size_t>(stride) * cols, 0.0f);

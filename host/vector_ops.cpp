@@ -9,6 +9,14 @@
 #else
 #define DIFFEVO_CLONES
 #endif
+// Every helper below is inlined into each clone, at any optimization level: an out-of-line copy would
+// be compiled once, for baseline x86-64, and pass the 64-byte lane vectors in memory while the AVX-512
+// clone passes them in registers (GCC's -Wpsabi warning; a crash in an -O0 build).
+#if defined(__GNUC__)
+#define DIFFEVO_INLINE inline __attribute__((always_inline))
+#else
+#define DIFFEVO_INLINE inline
+#endif
 
 namespace diffevo::detail {
 namespace {
@@ -19,25 +27,25 @@ static_assert(k_lanes == 8, "the lane vectors hold eight doubles");
 typedef double lanes __attribute__((vector_size(8 * sizeof(double))));
 typedef float lanes_f __attribute__((vector_size(8 * sizeof(float))));
 
-inline lanes load(const double* p) {
+DIFFEVO_INLINE lanes load(const double* p) {
   lanes r;
   std::memcpy(&r, p, sizeof r);
   return r;
 }
-inline lanes load(const float* p) {
+DIFFEVO_INLINE lanes load(const float* p) {
   lanes_f r;
   std::memcpy(&r, p, sizeof r);
   return __builtin_convertvector(r, lanes);
 }
-inline lanes splat(double x) { return lanes{x, x, x, x, x, x, x, x}; }
+DIFFEVO_INLINE lanes splat(double x) { return lanes{x, x, x, x, x, x, x, x}; }
 
 /// The partial sums added pairwise in a fixed order.
-inline double combine(lanes p) { return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); }
+DIFFEVO_INLINE double combine(lanes p) { return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); }
 
 /// exp(x) for x <= 0: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by a degree-13 Taylor polynomial
 /// (truncation below 5e-18 relative), times 2^n built from the exponent bits. Branch-free, so the
 /// loops below vectorize; x < -708 (and -inf) gives 0.
-inline double exp_core(double x) {
+DIFFEVO_INLINE double exp_core(double x) {
   constexpr double k_log2e = 1.4426950408889634;
   constexpr double k_ln2_hi = 6.93147180369123816490e-01;  // 32 significant bits: n ln2_hi is exact
   constexpr double k_ln2_lo = 1.90821492927058770002e-10;
@@ -72,7 +80,7 @@ inline double exp_core(double x) {
 }
 
 template <class D>
-inline double log_weights_impl(double* __restrict v, const float* __restrict log_g, const D* __restrict d2, double inv2,
+DIFFEVO_INLINE double log_weights_impl(double* __restrict v, const float* __restrict log_g, const D* __restrict d2, double inv2,
                                int n) {
   lanes m = splat(-__builtin_inf());
   int j = 0;
