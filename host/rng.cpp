@@ -6,6 +6,7 @@
 
 #include "diffevo/detail/parallel.hpp"
 #include "diffevo/detail/random.hpp"
+#include "vector_ops.hpp"
 
 namespace diffevo::detail {
 
@@ -13,49 +14,43 @@ std::uint64_t run_seed(std::uint64_t seed) noexcept { return mix64(seed); }
 
 namespace {
 
-struct block4 {
-  std::uint32_t x, y, z, w;
-};
-
-/// Philox4x32-10 (Salmon et al., SC'11): ten rounds of the multiply-xor bijection on a 128-bit counter
-/// under a 64-bit key that is bumped by the Weyl constants between rounds.
-block4 philox4x32_10(block4 c, std::uint32_t k0, std::uint32_t k1) {
-  for (int r = 0; r < 10; ++r) {
-    const std::uint64_t p0 = static_cast<std::uint64_t>(0xD2511F53u) * c.x;
-    const std::uint64_t p1 = static_cast<std::uint64_t>(0xCD9E8D57u) * c.z;
-    c = block4{static_cast<std::uint32_t>(p1 >> 32) ^ c.y ^ k0, static_cast<std::uint32_t>(p1),
-               static_cast<std::uint32_t>(p0 >> 32) ^ c.w ^ k1, static_cast<std::uint32_t>(p0)};
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  return c;
-}
-
-/// Box-Muller on two 32-bit words, with cuRAND's constants and float operations (curand_normal.h's
-/// host branch): u in (0, 1], angle in (0, 2 pi).
-void box_muller(std::uint32_t a, std::uint32_t b, float* out) {
+/// Box-Muller on n pairs of 32-bit words, with cuRAND's constants and float operations
+/// (curand_normal.h's host branch): pair p = (words[2p], words[2p + 1]) gives out[2p] = sin(v) s and
+/// out[2p + 1] = cos(v) s with u in (0, 1], v in (0, 2 pi), s = sqrt(-2 log u). The C library's
+/// logf, sinf and cosf run one value at a time; the arithmetic around them vectorizes.
+void box_muller(const std::uint32_t* words, int n, float* u, float* v, float* out) {
   constexpr float k_inv = 2.3283064e-10f, k_inv_2pi = 2.3283064e-10f * 6.2831855f;
-  const float u = static_cast<float>(a) * k_inv + k_inv / 2;
-  const float v = static_cast<float>(b) * k_inv_2pi + k_inv_2pi / 2;
-  const float s = std::sqrt(-2.0f * std::log(u));
-  out[0] = std::sin(v) * s;
-  out[1] = std::cos(v) * s;
+  for (int p = 0; p < n; ++p) {
+    u[p] = static_cast<float>(words[2 * p]) * k_inv + k_inv / 2;
+    v[p] = static_cast<float>(words[2 * p + 1]) * k_inv_2pi + k_inv_2pi / 2;
+  }
+  for (int p = 0; p < n; ++p) {
+    u[p] = std::log(u[p]);
+    out[2 * p] = std::sin(v[p]);
+    out[2 * p + 1] = std::cos(v[p]);
+  }
+  for (int p = 0; p < n; ++p) {
+    const float s = std::sqrt(-2.0f * u[p]);
+    out[2 * p] *= s;
+    out[2 * p + 1] *= s;
+  }
 }
 
 /// The k_threads virtual threads of cuRAND's host Philox generator: block i of the sequence (floats
-/// 4i .. 4i + 3) is Philox of counter (i / k_threads, 0, i mod k_threads, 0).
+/// 4i .. 4i + 3) is Philox4x32-10 of the counter (i / k_threads as 64 bits, i mod k_threads, 0).
 constexpr std::uint64_t k_threads = 65536;
 
 void fill_blocks(std::uint64_t first, std::uint64_t count, std::uint32_t k0, std::uint32_t k1, float* out) {
-  for (std::uint64_t b = 0; b < count; ++b) {
-    const std::uint64_t i = first + b;
-    const std::uint64_t hi = i / k_threads;
-    const block4 r = philox4x32_10(
-        block4{static_cast<std::uint32_t>(hi), static_cast<std::uint32_t>(hi >> 32),
-               static_cast<std::uint32_t>(i % k_threads), 0u},
-        k0, k1);
-    box_muller(r.x, r.y, out + 4 * b);
-    box_muller(r.z, r.w, out + 4 * b + 2);
+  constexpr int k_batch = 256;  // Philox for a batch of blocks (vectorized), then Box-Muller on each
+  std::uint32_t words[4 * k_batch];
+  float u[2 * k_batch], v[2 * k_batch];
+  for (std::uint64_t done = 0; done < count;) {
+    const std::uint64_t i = first + done, hi = i / k_threads, z = i % k_threads;
+    const int m = static_cast<int>(std::min<std::uint64_t>({count - done, k_threads - z, std::uint64_t{k_batch}}));
+    philox4x32_10(static_cast<std::uint32_t>(hi), static_cast<std::uint32_t>(hi >> 32), static_cast<std::uint32_t>(z),
+                  k0, k1, m, words);
+    box_muller(words, 2 * m, u, v, out + 4 * done);
+    done += static_cast<std::uint64_t>(m);
   }
 }
 

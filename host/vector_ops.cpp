@@ -216,6 +216,27 @@ DIFFEVO_CLONES double dot(const float* __restrict a, const float* __restrict b, 
   return combine(s);
 }
 
+DIFFEVO_CLONES void philox4x32_10(std::uint32_t c0, std::uint32_t c1, std::uint32_t z0, std::uint32_t k0,
+                                  std::uint32_t k1, int count, std::uint32_t* __restrict out) {
+  for (int b = 0; b < count; ++b) {  // independent blocks: the loop vectorizes across b
+    std::uint32_t x = c0, y = c1, z = z0 + static_cast<std::uint32_t>(b), w = 0, ka = k0, kb = k1;
+    for (int r = 0; r < 10; ++r) {
+      const std::uint64_t p0 = static_cast<std::uint64_t>(0xD2511F53u) * x;
+      const std::uint64_t p1 = static_cast<std::uint64_t>(0xCD9E8D57u) * z;
+      x = static_cast<std::uint32_t>(p1 >> 32) ^ y ^ ka;
+      y = static_cast<std::uint32_t>(p1);
+      z = static_cast<std::uint32_t>(p0 >> 32) ^ w ^ kb;
+      w = static_cast<std::uint32_t>(p0);
+      ka += 0x9E3779B9u;
+      kb += 0xBB67AE85u;
+    }
+    out[4 * b] = x;
+    out[4 * b + 1] = y;
+    out[4 * b + 2] = z;
+    out[4 * b + 3] = w;
+  }
+}
+
 DIFFEVO_CLONES void scale_to_float(float* __restrict out, const double* __restrict w, double scale, int n) {
   for (int j = 0; j < n; ++j) out[j] = static_cast<float>(w[j] * scale);
 }

@@ -4,6 +4,8 @@
 // (host/vector_ops.cpp). None contracts to FMA, and every reduction runs in a fixed order that does not
 // depend on the vector width (k_lanes interleaved partial sums, then combined in a fixed order), so
 // every version gives bit-identical results.
+#include <cstdint>
+
 namespace diffevo::detail {
 
 /// Interleaved partial sums of the reductions below: element j goes to partial sum j mod k_lanes.
@@ -56,6 +58,11 @@ double dot(const double* __restrict w, const float* __restrict x, int n);
 
 /// sum_j a[j] b[j] in float64 (fixed-order partial sums).
 double dot(const float* __restrict a, const float* __restrict b, int n);
+
+/// Philox4x32-10 (Salmon et al., SC'11) of `count` counters (c0, c1, z0 + b, 0), b < count, under the
+/// key (k0, k1): block b's four words go to out[4b .. 4b + 3].
+void philox4x32_10(std::uint32_t c0, std::uint32_t c1, std::uint32_t z0, std::uint32_t k0, std::uint32_t k1,
+                   int count, std::uint32_t* __restrict out);
 
 /// out[j] = float(w[j] * scale) for j < n.
 void scale_to_float(float* __restrict out, const double* __restrict w, double scale, int n);
