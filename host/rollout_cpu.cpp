@@ -45,14 +45,9 @@ class transposed_mlp {
       const int n_in = s_.widths[l], n_out = s_.widths[l + 1];
       const float* __restrict t = wt_.data() + off;
       const float* __restrict bias = t + static_cast<std::size_t>(n_out) * n_in;
-      float* __restrict o = out;
-      for (int j = 0; j < n_out; ++j) o[j] = bias[j];
-      for (int k = 0; k < n_in; ++k) {
-        const float xk = in[k];
-        add_scaled(o, t + static_cast<std::size_t>(k) * n_out, xk, n_out);  // o_j += W_jk x_k
-      }
+      dense_layer(out, t, bias, in, n_in, n_out);  // o_j = b_j + sum_k W_jk x_k, k ascending
       if (l + 2 < s_.layers)
-        for (int j = 0; j < n_out; ++j) o[j] = env::relu(o[j]);
+        for (int j = 0; j < n_out; ++j) out[j] = env::relu(out[j]);
       off += static_cast<std::size_t>(n_out) * n_in + n_out;
       in = out;
       out = out == a_.data() ? b_.data() : a_.data();

@@ -168,6 +168,36 @@ DIFFEVO_CLONES void squared_distance_tile(const float* __restrict a, long as, in
   if (rows > 3) std::memcpy(out + 3 * os, &d3, sizeof d3);
 }
 
+DIFFEVO_CLONES void dense_layer(float* __restrict o, const float* __restrict wt, const float* __restrict bias,
+                                const float* __restrict x, int n_in, int n_out) {
+  typedef float half __attribute__((vector_size(16 * sizeof(float))));
+  int j = 0;
+  for (; j + 32 <= n_out; j += 32) {  // 32 outputs in two lane vectors for the whole k loop
+    half a0, a1;
+    std::memcpy(&a0, bias + j, sizeof a0);
+    std::memcpy(&a1, bias + j + 16, sizeof a1);
+    for (int k = 0; k < n_in; ++k) {
+      half w0, w1;
+      std::memcpy(&w0, wt + static_cast<long>(k) * n_out + j, sizeof w0);
+      std::memcpy(&w1, wt + static_cast<long>(k) * n_out + j + 16, sizeof w1);
+      a0 = a0 + w0 * x[k];
+      a1 = a1 + w1 * x[k];
+    }
+    std::memcpy(o + j, &a0, sizeof a0);
+    std::memcpy(o + j + 16, &a1, sizeof a1);
+  }
+  if (j == n_out) return;
+  for (int t = j; t < n_out; ++t) o[t] = bias[t];
+  for (int k = 0; k < n_in; ++k) {  // the last n_out mod 32 outputs
+    const float xk = x[k];
+    const float* w = wt + static_cast<long>(k) * n_out;
+    for (int t = j; t < n_out; ++t) {
+      const float prod = w[t] * xk;
+      o[t] = o[t] + prod;
+    }
+  }
+}
+
 DIFFEVO_CLONES double log_weights(double* __restrict v, const float* __restrict log_g, const float* __restrict d2,
                                   double inv2, int n) {
   return log_weights_impl(v, log_g, d2, inv2, n);

@@ -20,6 +20,12 @@ void add_squared_differences(float* __restrict dr, const float* __restrict col, 
 /// y[c] = y[c] + w x[c] for c < n (float; the product is rounded before the sum).
 void add_scaled(float* __restrict y, const float* __restrict x, float w, int n);
 
+/// o[j] = bias[j] + sum_k wt[k * n_out + j] x[k] for j < n_out (a dense layer with transposed weights,
+/// n_in x n_out): float, the bias first and then k ascending, each product rounded before the sum.
+/// Outputs are kept in registers across k, 32 at a time.
+void dense_layer(float* __restrict o, const float* __restrict wt, const float* __restrict bias,
+                 const float* __restrict x, int n_in, int n_out);
+
 /// Rows and columns of one call of weighted_sum_tile.
 constexpr int k_tile_rows = 4, k_tile_cols = 16;
 
