@@ -100,25 +100,10 @@ DIFFEVO_INLINE double log_weights_impl(double* __restrict v, const float* __rest
 
 }  // namespace
 
-DIFFEVO_CLONES void add_squared_differences(double* __restrict dr, const float* __restrict col, double a, double s,
-                                            int n) {
-  for (int j = 0; j < n; ++j) {
-    const double diff = a - s * col[j];
-    dr[j] += diff * diff;
-  }
-}
-
 DIFFEVO_CLONES void add_squared_differences(float* __restrict dr, const float* __restrict col, float a, float s, int n) {
   for (int j = 0; j < n; ++j) {
     const float diff = a - s * col[j];
     dr[j] += diff * diff;
-  }
-}
-
-DIFFEVO_CLONES void add_scaled(float* __restrict y, const float* __restrict x, float w, int n) {
-  for (int c = 0; c < n; ++c) {
-    const float prod = w * x[c];
-    y[c] = y[c] + prod;
   }
 }
 

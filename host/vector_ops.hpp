@@ -11,14 +11,8 @@ namespace diffevo::detail {
 /// Interleaved partial sums of the reductions below: element j goes to partial sum j mod k_lanes.
 constexpr int k_lanes = 8;
 
-/// dr[j] += (a - s col[j])^2 for j < n (float64).
-void add_squared_differences(double* __restrict dr, const float* __restrict col, double a, double s, int n);
-
 /// dr[j] += (a - s col[j])^2 for j < n in float, exactly as detail::scaled_distance2 sums one coordinate.
 void add_squared_differences(float* __restrict dr, const float* __restrict col, float a, float s, int n);
-
-/// y[c] = y[c] + w x[c] for c < n (float; the product is rounded before the sum).
-void add_scaled(float* __restrict y, const float* __restrict x, float w, int n);
 
 /// o[j] = bias[j] + sum_k wt[k * n_out + j] x[k] for j < n_out (a dense layer with transposed weights,
 /// n_in x n_out): float, the bias first and then k ascending, each product rounded before the sum.
@@ -31,13 +25,14 @@ constexpr int k_tile_rows = 4, k_tile_cols = 16;
 
 /// out[r * k_tile_cols + c] = sum_j w[r * ws + j] x[j * xs + c] for r < k_tile_rows, c < k_tile_cols:
 /// a tile of the x0 product, accumulated in float in ascending j (each product rounded before the
-/// sum, as add_scaled). A j whose k_tile_rows weights are all zero is skipped.
+/// sum). A j whose k_tile_rows weights are all zero is skipped.
 void weighted_sum_tile(const float* __restrict w, long ws, const float* __restrict x, long xs, int n,
                        float* __restrict out);
 
 /// out[r * os + l] += sum_{c < k} (a[r * as + c] - s col[c * cs + l])^2 for r < rows (at most
 /// k_tile_rows), l < k_lanes: float64 squared distances of a few rows to k_lanes columns, each summed
-/// in ascending c exactly as add_squared_differences would (col must hold k_lanes readable values per c).
+/// in ascending c and continuing from the value already in out (col must hold k_lanes readable values
+/// per c).
 void squared_distance_tile(const float* __restrict a, long as, int rows, const float* __restrict col, long cs, int k,
                            double s, double* __restrict out, long os);
 

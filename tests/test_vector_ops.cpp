@@ -151,21 +151,34 @@ TEST(VectorOps, SquaredDifferencesMatchTheSharedDistance) {
   const float s = 0.8f;
   for (int i : {0, 5, 36}) {
     std::vector<float> acc(n, 0.0f);
-    std::vector<double> acc64(n, 0.0);
-    for (int c = 0; c < k; ++c) {
-      add_squared_differences(acc.data(), qt.data() + c * n, q[i * k + c], s, n);
-      add_squared_differences(acc64.data(), qt.data() + c * n, static_cast<double>(q[i * k + c]),
-                              static_cast<double>(s), n);
-    }
-    for (int j = 0; j < n; ++j) {
+    for (int c = 0; c < k; ++c) add_squared_differences(acc.data(), qt.data() + c * n, q[i * k + c], s, n);
+    for (int j = 0; j < n; ++j)
       EXPECT_EQ(acc[j], scaled_distance2(&q[i * k], &q[j * k], k, s)) << "i = " << i << ", j = " << j;
-      double want = 0;
-      for (int c = 0; c < k; ++c) {
-        const double diff = static_cast<double>(q[i * k + c]) - static_cast<double>(s) * q[j * k + c];
-        want += diff * diff;
-      }
-      EXPECT_TRUE(same_bits(acc64[j], want)) << "i = " << i << ", j = " << j;
-    }
+  }
+}
+
+TEST(VectorOps, SquaredDistanceTileContinuesEachSumInAscendingOrder) {
+  std::mt19937_64 rng(6);
+  std::normal_distribution<float> g(0.0f, 2.0f);
+  const int k = 45, stride = 24;  // a: rows of k coordinates; col: k rows of `stride` values
+  std::vector<float> a(static_cast<std::size_t>(k_tile_rows) * k), col(static_cast<std::size_t>(k) * stride);
+  for (float& v : a) v = g(rng);
+  for (float& v : col) v = g(rng);
+  const double s = 0.7;
+  for (int rows = 1; rows <= k_tile_rows; ++rows) {
+    const long os = 11;  // output row stride
+    std::vector<double> out(static_cast<std::size_t>(k_tile_rows) * os, -1.0), want = out;
+    for (int r = 0; r < rows; ++r)
+      for (int l = 0; l < k_lanes; ++l) out[r * os + l] = want[r * os + l] = 0.25 * (r + l);  // a running sum
+    squared_distance_tile(a.data(), k, rows, col.data() + 3, stride, k, s, out.data(), os);
+    for (int r = 0; r < rows; ++r)
+      for (int l = 0; l < k_lanes; ++l)
+        for (int c = 0; c < k; ++c) {
+          const double diff = static_cast<double>(a[r * k + c]) - s * static_cast<double>(col[c * stride + 3 + l]);
+          want[r * os + l] += diff * diff;
+        }
+    for (std::size_t t = 0; t < out.size(); ++t)
+      ASSERT_TRUE(same_bits(out[t], want[t])) << "rows = " << rows << ", element " << t;  // untouched rows stay -1
   }
 }
 
@@ -197,4 +210,29 @@ TEST(VectorOps, WeightedSumTileSumsInAscendingOrderAndSkipsZeroColumns) {
         EXPECT_NEAR(out[r * k_tile_cols + c], want64, 1e-6 * n * mag + 1e-30);
       }
   }
+}
+
+TEST(VectorOps, DenseLayerAddsTheBiasThenEachInputInOrder) {
+  std::mt19937_64 rng(10);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (int n_out : {2, 8, 32, 45, 128})
+    for (int n_in : {1, 4, 33}) {
+      std::vector<float> wt(static_cast<std::size_t>(n_in) * n_out), bias(n_out), x(n_in), o(n_out);
+      for (float& v : wt) v = g(rng);
+      for (float& v : bias) v = g(rng);
+      for (float& v : x) v = g(rng);
+      dense_layer(o.data(), wt.data(), bias.data(), x.data(), n_in, n_out);
+      for (int j = 0; j < n_out; ++j) {
+        float want = bias[j];
+        double want64 = bias[j], mag = std::fabs(bias[j]);
+        for (int k = 0; k < n_in; ++k) {
+          const float prod = wt[k * n_out + j] * x[k];
+          want = want + prod;
+          want64 += static_cast<double>(wt[k * n_out + j]) * x[k];
+          mag += std::fabs(static_cast<double>(wt[k * n_out + j]) * x[k]);
+        }
+        ASSERT_EQ(o[j], want) << "n_in " << n_in << ", n_out " << n_out << ", j " << j;
+        EXPECT_NEAR(o[j], want64, 1e-6 * (n_in + 1) * mag);
+      }
+    }
 }
