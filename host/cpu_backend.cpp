@@ -200,13 +200,17 @@ class cpu_backend final : public backend {
           d2(p.wide ? static_cast<std::size_t>(rows) * p.n_pad : 0),
           w(p.narrow ? 0 : static_cast<std::size_t>(rows + k_tile_rows) * n),
           panel(p.narrow ? 0 : static_cast<std::size_t>(n) * k_tile_cols),
-          tile(static_cast<std::size_t>(k_tile_rows) * k_tile_cols) {}
+          tile(static_cast<std::size_t>(k_tile_rows) * k_tile_cols),
+          nonzero(p.narrow ? 0 : static_cast<std::size_t>(rows / k_tile_rows + 1) * n),
+          nonzero_count(static_cast<std::size_t>(rows / k_tile_rows + 1)) {}
     std::vector<double> v;    // one row's log-weights, then its unnormalized weights
     std::vector<float> d2f;   // one row's float distances
     std::vector<double> d2;   // the block's float64 distances (rows x n_pad)
     std::vector<float> w;     // the block's normalized weights (rows x N, then zero rows)
     std::vector<float> panel; // k_tile_cols columns of x, contiguous (N x k_tile_cols)
     std::vector<float> tile;  // one k_tile_rows x k_tile_cols tile of x0
+    std::vector<int> nonzero; // per row group, the j with a nonzero weight (groups x N)
+    std::vector<int> nonzero_count;
   };
 
   /// float64 squared distances of rows [i0, i0 + rows) to every j, in register tiles of
@@ -260,6 +264,19 @@ class cpu_backend final : public backend {
   /// both results are dropped.
   void block_x0(workspace& ws, int i0, int rows) {
     std::fill(ws.w.begin() + static_cast<std::ptrdiff_t>(rows) * n_, ws.w.end(), 0.0f);
+    // For each group of k_tile_rows rows, the j whose weights are not all zero (late in a run most
+    // weights underflow to 0); a dense group passes no list.
+    const int groups = (rows + k_tile_rows - 1) / k_tile_rows;
+    for (int g = 0; g < groups; ++g) {
+      const float* w = ws.w.data() + static_cast<std::size_t>(g) * k_tile_rows * n_;
+      int* list = ws.nonzero.data() + static_cast<std::size_t>(g) * n_;
+      int count = 0;
+      for (int j = 0; j < n_; ++j) {
+        list[count] = j;
+        count += (w[j] != 0.0f) | (w[n_ + j] != 0.0f) | (w[2 * n_ + j] != 0.0f) | (w[3 * n_ + j] != 0.0f);
+      }
+      ws.nonzero_count[static_cast<std::size_t>(g)] = count;
+    }
     for (int cc = 0; cc < d_; cc += k_tile_cols) {
       const int nc = std::min(k_tile_cols, d_ - cc);
       float* panel = ws.panel.data();
@@ -272,12 +289,14 @@ class cpu_backend final : public backend {
         for (int j = 0; j < n_; ++j)
           std::copy_n(xc + static_cast<std::size_t>(j) * d_, nc, panel + static_cast<std::size_t>(j) * k_tile_cols);
       }
-      for (int g = 0; g < rows; g += k_tile_rows) {
-        weighted_sum_tile(ws.w.data() + static_cast<std::size_t>(g) * n_, n_, ws.panel.data(), k_tile_cols, n_,
+      for (int g = 0; g < groups; ++g) {
+        const int count = ws.nonzero_count[static_cast<std::size_t>(g)];
+        weighted_sum_tile(ws.w.data() + static_cast<std::size_t>(g) * k_tile_rows * n_, n_, panel, k_tile_cols,
+                          count == n_ ? nullptr : ws.nonzero.data() + static_cast<std::size_t>(g) * n_, count,
                           ws.tile.data());
-        for (int r = 0; r < std::min(k_tile_rows, rows - g); ++r)
+        for (int r = 0; r < std::min(k_tile_rows, rows - g * k_tile_rows); ++r)
           std::copy_n(ws.tile.data() + static_cast<std::size_t>(r) * k_tile_cols, nc,
-                      x0_next_.data() + static_cast<std::size_t>(i0 + g + r) * d_ + cc);
+                      x0_next_.data() + static_cast<std::size_t>(i0 + g * k_tile_rows + r) * d_ + cc);
       }
     }
   }

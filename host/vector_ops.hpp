@@ -1,9 +1,11 @@
 #pragma once
-// The innermost loops of the cpu backend and the cpu cart-pole evaluator. They are compiled three
-// times, for AVX-512, AVX2 and baseline x86-64, and the version is picked at load time
-// (host/vector_ops.cpp). None contracts to FMA, and every reduction runs in a fixed order that does not
-// depend on the vector width (k_lanes interleaved partial sums, then combined in a fixed order), so
-// every version gives bit-identical results.
+// The innermost loops of the cpu backend, its noise and the cpu cart-pole evaluator. Their bodies
+// (host/vector_kernels.inc) are compiled once per instruction set, each for its native vector width:
+// baseline x86-64 (SSE2), AVX2 and AVX-512 (host/vector_ops_<isa>.cpp); host/vector_ops.cpp picks the
+// best one the processor has at first use. None fuses a multiply-add, and every reduction runs in a
+// fixed order that does not depend on the vector width (k_lanes interleaved partial sums, then
+// combined in a fixed order), so every version gives bit-identical results (tests/test_vector_ops.cpp
+// runs them all).
 #include <cstdint>
 
 namespace diffevo::detail {
@@ -24,9 +26,10 @@ void dense_layer(float* __restrict o, const float* __restrict wt, const float* _
 constexpr int k_tile_rows = 4, k_tile_cols = 16;
 
 /// out[r * k_tile_cols + c] = sum_j w[r * ws + j] x[j * xs + c] for r < k_tile_rows, c < k_tile_cols:
-/// a tile of the x0 product, accumulated in float in ascending j (each product rounded before the
-/// sum). A j whose k_tile_rows weights are all zero is skipped.
-void weighted_sum_tile(const float* __restrict w, long ws, const float* __restrict x, long xs, int n,
+/// a tile of the x0 product, accumulated in float (each product rounded before the sum) over
+/// j = 0 .. n-1, or over j = idx[0], ..., idx[n-1] (ascending) when idx is given: the caller lists
+/// the j whose weights are not all zero.
+void weighted_sum_tile(const float* __restrict w, long ws, const float* __restrict x, long xs, const int* idx, int n,
                        float* __restrict out);
 
 /// out[r * os + l] += sum_{c < k} (a[r * as + c] - s col[c * cs + l])^2 for r < rows (at most
@@ -67,5 +70,33 @@ void philox4x32_10(std::uint32_t c0, std::uint32_t c1, std::uint32_t z0, std::ui
 
 /// out[j] = float(w[j] * scale) for j < n.
 void scale_to_float(float* __restrict out, const double* __restrict w, double scale, int n);
+
+/// The instruction sets the kernels are compiled for.
+enum class vector_isa { baseline, avx2, avx512 };
+
+/// The one in use: the best this processor supports, unless use_vector_isa chose another.
+vector_isa active_vector_isa() noexcept;
+
+/// Makes every later kernel call use `isa`; false (and no change) when the processor or this build
+/// lacks it. For tests and benchmarks: not to be called while kernels run on other threads.
+bool use_vector_isa(vector_isa isa) noexcept;
+
+/// The kernels of one instruction set (host/vector_kernels.inc fills it).
+struct vector_kernels {
+  void (*add_squared_differences)(float*, const float*, float, float, int);
+  void (*dense_layer)(float*, const float*, const float*, const float*, int, int);
+  void (*weighted_sum_tile)(const float*, long, const float*, long, const int*, int, float*);
+  void (*squared_distance_tile)(const float*, long, int, const float*, long, int, double, double*, long);
+  double (*log_weights_f)(double*, const float*, const float*, double, int);
+  double (*log_weights_d)(double*, const float*, const double*, double, int);
+  void (*exp_shifted)(double*, double, int);
+  double (*exp_nonpositive)(double);
+  void (*sum_and_squares)(const double*, int, double*, double*);
+  double (*dot_df)(const double*, const float*, int);
+  double (*dot_ff)(const float*, const float*, int);
+  void (*philox4x32_10)(std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, int,
+                        std::uint32_t*);
+  void (*scale_to_float)(float*, const double*, double, int);
+};
 
 }  // namespace diffevo::detail

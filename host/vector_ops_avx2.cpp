@@ -1,0 +1,11 @@
+// The vector kernels compiled for avx2 (32-byte vectors); CMakeLists.txt gives this file its flags.
+#include "vector_ops.hpp"
+
+namespace diffevo::detail {
+namespace {
+#include "vector_kernels.inc"
+}  // namespace
+
+vector_kernels vector_kernels_avx2() { return make_kernels<32>(); }
+
+}  // namespace diffevo::detail

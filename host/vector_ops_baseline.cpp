@@ -1,0 +1,11 @@
+// The vector kernels compiled for baseline (16-byte vectors); CMakeLists.txt gives this file its flags.
+#include "vector_ops.hpp"
+
+namespace diffevo::detail {
+namespace {
+#include "vector_kernels.inc"
+}  // namespace
+
+vector_kernels vector_kernels_baseline() { return make_kernels<16>(); }
+
+}  // namespace diffevo::detail
