@@ -2,6 +2,8 @@
 #include "vector_ops.hpp"
 
 #include <atomic>
+#include <cstdlib>
+#include <string>
 
 namespace diffevo::detail {
 
@@ -41,7 +43,15 @@ const vector_kernels& table(vector_isa isa) noexcept {
   return baseline;
 }
 
+/// DIFFEVO_CPU_ISA=baseline|avx2|avx512 in the environment picks a set (ignored when unsupported);
+/// otherwise the best this processor has.
 vector_isa best() noexcept {
+  if (const char* e = std::getenv("DIFFEVO_CPU_ISA")) {
+    const std::string want(e);
+    for (vector_isa i : {vector_isa::baseline, vector_isa::avx2, vector_isa::avx512})
+      if (want == (i == vector_isa::baseline ? "baseline" : i == vector_isa::avx2 ? "avx2" : "avx512") && supported(i))
+        return i;
+  }
   if (supported(vector_isa::avx512)) return vector_isa::avx512;
   if (supported(vector_isa::avx2)) return vector_isa::avx2;
   return vector_isa::baseline;
