@@ -53,40 +53,11 @@ def numpy_update(n, d, latent):
 
 def evosax_whole_run():
     try:
-        import jax
-        import jax.numpy as jnp
-        from evosax.algorithms import DiffusionEvolution as EDE
+        from evosax_peer import whole_run
+        once, note = whole_run()
     except Exception as e:  # noqa: BLE001
         return None, f"evosax not available ({e.__class__.__name__})"
-    key = jax.random.key(0)
-    es = EDE(population_size=512, solution=jnp.zeros(2), num_generations=25)
-    params = es.default_params
-
-    def density(x):
-        x4 = 4.0 * x
-        f = (x4[:, 0] ** 2 + x4[:, 1] - 11) ** 2 + (x4[:, 0] + x4[:, 1] ** 2 - 7) ** 2
-        f = jnp.where((jnp.abs(x4[:, 0]) > 4) | (jnp.abs(x4[:, 1]) > 4), 100.0, f)
-        return jnp.exp(-f / 17.01)
-
-    @jax.jit
-    def run(key):
-        state = es.init(key, jnp.zeros((512, 2)), jnp.zeros(512), params)
-
-        def step(carry, _):
-            key, state = carry
-            key, k1, k2 = jax.random.split(key, 3)
-            pop, state = es.ask(k1, state, params)
-            fit = -density(pop)  # evosax minimizes
-            state, _ = es.tell(k2, pop, fit, state, params)
-            return (key, state), None
-
-        (key, state), _ = jax.lax.scan(step, (key, state), None, length=24)
-        return state
-
-    def once():
-        jax.block_until_ready(run(key))
-
-    return median_time(once), f"evosax DiffusionEvolution, jax {jax.__version__} cpu, jit + lax.scan"
+    return median_time(once), note
 
 
 def main(bench, out):

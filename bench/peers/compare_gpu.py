@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(__file__))
+
 
 def median_time(fn, sync, repeats=5):
     fn()
@@ -199,34 +201,6 @@ def evosax_setup():
     return jax, jnp, EDE
 
 
-def evosax_whole_run(jax, jnp, EDE):
-    es = EDE(population_size=512, solution=jnp.zeros(2), num_generations=25)
-    params = es.default_params
-
-    def density(x):
-        x4 = 4.0 * x
-        f = (x4[:, 0] ** 2 + x4[:, 1] - 11) ** 2 + (x4[:, 0] + x4[:, 1] ** 2 - 7) ** 2
-        f = jnp.where((jnp.abs(x4[:, 0]) > 4) | (jnp.abs(x4[:, 1]) > 4), 100.0, f)
-        return jnp.exp(-f / 17.01)
-
-    @jax.jit
-    def run(key):
-        state = es.init(key, jnp.zeros((512, 2)), jnp.zeros(512), params)
-
-        def step(carry, _):
-            key, state = carry
-            key, k1, k2 = jax.random.split(key, 3)
-            pop, state = es.ask(k1, state, params)
-            state, _ = es.tell(k2, pop, -density(pop), state, params)
-            return (key, state), None
-
-        (key, state), _ = jax.lax.scan(step, (key, state), None, length=24)
-        return state
-
-    key = jax.random.key(0)
-    return lambda: jax.block_until_ready(run(key))
-
-
 def evosax_cell(jax, jnp, EDE, n, d, latent):
     es = EDE(population_size=n, solution=jnp.zeros(d), num_generations=8, num_latent_dims=latent or None)
     params = es.default_params
@@ -289,7 +263,8 @@ def main():
         if "authors" in result["peers"]:
             peers["authors"] = attempt("whole authors", lambda: authors_whole_run(torch, args.device), tsync)
     if jax:
-        peers["evosax"] = attempt("whole evosax", lambda: evosax_whole_run(jax, jnp, EDE), lambda: None)
+        from evosax_peer import whole_run
+        peers["evosax"] = attempt("whole evosax", lambda: whole_run()[0], lambda: None)
     rows.append(("whole 2-D run N=512 T=25", speed["whole_2d_run_seconds"], peers))
 
     for cell in speed["update"]:
