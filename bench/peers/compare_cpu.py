@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side cpu timings in one run: diffevo's cpu backend (via `diffevo-bench speed`), the same
-algorithm in NumPy (numpy_diffevo.py) and, when installed, evosax's DiffusionEvolution on JAX (cpu).
+algorithm in NumPy (numpy_diffevo.py) and, when installed, in PyTorch (torch_peer.py, float32) and
+evosax's DiffusionEvolution on JAX (cpu).
 
     python3 bench/peers/compare_cpu.py ./build/bench/diffevo-bench [out.json]
 
@@ -60,6 +61,18 @@ def evosax_whole_run():
     return median_time(once), note
 
 
+def torch_peer_timings(cells):
+    """PyTorch (cpu) running the same algorithm, when it is installed: (whole run, {cell: seconds})."""
+    try:
+        import torch_peer
+        torch, _ = torch_peer.torch_setup("cpu")
+    except Exception as e:  # noqa: BLE001
+        return None, {}, f"PyTorch not available ({e.__class__.__name__})"
+    whole = median_time(torch_peer.torch_whole_run(torch, "cpu"))
+    per = {c: median_time(torch_peer.torch_cell(torch, "cpu", *c)) for c in cells}
+    return whole, per, f"PyTorch {torch.__version__} cpu ({torch.get_num_threads()} threads), float32"
+
+
 def main(bench, out):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "speed.json")
@@ -69,22 +82,26 @@ def main(bench, out):
             ours = json.load(f)
     rows = []
     np_whole = median_time(numpy_whole_run)
-    rows.append(("whole 2-D run N=512 T=25", ours["whole_2d_run_seconds"], np_whole))
+    cells = [(c["n"], c["d"], c["latent"]) for c in ours["update"]]
+    t_whole, t_cells, t_note = torch_peer_timings(cells)
+    rows.append(("whole 2-D run N=512 T=25", ours["whole_2d_run_seconds"], np_whole, t_whole))
     for cell in ours["update"]:
         n, d, latent = cell["n"], cell["d"], cell["latent"]
         rows.append((f"update N={n} D={d} {'latent d=2' if latent else 'plain'}", cell["update_seconds"],
-                     numpy_update(n, d, latent)))
+                     numpy_update(n, d, latent), t_cells.get((n, d, latent))))
     ev_whole, ev_note = evosax_whole_run()
-    print(f"| workload | diffevo cpu | NumPy | NumPy / diffevo |\n|---|---|---|---|")
-    for name, a, b in rows:
-        print(f"| {name} | {a * 1e3:.3f} ms | {b * 1e3:.3f} ms | {b / a:.1f}x |")
+    print("| workload | diffevo cpu | NumPy | NumPy / diffevo | PyTorch | PyTorch / diffevo |\n|---|---|---|---|---|---|")
+    for name, a, b, t in rows:
+        tc = f"{t * 1e3:.3f} ms | {t / a:.1f}x" if t is not None else "— | —"
+        print(f"| {name} | {a * 1e3:.3f} ms | {b * 1e3:.3f} ms | {b / a:.1f}x | {tc} |")
+    print(f"\nPyTorch: {t_note}")
     if ev_whole is not None:
-        print(f"\nwhole 2-D run, {ev_note}: {ev_whole * 1e3:.3f} ms "
+        print(f"whole 2-D run, {ev_note}: {ev_whole * 1e3:.3f} ms "
               f"({ev_whole / ours['whole_2d_run_seconds']:.1f}x diffevo cpu)")
     else:
-        print(f"\n{ev_note}")
-    result = {"rows": [{"workload": n, "diffevo_cpu_s": a, "numpy_s": b} for n, a, b in rows],
-              "evosax_whole_run_s": ev_whole, "evosax_note": ev_note, "numpy": np.__version__}
+        print(ev_note)
+    result = {"rows": [{"workload": n, "diffevo_cpu_s": a, "numpy_s": b, "torch_s": t} for n, a, b, t in rows],
+              "evosax_whole_run_s": ev_whole, "evosax_note": ev_note, "torch_note": t_note, "numpy": np.__version__}
     if out:
         with open(out, "w") as f:
             json.dump(result, f, indent=1)
