@@ -1,7 +1,7 @@
 // The cpu evaluator: one controller per task, rows spread over host threads. Per controller the
-// weights are transposed once (W^T, in x out) so each layer is a loop over outputs that the compiler
-// vectorizes, with exactly the per-output summation order of env::dense_unit (bias, then k
-// ascending): the returns are bit-identical to the reference forward pass (tested).
+// weights are transposed once (W^T, in x out) so each layer is vector_ops' dense_layer, with exactly
+// the per-output summation order of env::dense_unit (bias, then k ascending): the returns are
+// bit-identical to the reference forward pass (tested).
 #include <algorithm>
 #include <vector>
 
