@@ -124,11 +124,17 @@ class cpu_backend final : public backend {
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     const update_coefficients uc = update_of(c);
     const bool noisy = c.sigma > 0;
+    const std::uint64_t position = rng_.position();
     if (noisy) rng_.fill(z_.data(), nd);
-    parallel_rows(n_, threads_, [&](int b, int e) {
-      for (std::size_t t = static_cast<std::size_t>(b) * d_; t < static_cast<std::size_t>(e) * d_; ++t)
-        z_[t] = ddim_update(x_[t], x0_next_[t], noisy ? z_[t] : 0.0f, uc);
-    });
+    try {
+      parallel_rows(n_, threads_, [&](int b, int e) {
+        for (std::size_t t = static_cast<std::size_t>(b) * d_; t < static_cast<std::size_t>(e) * d_; ++t)
+          z_[t] = ddim_update(x_[t], x0_next_[t], noisy ? z_[t] : 0.0f, uc);
+      });
+    } catch (...) {  // threads could not start: the noise is drawn again next time
+      rng_.seek(position);
+      throw;
+    }
     x0_.swap(x0_next_);
     x_.swap(z_);
     refresh_params();
