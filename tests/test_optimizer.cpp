@@ -143,6 +143,21 @@ TEST(CpuBackend, X0AndUpdateMatchFloat64ReferenceAwkwardShapes) {
   check_one_generation({1100, 20, 0, {0.9, 0.5, 0.2}}, 24);
 }
 
+// Random shapes, from the smallest legal population up: every path (narrow, tiled, float64 distances,
+// latent) with every remainder.
+TEST(CpuBackend, X0AndUpdateMatchFloat64ReferenceOnRandomShapes) {
+  check_one_generation({2, 1, 0, {0.9, 0.5, 0.2}}, 30);
+  check_one_generation({3, 1, 1, {0.9, 0.5, 0.2}}, 31);
+  std::mt19937 pick(2026);
+  for (int t = 0; t < 24; ++t) {
+    const int n = std::uniform_int_distribution<int>(2, 150)(pick);
+    const int dim = std::uniform_int_distribution<int>(1, 90)(pick);
+    const int latent = t % 3 == 0 ? std::uniform_int_distribution<int>(1, std::min(dim, 4))(pick) : 0;
+    SCOPED_TRACE(::testing::Message() << "N " << n << ", D " << dim << ", latent " << latent);
+    check_one_generation({n, dim, latent, {0.9, 0.5, 0.2}}, 100 + t);
+  }
+}
+
 // Large D and a_t near 1: every exp(-d^2 / (2 (1 - a))) underflows to 0 in float and double, so a
 // naive implementation divides 0 by 0 or falls back to a global mean. The log-domain one is exact.
 TEST(CpuBackend, X0SurvivesTheUnderflowRegime) {
