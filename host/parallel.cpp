@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -48,6 +49,17 @@ void run_spawned(int n, int t, int chunk, const std::function<void(int, int)>& f
     if (e) std::rethrow_exception(e);
 }
 
+/// Spin iterations (about 50 microseconds) before a thread waits on a condition variable.
+constexpr int k_spin = 2000;
+
+inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
 /// Worker threads kept for the life of the process, so a call costs a wake-up instead of thread
 /// creation (the cpu backend makes several calls per generation). One job at a time: a call that
 /// finds the pool busy runs with its own threads instead, so nesting and concurrent optimizers work.
@@ -68,7 +80,7 @@ class pool {
         const int id = static_cast<int>(workers_.size());
         // It must not miss the job posted below: it starts from the current job number (only the
         // holder of busy_ changes it, and that is this thread).
-        workers_.emplace_back([this, id, seen = job_] { work(id + 1, seen); });
+        workers_.emplace_back([this, id, seen = job_.load()] { work(id + 1, seen); });
       }
     } catch (...) {
       return false;  // the workers that did start stay for later calls
@@ -82,7 +94,7 @@ class pool {
       t_ = t;
       chunk_ = chunk;
       pending_ = t - 1;
-      ++job_;
+      job_.fetch_add(1);
     }
     wake_.notify_all();
     try {
@@ -90,9 +102,10 @@ class pool {
     } catch (...) {
       errors[0] = std::current_exception();
     }
+    for (int i = 0; i < k_spin && pending_.load() != 0; ++i) relax();  // usually done within microseconds
     {
       std::unique_lock<std::mutex> lock(m_);
-      done_.wait(lock, [this] { return pending_ == 0; });
+      done_.wait(lock, [this] { return pending_.load() == 0; });
       fn_ = nullptr;
       errors_ = nullptr;
     }
@@ -118,11 +131,14 @@ class pool {
       const std::function<void(int, int)>* fn;
       int b = 0, e = 0;
       std::vector<std::exception_ptr>* errors;
+      // The next job often follows within microseconds (several calls per generation): watch for it
+      // briefly before sleeping.
+      for (int i = 0; i < k_spin && job_.load() == seen; ++i) relax();
       {
         std::unique_lock<std::mutex> lock(m_);
-        wake_.wait(lock, [&] { return stop_ || job_ != seen; });
+        wake_.wait(lock, [&] { return stop_ || job_.load() != seen; });
         if (stop_) return;
-        seen = job_;
+        seen = job_.load();
         if (w >= t_) continue;  // this job needs fewer workers
         fn = fn_;
         errors = errors_;
@@ -149,8 +165,9 @@ class pool {
   std::vector<std::thread> workers_;
   const std::function<void(int, int)>* fn_ = nullptr;
   std::vector<std::exception_ptr>* errors_ = nullptr;
-  int n_ = 0, t_ = 0, chunk_ = 0, pending_ = 0;
-  unsigned long long job_ = 0;
+  int n_ = 0, t_ = 0, chunk_ = 0;
+  std::atomic<int> pending_{0};              // written under m_; also read while spinning
+  std::atomic<unsigned long long> job_{0};   // likewise
   bool stop_ = false;
 };
 
