@@ -65,9 +65,11 @@ inline void relax() {
 /// finds the pool busy runs with its own threads instead, so nesting and concurrent optimizers work.
 class pool {
  public:
+  /// Never destroyed: a static destructor could run before some other static's or atexit code that
+  /// still evaluates a population. Its threads sleep until the process ends.
   static pool& instance() {
-    static pool p;
-    return p;
+    static pool* p = new pool();
+    return *p;
   }
 
   /// Runs fn on chunks 1 .. t-1 in the workers and chunk 0 here. False, having run nothing, when the
@@ -114,15 +116,6 @@ class pool {
     return true;
   }
 
-  ~pool() {
-    {
-      std::lock_guard<std::mutex> lock(m_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    for (auto& th : workers_) th.join();
-  }
-
  private:
   pool() : pid_(::getpid()) {}
 
@@ -136,8 +129,7 @@ class pool {
       for (int i = 0; i < k_spin && job_.load() == seen; ++i) relax();
       {
         std::unique_lock<std::mutex> lock(m_);
-        wake_.wait(lock, [&] { return stop_ || job_.load() != seen; });
-        if (stop_) return;
+        wake_.wait(lock, [&] { return job_.load() != seen; });
         seen = job_.load();
         if (w >= t_) continue;  // this job needs fewer workers
         fn = fn_;
@@ -168,7 +160,6 @@ class pool {
   int n_ = 0, t_ = 0, chunk_ = 0;
   std::atomic<int> pending_{0};              // written under m_; also read while spinning
   std::atomic<unsigned long long> job_{0};   // likewise
-  bool stop_ = false;
 };
 
 }  // namespace
