@@ -309,10 +309,12 @@ class cpu_backend final : public backend {
 
   /// out (cols x stride, zero past rows) = a (rows x cols) transposed.
   static void transpose(const float* a, int rows, int cols, int stride, std::vector<float>& out) {
-    out.assign(static_cast<std::size_t>(stride) * cols, 0.0f);
+    out.resize(static_cast<std::size_t>(stride) * cols);
     for (int j = 0; j < rows; ++j)
       for (int cc = 0; cc < cols; ++cc)
         out[static_cast<std::size_t>(cc) * stride + j] = a[static_cast<std::size_t>(j) * cols + cc];
+    for (int cc = 0; cc < cols; ++cc)  // only the padding needs zeros
+      std::fill_n(out.begin() + static_cast<std::ptrdiff_t>(cc) * stride + rows, stride - rows, 0.0f);
   }
 
   /// p = center + scale x. Cannot fail: if the threads cannot start, it runs on this one (it is

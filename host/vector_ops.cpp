@@ -49,7 +49,7 @@ vector_isa best() noexcept {
   if (const char* e = std::getenv("DIFFEVO_CPU_ISA")) {
     const std::string want(e);
     for (vector_isa i : {vector_isa::baseline, vector_isa::avx2, vector_isa::avx512})
-      if (want == (i == vector_isa::baseline ? "baseline" : i == vector_isa::avx2 ? "avx2" : "avx512") && supported(i))
+      if (want == to_string(i) && supported(i))
         return i;
   }
   if (supported(vector_isa::avx512)) return vector_isa::avx512;
@@ -65,6 +65,10 @@ std::atomic<vector_isa>& chosen() noexcept {
 const vector_kernels& k() noexcept { return table(chosen().load(std::memory_order_relaxed)); }
 
 }  // namespace
+
+const char* to_string(vector_isa isa) noexcept {
+  return isa == vector_isa::baseline ? "baseline" : isa == vector_isa::avx2 ? "avx2" : "avx512";
+}
 
 vector_isa active_vector_isa() noexcept { return chosen().load(); }
 

@@ -74,6 +74,9 @@ void scale_to_float(float* __restrict out, const double* __restrict w, double sc
 /// The instruction sets the kernels are compiled for.
 enum class vector_isa { baseline, avx2, avx512 };
 
+/// "baseline", "avx2" or "avx512" (the values DIFFEVO_CPU_ISA takes).
+const char* to_string(vector_isa isa) noexcept;
+
 /// The one in use: the best this processor supports, unless the environment variable DIFFEVO_CPU_ISA
 /// (baseline, avx2 or avx512) or use_vector_isa chose another it supports.
 vector_isa active_vector_isa() noexcept;

@@ -27,9 +27,6 @@ std::vector<vector_isa> isas() {
   use_vector_isa(was);
   return out;
 }
-const char* name(vector_isa i) {
-  return i == vector_isa::baseline ? "baseline" : i == vector_isa::avx2 ? "avx2" : "avx512";
-}
 struct isa_guard {
   vector_isa was = active_vector_isa();
   ~isa_guard() { use_vector_isa(was); }
@@ -40,7 +37,7 @@ void for_each_isa(F fn) {
   isa_guard guard;
   for (vector_isa i : isas()) {
     ASSERT_TRUE(use_vector_isa(i));
-    SCOPED_TRACE(name(i));
+    SCOPED_TRACE(to_string(i));
     fn();
   }
 }
