@@ -1,8 +1,13 @@
 // The CUDA backend: the population stays on the device for the whole run. Per generation: fitness
-// summary + log-density (one block), latent coordinates Z = X E^T (cuBLAS) or, plain with large D,
-// a float64 Gram product X X^T (cuBLAS DGEMM), softmax weights per row (kernel), x0 = W X (cuBLAS SGEMM, in row chunks so W never exceeds a fixed budget), then the DDIM
-// update fused with the parameter map. Noise: cuRAND's device Philox generator, with the same seed
-// and the same sequence of calls as the cpu backend's host generator (host/rng.hpp).
+// summary + log-density (one block), latent coordinates Z = X E^T (cuBLAS), then
+//  - D <= k_fused_max_dim: one fused kernel per row (weights, x0, DDIM update, parameter map); no
+//    weight matrix, and no cuBLAS at all for the plain variant;
+//  - larger D: softmax weights per row (kernel) or, plain with large D, from a float64 Gram product
+//    X X^T (cuBLAS DGEMM); x0 = W X (cuBLAS SGEMM, in row chunks so W never exceeds a fixed budget);
+//    then the DDIM update fused with the parameter map.
+// Noise: cuRAND's device Philox generator, with the same seed and the same sequence of calls as the
+// cpu backend's host generator (host/rng.hpp). The fused path also supports deferred tells
+// (backend.hpp): checks and best-so-far on the device, one host synchronization per run.
 #include <algorithm>
 #include <vector>
 
@@ -22,11 +27,12 @@ class cuda_backend final : public backend {
       : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)) {
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     DIFFEVO_CUDA_TRY(cudaGetDevice(&device_));  // the device current at construction owns the run
-    {  // Refuse what cannot fit before allocating: x, parameters and x0 (N x D floats), plus the Gram copy.
+    {  // Refuse what cannot fit before allocating: x, parameters and x0 (N x D floats), plus the fused
+       // path's second x or the Gram path's float64 copy.
       std::size_t free_bytes = 0, total_bytes = 0;
       DIFFEVO_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
       const bool gram = cfg.latent_dim == 0 && d_ > k_direct_distance_max;
-      const double need = (12.0 + (gram ? 8.0 : 0.0)) * static_cast<double>(nd);
+      const double need = (12.0 + (d_ <= k_fused_max_dim ? 4.0 : 0.0) + (gram ? 8.0 : 0.0)) * static_cast<double>(nd);
       if (need > static_cast<double>(free_bytes))
         throw out_of_memory(msg("cuda backend: the population (population = ", n_, ", dimension = ", d_, ") needs about ",
                                 need / 1e9, " GB of device memory but ", free_bytes / 1e9, " GB of ", total_bytes / 1e9,
@@ -36,10 +42,13 @@ class cuda_backend final : public backend {
     h_scale_ = expand_affine(cfg.scale, d_, 1.0f);
     DIFFEVO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     try {
-      DIFFEVO_CUBLAS_TRY(cublasCreate(&blas_));
-      DIFFEVO_CUBLAS_TRY(cublasSetStream(blas_, stream_));
-      // Full float32 GEMMs: no TF32, so x0 is a float32 weighted mean like the cpu backend's.
-      DIFFEVO_CUBLAS_TRY(cublasSetMathMode(blas_, CUBLAS_PEDANTIC_MATH));
+      fused_ = d_ <= k_fused_max_dim;
+      if (latent_ > 0 || !fused_) {  // the plain fused path needs no cuBLAS handle (it costs ~ms to make)
+        DIFFEVO_CUBLAS_TRY(cublasCreate(&blas_));
+        DIFFEVO_CUBLAS_TRY(cublasSetStream(blas_, stream_));
+        // Full float32 GEMMs: no TF32, so x0 is a float32 weighted mean like the cpu backend's.
+        DIFFEVO_CUBLAS_TRY(cublasSetMathMode(blas_, CUBLAS_PEDANTIC_MATH));
+      }
       DIFFEVO_CURAND_TRY(curandCreateGenerator(&rng_, CURAND_RNG_PSEUDO_PHILOX4_32_10));
       DIFFEVO_CURAND_TRY(curandSetStream(rng_, stream_));
       DIFFEVO_CURAND_TRY(curandSetPseudoRandomGeneratorSeed(rng_, run_seed(cfg.seed)));
@@ -58,9 +67,15 @@ class cuda_backend final : public backend {
       // because the weights need ||x_i - s x_j||^2 to an absolute accuracy of about 1 - a_t, while the
       // Gram terms are of size D: in float32 their cancellation would leave errors of ~1e-7 D.
       gram_ = latent_ == 0 && d_ > k_direct_distance_max;
-      const std::size_t row_bytes = (sizeof(float) + (gram_ ? sizeof(double) : 0)) * n_;
-      chunk_ = static_cast<int>(std::clamp<std::size_t>(k_weight_budget_bytes / row_bytes, 1, n_));
-      w_ = device_buffer<float>(static_cast<std::size_t>(chunk_) * n_);
+      if (fused_) {
+        x_next_ = device_buffer<float>(draw_count(nd));  // same size as x_: the two are swapped
+        rec_ = device_buffer<run_record>(1);
+        best_row_ = device_buffer<float>(static_cast<std::size_t>(d_));
+      } else {
+        const std::size_t row_bytes = (sizeof(float) + (gram_ ? sizeof(double) : 0)) * n_;
+        chunk_ = static_cast<int>(std::clamp<std::size_t>(k_weight_budget_bytes / row_bytes, 1, n_));
+        w_ = device_buffer<float>(static_cast<std::size_t>(chunk_) * n_);
+      }
       if (gram_) {
         xd_ = device_buffer<double>(nd);
         norm2_ = device_buffer<double>(static_cast<std::size_t>(n_));
@@ -153,42 +168,70 @@ class cuda_backend final : public backend {
 
   void update(const ddim_coefficients& c) override {
     const device_scope on(device_);
-    const float one = 1.0f, zero = 0.0f;
-    const float* q = x_.data();
-    int k = d_;
-    if (latent_ > 0) {
-      // Z (row-major N x d) = X E^T; column-major: Z^T (d x N) = E (op T of E^T, D x d) * X^T (D x N).
-      DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, latent_, n_, d_, &one, e_.data(), d_, x_.data(),
-                                     d_, &zero, z_.data(), latent_));
-      q = z_.data();
-      k = latent_;
+    step(c, nullptr);
+  }
+
+  bool can_defer() const override { return fused_; }
+
+  void begin_deferred(const float* best_row, float best_fitness) override {
+    const device_scope on(device_);
+    run_record r{};
+    r.halted = 0;
+    r.has_best = best_row != nullptr;
+    r.best_value = best_fitness;
+    // From pageable memory: staged before cudaMemcpyAsync returns, so the locals may go.
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(rec_.data(), &r, sizeof r, cudaMemcpyHostToDevice, stream_));
+    if (best_row)
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(best_row_.data(), best_row, sizeof(float) * d_, cudaMemcpyHostToDevice, stream_));
+    deferred_.clear();
+  }
+
+  void tell_deferred(const float* d_f, const ddim_coefficients& c, int generation) override {
+    const device_scope on(device_);
+    if (d_f != fitness_.data())
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), d_f, sizeof(float) * n_, cudaMemcpyDeviceToDevice, stream_));
+    deferred_.push_back(rewind_point{generation, rng_position_, has_x0_});
+    deferred_args a;
+    a.rec = rec_.data();
+    a.generation = generation;
+    a.params = p_.data();
+    a.dim = d_;
+    a.best_row = best_row_.data();
+    summarize_fitness(fitness_.data(), n_, density_, summary_.data(), log_g_.data(), stream_, a);
+    step(c, rec_.data());
+  }
+
+  deferred_outcome end_deferred() override {
+    const device_scope on(device_);
+    run_record r{};
+    deferred_outcome o;
+    o.best.resize(static_cast<std::size_t>(d_));
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(&r, rec_.data(), sizeof r, cudaMemcpyDeviceToHost, stream_));
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(o.best.data(), best_row_.data(), sizeof(float) * d_, cudaMemcpyDeviceToHost, stream_));
+    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    o.has_best = r.has_best != 0;
+    o.best_fitness = r.best_value;
+    if (!o.has_best) o.best.clear();
+    o.last_nonfinite = r.last_nonfinite;
+    o.nonfinite = r.nonfinite;
+    o.completed = static_cast<int>(deferred_.size());
+    if (r.halted) {
+      o.halted = true;
+      o.error_generation = r.error_generation;
+      o.error = r.error;
+      // The device kept x (and p, x0) at the halting generation; put the noise position back there too.
+      const auto at = std::find_if(deferred_.begin(), deferred_.end(),
+                                   [&](const rewind_point& p) { return p.generation == r.error_generation; });
+      if (at == deferred_.end())
+        throw logic_error(msg("cuda backend: a deferred run halted at generation ", r.error_generation,
+                              ", which it never enqueued"));
+      o.completed = static_cast<int>(at - deferred_.begin());
+      DIFFEVO_CURAND_TRY(curandSetGeneratorOffset(rng_, at->rng_position));
+      rng_position_ = at->rng_position;
+      has_x0_ = at->has_x0;
     }
-    if (gram_) widen_rows(x_.data(), n_, d_, xd_.data(), norm2_.data(), stream_);
-    for (int r0 = 0; r0 < n_; r0 += chunk_) {
-      const int rows = std::min(chunk_, n_ - r0);
-      if (gram_) {
-        // G rows [r0, r0 + rows) = Xd_chunk Xd^T; column-major: G^T (N x rows) = Xd (op T of Xd^T, N x D) * Xd_chunk^T.
-        const double done = 1.0, dzero = 0.0;
-        DIFFEVO_CUBLAS_TRY(cublasDgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, n_, rows, d_, &done, xd_.data(), d_,
-                                       xd_.data() + static_cast<std::size_t>(r0) * d_, d_, &dzero, g_.data(), n_));
-        softmax_weights_gram(g_.data(), norm2_.data(), n_, log_g_.data(), c.a_t, rows, w_.data(), neff_.data() + r0,
-                             stream_);
-      } else {
-        softmax_weights(q, n_, k, log_g_.data(), c.a_t, r0, rows, w_.data(), neff_.data(), stream_);
-      }
-      // X0 rows [r0, r0 + rows) = W_chunk X; column-major: X0^T (D x rows) = X^T (D x N) * W_chunk^T (N x rows).
-      DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, d_, rows, n_, &one, x_.data(), d_, w_.data(), n_,
-                                     &zero, x0_.data() + static_cast<std::size_t>(r0) * d_, d_));
-    }
-    const bool noisy = c.sigma > 0;
-    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
-    if (noisy) {
-      DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data(), draw_count(nd), 0.0f, 1.0f));
-      rng_position_ += draw_count(nd);
-    }
-    ddim_update_and_params(x_.data(), x0_.data(), noisy ? p_.data() : nullptr, update_of(c), center_.data(),
-                           scale_.data(), p_.data(), n_, d_, stream_);
-    has_x0_ = true;
+    deferred_.clear();
+    return o;
   }
 
   std::vector<float> last_fitness() override {
@@ -229,6 +272,57 @@ class cuda_backend final : public backend {
   }
 
  private:
+  /// One generation's update with the last summarized fitness; `rec` (deferred runs) halts it.
+  void step(const ddim_coefficients& c, const run_record* rec) {
+    const float one = 1.0f, zero = 0.0f;
+    const float* q = x_.data();
+    int k = d_;
+    if (latent_ > 0) {
+      // Z (row-major N x d) = X E^T; column-major: Z^T (d x N) = E (op T of E^T, D x d) * X^T (D x N).
+      DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, latent_, n_, d_, &one, e_.data(), d_, x_.data(),
+                                     d_, &zero, z_.data(), latent_));
+      q = z_.data();
+      k = latent_;
+    }
+    const bool noisy = c.sigma > 0;
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    if (fused_) {
+      if (noisy) {
+        DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data(), draw_count(nd), 0.0f, 1.0f));
+        rng_position_ += draw_count(nd);
+      }
+      fused_update(q, k, x_.data(), n_, d_, log_g_.data(), c.a_t, update_of(c), noisy ? p_.data() : nullptr,
+                   center_.data(), scale_.data(), x_next_.data(), x0_.data(), p_.data(), neff_.data(), rec, stream_);
+      std::swap(x_, x_next_);
+      has_x0_ = true;
+      return;
+    }
+    if (gram_) widen_rows(x_.data(), n_, d_, xd_.data(), norm2_.data(), stream_);
+    for (int r0 = 0; r0 < n_; r0 += chunk_) {
+      const int rows = std::min(chunk_, n_ - r0);
+      if (gram_) {
+        // G rows [r0, r0 + rows) = Xd_chunk Xd^T; column-major: G^T (N x rows) = Xd (op T of Xd^T, N x D) * Xd_chunk^T.
+        const double done = 1.0, dzero = 0.0;
+        DIFFEVO_CUBLAS_TRY(cublasDgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, n_, rows, d_, &done, xd_.data(), d_,
+                                       xd_.data() + static_cast<std::size_t>(r0) * d_, d_, &dzero, g_.data(), n_));
+        softmax_weights_gram(g_.data(), norm2_.data(), n_, log_g_.data(), c.a_t, rows, w_.data(), neff_.data() + r0,
+                             stream_);
+      } else {
+        softmax_weights(q, n_, k, log_g_.data(), c.a_t, r0, rows, w_.data(), neff_.data(), stream_);
+      }
+      // X0 rows [r0, r0 + rows) = W_chunk X; column-major: X0^T (D x rows) = X^T (D x N) * W_chunk^T (N x rows).
+      DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, d_, rows, n_, &one, x_.data(), d_, w_.data(), n_,
+                                     &zero, x0_.data() + static_cast<std::size_t>(r0) * d_, d_));
+    }
+    if (noisy) {
+      DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data(), draw_count(nd), 0.0f, 1.0f));
+      rng_position_ += draw_count(nd);
+    }
+    ddim_update_and_params(x_.data(), x0_.data(), noisy ? p_.data() : nullptr, update_of(c), center_.data(),
+                           scale_.data(), p_.data(), n_, d_, stream_);
+    has_x0_ = true;
+  }
+
   /// Summary and log-densities of fitness_ (kept for the next update). Synchronizes.
   fitness_summary summarize_fitness_buffer() {
     summarize_fitness(fitness_.data(), n_, density_, summary_.data(), log_g_.data(), stream_);
@@ -257,6 +351,7 @@ class cuda_backend final : public backend {
   density_params density_;
   int device_ = 0;
   int chunk_ = 1;
+  bool fused_ = false;
   bool gram_ = false;
   bool has_x0_ = false;
   std::uint64_t rng_position_ = 0;
@@ -266,6 +361,14 @@ class cuda_backend final : public backend {
   std::vector<float> h_center_, h_scale_, h_p_;
   device_buffer<float> x_, p_, x0_, fitness_, log_g_, neff_, center_, scale_, w_, e_, z_;
   device_buffer<fitness_summary> summary_;
+  device_buffer<float> x_next_, best_row_;  // fused path only: the update's output (swapped with x_), best-so-far
+  device_buffer<run_record> rec_;
+  struct rewind_point {  // where each deferred generation started
+    int generation;
+    std::uint64_t rng_position;
+    bool has_x0;
+  };
+  std::vector<rewind_point> deferred_;
   device_buffer<double> xd_, norm2_, g_;  // Gram path only
 };
 

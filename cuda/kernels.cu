@@ -20,12 +20,47 @@ __device__ double block_reduce(double v, double* sh, Op op) {
   return r;
 }
 
+constexpr int k_warps = k_block / 32;
+
+/// Sums K doubles per thread over the block: a fixed shuffle tree per warp, then every thread adds the
+/// warp totals in warp order. Deterministic; every thread gets the K sums. sh holds K * k_warps.
+template <int K>
+__device__ void block_sums(double (&v)[K], double* sh) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+#pragma unroll
+  for (int k = 0; k < K; ++k) {
+    for (int off = 16; off > 0; off /= 2) v[k] += __shfl_down_sync(0xffffffffu, v[k], off);
+    if (lane == 0) sh[k * k_warps + warp] = v[k];
+  }
+  __syncthreads();
+#pragma unroll
+  for (int k = 0; k < K; ++k) {
+    double s = 0;
+    for (int w = 0; w < k_warps; ++w) s += sh[k * k_warps + w];
+    v[k] = s;
+  }
+  __syncthreads();
+}
+
+/// The block's maximum of one double per thread; every thread gets it. sh holds k_warps.
+__device__ double block_max(double v, double* sh) {
+  for (int off = 16; off > 0; off /= 2) v = fmax(v, __shfl_down_sync(0xffffffffu, v, off));
+  if (threadIdx.x % 32 == 0) sh[threadIdx.x / 32] = v;
+  __syncthreads();
+  double m = -INFINITY;
+  for (int w = 0; w < k_warps; ++w) m = fmax(m, sh[w]);
+  __syncthreads();
+  return m;
+}
+
 // One block of k_block threads. Thread t folds j = t, t + k_block, ... (increasing j), then a tree of
 // summary_merge (associative, lowest-index ties) combines them: deterministic. Then every thread
-// writes the final log-density of its j.
+// writes the final log-density of its j. A deferred run's record is read by every thread before
+// thread 0 updates it.
 __global__ void summarize_fitness_kernel(const float* f, int n, density_params p, fitness_summary* out,
-                                         float* log_g) {
+                                         float* log_g, deferred_args d) {
   __shared__ fitness_summary sh[k_block];
+  if (d.rec && d.rec->halted) return;  // the same value for every thread: no barrier is skipped by some
   fitness_summary s = empty_summary();
   for (int j = threadIdx.x; j < n; j += k_block) summary_add(s, j, f[j], p);
   sh[threadIdx.x] = s;
@@ -36,7 +71,30 @@ __global__ void summarize_fitness_kernel(const float* f, int n, density_params p
   }
   const fitness_summary all = sh[0];
   if (threadIdx.x == 0) *out = all;
+  if (d.rec && all.first_error >= 0) {  // halt the run here: later kernels leave the state as it is now
+    if (threadIdx.x == 0) {
+      d.rec->halted = 1;
+      d.rec->error_generation = d.generation;
+      d.rec->error = all;
+    }
+    return;
+  }
   for (int j = threadIdx.x; j < n; j += k_block) log_g[j] = final_log_density(f[j], p, all);
+  if (!d.rec) return;
+  const bool improved = all.best >= 0 && (!d.rec->has_best || (p.minimize ? all.best_value < d.rec->best_value
+                                                                           : all.best_value > d.rec->best_value));
+  __syncthreads();  // every thread has read the record
+  if (improved)
+    for (int c = threadIdx.x; c < d.dim; c += k_block)
+      d.best_row[c] = d.params[static_cast<size_t>(all.best) * d.dim + c];
+  if (threadIdx.x == 0) {
+    if (improved) {
+      d.rec->has_best = 1;
+      d.rec->best_value = all.best_value;
+    }
+    d.rec->last_nonfinite = all.nonfinite;
+    d.rec->nonfinite += all.nonfinite;
+  }
 }
 
 __device__ double row_log_weight(const float* qi, const float* qj, int k, float s, double sd, float log_g_j,
@@ -87,6 +145,55 @@ __global__ void softmax_weights_kernel(const float* q, int n, int k, const float
   softmax_row(
       n, [&](int j) { return row_log_weight(qi, q + static_cast<size_t>(j) * k, k, s, sd, log_g[j], inv2); },
       w + static_cast<size_t>(blockIdx.x) * n, sh, neff + r0 + blockIdx.x);
+}
+
+// One block per row i: pass 1 the row's maximum log-weight, pass 2 the float64 sums of e_j = exp(v_j - max),
+// e_j^2 and e_j x_j (the weights never leave registers), then thread c < dim finishes column c.
+__global__ void fused_update_kernel(const float* q, int k, const float* x, int n, int dim, const float* log_g, float s,
+                                    double sd, double inv2, update_coefficients co, const float* z,
+                                    const float* center, const float* scale, float* x_next, float* x0, float* p,
+                                    float* neff, const run_record* rec) {
+  constexpr int K = k_fused_max_dim + 2;  // sum e, sum e^2, sum e x_j[c]
+  __shared__ double sh[K * k_warps];
+  const size_t row = static_cast<size_t>(blockIdx.x) * dim;
+  const float* xi = x + row;
+  if (rec && rec->halted) {
+    for (int c = threadIdx.x; c < dim; c += k_block) {
+      x_next[row + c] = xi[c];
+      p[row + c] = center[c] + scale[c] * xi[c];
+    }
+    return;
+  }
+  const float* qi = q + static_cast<size_t>(blockIdx.x) * k;
+  auto v = [&](int j) { return row_log_weight(qi, q + static_cast<size_t>(j) * k, k, s, sd, log_g[j], inv2); };
+  double m = -INFINITY;
+  for (int j = threadIdx.x; j < n; j += k_block) m = fmax(m, v(j));
+  m = block_max(m, sh);
+  double acc[K] = {};
+  for (int j = threadIdx.x; j < n; j += k_block) {
+    const double e = exp(v(j) - m);
+    acc[0] += e;
+    acc[1] += e * e;
+    const float* xj = x + static_cast<size_t>(j) * dim;
+#pragma unroll
+    for (int c = 0; c < k_fused_max_dim; ++c)
+      if (c < dim) acc[2 + c] += e * xj[c];
+  }
+  block_sums(acc, sh);
+  if (threadIdx.x == 0) neff[blockIdx.x] = static_cast<float>(acc[0] * acc[0] / acc[1]);
+  const int c = threadIdx.x;
+  if (c < dim) {
+    // Register arrays need constant indices: pick column c's sum by an unrolled select.
+    double sum_c = 0;
+#pragma unroll
+    for (int t = 0; t < k_fused_max_dim; ++t)
+      if (t == c) sum_c = acc[2 + t];
+    const float x0c = static_cast<float>(sum_c / acc[0]);
+    x0[row + c] = x0c;
+    const float next = ddim_update(xi[c], x0c, z ? z[row + c] : 0.0f, co);  // z may alias p: read first
+    x_next[row + c] = next;
+    p[row + c] = center[c] + scale[c] * next;
+  }
 }
 
 // One block per chunk row r; distances from the float64 Gram chunk g (rows x n) and the squared norms.
@@ -142,8 +249,21 @@ __global__ void ddim_update_kernel(float* x, const float* x0, const float* z, up
 }  // namespace
 
 void summarize_fitness(const float* d_fitness, int n, density_params p, fitness_summary* d_summary, float* d_log_g,
-                       cudaStream_t stream) {
-  summarize_fitness_kernel<<<1, k_block, 0, stream>>>(d_fitness, n, p, d_summary, d_log_g);
+                       cudaStream_t stream, const deferred_args& deferred) {
+  summarize_fitness_kernel<<<1, k_block, 0, stream>>>(d_fitness, n, p, d_summary, d_log_g, deferred);
+  DIFFEVO_CHECK_LAUNCH();
+}
+
+void fused_update(const float* d_q, int k, const float* d_x, int n, int dim, const float* d_log_g, double a_t,
+                  update_coefficients c, const float* d_z, const float* d_center, const float* d_scale,
+                  float* d_x_next, float* d_x0, float* d_p, float* d_neff, const run_record* d_rec,
+                  cudaStream_t stream) {
+  if (dim > k_fused_max_dim)
+    throw logic_error(msg("fused_update: dimension ", dim, " exceeds k_fused_max_dim = ", k_fused_max_dim));
+  const double sd = sqrt(a_t);
+  fused_update_kernel<<<n, k_block, 0, stream>>>(d_q, k, d_x, n, dim, d_log_g, static_cast<float>(sd), sd,
+                                                 1.0 / (2.0 * (1.0 - a_t)), c, d_z, d_center, d_scale, d_x_next,
+                                                 d_x0, d_p, d_neff, d_rec);
   DIFFEVO_CHECK_LAUNCH();
 }
 

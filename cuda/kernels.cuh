@@ -9,9 +9,47 @@ namespace diffevo::detail {
 
 constexpr int k_block = 256;  // every kernel here assumes blockDim.x == k_block
 
-/// Summary of the N fitness values and the final log-density of each (one block).
+/// Up to this dimension the update is one fused kernel per generation (fused_update): no N x N weight
+/// matrix, no cuBLAS.
+constexpr int k_fused_max_dim = 8;
+
+/// Device-side bookkeeping of a deferred run (tells that do not wait for the host): the first fitness
+/// error halts every later kernel of the run, and best-so-far and the non-finite count are kept here
+/// until the host reads them back once at the end.
+struct run_record {
+  int halted;             ///< 1 once a generation's fitness had an input error
+  int error_generation;   ///< that generation
+  fitness_summary error;  ///< its summary (first_error, error_class, error_value)
+  int has_best;
+  float best_value;
+  int last_nonfinite;     ///< of the last generation that went through
+  long long nonfinite;    ///< summed over the generations that went through
+};
+
+/// What the summary kernel does for a deferred run (all null: a synchronous tell).
+struct deferred_args {
+  run_record* rec = nullptr;
+  int generation = 0;
+  const float* params = nullptr;  ///< the population just evaluated (N x dim), for best-so-far
+  int dim = 0;
+  float* best_row = nullptr;      ///< dim floats: the best individual so far
+};
+
+/// Summary of the N fitness values and the final log-density of each (one block). With a deferred
+/// record: does nothing once the record is halted; a fitness error halts it (no log-density is
+/// written); otherwise best-so-far and the non-finite count are updated on the device.
 void summarize_fitness(const float* d_fitness, int n, density_params p, fitness_summary* d_summary, float* d_log_g,
-                       cudaStream_t stream);
+                       cudaStream_t stream, const deferred_args& deferred = {});
+
+/// The whole update for dim <= k_fused_max_dim, one block per row i: softmax weights over j from the
+/// coordinates q (n x k), x0_i = sum_j w_ij x_j (float64 sums), the DDIM step into d_x_next (d_z may be
+/// null: no noise; it may alias d_p), p_i = center + scale * x_i', and d_neff[i]. d_x is only read. If
+/// d_rec is halted: x_next = x and p = center + scale * x (undoing the noise draw in p); x0 and neff
+/// are left as they were.
+void fused_update(const float* d_q, int k, const float* d_x, int n, int dim, const float* d_log_g, double a_t,
+                  update_coefficients c, const float* d_z, const float* d_center, const float* d_scale,
+                  float* d_x_next, float* d_x0, float* d_p, float* d_neff, const run_record* d_rec,
+                  cudaStream_t stream);
 
 /// Rows [r0, r0 + rows) of softmax_j(log w_ij) into d_w (rows x n, row-major); q is n x k.
 /// d_neff[r0 + r] = 1 / sum_j w_ij^2 (the row's effective number of neighbours).

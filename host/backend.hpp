@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "diffevo/config.hpp"
+#include "diffevo/error.hpp"
 #include "diffevo/optimizer.hpp"
 #include "diffevo/detail/math.hpp"
 #include "diffevo/schedule.hpp"
@@ -48,7 +49,40 @@ class backend {
   /// N floats of device memory for a fitness kernel.
   virtual float* device_fitness() { return nullptr; }
   virtual cuda_stream stream() const { return nullptr; }
+
+  // Deferred tells (cuda backend, fused update only): the summary, its checks and best-so-far stay on
+  // the device, so a whole run needs one host synchronization. A fitness error halts the device work
+  // of that generation and every later one; end_deferred() rewinds the noise position to it.
+  /// True when begin/tell/end_deferred are available.
+  virtual bool can_defer() const { return false; }
+  /// Starts a deferred sequence from the host's best-so-far (best_row: D floats, or null).
+  virtual void begin_deferred(const float* best_row, float best_fitness);
+  /// Enqueues generation `generation`: summary of the device fitness, checks, best-so-far, update(c).
+  virtual void tell_deferred(const float* d_fitness, const ddim_coefficients& c, int generation);
+  struct deferred_outcome {
+    bool halted = false;       ///< a fitness error stopped the sequence
+    int error_generation = 0;  ///< at this generation (the state is the one it was asked with)
+    fitness_summary error{};   ///< that generation's summary
+    bool has_best = false;     ///< best-so-far after the sequence (including the host's at the start)
+    float best_fitness = 0;
+    std::vector<float> best;
+    int last_nonfinite = 0;    ///< of the last generation that went through
+    long long nonfinite = 0;   ///< over the generations that went through
+    int completed = 0;         ///< generations that went through
+  };
+  /// Waits for the device and reports; the backend is ready for the next (synchronous or deferred) tell.
+  virtual deferred_outcome end_deferred();
 };
+
+inline void backend::begin_deferred(const float*, float) {
+  throw logic_error("this backend has no deferred tells (can_defer() is false)");
+}
+inline void backend::tell_deferred(const float*, const ddim_coefficients&, int) {
+  throw logic_error("this backend has no deferred tells (can_defer() is false)");
+}
+inline backend::deferred_outcome backend::end_deferred() {
+  throw logic_error("this backend has no deferred tells (can_defer() is false)");
+}
 
 /// Plain-data density settings of a config.
 inline density_params density_of(const config& c) {

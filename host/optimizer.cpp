@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <string>
 
 #include "backend.hpp"
 #include "cpu_backend.hpp"
@@ -121,17 +122,21 @@ void optimizer::tell_device(const float* d_fitness, std::size_t n) {
 
 void optimizer::on_generation(generation_callback cb) { s_->observer = std::move(cb); }
 
+namespace {
+/// The message of a summary's input error (sum.first_error >= 0).
+std::string fitness_error(const detail::fitness_summary& sum, const config& cfg) {
+  const float v = sum.error_value;
+  if (sum.error_class == static_cast<int>(detail::fitness_class::negative))
+    return detail::msg("fitness[", sum.first_error, "] = ", v, " gives a negative density under the ",
+                       to_string(cfg.density), " mapping (objective ", to_string(cfg.goal),
+                       "); use density_kind::energy for fitness of any sign");
+  return detail::msg("fitness[", sum.first_error, "] = ", v, " is infinite in the winning direction (objective ",
+                     to_string(cfg.goal), ")");
+}
+}  // namespace
+
 void optimizer::apply(const detail::fitness_summary& sum, double started) {
-  if (sum.first_error >= 0) {
-    const float v = sum.error_value;
-    if (sum.error_class == static_cast<int>(detail::fitness_class::negative))
-      throw invalid_argument(detail::msg("fitness[", sum.first_error, "] = ", v, " gives a negative density under the ",
-                                         to_string(s_->cfg.density), " mapping (objective ", to_string(s_->cfg.goal),
-                                         "); use density_kind::energy for fitness of any sign"));
-    throw invalid_argument(detail::msg("fitness[", sum.first_error, "] = ", v,
-                                       " is infinite in the winning direction (objective ", to_string(s_->cfg.goal),
-                                       ")"));
-  }
+  if (sum.first_error >= 0) throw invalid_argument(fitness_error(sum, s_->cfg));
   // Best-so-far comes from the population just evaluated: copied before the update replaces it,
   // committed only after the update succeeded (a throwing update leaves the state as it was).
   std::vector<float> new_best;
@@ -169,6 +174,40 @@ void optimizer::apply(const detail::fitness_summary& sum, double started) {
     rec.generation_seconds = gen_seconds;
     rec.best_so_far = s_->has_best ? s_->best_fitness : NAN;
     s_->observer(rec);
+  }
+}
+
+bool optimizer::can_defer() const noexcept {
+  return s_->kind == backend_kind::cuda && !s_->observer && s_->impl->can_defer();
+}
+
+void optimizer::tell_deferred(const float* d_fitness, std::size_t n) {
+  check_tell(d_fitness, n, true);
+  if (!s_->deferring) {
+    s_->impl->begin_deferred(s_->has_best ? s_->best.data() : nullptr, s_->best_fitness);
+    s_->deferring = true;
+  }
+  s_->impl->tell_deferred(d_fitness, ddim_step(s_->alphas, s_->generation, s_->cfg.eta), s_->generation);
+  ++s_->generation;
+  s_->asked = false;
+}
+
+void optimizer::settle() {
+  if (!s_->deferring) return;
+  s_->deferring = false;
+  const detail::backend::deferred_outcome r = s_->impl->end_deferred();
+  if (r.has_best) {
+    s_->best = r.best;
+    s_->best_fitness = r.best_fitness;
+    s_->has_best = true;
+  }
+  if (r.completed > 0) s_->last_nonfinite = r.last_nonfinite;
+  s_->total_nonfinite += r.nonfinite;
+  s_->last_tell = std::chrono::steady_clock::now();
+  if (r.halted) {
+    s_->generation = r.error_generation;
+    s_->asked = true;  // its population is the current one again: tell it again to retry
+    throw invalid_argument(detail::msg("generation ", r.error_generation, ": ", fitness_error(r.error, s_->cfg)));
   }
 }
 

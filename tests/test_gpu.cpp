@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
+#include "reference.hpp"
 #include "tolerance.hpp"
 
 using namespace diffevo;
@@ -148,4 +149,24 @@ TEST(Gpu, AnImpossiblePopulationIsOutOfMemory) {
   EXPECT_THROW(optimizer o(c), out_of_memory);
   optimizer fine(gpu_cfg(16, 4, 0, 1.0));  // the device is still usable
   EXPECT_EQ(fine.generation(), 0);
+}
+
+// The cuda backend against the float64 reference, one shape per path: the fused kernel (D <= 8, plain
+// and latent, N from 2 to several thousand rows), softmax + SGEMM with float distances (8 < D <= 32),
+// float64 distances (D > 32), the Gram path, latent with large D, and the underflow regime.
+TEST(Gpu, X0AndUpdateMatchFloat64ReferenceOnEveryPath) {
+  REQUIRE_DEVICE();
+  const backend_kind k = backend_kind::cuda;
+  const std::vector<double> a = {0.9, 0.5, 0.2};
+  reference::check_one_generation({2, 1, 0, a}, 30, k);
+  reference::check_one_generation({64, 2, 0, a}, 31, k);
+  reference::check_one_generation({67, 8, 0, a}, 32, k);
+  reference::check_one_generation({300, 5, 2, a}, 33, k);
+  reference::check_one_generation({3000, 2, 0, a}, 34, k);
+  reference::check_one_generation({61, 9, 0, a}, 35, k);
+  reference::check_one_generation({61, 37, 0, a}, 36, k);
+  reference::check_one_generation({48, 200, 0, {0.9, 0.5, 0.05}}, 37, k);
+  reference::check_one_generation({64, 40, 2, a}, 38, k);
+  reference::check_one_generation({32, 1000, 0, {0.9999999, 0.999999}}, 39, k);
+  reference::check_one_generation({32, 4, 0, {0.9999999, 0.999999}}, 40, k);
 }

@@ -4,6 +4,8 @@
 
 #include <cuda_runtime.h>
 
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -133,4 +135,106 @@ TEST(GpuDevice, FunctorRunMatchesCpuAndFindsTheOptimum) {
   const auto again = optimize_functor(paper_cfg(backend_kind::cuda), f);
   EXPECT_EQ(gpu.population, again.population);
   EXPECT_EQ(gpu.fitness, again.fitness);
+}
+
+namespace {
+std::vector<float> population_of(optimizer& o) {
+  const population_view p = o.ask();
+  return std::vector<float>(p.data, p.data + p.size());
+}
+
+// Synchronous reference: ask_device / evaluate_device / tell_device, generation by generation.
+void tell_generations(optimizer& o, int count, const functions::paper_fitness& f) {
+  for (int g = 0; g < count && !o.done(); ++g) {
+    const population_view d = o.ask_device();
+    evaluate_device(f, d.data, d.rows, d.cols, o.device_fitness(), o.stream());
+    o.tell_device(o.device_fitness(), static_cast<std::size_t>(d.rows));
+  }
+}
+
+// A device fitness that writes `bad` into fitness[index] on the call numbered `at` (0-based).
+struct poisoned_fitness {
+  functions::paper_fitness f;
+  int at, index;
+  float bad;
+  int calls = 0;
+  void operator()(population_view pop, float* d_out, cuda_stream stream) {
+    evaluate_device(f, pop.data, pop.rows, pop.cols, d_out, stream);
+    if (calls++ == at)
+      ASSERT_EQ(cudaMemcpyAsync(d_out + index, &bad, sizeof bad, cudaMemcpyHostToDevice, stream), cudaSuccess);
+  }
+};
+}  // namespace
+
+// run_device with deferred tells (the 2-D paper setting is on the fused path) gives the same bits as
+// generation-by-generation tell_device, and as run_device with an observer (which tells synchronously).
+TEST(GpuDevice, DeferredRunEqualsSynchronousTellsBitForBit) {
+  REQUIRE_DEVICE();
+  const functions::paper_fitness f{benchmark::rastrigin};
+  const optimize_result deferred = optimize_functor(paper_cfg(backend_kind::cuda), f);
+
+  optimizer sync(paper_cfg(backend_kind::cuda));
+  tell_generations(sync, sync.generations(), f);
+  ASSERT_TRUE(sync.done());
+  EXPECT_EQ(deferred.population, population_of(sync));
+  ASSERT_TRUE(deferred.has_best);
+
+  optimizer observed(paper_cfg(backend_kind::cuda));
+  int records = 0;
+  observed.on_generation([&](const generation_record&) { ++records; });
+  const optimize_result with_observer = run_functor(observed, f);
+  EXPECT_EQ(records, observed.generations());
+  EXPECT_EQ(deferred.population, with_observer.population);
+  EXPECT_EQ(deferred.fitness, with_observer.fitness);
+  EXPECT_EQ(deferred.best, with_observer.best);
+  EXPECT_EQ(deferred.best_fitness, with_observer.best_fitness);
+  EXPECT_EQ(deferred.nonfinite, with_observer.nonfinite);
+}
+
+// A bad value in generation 3 of a deferred run: the error names the generation, index and value;
+// the optimizer is back at generation 3 with the population that was evaluated there, the best and
+// the noise position of a synchronous run, and continuing gives that run's bits.
+TEST(GpuDevice, DeferredRunReportsTheBadGenerationAndRewindsToIt) {
+  REQUIRE_DEVICE();
+  const functions::paper_fitness f{benchmark::himmelblau};
+  optimizer o(paper_cfg(backend_kind::cuda));
+  poisoned_fitness bad{f, 3, 7, -1.5f};
+  try {
+    run_device(o, std::ref(bad));
+    FAIL() << "no exception";
+  } catch (const invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("generation 3: fitness[7] = -1.5"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(o.generation(), 3);
+
+  optimizer ref(paper_cfg(backend_kind::cuda));
+  tell_generations(ref, 3, f);
+  EXPECT_EQ(population_of(o), population_of(ref));
+  ASSERT_TRUE(o.has_best());
+  EXPECT_EQ(o.best(), ref.best());
+  EXPECT_EQ(o.best_fitness(), ref.best_fitness());
+  EXPECT_EQ(o.total_nonfinite(), ref.total_nonfinite());
+
+  const optimize_result rest = run_functor(o, f);
+  tell_generations(ref, ref.generations(), f);
+  EXPECT_EQ(rest.population, population_of(ref));
+}
+
+// The fitness callback throwing in generation 5: the four deferred tells before it are settled.
+TEST(GpuDevice, DeferredRunSettlesWhenTheFitnessThrows) {
+  REQUIRE_DEVICE();
+  const functions::paper_fitness f{benchmark::ackley};
+  optimizer o(paper_cfg(backend_kind::cuda));
+  int calls = 0;
+  EXPECT_THROW(run_device(o,
+                          [&](population_view pop, float* d_out, cuda_stream s) {
+                            if (calls++ == 5) throw std::runtime_error("user fitness failed");
+                            evaluate_device(f, pop.data, pop.rows, pop.cols, d_out, s);
+                          }),
+               std::runtime_error);
+  EXPECT_EQ(o.generation(), 5);
+  optimizer ref(paper_cfg(backend_kind::cuda));
+  tell_generations(ref, 5, f);
+  EXPECT_EQ(population_of(o), population_of(ref));
+  EXPECT_EQ(o.best(), ref.best());
 }

@@ -41,8 +41,13 @@ optimize_result run(strategy& s, const batch_fitness& fitness);
 
 /// run() with the evaluation on the device: cuda backend only (logic_error otherwise). Each
 /// generation enqueues `fitness` on opt.stream() with the population from ask_device() and
-/// opt.device_fitness() as the output, then calls tell_device(). Call it with the optimizer's device
+/// opt.device_fitness() as the output, then tells the optimizer. Call it with the optimizer's device
 /// (the one current at its construction) current.
+/// For D <= 8 with no on_generation observer, the tells are deferred: the fitness checks and the
+/// best-so-far bookkeeping run on the device and the host waits for it once, at the end, instead of
+/// once per generation. Errors are the same as tell_device()'s: a bad fitness value in generation g
+/// throws invalid_argument ("generation g: fitness[i] = v ...") with the optimizer rewound to
+/// generation g, its population the one that was evaluated, as if that tell_device() had thrown.
 optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness);
 
 }  // namespace diffevo

@@ -22,6 +22,7 @@ using cuda_stream = CUstream_st*;
 namespace detail {
 class backend;
 struct fitness_summary;
+struct optimizer_access;
 }
 
 /// Diffusion Evolution with an ask/tell interface.
@@ -127,8 +128,17 @@ class optimizer final : public strategy {
   const std::vector<double>& alphas() const noexcept;
 
  private:
+  friend struct detail::optimizer_access;  // run_device's deferred tells (host/optimize.cpp)
   struct state;
   explicit optimizer(std::unique_ptr<state> s);
+  /// Deferred tells (see host/backend.hpp): true on the cuda backend's fused path with no observer.
+  bool can_defer() const noexcept;
+  /// tell_device() without waiting for the device; checks and best-so-far are settled by settle().
+  void tell_deferred(const float* d_fitness, std::size_t n);
+  /// Waits for the deferred tells and brings the host state up to date. If one of them had a fitness
+  /// error, the optimizer is rewound to that generation (as if its tell_device() had thrown) and the
+  /// same invalid_argument is thrown, prefixed by the generation.
+  void settle();
   void check_tell(const void* fitness, std::size_t n, bool device) const;
   void apply(const detail::fitness_summary& sum, double started);
   void require_cuda(const char* call) const;
