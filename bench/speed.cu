@@ -1,14 +1,18 @@
 // diffevo-bench speed: timings of the library itself (issue 4's speed section).
 //  - whole 2-D run: N = 512, T = 25, the paper's settings, fitness included (the functor path:
-//    inside the library's kernel on cuda, host threads on cpu), median of repeats after a warm-up;
+//    inside the library's kernel on cuda, host threads on cpu), median of repeats after a warm-up,
+//    split into constructing the optimizer (allocations, handles, initial draw) and the run itself;
 //  - update step alone: tell() with a fixed fitness vector, for N in {512, 4096, 16384} x
 //    D in {2, 58, 17,410}, plain and latent d = 2, skipping cells whose N^2 D multiply-adds would take
 //    too long on the cpu; on cuda, next to a bare cuBLAS SGEMM of the x0 product's shape
-//    (N x N times N x D) measured in the same run.
+//    (N x N times N x D) measured in the same run; and next to the memory floor: the bytes every
+//    update must move (read x, write x and p, write and read the noise: 20 N D bytes) at the copy
+//    bandwidth measured in the same run.
 // Compiled by nvcc (it uses diffevo/optimize.cuh); runs on either backend.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <cstring>
 #include <random>
 
 #include "common.hpp"
@@ -61,6 +65,57 @@ double bare_gemm_seconds(int n, int d, int repeats) {
   return quantile(t, 0.5);
 }
 
+/// Copy bandwidth (bytes read + written per second), median of repeats: a device-to-device
+/// cudaMemcpy of 1 GiB on cuda, a host memcpy split over all hardware threads on cpu (256 MiB).
+double copy_bandwidth(bool gpu, int repeats) {
+  std::vector<double> t;
+  if (gpu) {
+    const std::size_t bytes = std::size_t(1) << 30;
+    void *a = nullptr, *b = nullptr;
+    cudaEvent_t e0 = nullptr, e1 = nullptr;
+    const auto release = [&] {
+      cudaFree(a);
+      cudaFree(b);
+      if (e0) cudaEventDestroy(e0);
+      if (e1) cudaEventDestroy(e1);
+    };
+    try {
+      cuda_ok(cudaMalloc(&a, bytes), "cudaMalloc (bandwidth)");
+      cuda_ok(cudaMalloc(&b, bytes), "cudaMalloc (bandwidth)");
+      cuda_ok(cudaMemset(a, 1, bytes), "cudaMemset");
+      cuda_ok(cudaEventCreate(&e0), "cudaEventCreate");
+      cuda_ok(cudaEventCreate(&e1), "cudaEventCreate");
+      for (int r = 0; r <= repeats; ++r) {
+        cuda_ok(cudaEventRecord(e0), "cudaEventRecord");
+        cuda_ok(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy (bandwidth)");
+        cuda_ok(cudaEventRecord(e1), "cudaEventRecord");
+        cuda_ok(cudaEventSynchronize(e1), "cudaEventSynchronize");
+        float ms = 0;
+        cuda_ok(cudaEventElapsedTime(&ms, e0, e1), "cudaEventElapsedTime");
+        if (r > 0) t.push_back(2.0 * bytes / (ms / 1e3));
+      }
+    } catch (...) {
+      release();
+      throw;
+    }
+    release();
+  } else {
+    const std::size_t bytes = std::size_t(256) << 20;
+    std::vector<char> a(bytes, 1), b(bytes, 0);
+    const int blocks = 64;
+    for (int r = 0; r <= repeats; ++r) {
+      const double t0 = now_seconds();
+      diffevo::detail::parallel_rows(blocks, 0, [&](int lo, int hi) {
+        const std::size_t from = bytes / blocks * lo, to = bytes / blocks * hi;
+        std::memcpy(b.data() + from, a.data() + from, to - from);
+      });
+      if (r > 0) t.push_back(2.0 * bytes / (now_seconds() - t0));
+    }
+  }
+  std::sort(t.begin(), t.end());
+  return quantile(t, 0.5);
+}
+
 }  // namespace
 
 int run_speed(const options& o) {
@@ -86,23 +141,37 @@ int run_speed(const options& o) {
   c2.scale = {4.0f};
   c2.density = diffevo::density_kind::identity;
   c2.backend = o.backend;
-  std::vector<double> whole;
+  std::vector<double> whole, built, ran;
   for (int r = 0; r <= repeats; ++r) {
     c2.seed = o.seed + static_cast<std::uint64_t>(r);
     const double t0 = now_seconds();
+    diffevo::optimizer opt(c2);
+    const double t1 = now_seconds();
     const diffevo::optimize_result res =
-        diffevo::optimize_functor(c2, diffevo::functions::paper_fitness{diffevo::functions::benchmark::himmelblau});
-    const double dt = now_seconds() - t0;
-    if (r > 0) whole.push_back(dt);
+        diffevo::run_functor(opt, diffevo::functions::paper_fitness{diffevo::functions::benchmark::himmelblau});
+    const double t2 = now_seconds();  // run_functor returns host results: the device has finished
+    if (r > 0) {
+      whole.push_back(t2 - t0);
+      built.push_back(t1 - t0);
+      ran.push_back(t2 - t1);
+    }
     if (!res.has_best) throw std::runtime_error("speed: the 2-D run found no finite fitness");
   }
-  std::sort(whole.begin(), whole.end());
-  const double whole_med = quantile(whole, 0.5);
-  std::printf("whole 2-D run (N = 512, T = 25, 25 evaluations of Himmelblau included): %.3f ms\n\n", 1e3 * whole_med);
-  js.key("whole_2d_run_seconds").num(whole_med).raw(",\n").key("update").raw("[\n");
+  for (auto* v : {&whole, &built, &ran}) std::sort(v->begin(), v->end());
+  const double whole_med = quantile(whole, 0.5), built_med = quantile(built, 0.5), ran_med = quantile(ran, 0.5);
+  std::printf("whole 2-D run (N = 512, T = 25, 25 evaluations of Himmelblau included): %.3f ms "
+              "(constructing the optimizer %.3f ms, the run %.3f ms; medians of each)\n",
+              1e3 * whole_med, 1e3 * built_med, 1e3 * ran_med);
+  const double bandwidth = copy_bandwidth(gpu, repeats);
+  std::printf("copy bandwidth (%s, read + written): %.1f GB/s\n\n", gpu ? "device-to-device cudaMemcpy, 1 GiB"
+                                                                       : "host memcpy on all threads, 256 MiB",
+              bandwidth / 1e9);
+  js.key("whole_2d_run_seconds").num(whole_med).raw(",\n").key("whole_2d_construct_seconds").num(built_med);
+  js.raw(",\n").key("whole_2d_run_only_seconds").num(ran_med).raw(",\n");
+  js.key("copy_bandwidth_bytes_per_second").num(bandwidth).raw(",\n").key("update").raw("[\n");
 
   // Update step alone.
-  std::printf("| N | D | variant | update (tell) | %s\n|---|---|---|---|%s\n",
+  std::printf("| N | D | variant | update (tell) | memory floor (20 N D bytes) | %s\n|---|---|---|---|---|%s\n",
               gpu ? "bare SGEMM N x N x D | ratio |" : "", gpu ? "---|---|" : "");
   const double cpu_budget = 2e10;  // multiply-adds of the x0 product: about 4-10 s per update on 2 cores
   bool first = true;
@@ -144,13 +213,15 @@ int run_speed(const options& o) {
         const double upd = quantile(t, 0.5);
         double gemm = 0;
         if (gpu) gemm = bare_gemm_seconds(n, d, repeats);
+        const double floor_bytes = 20.0 * n * d, floor_s = floor_bytes / bandwidth;
         if (gpu)
-          std::printf("| %d | %d | %s | %.3f ms | %.3f ms | %.2f |\n", n, d, variant, 1e3 * upd, 1e3 * gemm, upd / gemm);
+          std::printf("| %d | %d | %s | %.3f ms | %.3f ms | %.3f ms | %.2f |\n", n, d, variant, 1e3 * upd, 1e3 * floor_s,
+                      1e3 * gemm, upd / gemm);
         else
-          std::printf("| %d | %d | %s | %.3f ms |\n", n, d, variant, 1e3 * upd);
+          std::printf("| %d | %d | %s | %.3f ms | %.3f ms |\n", n, d, variant, 1e3 * upd, 1e3 * floor_s);
         std::fflush(stdout);
         js.raw(first ? "  {" : ",\n  {").key("n").num(n).raw(", ").key("d").num(d).raw(", ").key("latent").num(latent);
-        js.raw(", ").key("update_seconds").num(upd);
+        js.raw(", ").key("update_seconds").num(upd).raw(", ").key("floor_bytes").num(floor_bytes);
         if (gpu) js.raw(", ").key("bare_gemm_seconds").num(gemm);
         js.raw("}");
         first = false;
