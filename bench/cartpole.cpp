@@ -4,7 +4,8 @@
 // episode per individual, normalised observations. Per generation: mean, quartiles, max of the
 // returns and the share at 500, pooled over seeds; then the final-generation summary per net.
 //
-// diffevo-bench throughput: the evaluator alone at N = 4096 on both nets, env-steps per second.
+// diffevo-bench throughput: the evaluator alone at N = 4096 on both nets, env-steps per second; then a
+// whole generation of the optimizer on the large net (evaluation and update timed apart).
 #include <cuda_runtime_api.h>
 
 #include <random>
@@ -269,9 +270,90 @@ int run_throughput(const options& o) {
     js.key("seconds_median").num(t).raw(", ").key("mean_episode_length").num(static_cast<double>(steps) / n);
     js.raw(c + 1 < nets.size() ? "},\n" : "}\n");
   }
-  js.raw("]}\n");
+  js.raw("],\n");
   std::printf("\n(cpu: wall time of evaluate(); cuda: CUDA events around evaluate_device() on device-resident\n"
-              "parameters, after the device finished)\nJSON: %s\n", path.c_str());
+              "parameters, after the device finished)\n\n");
+
+  // A whole generation through the library: the optimizer's own population (the paper's optimizer
+  // setting: 4-128-128-2, latent d = 2, eta = 1, energy), evaluated and told, the two timed apart.
+  {
+    diffevo::rollout_config r;
+    r.layers = {4, 128, 128, 2};
+    r.backend = o.backend;
+    r.seed = o.seed;
+    diffevo::cartpole_evaluator ev(r);
+    diffevo::config cfg;
+    cfg.population = n;
+    cfg.dimension = ev.parameter_count();
+    cfg.latent_dim = 2;
+    cfg.steps = repeats + 2;
+    cfg.eta = 1.0;
+    cfg.density = diffevo::density_kind::energy;
+    cfg.seed = o.seed;
+    cfg.backend = o.backend;
+    diffevo::optimizer opt(cfg);
+    std::vector<double> eval_s, update_s, rate;
+    std::vector<float> f(static_cast<std::size_t>(n));
+    long long steps = 0;
+    for (int k = 0; k <= repeats; ++k) {  // k = 0 is the warm-up
+      double te = 0, tu = 0;
+      if (opt.backend() == diffevo::backend_kind::cuda) {
+        cudaEvent_t e[3] = {nullptr, nullptr, nullptr};
+        const auto release = [&] {
+          for (cudaEvent_t x : e)
+            if (x) cudaEventDestroy(x);
+        };
+        try {
+          for (cudaEvent_t& x : e) cuda_ok(cudaEventCreate(&x), "cudaEventCreate");
+          const diffevo::population_view pop = opt.ask_device();
+          cuda_ok(cudaEventRecord(e[0], opt.stream()), "cudaEventRecord");
+          ev.evaluate_device(pop, opt.device_fitness(), static_cast<std::uint64_t>(k), opt.stream());
+          cuda_ok(cudaEventRecord(e[1], opt.stream()), "cudaEventRecord");
+          opt.tell_device(opt.device_fitness(), static_cast<std::size_t>(n));  // the update stays queued
+          cuda_ok(cudaEventRecord(e[2], opt.stream()), "cudaEventRecord");
+          cuda_ok(cudaEventSynchronize(e[2]), "cudaEventSynchronize");
+          float a = 0, b = 0;
+          cuda_ok(cudaEventElapsedTime(&a, e[0], e[1]), "cudaEventElapsedTime");
+          cuda_ok(cudaEventElapsedTime(&b, e[1], e[2]), "cudaEventElapsedTime");
+          te = a / 1e3;
+          tu = b / 1e3;
+          // The returns are still in the fitness buffer (the update does not touch it).
+          cuda_ok(cudaMemcpy(f.data(), opt.device_fitness(), f.size() * sizeof(float), cudaMemcpyDeviceToHost),
+                  "cudaMemcpy");
+          steps = ev.count_steps(f.data(), n);
+        } catch (...) {
+          release();
+          throw;
+        }
+        release();
+      } else {
+        const diffevo::population_view pop = opt.ask();
+        const double t0 = now_seconds();
+        ev.evaluate(pop, f.data(), static_cast<std::uint64_t>(k));
+        const double t1 = now_seconds();
+        opt.tell(f);
+        te = t1 - t0;
+        tu = now_seconds() - t1;
+        steps = ev.last_steps();
+      }
+      if (k == 0) continue;
+      eval_s.push_back(te);
+      update_s.push_back(tu);
+      rate.push_back(static_cast<double>(steps) / (te + tu));
+      if (!o.quiet)
+        std::fprintf(stderr, "  generation %d: evaluation %.6f s, update %.6f s, %lld env-steps\n", k, te, tu, steps);
+    }
+    for (auto* v : {&eval_s, &update_s, &rate}) std::sort(v->begin(), v->end());
+    const double te = quantile(eval_s, 0.5), tu = quantile(update_s, 0.5), gr = quantile(rate, 0.5);
+    std::printf("whole generation, N = %d, 4-128-128-2 (17,410 parameters), latent d = 2, the optimizer's own "
+                "population (%s):\n| evaluation | update (tell) | generation | env-steps / s (generation) |\n"
+                "|---|---|---|---|\n| %.6f s | %.6f s | %.6f s | %.3g |\n",
+                n, backend.c_str(), te, tu, te + tu, gr);
+    js.key("generation").raw("{").key("parameters").num(ev.parameter_count()).raw(", ").key("latent").num(2);
+    js.raw(", ").key("evaluation_seconds_median").num(te).raw(", ").key("update_seconds_median").num(tu);
+    js.raw(", ").key("env_steps_per_s_median").num(gr).raw("}\n}\n");
+  }
+  std::printf("JSON: %s\n", path.c_str());
   js.save(path);
   return 0;
 }
