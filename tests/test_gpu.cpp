@@ -114,9 +114,7 @@ TEST(Gpu, AutomaticPicksCudaWhenADeviceIsPresent) {
   c.backend = backend_kind::automatic;
   EXPECT_EQ(optimizer(c).backend(), backend_kind::cuda);
 }
-TEST(Gpu, CheckpointResumeIsBitIdenticalOnCuda) {
-  REQUIRE_DEVICE();
-  config c = gpu_cfg(64, 20, 2, 1.0);
+static void checkpoint_resume_on_cuda(config c) {
   c.backend = backend_kind::cuda;
   c.steps = 8;
   auto step = [&](optimizer& o) {
@@ -142,6 +140,11 @@ TEST(Gpu, CheckpointResumeIsBitIdenticalOnCuda) {
   EXPECT_EQ(on_cpu.generation(), 3);
   std::remove(path.c_str());
 }
+TEST(Gpu, CheckpointResumeIsBitIdenticalOnCuda) {
+  REQUIRE_DEVICE();
+  checkpoint_resume_on_cuda(gpu_cfg(64, 20, 2, 1.0));
+  checkpoint_resume_on_cuda(gpu_cfg(64, 2, 0, 1.0));  // the fused path: x and its update buffer swap
+}
 TEST(Gpu, AnImpossiblePopulationIsOutOfMemory) {
   REQUIRE_DEVICE();
   config c = gpu_cfg(1 << 20, 1 << 18, 2, 1.0);  // 2^38 floats per buffer: 1 TiB
@@ -153,7 +156,8 @@ TEST(Gpu, AnImpossiblePopulationIsOutOfMemory) {
 
 // The cuda backend against the float64 reference, one shape per path: the fused kernel (D <= 8, plain
 // and latent, N from 2 to several thousand rows), softmax + SGEMM with float distances (8 < D <= 32),
-// float64 distances (D > 32), the Gram path, latent with large D, and the underflow regime.
+// the Gram path (plain, D > 32), float64 direct distances (latent d > 32), latent with large D, and
+// the underflow regime.
 TEST(Gpu, X0AndUpdateMatchFloat64ReferenceOnEveryPath) {
   REQUIRE_DEVICE();
   const backend_kind k = backend_kind::cuda;
@@ -167,6 +171,7 @@ TEST(Gpu, X0AndUpdateMatchFloat64ReferenceOnEveryPath) {
   reference::check_one_generation({61, 37, 0, a}, 36, k);
   reference::check_one_generation({48, 200, 0, {0.9, 0.5, 0.05}}, 37, k);
   reference::check_one_generation({64, 40, 2, a}, 38, k);
+  reference::check_one_generation({40, 60, 34, a}, 41, k);
   reference::check_one_generation({32, 1000, 0, {0.9999999, 0.999999}}, 39, k);
   reference::check_one_generation({32, 4, 0, {0.9999999, 0.999999}}, 40, k);
 }

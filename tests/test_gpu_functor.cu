@@ -214,6 +214,7 @@ TEST(GpuDevice, DeferredRunReportsTheBadGenerationAndRewindsToIt) {
   EXPECT_EQ(o.best(), ref.best());
   EXPECT_EQ(o.best_fitness(), ref.best_fitness());
   EXPECT_EQ(o.total_nonfinite(), ref.total_nonfinite());
+  EXPECT_EQ(o.x0(), ref.x0());
 
   const optimize_result rest = run_functor(o, f);
   tell_generations(ref, ref.generations(), f);
@@ -237,4 +238,39 @@ TEST(GpuDevice, DeferredRunSettlesWhenTheFitnessThrows) {
   tell_generations(ref, 5, f);
   EXPECT_EQ(population_of(o), population_of(ref));
   EXPECT_EQ(o.best(), ref.best());
+}
+
+// A bad value in generation 0: nothing went through, so there is no x0 and no best yet.
+TEST(GpuDevice, DeferredRunHaltedAtTheFirstGenerationKeepsTheInitialState) {
+  REQUIRE_DEVICE();
+  const functions::paper_fitness f{benchmark::beale};
+  optimizer o(paper_cfg(backend_kind::cuda));
+  const std::vector<float> initial = population_of(o);
+  poisoned_fitness bad{f, 0, 0, -0.25f};
+  try {
+    run_device(o, std::ref(bad));
+    FAIL() << "no exception";
+  } catch (const invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("generation 0: fitness[0] = -0.25"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(o.generation(), 0);
+  EXPECT_EQ(population_of(o), initial);
+  EXPECT_FALSE(o.has_best());
+  EXPECT_THROW(o.x0(), logic_error);
+  EXPECT_EQ(o.total_nonfinite(), 0);
+}
+
+// The latent variant on the fused path (D = 6, d = 2: the projection GEMM, then the fused kernel):
+// deferred and synchronous give the same bits.
+TEST(GpuDevice, DeferredLatentRunEqualsSynchronousTells) {
+  REQUIRE_DEVICE();
+  config c = paper_cfg(backend_kind::cuda);
+  c.dimension = 6;
+  c.latent_dim = 2;
+  const functions::paper_fitness f{benchmark::himmelblau};
+  const optimize_result deferred = optimize_functor(c, f);
+  optimizer sync(c);
+  tell_generations(sync, sync.generations(), f);
+  EXPECT_EQ(deferred.population, population_of(sync));
+  EXPECT_EQ(deferred.best, sync.best());
 }

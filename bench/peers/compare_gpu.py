@@ -177,6 +177,25 @@ def main():
         ct = result["cartpole_torch"]
         print(f"\ncart-pole evaluation, 17,410 parameters: diffevo {big['env_steps_per_s_median']:.3g} env-steps/s "
               f"(N = {thr['population']}); batched PyTorch {ct['env_steps_per_s']:.3g} env-steps/s (N = {ct['n']})")
+    # Issue 4's generation target: evaluation + update of N = 4096 controllers of 17,410 parameters
+    # (latent d = 2), ours against the fastest Python pieces: the batched PyTorch cart-pole for the
+    # evaluation (same controllers as ours) plus the fastest peer's update of that shape.
+    upd = next((r for r in rows if r[0] == "update N=4096 D=17410 latent d=2"), None)
+    ct = result.get("cartpole_torch")
+    if upd and ct and ct["seconds"] and ct["n"] == thr["population"]:
+        peer_upd = {k: v for k, v in upd[2].items() if v}
+        if peer_upd:
+            fastest = min(peer_upd, key=peer_upd.get)
+            ours_gen = big["seconds_median"] + upd[1]
+            peer_gen = ct["seconds"] + peer_upd[fastest]
+            result["generation"] = {"diffevo_s": ours_gen, "diffevo_eval_s": big["seconds_median"],
+                                    "diffevo_update_s": upd[1], "python_s": peer_gen,
+                                    "python_eval_s": ct["seconds"], "python_update_s": peer_upd[fastest],
+                                    "python_update_peer": fastest}
+            print(f"\ncart-pole generation, N = 4096, 17,410 parameters, latent d = 2: diffevo {ours_gen:.4f} s "
+                  f"(evaluation {big['seconds_median']:.4f} + update {upd[1]:.4f}); fastest Python {peer_gen:.4f} s "
+                  f"(batched PyTorch evaluation {ct['seconds']:.4f} + {fastest} update {peer_upd[fastest]:.4f}): "
+                  f"{peer_gen / ours_gen:.1f}x (target 10x); update alone {peer_upd[fastest] / upd[1]:.1f}x (target 2x)")
     for note in result["notes"]:
         print("note:", note)
     result["rows"] = [{"workload": n, "diffevo_s": o, **{f"{k}_s": v for k, v in p.items()}} for n, o, p in rows]

@@ -48,6 +48,10 @@ optimize_result run(strategy& s, const batch_fitness& fitness);
 /// once per generation. Errors are the same as tell_device()'s: a bad fitness value in generation g
 /// throws invalid_argument ("generation g: fitness[i] = v ...") with the optimizer rewound to
 /// generation g, its population the one that was evaluated, as if that tell_device() had thrown.
+/// Two differences remain: the host learns of the error only at the end, so `fitness` is still
+/// called for the remaining generations (on the population of generation g, which no longer
+/// changes); and while the run is in flight, opt.best(), best_fitness() and total_nonfinite() read
+/// from inside `fitness` still hold their values from before the run.
 optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness);
 
 }  // namespace diffevo
