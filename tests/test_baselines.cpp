@@ -2,6 +2,7 @@
 // known optima, objective symmetry, non-finite fitness, determinism, state machine and validation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -86,6 +87,45 @@ TEST(CmaEs, LearnsARotatedIllConditionedEllipsoid) {
   cma_es es(c);
   const auto m = drive(es, ellipsoid);
   EXPECT_LT(ellipsoid(m.data(), d), 1e-6);
+}
+
+// The active update's weights (tutorial eq. 49-53), recomputed here: positive for the best
+// mu = lambda / 2, summing to 1; the rest negative, decreasing, summing to -min(alpha_mu-,
+// alpha_mueff-, alpha_posdef-).
+TEST(CmaEs, ActiveWeightsFollowTheTutorial) {
+  for (int lambda : {2, 3, 12, 17, 512})
+    for (int d : {1, 2, 8, 100}) {
+      cma_es_config c;
+      c.population = lambda;
+      c.dimension = d;
+      const cma_es es(c);
+      const std::vector<double>& w = es.weights();
+      ASSERT_EQ(w.size(), static_cast<std::size_t>(lambda));
+      const int mu = lambda / 2;
+      double pos = 0, pos2 = 0, neg = 0, neg2 = 0, raw_neg = 0;
+      for (int i = 0; i < lambda; ++i) {
+        const double r = std::log((lambda + 1) / 2.0) - std::log(i + 1.0);
+        (i < mu ? pos : raw_neg) += r;
+        (i < mu ? pos2 : neg2) += r * r;
+      }
+      const double mueff = pos * pos / pos2, mueff_neg = raw_neg * raw_neg / neg2;
+      const double c1 = 2 / ((d + 1.3) * (d + 1.3) + mueff);
+      const double cmu = std::min(1 - c1, 2 * (mueff - 2 + 1 / mueff) / ((d + 2.0) * (d + 2.0) + mueff));
+      const double want_neg = -std::min({1 + c1 / cmu, 1 + 2 * mueff_neg / (mueff + 2), (1 - c1 - cmu) / (d * cmu)});
+      double got_pos = 0;
+      for (int i = 0; i < lambda; ++i) {
+        if (i < mu) {
+          got_pos += w[i];
+          EXPECT_GT(w[i], 0) << "lambda " << lambda << ", i " << i;
+        } else {
+          neg += w[i];
+          EXPECT_LE(w[i], 0) << "lambda " << lambda << ", i " << i;
+        }
+        if (i > 0) EXPECT_LE(w[i], w[i - 1]);
+      }
+      EXPECT_NEAR(got_pos, 1.0, 1e-12) << "lambda " << lambda << ", d " << d;
+      EXPECT_NEAR(neg, want_neg, 1e-12) << "lambda " << lambda << ", d " << d;
+    }
 }
 
 TEST(OpenEs, MovesTheMeanToTheOptimum) {

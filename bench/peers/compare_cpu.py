@@ -9,15 +9,13 @@ Workloads: a whole 2-D run (N = 512, T = 25, Himmelblau density, fitness include
 step alone at the (N, D) cells the bench measured on the cpu. Medians of 5 repeats after a warm-up."""
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from numpy_diffevo import DiffusionEvolution  # noqa: E402
+from timing import bench_json, median_time  # noqa: E402
 
 
 def himmelblau_density(p):
@@ -27,16 +25,6 @@ def himmelblau_density(p):
     f = np.where((np.abs(x) > 4) | (np.abs(y) > 4), 100.0, f)
     floor = np.exp(-308.803 / 17.01)
     return np.maximum((np.exp(-f / 17.01) - floor) / (1 - floor), 0)
-
-
-def median_time(fn, repeats=5):
-    fn()
-    t = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        t.append(time.perf_counter() - t0)
-    return float(np.median(t))
 
 
 def numpy_whole_run():
@@ -74,12 +62,7 @@ def torch_peer_timings(cells):
 
 
 def main(bench, out):
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "speed.json")
-        subprocess.run([bench, "speed", "--backend", "cpu", "--json", path, "--quiet"], check=True,
-                       stdout=subprocess.DEVNULL)
-        with open(path) as f:
-            ours = json.load(f)
+    ours = bench_json(bench, "speed", "cpu")
     rows = []
     np_whole = median_time(numpy_whole_run)
     cells = [(c["n"], c["d"], c["latent"]) for c in ours["update"]]

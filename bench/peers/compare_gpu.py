@@ -24,39 +24,15 @@ smoke test of this script on a machine without a GPU (small cells, cpu timings, 
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-
-
-def median_time(fn, sync, repeats=5):
-    fn()
-    sync()
-    t = []
-    for _ in range(repeats):
-        sync()
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        t.append(time.perf_counter() - t0)
-    t.sort()
-    return t[len(t) // 2]
+from timing import bench_json, median_time  # noqa: E402
 
 
 def ours(bench, backend, quick):
-    with tempfile.TemporaryDirectory() as tmp:
-        sp, tp = os.path.join(tmp, "speed.json"), os.path.join(tmp, "throughput.json")
-        subprocess.run([bench, "speed", "--backend", backend, "--json", sp, "--quiet"], check=True,
-                       stdout=subprocess.DEVNULL)
-        subprocess.run([bench, "throughput", "--backend", backend, "--json", tp, "--quiet"]
-                       + (["--population", "256"] if quick else []), check=True, stdout=subprocess.DEVNULL)
-        with open(sp) as f:
-            speed = json.load(f)
-        with open(tp) as f:
-            thr = json.load(f)
+    speed = bench_json(bench, "speed", backend)
+    thr = bench_json(bench, "throughput", backend, ["--population", "256"] if quick else [])
     return speed, thr
 
 

@@ -109,7 +109,6 @@ def torch_cartpole(torch, device, n, widths, max_steps=500):
         s = (torch.rand(n, 4, device=device) - 0.5) * 0.1
         alive = torch.ones(n, dtype=torch.bool, device=device)
         ret = torch.zeros(n, device=device)
-        steps = 0
         for t in range(max_steps):
             h = s / high * math.sqrt(3)
             for li, (W, b) in enumerate(layers):

@@ -1,7 +1,9 @@
-// CMA-ES, following Hansen's tutorial (arXiv 1604.00772, Table 1 defaults, no active update):
-// x_k = m + sigma B D z_k; m moves to the weighted mean of the best mu; cumulative step-size
-// adaptation on p_sigma; rank-one (p_c) and rank-mu covariance updates; C = B D^2 B^T by a cyclic
-// Jacobi eigendecomposition every generation (float64).
+// CMA-ES, following Hansen's tutorial (arXiv 1604.00772, Table 1 defaults, with the active update as
+// pycma and evosax run it): x_k = m + sigma B D z_k; m moves to the weighted mean of the best mu;
+// cumulative step-size adaptation on p_sigma; rank-one (p_c) and rank-lambda covariance updates,
+// where the worst lambda - mu individuals get negative weights (scaled by D / ||C^-1/2 y||^2 so C
+// stays positive definite); C = B D^2 B^T by a cyclic Jacobi eigendecomposition every generation
+// (float64).
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -63,21 +65,33 @@ class cma_state final : public baseline_state {
       : baseline_state("cma-es", c.population, c.dimension, c.generations, c.goal, c.seed), sigma(c.sigma0) {
     m = initial_mean(c.mean0, d, name);
     const std::size_t dd = static_cast<std::size_t>(d);
+    // Tutorial eq. (49)-(53): w'_i = ln((lambda + 1) / 2) - ln i for all lambda; the best mu = lambda / 2
+    // positive ones sum to 1, the rest are negative and sum to -min(alpha_mu-, alpha_mueff-, alpha_posdef-).
     mu = n / 2;
-    weights.resize(static_cast<std::size_t>(mu));
-    for (int i = 0; i < mu; ++i) weights[i] = std::log((n + 1) / 2.0) - std::log(i + 1.0);
-    const double sw = std::accumulate(weights.begin(), weights.end(), 0.0);
-    double sw2 = 0;
-    for (double& w : weights) {
-      w /= sw;
-      sw2 += w * w;
+    weights.resize(static_cast<std::size_t>(n));
+    double pos = 0, pos2 = 0, neg = 0, neg2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const double w = std::log((n + 1) / 2.0) - std::log(i + 1.0);
+      weights[static_cast<std::size_t>(i)] = w;
+      (i < mu ? pos : neg) += w;
+      (i < mu ? pos2 : neg2) += w * w;
     }
-    mueff = 1 / sw2;
+    mueff = pos * pos / pos2;
+    const double mueff_neg = neg2 > 0 ? neg * neg / neg2 : 0.0;
     const double nd = d;
     cc = (4 + mueff / nd) / (nd + 4 + 2 * mueff / nd);
     cs = (mueff + 2) / (nd + mueff + 5);
     c1 = 2 / ((nd + 1.3) * (nd + 1.3) + mueff);
     cmu = std::min(1 - c1, 2 * (mueff - 2 + 1 / mueff) / ((nd + 2) * (nd + 2) + mueff));
+    const double alpha_mu = 1 + c1 / cmu, alpha_mueff = 1 + 2 * mueff_neg / (mueff + 2),
+                 alpha_posdef = (1 - c1 - cmu) / (nd * cmu);
+    const double neg_scale = std::min({alpha_mu, alpha_mueff, alpha_posdef});
+    weight_sum = 0;
+    for (int i = 0; i < n; ++i) {
+      double& w = weights[static_cast<std::size_t>(i)];
+      w = i < mu ? w / pos : (neg < 0 ? neg_scale * w / -neg : 0.0);
+      weight_sum += w;
+    }
     damps = 1 + 2 * std::max(0.0, std::sqrt((mueff - 1) / (nd + 1)) - 1) + cs;
     chi_n = std::sqrt(nd) * (1 - 1 / (4 * nd) + 1 / (21 * nd * nd));
     pc.assign(dd, 0.0);
@@ -143,14 +157,29 @@ class cma_state final : public baseline_state {
     const double ccn = std::sqrt(cc * (2 - cc) * mueff);
     for (std::size_t j = 0; j < dd; ++j) pc[j] = (1 - cc) * pc[j] + (hsig ? ccn * yw[j] : 0.0);
     const double dh = hsig ? 0.0 : cc * (2 - cc);
+    // Rank-lambda weights: a negative weight is scaled by D / ||C^-1/2 y_k||^2 = D / ||z_k||^2 (since
+    // y_k = B D z_k with B orthogonal), so the worst individuals shrink C by a bounded amount.
+    std::vector<double> wc(static_cast<std::size_t>(n));
+    for (int k = 0; k < n; ++k) {
+      const double w = weights[static_cast<std::size_t>(k)];
+      if (w >= 0) {
+        wc[static_cast<std::size_t>(k)] = w;
+        continue;
+      }
+      const float* zk = z.data() + static_cast<std::size_t>(order[k]) * dd;
+      double z2 = 0;
+      for (std::size_t j = 0; j < dd; ++j) z2 += double(zk[j]) * zk[j];
+      wc[static_cast<std::size_t>(k)] = z2 > 0 ? w * static_cast<double>(d) / z2 : 0.0;
+    }
+    const double keep = 1 - c1 - cmu * weight_sum;
     for (std::size_t i = 0; i < dd; ++i)
       for (std::size_t j = 0; j <= i; ++j) {
         double rank_mu = 0;
-        for (int k = 0; k < mu; ++k) {
+        for (int k = 0; k < n; ++k) {
           const double* yk = y.data() + static_cast<std::size_t>(order[k]) * dd;
-          rank_mu += weights[k] * yk[i] * yk[j];
+          rank_mu += wc[static_cast<std::size_t>(k)] * yk[i] * yk[j];
         }
-        const double cij = (1 - c1 - cmu) * C[i * dd + j] + c1 * (pc[i] * pc[j] + dh * C[i * dd + j]) + cmu * rank_mu;
+        const double cij = keep * C[i * dd + j] + c1 * (pc[i] * pc[j] + dh * C[i * dd + j]) + cmu * rank_mu;
         C[i * dd + j] = C[j * dd + i] = cij;
       }
     sigma *= std::exp((cs / damps) * (ps_norm / chi_n - 1));
@@ -164,6 +193,7 @@ class cma_state final : public baseline_state {
   double sigma;
   int mu = 1;
   double mueff = 1, cc = 0, cs = 0, c1 = 0, cmu = 0, damps = 1, chi_n = 1;
+  double weight_sum = 1;  // of all lambda weights (1 minus the negative share)
   int gen = 0;
   std::vector<double> m, weights, pc, ps, C, B, D, y;
   std::vector<float> z;
@@ -189,5 +219,9 @@ cma_es::cma_es(const cma_es_config& cfg)
     : baseline_strategy(std::make_unique<detail::cma_state>(validated(cfg))) {}
 
 double cma_es::sigma() const noexcept { return static_cast<const detail::cma_state&>(*s_).sigma; }
+
+const std::vector<double>& cma_es::weights() const noexcept {
+  return static_cast<const detail::cma_state&>(*s_).weights;
+}
 
 }  // namespace diffevo

@@ -17,9 +17,11 @@
 
 namespace diffevo {
 
-/// CMA-ES with the default parameters of Hansen's tutorial (arXiv 1604.00772): lambda = population,
-/// mu = lambda / 2 log weights, cumulative step-size adaptation, rank-one and rank-mu updates, full
-/// covariance (O(D^2) memory, an O(D^3) eigendecomposition per generation: for D up to a few hundred).
+/// CMA-ES with the default parameters of Hansen's tutorial (arXiv 1604.00772), active update included
+/// (as in pycma and evosax): lambda = population, log weights, positive for the best mu = lambda / 2
+/// (the mean and the rank-mu update), negative for the rest (they shrink the covariance along bad
+/// directions); cumulative step-size adaptation, rank-one update, full covariance (O(D^2) memory,
+/// an O(D^3) eigendecomposition per generation: for D up to a few hundred).
 struct cma_es_config {
   int population = 512;           ///< lambda >= 2
   int dimension = 2;              ///< D >= 1
@@ -115,6 +117,9 @@ class cma_es final : public baseline_strategy {
   explicit cma_es(const cma_es_config& cfg);
   /// The current step size sigma.
   double sigma() const noexcept;
+  /// The lambda recombination weights by rank (best first): the first mu sum to 1, the others are
+  /// negative and sum to -min(1 + c1 / cmu, 1 + 2 mueff- / (mueff + 2), (1 - c1 - cmu) / (D cmu)).
+  const std::vector<double>& weights() const noexcept;
 };
 
 class open_es final : public baseline_strategy {
