@@ -2,7 +2,7 @@
 //  - whole 2-D run: N = 512, T = 25, the paper's settings, fitness included (the functor path:
 //    inside the library's kernel on cuda, host threads on cpu), median of repeats after a warm-up,
 //    split into constructing the optimizer (allocations, handles, initial draw) and the run itself;
-//  - update step alone: tell() with a fixed fitness vector, for N in {512, 4096, 16384} x
+//  - update step alone: tell() with a fixed fitness vector (cuda: CUDA events on its stream), for N in {512, 4096, 16384} x
 //    D in {2, 58, 17,410}, plain and latent d = 2, skipping cells whose N^2 D multiply-adds would take
 //    too long on the cpu; on cuda, next to a bare cuBLAS SGEMM of the x0 product's shape
 //    (N x N times N x D) measured in the same run; and next to the memory floor: the bytes every
@@ -21,11 +21,43 @@
 namespace bench {
 namespace {
 
+/// Two CUDA events (created on first use) timing work enqueued on a stream, after it finished.
+class event_pair {
+ public:
+  event_pair() = default;
+  ~event_pair() {
+    if (a_) cudaEventDestroy(a_);
+    if (b_) cudaEventDestroy(b_);
+  }
+  event_pair(const event_pair&) = delete;
+  event_pair& operator=(const event_pair&) = delete;
+  template <class F>
+  double time(cudaStream_t s, F&& f) {
+    if (!a_) cuda_ok(cudaEventCreate(&a_), "cudaEventCreate");
+    if (!b_) cuda_ok(cudaEventCreate(&b_), "cudaEventCreate");
+    cuda_ok(cudaEventRecord(a_, s), "cudaEventRecord");
+    f();
+    cuda_ok(cudaEventRecord(b_, s), "cudaEventRecord");
+    cuda_ok(cudaEventSynchronize(b_), "cudaEventSynchronize");
+    float ms = 0;
+    cuda_ok(cudaEventElapsedTime(&ms, a_, b_), "cudaEventElapsedTime");
+    return ms / 1e3;
+  }
+
+ private:
+  cudaEvent_t a_ = nullptr, b_ = nullptr;
+};
+
 /// Median seconds of a bare SGEMM C (D x N) = X^T (D x N) W^T (N x N): the x0 product's shape.
 double bare_gemm_seconds(int n, int d, int repeats) {
   float *w = nullptr, *x = nullptr, *c = nullptr;
   cublasHandle_t h = nullptr;
-  cudaEvent_t a = nullptr, b = nullptr;
+  const auto release = [&] {
+    cudaFree(w);
+    cudaFree(x);
+    cudaFree(c);
+    if (h) cublasDestroy(h);
+  };
   std::vector<double> t;
   try {
     cuda_ok(cudaMalloc(reinterpret_cast<void**>(&w), sizeof(float) * n * static_cast<std::size_t>(n)), "cudaMalloc W");
@@ -35,32 +67,20 @@ double bare_gemm_seconds(int n, int d, int repeats) {
     cuda_ok(cudaMemset(x, 0, sizeof(float) * n * static_cast<std::size_t>(d)), "cudaMemset");
     if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) throw std::runtime_error("cublasCreate failed");
     cublasSetMathMode(h, CUBLAS_PEDANTIC_MATH);  // as the library: full float32, no TF32
-    cuda_ok(cudaEventCreate(&a), "cudaEventCreate");
-    cuda_ok(cudaEventCreate(&b), "cudaEventCreate");
     const float one = 1, zero = 0;
-    for (int r = 0; r <= repeats; ++r) {
-      cuda_ok(cudaEventRecord(a), "cudaEventRecord");
-      if (cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, d, n, n, &one, x, d, w, n, &zero, c, d) != CUBLAS_STATUS_SUCCESS)
-        throw std::runtime_error("cublasSgemm failed");
-      cuda_ok(cudaEventRecord(b), "cudaEventRecord");
-      cuda_ok(cudaEventSynchronize(b), "cudaEventSynchronize");
-      float ms = 0;
-      cuda_ok(cudaEventElapsedTime(&ms, a, b), "cudaEventElapsedTime");
-      if (r > 0) t.push_back(ms / 1e3);  // r = 0 is the warm-up
+    event_pair ev;
+    for (int r = 0; r <= repeats; ++r) {  // r = 0 is the warm-up
+      const double secs = ev.time(nullptr, [&] {
+        if (cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, d, n, n, &one, x, d, w, n, &zero, c, d) != CUBLAS_STATUS_SUCCESS)
+          throw std::runtime_error("cublasSgemm failed");
+      });
+      if (r > 0) t.push_back(secs);
     }
   } catch (...) {
-    cudaFree(w);
-    cudaFree(x);
-    cudaFree(c);
-    if (h) cublasDestroy(h);
+    release();
     throw;
   }
-  cudaFree(w);
-  cudaFree(x);
-  cudaFree(c);
-  cublasDestroy(h);
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
+  release();
   std::sort(t.begin(), t.end());
   return quantile(t, 0.5);
 }
@@ -198,12 +218,19 @@ int run_speed(const options& o) {
           std::normal_distribution<float> nd(0.0f, 1.0f);
           std::vector<float> f(static_cast<std::size_t>(n));
           for (float& v : f) v = nd(rng);
+          event_pair ev;
           for (int r = 0; r <= repeats; ++r) {
-            opt.ask();
-            const double t0 = now_seconds();
-            opt.tell(f);  // summary + update; returns after the device finished (the summary syncs first,
-            if (gpu) cuda_ok(cudaStreamSynchronize(opt.stream()), "cudaStreamSynchronize");  // then this)
-            if (r > 0) t.push_back(now_seconds() - t0);
+            double secs = 0;
+            if (gpu) {  // CUDA events on the optimizer's stream around tell(): the fitness upload, the
+              opt.ask_device();  // summary and its readback, and the whole update, until the device finished
+              secs = ev.time(opt.stream(), [&] { opt.tell(f); });
+            } else {
+              opt.ask();
+              const double t0 = now_seconds();
+              opt.tell(f);
+              secs = now_seconds() - t0;
+            }
+            if (r > 0) t.push_back(secs);
           }
         } catch (const std::bad_alloc& e) {
           std::printf("| %d | %d | %s | out of memory: %s |\n", n, d, variant, e.what());
