@@ -61,6 +61,7 @@ class cuda_backend final : public backend {
       log_g_ = device_buffer<float>(static_cast<std::size_t>(n_));
       neff_ = device_buffer<float>(static_cast<std::size_t>(n_));
       summary_ = device_buffer<fitness_summary>(1);
+      if (d_ <= k_candidate_max_dim) candidate_ = device_buffer<float>(static_cast<std::size_t>(d_));
       center_ = device_buffer<float>(static_cast<std::size_t>(d_));
       scale_ = device_buffer<float>(static_cast<std::size_t>(d_));
       // Plain variant with large D: distances from a float64 Gram product (cuBLAS DGEMM). float64
@@ -148,6 +149,7 @@ class cuda_backend final : public backend {
 
   void import_state(const state& st) override {
     const device_scope on(device_);
+    candidate_index_ = -1;
     DIFFEVO_CURAND_TRY(curandSetGeneratorOffset(rng_, st.rng_position));
     rng_position_ = st.rng_position;
     DIFFEVO_CUDA_TRY(cudaMemcpyAsync(x_.data(), st.x.data(), sizeof(float) * st.x.size(), cudaMemcpyHostToDevice, stream_));
@@ -168,6 +170,7 @@ class cuda_backend final : public backend {
 
   void update(const ddim_coefficients& c) override {
     const device_scope on(device_);
+    candidate_index_ = -1;  // the parameters change
     step(c, nullptr);
   }
 
@@ -188,14 +191,15 @@ class cuda_backend final : public backend {
 
   void tell_deferred(const float* d_f, const ddim_coefficients& c, int generation) override {
     const device_scope on(device_);
+    candidate_index_ = -1;
     if (d_f != fitness_.data())
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), d_f, sizeof(float) * n_, cudaMemcpyDeviceToDevice, stream_));
     deferred_.push_back(rewind_point{generation, rng_position_, has_x0_});
-    deferred_args a;
-    a.rec = rec_.data();
-    a.generation = generation;
+    summary_extras a;
     a.params = p_.data();
     a.dim = d_;
+    a.rec = rec_.data();
+    a.generation = generation;
     a.best_row = best_row_.data();
     summarize_fitness(fitness_.data(), n_, density_, summary_.data(), log_g_.data(), stream_, a);
     step(c, rec_.data());
@@ -265,6 +269,10 @@ class cuda_backend final : public backend {
   }
 
   void copy_params_row(int i, float* out) override {
+    if (i == candidate_index_) {  // read back with the summary
+      std::copy(h_candidate_.begin(), h_candidate_.end(), out);
+      return;
+    }
     const device_scope on(device_);
     DIFFEVO_CUDA_TRY(cudaMemcpyAsync(out, p_.data() + static_cast<std::size_t>(i) * d_, sizeof(float) * d_,
                                      cudaMemcpyDeviceToHost, stream_));
@@ -324,11 +332,31 @@ class cuda_backend final : public backend {
   }
 
   /// Summary and log-densities of fitness_ (kept for the next update). Synchronizes.
+  /// Up to this dimension the best row comes back with the summary (one round trip instead of two
+  /// when the best improves; larger rows are fetched only when needed).
+  static constexpr int k_candidate_max_dim = 1 << 16;
+
+  /// Summary and log-densities of fitness_ (kept for the next update), and the best row with it.
+  /// Synchronizes.
   fitness_summary summarize_fitness_buffer() {
-    summarize_fitness(fitness_.data(), n_, density_, summary_.data(), log_g_.data(), stream_);
+    summary_extras x;
+    const bool with_row = d_ <= k_candidate_max_dim;
+    if (with_row) {
+      x.params = p_.data();
+      x.dim = d_;
+      x.candidate = candidate_.data();
+    }
+    candidate_index_ = -1;
+    summarize_fitness(fitness_.data(), n_, density_, summary_.data(), log_g_.data(), stream_, x);
     fitness_summary s;
     DIFFEVO_CUDA_TRY(cudaMemcpyAsync(&s, summary_.data(), sizeof s, cudaMemcpyDeviceToHost, stream_));
+    if (with_row) {
+      h_candidate_.resize(static_cast<std::size_t>(d_));
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_candidate_.data(), candidate_.data(), sizeof(float) * d_,
+                                       cudaMemcpyDeviceToHost, stream_));
+    }
     DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    if (with_row && s.first_error < 0) candidate_index_ = s.best;
     return s;
   }
 
@@ -358,9 +386,11 @@ class cuda_backend final : public backend {
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   curandGenerator_t rng_ = nullptr;
-  std::vector<float> h_center_, h_scale_, h_p_;
+  std::vector<float> h_center_, h_scale_, h_p_, h_candidate_;
+  int candidate_index_ = -1;  // the row in h_candidate_ (valid until the parameters change), or -1
   device_buffer<float> x_, p_, x0_, fitness_, log_g_, neff_, center_, scale_, w_, e_, z_;
   device_buffer<fitness_summary> summary_;
+  device_buffer<float> candidate_;          // the summary's best row, read back with it
   device_buffer<float> x_next_, best_row_;  // fused path only: the update's output (swapped with x_), best-so-far
   device_buffer<run_record> rec_;
   struct rewind_point {  // where each deferred generation started

@@ -58,7 +58,7 @@ __device__ double block_max(double v, double* sh) {
 // writes the final log-density of its j. A deferred run's record is read by every thread before
 // thread 0 updates it.
 __global__ void summarize_fitness_kernel(const float* f, int n, density_params p, fitness_summary* out,
-                                         float* log_g, deferred_args d) {
+                                         float* log_g, summary_extras d) {
   __shared__ fitness_summary sh[k_block];
   if (d.rec && d.rec->halted) return;  // the same value for every thread: no barrier is skipped by some
   fitness_summary s = empty_summary();
@@ -80,6 +80,9 @@ __global__ void summarize_fitness_kernel(const float* f, int n, density_params p
     return;
   }
   for (int j = threadIdx.x; j < n; j += k_block) log_g[j] = final_log_density(f[j], p, all);
+  if (d.candidate && all.best >= 0)
+    for (int c = threadIdx.x; c < d.dim; c += k_block)
+      d.candidate[c] = d.params[static_cast<size_t>(all.best) * d.dim + c];
   if (!d.rec) return;
   const bool improved = all.best >= 0 && (!d.rec->has_best || (p.minimize ? all.best_value < d.rec->best_value
                                                                            : all.best_value > d.rec->best_value));
@@ -249,8 +252,8 @@ __global__ void ddim_update_kernel(float* x, const float* x0, const float* z, up
 }  // namespace
 
 void summarize_fitness(const float* d_fitness, int n, density_params p, fitness_summary* d_summary, float* d_log_g,
-                       cudaStream_t stream, const deferred_args& deferred) {
-  summarize_fitness_kernel<<<1, k_block, 0, stream>>>(d_fitness, n, p, d_summary, d_log_g, deferred);
+                       cudaStream_t stream, const summary_extras& x) {
+  summarize_fitness_kernel<<<1, k_block, 0, stream>>>(d_fitness, n, p, d_summary, d_log_g, x);
   DIFFEVO_CHECK_LAUNCH();
 }
 

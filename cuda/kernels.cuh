@@ -26,20 +26,22 @@ struct run_record {
   long long nonfinite;    ///< summed over the generations that went through
 };
 
-/// What the summary kernel does for a deferred run (all null: a synchronous tell).
-struct deferred_args {
-  run_record* rec = nullptr;
-  int generation = 0;
-  const float* params = nullptr;  ///< the population just evaluated (N x dim), for best-so-far
+/// What the summary kernel does beyond the summary (all null: only the summary and log-densities).
+struct summary_extras {
+  const float* params = nullptr;  ///< the population just evaluated (N x dim)
   int dim = 0;
-  float* best_row = nullptr;      ///< dim floats: the best individual so far
+  float* candidate = nullptr;     ///< dim floats: receives the row of the summary's best individual
+  run_record* rec = nullptr;      ///< a deferred run's record
+  int generation = 0;             ///< with rec: this generation's number
+  float* best_row = nullptr;      ///< with rec: dim floats, the best individual so far
 };
 
-/// Summary of the N fitness values and the final log-density of each (one block). With a deferred
-/// record: does nothing once the record is halted; a fitness error halts it (no log-density is
-/// written); otherwise best-so-far and the non-finite count are updated on the device.
+/// Summary of the N fitness values and the final log-density of each (one block). Copies the best
+/// row to x.candidate when given (so a tell reads summary and row back in one round trip). With a
+/// deferred record: does nothing once the record is halted; a fitness error halts it (no
+/// log-density is written); otherwise best-so-far and the non-finite count are updated on the device.
 void summarize_fitness(const float* d_fitness, int n, density_params p, fitness_summary* d_summary, float* d_log_g,
-                       cudaStream_t stream, const deferred_args& deferred = {});
+                       cudaStream_t stream, const summary_extras& x = {});
 
 /// The whole update for dim <= k_fused_max_dim, one block per row i: softmax weights over j from the
 /// coordinates q (n x k), x0_i = sum_j w_ij x_j (float64 sums), the DDIM step into d_x_next (d_z may be

@@ -175,3 +175,31 @@ TEST(Gpu, X0AndUpdateMatchFloat64ReferenceOnEveryPath) {
   reference::check_one_generation({32, 1000, 0, {0.9999999, 0.999999}}, 39, k);
   reference::check_one_generation({32, 4, 0, {0.9999999, 0.999999}}, 40, k);
 }
+
+// best() follows the told fitness over generations; on cuda its row comes back with the summary
+// (small D) or by a separate copy (D > 65,536).
+TEST(Gpu, BestSoFarIsTheRowOfTheBestToldFitness) {
+  REQUIRE_DEVICE();
+  for (int dim : {3, 70000}) {
+    config c = gpu_cfg(16, dim, 0, 1.0);
+    c.backend = backend_kind::cuda;
+    c.goal = objective::minimize;
+    optimizer o(c);
+    float best = INFINITY;
+    std::vector<float> best_row;
+    std::vector<float> f(c.population);
+    for (int g = 0; g < 4; ++g) {
+      const std::vector<float> pop = copy(o.ask());
+      for (int i = 0; i < c.population; ++i) f[i] = float((i * 7 + g * 3) % 16) - 0.5f * g;
+      for (int i = 0; i < c.population; ++i)
+        if (f[i] < best) {
+          best = f[i];
+          best_row.assign(pop.begin() + static_cast<std::ptrdiff_t>(i) * dim,
+                          pop.begin() + static_cast<std::ptrdiff_t>(i + 1) * dim);
+        }
+      o.tell(f);
+      EXPECT_EQ(o.best_fitness(), best) << "D " << dim << ", generation " << g;
+      EXPECT_EQ(o.best(), best_row) << "D " << dim << ", generation " << g;
+    }
+  }
+}
