@@ -22,6 +22,7 @@ namespace diffevo {
 optimizer::optimizer(std::unique_ptr<state> s) : s_(std::move(s)) {}
 
 void optimizer::save(const std::string& path) const {
+  require_settled("save()");
   const state& s = *s_;
   detail::backend::state st = s.impl->export_state();
   detail::checkpoint_data d;

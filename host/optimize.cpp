@@ -45,16 +45,6 @@ optimize_result collect(const strategy& opt, const population_view& last, const 
 
 }  // namespace
 
-namespace detail {
-/// run_device's way to the optimizer's deferred tells (private: they leave the host state behind
-/// until settle(), which run_device always calls).
-struct optimizer_access {
-  static bool can_defer(const optimizer& o) noexcept { return o.can_defer(); }
-  static void tell_deferred(optimizer& o, const float* d_f, std::size_t n) { o.tell_deferred(d_f, n); }
-  static void settle(optimizer& o) { o.settle(); }
-};
-}  // namespace detail
-
 optimize_result optimize(const config& cfg, const batch_fitness& fitness) {
   if (!fitness) throw invalid_argument("optimize: fitness callback is empty");
   optimizer opt(cfg);
@@ -77,22 +67,17 @@ optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness) 
   if (!fitness) throw invalid_argument("run_device: fitness callback is empty");
   float* d_f = opt.device_fitness();  // throws logic_error on the cpu backend
   const std::size_t n = static_cast<std::size_t>(opt.cfg().population);
-  using access = detail::optimizer_access;
-  // Deferred tells where the backend has them: no host round trip per generation, one at the end.
-  const bool deferred = access::can_defer(opt);
+  // Asynchronous tells: where the backend can, no host round trip per generation, one at the end.
   try {
     while (!opt.done()) {
       fitness(opt.ask_device(), d_f, opt.stream());
-      if (deferred)
-        access::tell_deferred(opt, d_f, n);
-      else
-        opt.tell_device(d_f, n);
+      opt.tell_device_async(d_f, n);
     }
   } catch (...) {
-    access::settle(opt);  // a fitness error of an earlier generation is reported first
+    opt.synchronize();  // a fitness error of an earlier generation is reported first
     throw;
   }
-  access::settle(opt);
+  opt.synchronize();
   fitness(opt.ask_device(), d_f, opt.stream());
   std::vector<float> f(n);
   DIFFEVO_CUDA_TRY(cudaMemcpyAsync(f.data(), d_f, sizeof(float) * n, cudaMemcpyDeviceToHost, opt.stream()));

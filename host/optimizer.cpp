@@ -51,6 +51,7 @@ optimizer::optimizer(optimizer&&) noexcept = default;
 optimizer& optimizer::operator=(optimizer&&) noexcept = default;
 
 population_view optimizer::ask() {
+  synchronize();
   s_->asked = true;
   return population_view{s_->impl->host_params(), s_->cfg.population, s_->cfg.dimension};
 }
@@ -109,6 +110,7 @@ double spread_of(const float* p, int n, int d) {
 
 void optimizer::tell(const float* fitness, std::size_t n) {
   const double started = seconds_now();
+  synchronize();
   check_tell(fitness, n, false);
   apply(s_->impl->summarize(fitness), started);
 }
@@ -116,6 +118,7 @@ void optimizer::tell(const float* fitness, std::size_t n) {
 void optimizer::tell_device(const float* d_fitness, std::size_t n) {
   const double started = seconds_now();
   require_cuda("tell_device()");
+  synchronize();
   check_tell(d_fitness, n, true);
   apply(s_->impl->summarize_device(d_fitness), started);
 }
@@ -177,24 +180,25 @@ void optimizer::apply(const detail::fitness_summary& sum, double started) {
   }
 }
 
-bool optimizer::can_defer() const noexcept {
-  return s_->kind == backend_kind::cuda && !s_->observer && s_->impl->can_defer();
-}
-
-void optimizer::tell_deferred(const float* d_fitness, std::size_t n) {
+void optimizer::tell_device_async(const float* d_fitness, std::size_t n) {
+  require_cuda("tell_device_async()");
+  if (s_->observer || !s_->impl->can_defer()) {  // the observer needs each generation on the host
+    tell_device(d_fitness, n);
+    return;
+  }
   check_tell(d_fitness, n, true);
-  if (!s_->deferring) {
+  if (!s_->pending) {
     s_->impl->begin_deferred(s_->has_best ? s_->best.data() : nullptr, s_->best_fitness);
-    s_->deferring = true;
+    s_->pending = true;
   }
   s_->impl->tell_deferred(d_fitness, ddim_step(s_->alphas, s_->generation, s_->cfg.eta), s_->generation);
   ++s_->generation;
   s_->asked = false;
 }
 
-void optimizer::settle() {
-  if (!s_->deferring) return;
-  s_->deferring = false;
+void optimizer::synchronize() {
+  if (!s_->pending) return;
+  s_->pending = false;
   const detail::backend::deferred_outcome r = s_->impl->end_deferred();
   if (r.has_best) {
     s_->best = r.best;
@@ -209,6 +213,12 @@ void optimizer::settle() {
     s_->asked = true;  // its population is the current one again: tell it again to retry
     throw invalid_argument(detail::msg("generation ", r.error_generation, ": ", fitness_error(r.error, s_->cfg)));
   }
+}
+
+bool optimizer::pending() const noexcept { return s_->pending; }
+
+void optimizer::require_settled(const char* call) const {
+  DIFFEVO_EXPECTS(!s_->pending, logic_error, call, " while tell_device_async() results are pending: call synchronize() first");
 }
 
 void optimizer::require_cuda(const char* call) const {
@@ -238,15 +248,18 @@ objective optimizer::goal() const noexcept { return s_->cfg.goal; }
 const char* optimizer::name() const noexcept { return "diffusion-evolution"; }
 
 std::vector<float> optimizer::x0() const {
+  require_settled("x0()");
   DIFFEVO_EXPECTS(s_->generation > 0, logic_error, "x0() before the first tell(): no estimate exists yet");
   return s_->impl->x0_params();
 }
 
 std::vector<float> optimizer::best() const {
+  require_settled("best()");
   DIFFEVO_EXPECTS(s_->has_best, logic_error, "best() before any finite fitness was told");
   return s_->best;
 }
 float optimizer::best_fitness() const {
+  require_settled("best_fitness()");
   DIFFEVO_EXPECTS(s_->has_best, logic_error, "best_fitness() before any finite fitness was told");
   return s_->best_fitness;
 }

@@ -24,7 +24,7 @@ struct optimizer::state {
   int last_nonfinite = 0;
   long long total_nonfinite = 0;
   generation_callback observer;
-  bool deferring = false;  // deferred tells are in flight (optimizer::settle() ends them)
+  bool pending = false;  // tell_device_async() tells await synchronize()
   std::chrono::steady_clock::time_point last_tell = std::chrono::steady_clock::now();
 };
 

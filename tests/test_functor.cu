@@ -153,6 +153,11 @@ TEST(Drivers, DeviceCallsRefuseTheCpuBackend) {
   opt.ask();
   std::vector<float> f(256, 0.5f);
   expect_msg([&] { opt.tell_device(f.data(), f.size()); }, "tell_device()");
+  expect_msg([&] { opt.tell_device_async(f.data(), f.size()); }, "tell_device_async()");
   EXPECT_EQ(opt.generation(), 0);
+  EXPECT_FALSE(opt.pending());
+  opt.synchronize();  // nothing pending: a no-op on any backend
+  opt.tell(f);
+  EXPECT_EQ(opt.generation(), 1);
   expect_msg([&] { run_device(opt, [](population_view, float*, cuda_stream) {}); }, "device_fitness()");
 }

@@ -274,3 +274,36 @@ TEST(GpuDevice, DeferredLatentRunEqualsSynchronousTells) {
   EXPECT_EQ(deferred.population, population_of(sync));
   EXPECT_EQ(deferred.best, sync.best());
 }
+
+// A hand-written device loop with tell_device_async: the same bits as tell_device; while tells are
+// pending, readers of host state refuse, and ask() / synchronize() bring the host up to date.
+TEST(GpuDevice, TellDeviceAsyncInAUserLoop) {
+  REQUIRE_DEVICE();
+  const functions::paper_fitness f{benchmark::rosenbrock};
+  optimizer a(paper_cfg(backend_kind::cuda)), b(paper_cfg(backend_kind::cuda));
+  for (int g = 0; g < 10; ++g) {
+    const population_view d = a.ask_device();
+    evaluate_device(f, d.data, d.rows, d.cols, a.device_fitness(), a.stream());
+    a.tell_device_async(a.device_fitness(), 512);
+  }
+  EXPECT_TRUE(a.pending());
+  EXPECT_EQ(a.generation(), 10);
+  EXPECT_THROW(a.best(), logic_error);
+  EXPECT_THROW(a.x0(), logic_error);
+  EXPECT_THROW(a.save(::testing::TempDir() + "never_written"), logic_error);
+  a.synchronize();
+  EXPECT_FALSE(a.pending());
+  tell_generations(b, 10, f);
+  EXPECT_EQ(population_of(a), population_of(b));
+  EXPECT_EQ(a.best(), b.best());
+  EXPECT_EQ(a.x0(), b.x0());
+  // ask() synchronizes by itself, and reports a pending error.
+  const population_view d = a.ask_device();
+  evaluate_device(f, d.data, d.rows, d.cols, a.device_fitness(), a.stream());
+  const float bad = -3.0f;
+  ASSERT_EQ(cudaMemcpyAsync(a.device_fitness() + 5, &bad, sizeof bad, cudaMemcpyHostToDevice, a.stream()), cudaSuccess);
+  a.tell_device_async(a.device_fitness(), 512);
+  EXPECT_THROW(a.ask(), invalid_argument);
+  EXPECT_EQ(a.generation(), 10);
+  EXPECT_FALSE(a.pending());
+}

@@ -41,17 +41,14 @@ optimize_result run(strategy& s, const batch_fitness& fitness);
 
 /// run() with the evaluation on the device: cuda backend only (logic_error otherwise). Each
 /// generation enqueues `fitness` on opt.stream() with the population from ask_device() and
-/// opt.device_fitness() as the output, then tells the optimizer. Call it with the optimizer's device
-/// (the one current at its construction) current.
-/// For D <= 8 with no on_generation observer, the tells are deferred: the fitness checks and the
-/// best-so-far bookkeeping run on the device and the host waits for it once, at the end, instead of
-/// once per generation. Errors are the same as tell_device()'s: a bad fitness value in generation g
-/// throws invalid_argument ("generation g: fitness[i] = v ...") with the optimizer rewound to
-/// generation g, its population the one that was evaluated, as if that tell_device() had thrown.
-/// Two differences remain: the host learns of the error only at the end, so `fitness` is still
-/// called for the remaining generations (on the population of generation g, which no longer
-/// changes); and while the run is in flight, opt.best(), best_fitness() and total_nonfinite() read
-/// from inside `fitness` still hold their values from before the run.
+/// opt.device_fitness() as the output, then calls tell_device_async(); synchronize() at the end.
+/// Call it with the optimizer's device (the one current at its construction) current.
+/// So for D <= 8 with no on_generation observer the host waits for the device once per run, not once
+/// per generation, and a bad fitness value in generation g throws at the end (invalid_argument
+/// "generation g: fitness[i] = v ...") with the optimizer rewound to generation g, as if that tell had
+/// thrown. Two differences from a synchronous loop remain: `fitness` is still called for the
+/// generations after g (on the population of generation g, which no longer changes), and inside
+/// `fitness` opt.pending() is true (best() and x0() throw logic_error; call nothing that waits).
 optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness);
 
 }  // namespace diffevo

@@ -22,7 +22,6 @@ using cuda_stream = CUstream_st*;
 namespace detail {
 class backend;
 struct fitness_summary;
-struct optimizer_access;
 }
 
 /// Diffusion Evolution with an ask/tell interface.
@@ -47,6 +46,7 @@ class optimizer final : public strategy {
   optimizer& operator=(const optimizer&) = delete;
 
   /// The current population in parameter space, on the host. Valid until the next tell().
+  /// Calls synchronize() first (so it throws a pending tell_device_async() error).
   population_view ask() override;
 
   /// Gives the fitness of the population returned by the last ask(): `n` must equal N.
@@ -67,8 +67,29 @@ class optimizer final : public strategy {
 
   /// cuda backend only: tell() with the N fitness values in device memory. They are read in stream
   /// order on stream() (synchronize any other stream that wrote them first). Validates and throws
-  /// exactly like tell(). Synchronizes stream() (the fitness summary decides what happens next).
+  /// exactly like tell(). Synchronizes stream() (the fitness summary decides what happens next),
+  /// after finishing pending tell_device_async() tells (whose error it then throws, see there).
   void tell_device(const float* d_fitness, std::size_t n);
+
+  /// cuda backend only: tell_device() without waiting for the device, for loops that stay on it.
+  /// Where the update is one fused kernel (D <= 8) and no on_generation observer is attached, the
+  /// fitness checks and the best-so-far run on the device too, so the call only enqueues work on
+  /// stream() and advances generation(); elsewhere it is exactly tell_device(). The host catches up
+  /// at synchronize(), which any call that waits for the device makes first (ask, tell,
+  /// tell_device), and which throws a bad fitness value of any generation told this way:
+  /// invalid_argument "generation g: fitness[i] = v ...", the optimizer rewound to generation g
+  /// (its population, x0, best-so-far, counters and noise position), as if that tell had thrown.
+  /// Until then best(), best_fitness(), x0() and save() throw logic_error, and has_best(),
+  /// last_nonfinite() and total_nonfinite() hold their values from the last synchronization.
+  /// Validation of the call itself (length, null, state) is immediate, as in tell_device().
+  void tell_device_async(const float* d_fitness, std::size_t n);
+
+  /// Waits for the tells of tell_device_async() and brings the host state up to date (see there).
+  /// Does nothing when none are pending (and on the cpu backend).
+  void synchronize();
+
+  /// True while tell_device_async() calls await synchronize().
+  bool pending() const noexcept;
 
   /// cuda backend only: a device buffer of N floats owned by the optimizer, a convenient target for
   /// a fitness kernel; tell_device(device_fitness(), N) reads it in place.
@@ -128,20 +149,12 @@ class optimizer final : public strategy {
   const std::vector<double>& alphas() const noexcept;
 
  private:
-  friend struct detail::optimizer_access;  // run_device's deferred tells (host/optimize.cpp)
   struct state;
   explicit optimizer(std::unique_ptr<state> s);
-  /// Deferred tells (see host/backend.hpp): true on the cuda backend's fused path with no observer.
-  bool can_defer() const noexcept;
-  /// tell_device() without waiting for the device; checks and best-so-far are settled by settle().
-  void tell_deferred(const float* d_fitness, std::size_t n);
-  /// Waits for the deferred tells and brings the host state up to date. If one of them had a fitness
-  /// error, the optimizer is rewound to that generation (as if its tell_device() had thrown) and the
-  /// same invalid_argument is thrown, prefixed by the generation.
-  void settle();
   void check_tell(const void* fitness, std::size_t n, bool device) const;
   void apply(const detail::fitness_summary& sum, double started);
   void require_cuda(const char* call) const;
+  void require_settled(const char* call) const;
   std::unique_ptr<state> s_;
 };
 
