@@ -1,6 +1,7 @@
 // The batched cart-pole rollout on the device. Three mappings, chosen by the MLP shape:
 //  - thread: one controller per thread, its weights and activations in a shared-memory slice; for
-//    small nets (4-8-2: 58 parameters), many controllers per block. Runs env::mlp_action itself.
+//    small nets (4-8-2: 58 parameters), 32 or 64 controllers per block (32 until there are enough
+//    controllers to give every SM a block of 64). Runs env::mlp_action itself.
 //  - hidden2<H>: [obs, H, H, actions] with H in {32, 64, 128} (4-128-128-2: 17,410 parameters), one
 //    controller per block of H threads; thread j keeps row j of the H x H layer in registers for the
 //    whole episode, so the big layer never touches memory again.
@@ -22,9 +23,9 @@ namespace {
 
 using env::cartpole;
 
-constexpr int k_thread_block = 64;    // controllers per block, thread mapping
+constexpr int k_thread_block = 64;    // controllers per block, thread mapping (at most)
 constexpr int k_generic_block = 128;  // threads per controller, block mapping
-constexpr std::size_t k_thread_smem_max = 96 * 1024;
+constexpr std::size_t k_thread_smem_max = 96 * 1024;  // thread mapping: its 64-controller block fits in this
 
 // ---- thread mapping --------------------------------------------------------------------------
 
@@ -34,8 +35,8 @@ __global__ void rollout_thread_kernel(const float* params, int n, rollout_params
   extern __shared__ float smem[];
   const int p = static_cast<int>(rp.shape.parameter_count());
   const int maxw = rp.shape.max_width();
-  const int first = blockIdx.x * k_thread_block;
-  const int rows = min(k_thread_block, n - first);
+  const int first = blockIdx.x * blockDim.x;  // blockDim.x controllers per block
+  const int rows = min(static_cast<int>(blockDim.x), n - first);
   // Coalesced copy of the block's contiguous rows into per-thread slices of odd stride (no bank conflicts).
   const float* src = params + static_cast<std::size_t>(first) * p;
   for (int idx = threadIdx.x; idx < rows * p; idx += blockDim.x) smem[(idx / p) * stride + idx % p] = src[idx];
@@ -218,36 +219,58 @@ bool is_hidden2(const env::mlp_shape& s, int h) {
          s.widths[3] == Env::num_actions;
 }
 
+/// The device's shared-memory opt-in limit per block and its SM count.
+struct device_limits {
+  int optin = 48 * 1024, sms = 1;
+};
+inline device_limits limits_of_current_device() {
+  int device = 0;
+  device_limits l;
+  DIFFEVO_CUDA_TRY(cudaGetDevice(&device));
+  DIFFEVO_CUDA_TRY(cudaDeviceGetAttribute(&l.optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  DIFFEVO_CUDA_TRY(cudaDeviceGetAttribute(&l.sms, cudaDevAttrMultiProcessorCount, device));
+  return l;
+}
+
+/// Bytes of dynamic shared memory the block mapping needs at least (its two activation vectors).
+inline std::size_t block_activation_bytes(const env::mlp_shape& s) {
+  return sizeof(float) * 2 * static_cast<std::size_t>(s.max_width());
+}
+constexpr std::size_t k_static_smem_room = 64;  // the kernels' static shared memory (one int), with margin
+
 template <class Env>
 void launch_rollout(const rollout_params& rp, const float* d_params, int n, float* d_returns, std::uint64_t generation,
-                    cudaStream_t stream) {
+                    const device_limits& dl, cudaStream_t stream) {
   const env::mlp_shape& s = rp.shape;
-  const int p = static_cast<int>(s.parameter_count());
+  const long long p = s.parameter_count();
   const int maxw = s.max_width();
-  const int stride = (p + 2 * maxw) | 1;
-  const std::size_t thread_smem = sizeof(float) * static_cast<std::size_t>(stride) * k_thread_block;
+  const long long stride = (p + 2LL * maxw) | 1;  // floats per controller slice, thread mapping
+  const std::size_t room = static_cast<std::size_t>(dl.optin) - k_static_smem_room;
+  const auto thread_smem = [&](int per_block) { return sizeof(float) * static_cast<std::size_t>(stride) * per_block; };
+  // The thread mapping is for nets whose 64-controller block fits in k_thread_smem_max (and the device).
+  const bool thread_fits = thread_smem(k_thread_block) <= std::min(k_thread_smem_max, room);
   if (is_hidden2<Env>(s, 128)) {
     rollout_hidden2_kernel<Env, 128><<<n, 128, 0, stream>>>(d_params, rp, generation, d_returns);
   } else if (is_hidden2<Env>(s, 64)) {
     rollout_hidden2_kernel<Env, 64><<<n, 64, 0, stream>>>(d_params, rp, generation, d_returns);
   } else if (is_hidden2<Env>(s, 32)) {
     rollout_hidden2_kernel<Env, 32><<<n, 32, 0, stream>>>(d_params, rp, generation, d_returns);
-  } else if (thread_smem <= k_thread_smem_max) {
-    allow_smem(rollout_thread_kernel<Env>, thread_smem);
-    const int blocks = (n + k_thread_block - 1) / k_thread_block;
-    rollout_thread_kernel<Env><<<blocks, k_thread_block, thread_smem, stream>>>(d_params, n, rp, generation, stride,
-                                                                               d_returns);
+  } else if (thread_fits) {
+    // 64 controllers per block only when that still gives every SM a block; else 32 (N = 4096 on an
+    // H100: 128 blocks of 32 rather than 64 of 64, which would leave half the SMs idle).
+    const int per_block = n >= k_thread_block * dl.sms ? k_thread_block : 32;
+    const std::size_t bytes = thread_smem(per_block);
+    allow_smem(rollout_thread_kernel<Env>, bytes);
+    const int blocks = (n + per_block - 1) / per_block;
+    rollout_thread_kernel<Env><<<blocks, per_block, bytes, stream>>>(d_params, n, rp, generation,
+                                                                     static_cast<int>(stride), d_returns);
   } else {
-    int device = 0, optin = 0;
-    DIFFEVO_CUDA_TRY(cudaGetDevice(&device));
-    DIFFEVO_CUDA_TRY(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-    const std::size_t act = sizeof(float) * 2 * static_cast<std::size_t>(maxw);
+    const std::size_t act = block_activation_bytes(s);
     const std::size_t shared = act + sizeof(float) * static_cast<std::size_t>(p);
-    // Leave room for the kernel's static shared memory (one int).
-    if (shared + 64 <= static_cast<std::size_t>(optin)) {
+    if (shared <= room) {
       allow_smem(rollout_block_kernel<Env, true>, shared);
       rollout_block_kernel<Env, true><<<n, k_generic_block, shared, stream>>>(d_params, rp, generation, d_returns);
-    } else {
+    } else {  // act <= room: checked when the evaluator was made
       allow_smem(rollout_block_kernel<Env, false>, act);
       rollout_block_kernel<Env, false><<<n, k_generic_block, act, stream>>>(d_params, rp, generation, d_returns);
     }
@@ -259,6 +282,14 @@ class cuda_rollout final : public rollout_device {
  public:
   explicit cuda_rollout(const rollout_params& rp) : rp_(rp) {
     DIFFEVO_CUDA_TRY(cudaGetDevice(&device_));
+    limits_ = limits_of_current_device();
+    // Every net runs on some mapping except one whose widest layer's activations alone exceed the
+    // device's shared memory per block (a layer of about 29,000 units on an H100).
+    const std::size_t act = block_activation_bytes(rp.shape);
+    if (act + k_static_smem_room > static_cast<std::size_t>(limits_.optin))
+      throw invalid_argument(msg("layers: a layer of width ", rp.shape.max_width(), " needs ", act,
+                                 " bytes of shared memory for the cuda evaluator's activations, but this device "
+                                 "allows ", limits_.optin, " per block; use backend = cpu or narrower layers"));
     DIFFEVO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   }
   ~cuda_rollout() override {
@@ -275,7 +306,7 @@ class cuda_rollout final : public rollout_device {
       if (params_.size() < p * n) params_ = device_buffer<float>(p * n);
       if (returns_.size() < static_cast<std::size_t>(n)) returns_ = device_buffer<float>(static_cast<std::size_t>(n));
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(params_.data(), params, sizeof(float) * p * n, cudaMemcpyHostToDevice, stream_));
-      launch_rollout<cartpole>(rp_, params_.data(), n, returns_.data(), generation, stream_);
+      launch_rollout<cartpole>(rp_, params_.data(), n, returns_.data(), generation, limits_, stream_);
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(returns, returns_.data(), sizeof(float) * n, cudaMemcpyDeviceToHost, stream_));
       DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
     } catch (...) {
@@ -287,12 +318,13 @@ class cuda_rollout final : public rollout_device {
   void evaluate_device(const float* d_params, int n, float* d_returns, std::uint64_t generation,
                        cuda_stream stream) override {
     const device_scope on(device_);
-    launch_rollout<cartpole>(rp_, d_params, n, d_returns, generation, stream);
+    launch_rollout<cartpole>(rp_, d_params, n, d_returns, generation, limits_, stream);
   }
 
  private:
   rollout_params rp_;
   int device_ = 0;
+  device_limits limits_;
   cudaStream_t stream_ = nullptr;
   device_buffer<float> params_, returns_;
 };
