@@ -46,7 +46,9 @@ __global__ void rollout_thread_kernel(const float* params, int n, rollout_params
   const float* w = smem + threadIdx.x * stride;
   float* a = smem + threadIdx.x * stride + p;
   float* b = a + maxw;
-  float obs[Env::obs_dim];
+  // The observation sits in b: the first layer reads it into a before anything writes b again (the
+  // layers alternate a, b, a, ...). A local array here would live in local memory.
+  float* const obs = b;
   long long total = 0;
   for (int e = 0; e < rp.episodes; ++e) {
     typename Env::state s = Env::reset(start_key(rp, generation, static_cast<std::uint64_t>(i), e));
