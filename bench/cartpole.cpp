@@ -39,13 +39,11 @@ generation_stats stats_of(std::vector<double> r) {
   return s;
 }
 
-/// Device copies of a parameter matrix and a return vector, a stream and two events.
+/// Device copies of a parameter matrix and a return vector, a stream and an event pair.
 class device_timer {
  public:
   device_timer(const std::vector<float>& params, int n) : n_(n) {
     cuda_ok(cudaStreamCreate(&stream_), "cudaStreamCreate");
-    cuda_ok(cudaEventCreate(&start_), "cudaEventCreate");
-    cuda_ok(cudaEventCreate(&stop_), "cudaEventCreate");
     cuda_ok(cudaMalloc(reinterpret_cast<void**>(&params_), params.size() * sizeof(float)), "cudaMalloc (parameters)");
     cuda_ok(cudaMalloc(reinterpret_cast<void**>(&returns_), static_cast<std::size_t>(n) * sizeof(float)), "cudaMalloc (returns)");
     cuda_ok(cudaMemcpy(params_, params.data(), params.size() * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy");
@@ -53,8 +51,6 @@ class device_timer {
   ~device_timer() {
     cudaFree(params_);
     cudaFree(returns_);
-    if (start_) cudaEventDestroy(start_);
-    if (stop_) cudaEventDestroy(stop_);
     if (stream_) cudaStreamDestroy(stream_);
   }
   device_timer(const device_timer&) = delete;
@@ -64,13 +60,7 @@ class device_timer {
   cudaStream_t stream() const { return stream_; }
   template <class F>
   double time(F&& f) {
-    cuda_ok(cudaEventRecord(start_, stream_), "cudaEventRecord");
-    f();
-    cuda_ok(cudaEventRecord(stop_, stream_), "cudaEventRecord");
-    cuda_ok(cudaEventSynchronize(stop_), "cudaEventSynchronize");
-    float ms = 0;
-    cuda_ok(cudaEventElapsedTime(&ms, start_, stop_), "cudaEventElapsedTime");
-    return ms / 1e3;
+    return events_.time(stream_, f);
   }
   void copy_returns(std::vector<float>& out) const {
     cuda_ok(cudaMemcpy(out.data(), returns_, out.size() * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
@@ -79,7 +69,7 @@ class device_timer {
  private:
   int n_;
   cudaStream_t stream_ = nullptr;
-  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+  event_pair events_;
   float* params_ = nullptr;
   float* returns_ = nullptr;
 };
@@ -295,37 +285,20 @@ int run_throughput(const options& o) {
     std::vector<double> eval_s, update_s, rate;
     std::vector<float> f(static_cast<std::size_t>(n));
     long long steps = 0;
+    event_pair timer;  // cuda only
     for (int k = 0; k <= repeats; ++k) {  // k = 0 is the warm-up
       double te = 0, tu = 0;
       if (opt.backend() == diffevo::backend_kind::cuda) {
-        cudaEvent_t e[3] = {nullptr, nullptr, nullptr};
-        const auto release = [&] {
-          for (cudaEvent_t x : e)
-            if (x) cudaEventDestroy(x);
-        };
-        try {
-          for (cudaEvent_t& x : e) cuda_ok(cudaEventCreate(&x), "cudaEventCreate");
-          const diffevo::population_view pop = opt.ask_device();
-          cuda_ok(cudaEventRecord(e[0], opt.stream()), "cudaEventRecord");
+        const diffevo::population_view pop = opt.ask_device();
+        te = timer.time(opt.stream(), [&] {
           ev.evaluate_device(pop, opt.device_fitness(), static_cast<std::uint64_t>(k), opt.stream());
-          cuda_ok(cudaEventRecord(e[1], opt.stream()), "cudaEventRecord");
-          opt.tell_device(opt.device_fitness(), static_cast<std::size_t>(n));  // the update stays queued
-          cuda_ok(cudaEventRecord(e[2], opt.stream()), "cudaEventRecord");
-          cuda_ok(cudaEventSynchronize(e[2]), "cudaEventSynchronize");
-          float a = 0, b = 0;
-          cuda_ok(cudaEventElapsedTime(&a, e[0], e[1]), "cudaEventElapsedTime");
-          cuda_ok(cudaEventElapsedTime(&b, e[1], e[2]), "cudaEventElapsedTime");
-          te = a / 1e3;
-          tu = b / 1e3;
-          // The returns are still in the fitness buffer (the update does not touch it).
-          cuda_ok(cudaMemcpy(f.data(), opt.device_fitness(), f.size() * sizeof(float), cudaMemcpyDeviceToHost),
-                  "cudaMemcpy");
-          steps = ev.count_steps(f.data(), n);
-        } catch (...) {
-          release();
-          throw;
-        }
-        release();
+        });
+        // The update: the summary's round trip and the queued update, until the device finished.
+        tu = timer.time(opt.stream(), [&] { opt.tell_device(opt.device_fitness(), static_cast<std::size_t>(n)); });
+        // The returns are still in the fitness buffer (the update does not touch it).
+        cuda_ok(cudaMemcpy(f.data(), opt.device_fitness(), f.size() * sizeof(float), cudaMemcpyDeviceToHost),
+                "cudaMemcpy");
+        steps = ev.count_steps(f.data(), n);
       } else {
         const diffevo::population_view pop = opt.ask();
         const double t0 = now_seconds();

@@ -96,6 +96,33 @@ inline void cuda_ok(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
 }
 
+/// Two CUDA events (created on first use) timing work enqueued on a stream, after it finished.
+class event_pair {
+ public:
+  event_pair() = default;
+  ~event_pair() {
+    if (a_) cudaEventDestroy(a_);
+    if (b_) cudaEventDestroy(b_);
+  }
+  event_pair(const event_pair&) = delete;
+  event_pair& operator=(const event_pair&) = delete;
+  template <class F>
+  double time(cudaStream_t s, F&& f) {
+    if (!a_) cuda_ok(cudaEventCreate(&a_), "cudaEventCreate");
+    if (!b_) cuda_ok(cudaEventCreate(&b_), "cudaEventCreate");
+    cuda_ok(cudaEventRecord(a_, s), "cudaEventRecord");
+    f();
+    cuda_ok(cudaEventRecord(b_, s), "cudaEventRecord");
+    cuda_ok(cudaEventSynchronize(b_), "cudaEventSynchronize");
+    float ms = 0;
+    cuda_ok(cudaEventElapsedTime(&ms, a_, b_), "cudaEventElapsedTime");
+    return ms / 1e3;
+  }
+
+ private:
+  cudaEvent_t a_ = nullptr, b_ = nullptr;
+};
+
 inline std::string device_note() {
   return diffevo::cuda_device_available() ? "" : " (no CUDA device found)";
 }

@@ -21,33 +21,6 @@
 namespace bench {
 namespace {
 
-/// Two CUDA events (created on first use) timing work enqueued on a stream, after it finished.
-class event_pair {
- public:
-  event_pair() = default;
-  ~event_pair() {
-    if (a_) cudaEventDestroy(a_);
-    if (b_) cudaEventDestroy(b_);
-  }
-  event_pair(const event_pair&) = delete;
-  event_pair& operator=(const event_pair&) = delete;
-  template <class F>
-  double time(cudaStream_t s, F&& f) {
-    if (!a_) cuda_ok(cudaEventCreate(&a_), "cudaEventCreate");
-    if (!b_) cuda_ok(cudaEventCreate(&b_), "cudaEventCreate");
-    cuda_ok(cudaEventRecord(a_, s), "cudaEventRecord");
-    f();
-    cuda_ok(cudaEventRecord(b_, s), "cudaEventRecord");
-    cuda_ok(cudaEventSynchronize(b_), "cudaEventSynchronize");
-    float ms = 0;
-    cuda_ok(cudaEventElapsedTime(&ms, a_, b_), "cudaEventElapsedTime");
-    return ms / 1e3;
-  }
-
- private:
-  cudaEvent_t a_ = nullptr, b_ = nullptr;
-};
-
 /// Median seconds of a bare SGEMM C (D x N) = X^T (D x N) W^T (N x N): the x0 product's shape.
 double bare_gemm_seconds(int n, int d, int repeats) {
   float *w = nullptr, *x = nullptr, *c = nullptr;
