@@ -178,6 +178,12 @@ def main():
           "stage); every number below is read from them.\n")
     if summary:
         print("## Steps\n\n```\n" + summary.strip() + "\n```\n")
+    if ctest:
+        totals = re.findall(r"\d+% tests passed, \d+ tests failed out of \d+", ctest)
+        skipped = len(re.findall(r"\*\*\*Skipped", ctest))
+        failed = re.findall(r"^\s*\d+ - (\S+) \(Failed\)", ctest, re.M)
+        print("ctest: " + (totals[-1] if totals else "no summary line") + f"; {skipped} skipped"
+              + (f"; failed: {', '.join(failed)}" if failed else "") + "\n")
     print("## Issue targets\n")
     if backend != "cuda":
         print(f"These figures are from the {backend} backend; the targets are for one H100.\n")
