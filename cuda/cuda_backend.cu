@@ -43,7 +43,7 @@ class cuda_backend final : public backend {
     DIFFEVO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     try {
       fused_ = d_ <= k_fused_max_dim;
-      if (latent_ > 0 || !fused_) {  // the plain fused path needs no cuBLAS handle (it costs ~ms to make)
+      if (latent_ > 0 || !fused_) {  // the plain fused path needs no cuBLAS handle (one less thing to create)
         DIFFEVO_CUBLAS_TRY(cublasCreate(&blas_));
         DIFFEVO_CUBLAS_TRY(cublasSetStream(blas_, stream_));
         // Full float32 GEMMs: no TF32, so x0 is a float32 weighted mean like the cpu backend's.
