@@ -11,6 +11,7 @@
 
 #include "diffevo/diffevo.hpp"
 #include "diffevo/optimize.cuh"
+#include "expect.hpp"
 #include "tolerance.hpp"
 
 using namespace diffevo;
@@ -164,15 +165,6 @@ struct poisoned_fitness {
       ASSERT_EQ(cudaMemcpyAsync(d_out + index, &bad, sizeof bad, cudaMemcpyHostToDevice, stream), cudaSuccess);
   }
 };
-// run_device(o, bad) must throw invalid_argument whose message contains `text`.
-void expect_run_error(optimizer& o, poisoned_fitness& bad, const std::string& text) {
-  try {
-    run_device(o, std::ref(bad));
-    ADD_FAILURE() << "no exception";
-  } catch (const invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-  }
-}
 }  // namespace
 
 // run_device with deferred tells (the 2-D paper setting is on the fused path) gives the same bits as
@@ -208,7 +200,7 @@ TEST(GpuDevice, DeferredRunReportsTheBadGenerationAndRewindsToIt) {
   const functions::paper_fitness f{benchmark::himmelblau};
   optimizer o(paper_cfg(backend_kind::cuda));
   poisoned_fitness bad{f, 3, 7, -1.5f};
-  expect_run_error(o, bad, "generation 3: fitness[7] = -1.5");
+  expect_message<invalid_argument>([&] { run_device(o, std::ref(bad)); }, "generation 3: fitness[7] = -1.5");
   EXPECT_EQ(o.generation(), 3);
 
   optimizer ref(paper_cfg(backend_kind::cuda));
@@ -251,7 +243,7 @@ TEST(GpuDevice, DeferredRunHaltedAtTheFirstGenerationKeepsTheInitialState) {
   optimizer o(paper_cfg(backend_kind::cuda));
   const std::vector<float> initial = population_of(o);
   poisoned_fitness bad{f, 0, 0, -0.25f};
-  expect_run_error(o, bad, "generation 0: fitness[0] = -0.25");
+  expect_message<invalid_argument>([&] { run_device(o, std::ref(bad)); }, "generation 0: fitness[0] = -0.25");
   EXPECT_EQ(o.generation(), 0);
   EXPECT_EQ(population_of(o), initial);
   EXPECT_FALSE(o.has_best());
