@@ -61,7 +61,11 @@ class cuda_backend final : public backend {
       log_g_ = device_buffer<float>(static_cast<std::size_t>(n_));
       neff_ = device_buffer<float>(static_cast<std::size_t>(n_));
       summary_ = device_buffer<fitness_summary>(1);
-      if (d_ <= k_candidate_max_dim) candidate_ = device_buffer<float>(static_cast<std::size_t>(d_));
+      if (d_ <= k_candidate_max_dim) {
+        candidate_ = device_buffer<float>(static_cast<std::size_t>(d_));
+        // Read back with every summary, written only when some fitness is finite: never uninitialized.
+        DIFFEVO_CUDA_TRY(cudaMemsetAsync(candidate_.data(), 0, sizeof(float) * d_, stream_));
+      }
       center_ = device_buffer<float>(static_cast<std::size_t>(d_));
       scale_ = device_buffer<float>(static_cast<std::size_t>(d_));
       // Plain variant with large D: distances from a float64 Gram product (cuBLAS DGEMM). float64
@@ -72,6 +76,7 @@ class cuda_backend final : public backend {
         x_next_ = device_buffer<float>(draw_count(nd));  // same size as x_: the two are swapped
         rec_ = device_buffer<run_record>(1);
         best_row_ = device_buffer<float>(static_cast<std::size_t>(d_));
+        DIFFEVO_CUDA_TRY(cudaMemsetAsync(best_row_.data(), 0, sizeof(float) * d_, stream_));  // read back even if unset
       } else {
         const std::size_t row_bytes = (sizeof(float) + (gram_ ? sizeof(double) : 0)) * n_;
         chunk_ = static_cast<int>(std::clamp<std::size_t>(k_weight_budget_bytes / row_bytes, 1, n_));
