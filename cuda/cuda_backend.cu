@@ -175,7 +175,6 @@ class cuda_backend final : public backend {
 
   void update(const ddim_coefficients& c) override {
     const device_scope on(device_);
-    candidate_index_ = -1;  // the parameters change
     step(c, nullptr);
   }
 
@@ -196,7 +195,6 @@ class cuda_backend final : public backend {
 
   void tell_deferred(const float* d_f, const ddim_coefficients& c, int generation) override {
     const device_scope on(device_);
-    candidate_index_ = -1;
     if (d_f != fitness_.data())
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), d_f, sizeof(float) * n_, cudaMemcpyDeviceToDevice, stream_));
     deferred_.push_back(rewind_point{generation, rng_position_, has_x0_});
@@ -287,6 +285,7 @@ class cuda_backend final : public backend {
  private:
   /// One generation's update with the last summarized fitness; `rec` (deferred runs) halts it.
   void step(const ddim_coefficients& c, const run_record* rec) {
+    candidate_index_ = -1;  // the parameters change
     const float one = 1.0f, zero = 0.0f;
     const float* q = x_.data();
     int k = d_;
