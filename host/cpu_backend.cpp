@@ -75,9 +75,9 @@ class cpu_backend final : public backend {
   }
 
   // One generation (SPEC §4-§5): weights, x0 and the DDIM step. Rows are processed in blocks by the
-  // worker threads; for each block, distances (block_distances), then each row's normalized weights
-  // (row_weights, a float64 log-domain softmax), then x0 = W X (block_x0). No result depends on the
-  // block size or the thread count.
+  // worker threads; for each block, the float64 Gram rows when k > 32 (block_gram), then each row's
+  // normalized weights (row_weights, a float64 log-domain softmax), then x0 = W X (block_x0). No
+  // result depends on the block size or the thread count.
   void update(const ddim_coefficients& c) override {
     plan p;
     p.log_g.resize(static_cast<std::size_t>(n_));
@@ -95,24 +95,33 @@ class cpu_backend final : public backend {
       p.k = latent_;
     }
     p.inv2 = 1.0 / (2.0 * (1.0 - c.a_t));
+    p.a = c.a_t;
     p.s = std::sqrt(c.a_t);
     p.wide = p.k > k_direct_distance_max;
     p.narrow = d_ <= k_narrow;
     // The block's float weights take about 2 MB (32 to 1024 rows), so each packed panel of X serves
     // many rows.
     p.row_block = std::max(32, std::min(1024, (1 << 19) / n_ / 32 * 32));
-    p.n_pad = (n_ + k_lanes - 1) / k_lanes * k_lanes;
+    p.n_pad = (n_ + k_gram_cols - 1) / k_gram_cols * k_gram_cols;
     // Every loop over j reads a transposed copy of q (k x N), so it runs over contiguous memory and
-    // vectorizes, while each distance still sums its coordinates in ascending order as
-    // detail::scaled_distance2 does.
+    // vectorizes, while each distance (or Gram entry) still sums its coordinates in ascending order.
     transpose(p.q, n_, p.k, p.n_pad, qt_);
     if (p.narrow) transpose(x_.data(), n_, d_, n_, xt_);
+    if (p.wide) {  // squared norms for the Gram distances
+      p.norm2.resize(static_cast<std::size_t>(n_));
+      parallel_rows(n_, threads_, [&](int b, int e) {
+        for (int j = b; j < e; ++j) {
+          const float* qj = p.q + static_cast<std::size_t>(j) * p.k;
+          p.norm2[static_cast<std::size_t>(j)] = dot(qj, qj, p.k);
+        }
+      });
+    }
 
     parallel_rows(n_, threads_, [&](int b, int e) {
       workspace ws(p, n_, std::min(p.row_block, e - b));
       for (int i0 = b; i0 < e; i0 += p.row_block) {
         const int rows = std::min(p.row_block, e - i0);
-        if (p.wide) block_distances(p, ws, i0, rows);
+        if (p.wide) block_gram(p, ws, i0, rows);
         for (int r = 0; r < rows; ++r) row_weights(p, ws, i0 + r, r);
         if (!p.narrow) block_x0(ws, i0, rows);
       }
@@ -183,7 +192,7 @@ class cpu_backend final : public backend {
  private:
   /// At most this many columns: x0 is a float64 weighted sum per row instead of the tiled product.
   static constexpr int k_narrow = 8;
-  /// Tiles of the float64 distance loops: j in blocks of k_dist_j, coordinates in blocks of k_dist_c.
+  /// Tiles of the float64 Gram loops: j in blocks of k_dist_j, coordinates in blocks of k_dist_c.
   static constexpr int k_dist_j = 512, k_dist_c = 256;
 
   /// What every worker of one update reads.
@@ -191,8 +200,9 @@ class cpu_backend final : public backend {
     std::vector<float> log_g;  // final log-density of each individual
     const float* q = nullptr;  // kernel coordinates (N x k): x, or z = E x
     int k = 0;
-    double inv2 = 0, s = 0;    // 1 / (2 (1 - a_t)), sqrt(a_t)
-    bool wide = false;         // k > k_direct_distance_max: float64 distances
+    double inv2 = 0, a = 0, s = 0;  // 1 / (2 (1 - a_t)), a_t, sqrt(a_t)
+    bool wide = false;         // k > k_direct_distance_max: float64 Gram distances
+    std::vector<double> norm2; // wide: |q_j|^2
     bool narrow = false;       // D <= k_narrow: float64 x0 per row
     int row_block = 32;
     int n_pad = 0;             // qt_'s row stride: whole lane vectors
@@ -211,7 +221,7 @@ class cpu_backend final : public backend {
           nonzero_count(static_cast<std::size_t>(rows / k_tile_rows + 1)) {}
     std::vector<double> v;    // one row's log-weights, then its unnormalized weights
     std::vector<float> d2f;   // one row's float distances
-    std::vector<double> d2;   // the block's float64 distances (rows x n_pad)
+    std::vector<double> d2;   // the block's float64 Gram rows q_i . q_j (rows x n_pad)
     std::vector<float> w;     // the block's normalized weights (rows x N, then zero rows)
     std::vector<float> panel; // k_tile_cols columns of x, contiguous (N x k_tile_cols)
     std::vector<float> tile;  // one k_tile_rows x k_tile_cols tile of x0
@@ -219,19 +229,20 @@ class cpu_backend final : public backend {
     std::vector<int> nonzero_count;
   };
 
-  /// float64 squared distances of rows [i0, i0 + rows) to every j, in register tiles of
-  /// k_tile_rows x k_lanes; each continues its sum over the coordinates in ascending order.
-  void block_distances(const plan& p, workspace& ws, int i0, int rows) const {
+  /// The float64 Gram rows q_i . q_j of rows [i0, i0 + rows) with every j, in register tiles of
+  /// k_tile_rows x k_gram_cols; each entry continues its sum over the coordinates in ascending order.
+  /// (SPEC §4's distance is then |q_i|^2 - 2 s q_i . q_j + a_t |q_j|^2, without the row constant
+  /// |q_i|^2, which the softmax cancels: detail::log_weight_gram, as the cuda backend's DGEMM path.)
+  void block_gram(const plan& p, workspace& ws, int i0, int rows) const {
     std::fill(ws.d2.begin(), ws.d2.end(), 0.0);
     for (int j1 = 0; j1 < n_; j1 += k_dist_j)
       for (int c0 = 0; c0 < p.k; c0 += k_dist_c) {
         const int kc = std::min(k_dist_c, p.k - c0);
         for (int g = 0; g < rows; g += k_tile_rows)
-          for (int j0 = j1; j0 < std::min(n_, j1 + k_dist_j); j0 += k_lanes)
-            squared_distance_tile(p.q + static_cast<std::size_t>(i0 + g) * p.k + c0, p.k,
-                                  std::min(k_tile_rows, rows - g),
-                                  qt_.data() + static_cast<std::size_t>(c0) * p.n_pad + j0, p.n_pad, kc, p.s,
-                                  ws.d2.data() + static_cast<std::size_t>(g) * p.n_pad + j0, p.n_pad);
+          for (int j0 = j1; j0 < std::min(n_, j1 + k_dist_j); j0 += k_gram_cols)
+            dot_tile(p.q + static_cast<std::size_t>(i0 + g) * p.k + c0, p.k, std::min(k_tile_rows, rows - g),
+                     qt_.data() + static_cast<std::size_t>(c0) * p.n_pad + j0, p.n_pad, kc,
+                     ws.d2.data() + static_cast<std::size_t>(g) * p.n_pad + j0, p.n_pad);
       }
   }
 
@@ -241,7 +252,8 @@ class cpu_backend final : public backend {
   void row_weights(const plan& p, workspace& ws, int i, int r) {
     double vmax;
     if (p.wide) {
-      vmax = log_weights(ws.v.data(), p.log_g.data(), ws.d2.data() + static_cast<std::size_t>(r) * p.n_pad, p.inv2, n_);
+      vmax = log_weights_gram(ws.v.data(), p.log_g.data(), p.norm2.data(),
+                              ws.d2.data() + static_cast<std::size_t>(r) * p.n_pad, p.a, 2.0 * p.s, p.inv2, n_);
     } else {
       const float* qi = p.q + static_cast<std::size_t>(i) * p.k;
       std::fill(ws.d2f.begin(), ws.d2f.end(), 0.0f);

@@ -92,19 +92,19 @@ void weighted_sum_tile(const float* __restrict w, long ws, const float* __restri
   k().weighted_sum_tile(w, ws, x, xs, idx, n, out);
 }
 
-void squared_distance_tile(const float* __restrict a, long as, int rows, const float* __restrict col, long cs, int k_,
-                           double s, double* __restrict out, long os) {
-  k().squared_distance_tile(a, as, rows, col, cs, k_, s, out, os);
+void dot_tile(const float* __restrict a, long as, int rows, const float* __restrict col, long cs, int k_,
+              double* __restrict out, long os) {
+  k().dot_tile(a, as, rows, col, cs, k_, out, os);
 }
 
 double log_weights(double* __restrict v, const float* __restrict log_g, const float* __restrict d2, double inv2,
                    int n) {
-  return k().log_weights_f(v, log_g, d2, inv2, n);
+  return k().log_weights(v, log_g, d2, inv2, n);
 }
 
-double log_weights(double* __restrict v, const float* __restrict log_g, const double* __restrict d2, double inv2,
-                   int n) {
-  return k().log_weights_d(v, log_g, d2, inv2, n);
+double log_weights_gram(double* __restrict v, const float* __restrict log_g, const double* __restrict norm2,
+                        const double* __restrict g, double a, double two_s, double inv2, int n) {
+  return k().log_weights_gram(v, log_g, norm2, g, a, two_s, inv2, n);
 }
 
 void exp_shifted(double* __restrict v, double shift, int n) { k().exp_shifted(v, shift, n); }

@@ -32,18 +32,24 @@ constexpr int k_tile_rows = 4, k_tile_cols = 16;
 void weighted_sum_tile(const float* __restrict w, long ws, const float* __restrict x, long xs, const int* idx, int n,
                        float* __restrict out);
 
-/// out[r * os + l] += sum_{c < k} (a[r * as + c] - s col[c * cs + l])^2 for r < rows (at most
-/// k_tile_rows), l < k_lanes: float64 squared distances of a few rows to k_lanes columns, each summed
-/// in ascending c and continuing from the value already in out (col must hold k_lanes readable values
-/// per c).
-void squared_distance_tile(const float* __restrict a, long as, int rows, const float* __restrict col, long cs, int k,
-                           double s, double* __restrict out, long os);
+/// Columns of one call of dot_tile.
+constexpr int k_gram_cols = 16;
+
+/// out[r * os + l] += sum_{c < k} a[r * as + c] col[c * cs + l] in float64 for r < rows (at most
+/// k_tile_rows), l < k_gram_cols: a tile of the Gram matrix Q Q^T of a few rows with k_gram_cols
+/// columns, each sum continuing in ascending c from the value already in out. Every product of two
+/// floats is exact in float64, so only the sums round, and a fused multiply-add could not change them.
+void dot_tile(const float* __restrict a, long as, int rows, const float* __restrict col, long cs, int k,
+              double* __restrict out, long os);
 
 /// v[j] = log_g[j] - d2[j] * inv2 (detail::log_weight) for j < n; returns the largest v[j]
 /// (-inf for n = 0).
 double log_weights(double* __restrict v, const float* __restrict log_g, const float* __restrict d2, double inv2, int n);
-double log_weights(double* __restrict v, const float* __restrict log_g, const double* __restrict d2, double inv2,
-                   int n);
+
+/// v[j] = log_g[j] - (a norm2[j] - two_s g[j]) inv2 (detail::log_weight_gram with two_s = 2 s) for
+/// j < n: the log-weights from row i's Gram row g and the squared norms; returns the largest v[j].
+double log_weights_gram(double* __restrict v, const float* __restrict log_g, const double* __restrict norm2,
+                        const double* __restrict g, double a, double two_s, double inv2, int n);
 
 /// v[j] = exp(v[j] - shift) for j < n, for arguments v[j] - shift <= 0 (a softmax numerator).
 /// Our own exp (range reduction by ln 2 and a degree-13 polynomial), so the bits do not depend on the
@@ -90,9 +96,9 @@ struct vector_kernels {
   void (*add_squared_differences)(float*, const float*, float, float, int);
   void (*dense_layer)(float*, const float*, const float*, const float*, int, int);
   void (*weighted_sum_tile)(const float*, long, const float*, long, const int*, int, float*);
-  void (*squared_distance_tile)(const float*, long, int, const float*, long, int, double, double*, long);
-  double (*log_weights_f)(double*, const float*, const float*, double, int);
-  double (*log_weights_d)(double*, const float*, const double*, double, int);
+  void (*dot_tile)(const float*, long, int, const float*, long, int, double*, long);
+  double (*log_weights)(double*, const float*, const float*, double, int);
+  double (*log_weights_gram)(double*, const float*, const double*, const double*, double, double, double, int);
   void (*exp_shifted)(double*, double, int);
   double (*exp_nonpositive)(double);
   void (*sum_and_squares)(const double*, int, double*, double*);

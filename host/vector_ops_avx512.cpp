@@ -1,4 +1,6 @@
 // The vector kernels compiled for avx512 (64-byte vectors); CMakeLists.txt gives this file its flags.
+#include <immintrin.h>
+
 #include "vector_ops.hpp"
 
 namespace diffevo::detail {

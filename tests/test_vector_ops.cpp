@@ -106,31 +106,34 @@ TEST(VectorOps, ExpShiftedEqualsTheScalarExpBitForBit) {
   });
 }
 
-TEST(VectorOps, LogWeightsEqualTheSharedFormulaAndFindTheMax) {
+TEST(VectorOps, LogWeightsEqualTheSharedFormulasAndFindTheMax) {
   for_each_isa([] {
     std::mt19937_64 rng(11);
     std::normal_distribution<float> g(0.0f, 2.0f);
     std::uniform_real_distribution<double> d(0.0, 50.0);
     for (int n : {1, 5, 8, 13, 64, 301}) {
       std::vector<float> log_g(static_cast<std::size_t>(n)), d2f(static_cast<std::size_t>(n));
-      std::vector<double> d2(static_cast<std::size_t>(n)), v(static_cast<std::size_t>(n));
+      std::vector<double> norm2(static_cast<std::size_t>(n)), dots(static_cast<std::size_t>(n)),
+          v(static_cast<std::size_t>(n));
       for (int j = 0; j < n; ++j) {
         log_g[j] = j % 5 == 3 ? -INFINITY : g(rng);
-        d2[j] = d(rng);
-        d2f[j] = static_cast<float>(d2[j]);
+        d2f[j] = static_cast<float>(d(rng));
+        norm2[j] = d(rng);
+        dots[j] = d(rng) - 25.0;
       }
-      const double inv2 = 0.37;
-      double m = log_weights(v.data(), log_g.data(), d2.data(), inv2, n);
+      const double inv2 = 0.37, a = 0.81, s = 0.9;
+      double m = log_weights(v.data(), log_g.data(), d2f.data(), inv2, n);
       double want = -INFINITY;
       for (int j = 0; j < n; ++j) {
-        ASSERT_TRUE(same_bits(v[j], log_weight(log_g[j], d2[j], inv2))) << "n = " << n << ", j = " << j;
+        ASSERT_TRUE(same_bits(v[j], log_weight(log_g[j], d2f[j], inv2))) << "n = " << n << ", j = " << j;
         want = std::max(want, v[j]);
       }
       EXPECT_EQ(m, want) << "n = " << n;
-      m = log_weights(v.data(), log_g.data(), d2f.data(), inv2, n);
+      m = log_weights_gram(v.data(), log_g.data(), norm2.data(), dots.data(), a, 2.0 * s, inv2, n);
       want = -INFINITY;
       for (int j = 0; j < n; ++j) {
-        ASSERT_TRUE(same_bits(v[j], log_weight(log_g[j], d2f[j], inv2))) << "n = " << n << ", j = " << j;
+        ASSERT_TRUE(same_bits(v[j], log_weight_gram(log_g[j], norm2[j], dots[j], a, s, inv2)))
+            << "n = " << n << ", j = " << j;
         want = std::max(want, v[j]);
       }
       EXPECT_EQ(m, want) << "n = " << n;
@@ -195,7 +198,7 @@ TEST(VectorOps, SquaredDifferencesMatchTheSharedDistance) {
   });
 }
 
-TEST(VectorOps, SquaredDistanceTileContinuesEachSumInAscendingOrder) {
+TEST(VectorOps, DotTileContinuesEachSumInAscendingOrderWithExactProducts) {
   for_each_isa([] {
     std::mt19937_64 rng(6);
     std::normal_distribution<float> g(0.0f, 2.0f);
@@ -203,21 +206,73 @@ TEST(VectorOps, SquaredDistanceTileContinuesEachSumInAscendingOrder) {
     std::vector<float> a(static_cast<std::size_t>(k_tile_rows) * k), col(static_cast<std::size_t>(k) * stride);
     for (float& v : a) v = g(rng);
     for (float& v : col) v = g(rng);
-    const double s = 0.7;
     for (int rows = 1; rows <= k_tile_rows; ++rows) {
-      const long os = 11;  // output row stride
+      const long os = k_gram_cols + 3;  // output row stride
       std::vector<double> out(static_cast<std::size_t>(k_tile_rows) * os, -1.0), want = out;
       for (int r = 0; r < rows; ++r)
-        for (int l = 0; l < k_lanes; ++l) out[r * os + l] = want[r * os + l] = 0.25 * (r + l);  // a running sum
-      squared_distance_tile(a.data(), k, rows, col.data() + 3, stride, k, s, out.data(), os);
+        for (int l = 0; l < k_gram_cols; ++l) out[r * os + l] = want[r * os + l] = 0.25 * (r + l);  // a running sum
+      dot_tile(a.data(), k, rows, col.data() + 3, stride, k, out.data(), os);
       for (int r = 0; r < rows; ++r)
-        for (int l = 0; l < k_lanes; ++l)
+        for (int l = 0; l < k_gram_cols; ++l)
           for (int c = 0; c < k; ++c) {
-            const double diff = static_cast<double>(a[r * k + c]) - s * static_cast<double>(col[c * stride + 3 + l]);
-            want[r * os + l] += diff * diff;
+            const double x = a[r * k + c], y = col[c * stride + 3 + l];
+            ASSERT_EQ(static_cast<long double>(x * y), static_cast<long double>(x) * y);  // the product is exact
+            want[r * os + l] += x * y;
           }
       for (std::size_t t = 0; t < out.size(); ++t)
         ASSERT_TRUE(same_bits(out[t], want[t])) << "rows = " << rows << ", element " << t;  // untouched rows stay -1
+    }
+  });
+}
+
+// The cpu backend's plain k > 32 weights come from the Gram form |q_i|^2 - 2 s q_i.q_j + a |q_j|^2,
+// whose sums can cancel: the hard case is a population concentrated away from the origin, late in a
+// run (1 - a_t = 1e-4 amplifies the rounding 1e4-fold). The float64 sums of N(0, 1)-sized rows are
+// within about k * eps * |q|^2 = 7e-12 of exact here, so each log-weight is within about 7e-8 and
+// each normalized weight within a relative 2e-7: the test allows 1e-6 against long double distances.
+TEST(VectorOps, GramWeightsMatchLongDoubleDistancesForAConcentratedPopulationLateInARun) {
+  for_each_isa([] {
+    std::mt19937_64 rng(12);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    const int n = 37, k = 300;
+    const double a = 0.9999, s = std::sqrt(a), inv2 = 1.0 / (2.0 * (1.0 - a));
+    const int pad = (n + k_gram_cols - 1) / k_gram_cols * k_gram_cols;
+    std::vector<float> m(k), q(static_cast<std::size_t>(n) * k), qt(static_cast<std::size_t>(k) * pad, 0.0f);
+    for (float& v : m) v = g(rng);
+    for (int j = 0; j < n; ++j)
+      for (int c = 0; c < k; ++c) qt[c * pad + j] = q[j * k + c] = m[c] + 0.01f * g(rng);
+    std::vector<float> log_g(n);
+    for (float& v : log_g) v = 0.5f * g(rng);
+    std::vector<double> norm2(n), gram(static_cast<std::size_t>(k_tile_rows) * pad), v(n);
+    for (int j = 0; j < n; ++j) norm2[j] = dot(&q[j * k], &q[j * k], k);
+    for (int i : {0, 17, 36}) {
+      std::fill(gram.begin(), gram.end(), 0.0);
+      for (int j0 = 0; j0 < pad; j0 += k_gram_cols)
+        dot_tile(&q[i * k], k, 1, qt.data() + j0, pad, k, gram.data() + j0, pad);
+      exp_shifted(v.data(), log_weights_gram(v.data(), log_g.data(), norm2.data(), gram.data(), a, 2 * s, inv2, n), n);
+      double sum = 0;
+      for (double w : v) sum += w;
+
+      std::vector<long double> ref(n);
+      long double top = -INFINITY, ref_sum = 0;
+      for (int j = 0; j < n; ++j) {
+        long double d2 = 0;
+        for (int c = 0; c < k; ++c) {
+          const long double e = static_cast<long double>(q[i * k + c]) - static_cast<long double>(s) * q[j * k + c];
+          d2 += e * e;
+        }
+        ref[j] = log_g[j] - d2 * static_cast<long double>(inv2);
+        top = std::max(top, ref[j]);
+      }
+      for (long double& r : ref) ref_sum += (r = std::exp(r - top));
+      int shown = 0;  // weights below 1e-300 of the largest are not compared
+      for (int j = 0; j < n; ++j) {
+        const long double want = ref[j] / ref_sum;
+        if (want < 1e-300L) continue;
+        ++shown;
+        EXPECT_NEAR(v[j] / sum, static_cast<double>(want), 1e-6 * static_cast<double>(want)) << "i = " << i << ", j = " << j;
+      }
+      EXPECT_GE(shown, 2) << "the case must not be one-hot";
     }
   });
 }
@@ -320,7 +375,7 @@ TEST(VectorOps, OptimizerGenerationsAreBitIdenticalOnEveryInstructionSet) {
   struct shape {
     int n, d, latent;
   };
-  // narrow x0 (D <= 8), float distances with tiled x0, float64 tiled distances, latent
+  // narrow x0 (D <= 8), float distances with tiled x0, float64 Gram distances, latent
   for (shape sh : {shape{67, 3, 0}, shape{61, 20, 0}, shape{45, 77, 0}, shape{50, 40, 2}}) {
     std::vector<float> first;
     for_each_isa([&] {
