@@ -9,6 +9,7 @@
 // cpu backend's host generator (host/rng.hpp). The fused path also supports deferred tells
 // (backend.hpp): checks and best-so-far on the device, one host synchronization per run.
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "../host/cuda_backend.hpp"
@@ -19,7 +20,7 @@
 namespace diffevo::detail {
 namespace {
 
-constexpr std::size_t k_weight_budget_bytes = std::size_t(512) << 20;  // W chunk, float
+std::atomic<std::size_t> g_weight_budget{std::size_t(512) << 20};  // W chunk (+ Gram rows), bytes
 
 class cuda_backend final : public backend {
  public:
@@ -27,12 +28,12 @@ class cuda_backend final : public backend {
       : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)) {
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     DIFFEVO_CUDA_TRY(cudaGetDevice(&device_));  // the device current at construction owns the run
-    {  // Refuse what cannot fit before allocating: x, parameters and x0 (N x D floats), plus the fused
-       // path's second x or the Gram path's float64 copy.
+    {  // Refuse what cannot fit before allocating: x, parameters, x0 and the update's output (the
+       // fused path's next x, or the next x0) are N x D floats, plus the Gram path's float64 copy.
       std::size_t free_bytes = 0, total_bytes = 0;
       DIFFEVO_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
       const bool gram = cfg.latent_dim == 0 && d_ > k_direct_distance_max;
-      const double need = (12.0 + (d_ <= k_fused_max_dim ? 4.0 : 0.0) + (gram ? 8.0 : 0.0)) * static_cast<double>(nd);
+      const double need = (16.0 + (gram ? 8.0 : 0.0)) * static_cast<double>(nd);
       if (need > static_cast<double>(free_bytes))
         throw out_of_memory(msg("cuda backend: the population (population = ", n_, ", dimension = ", d_, ") needs about ",
                                 need / 1e9, " GB of device memory but ", free_bytes / 1e9, " GB of ", total_bytes / 1e9,
@@ -60,6 +61,10 @@ class cuda_backend final : public backend {
       fitness_ = device_buffer<float>(static_cast<std::size_t>(n_));
       log_g_ = device_buffer<float>(static_cast<std::size_t>(n_));
       neff_ = device_buffer<float>(static_cast<std::size_t>(n_));
+      // Nothing reads x0 or neff before the first update; zeroed so that no copy (a checkpoint, the
+      // sanitizer's initcheck) ever sees uninitialized memory.
+      DIFFEVO_CUDA_TRY(cudaMemsetAsync(x0_.data(), 0, sizeof(float) * nd, stream_));
+      DIFFEVO_CUDA_TRY(cudaMemsetAsync(neff_.data(), 0, sizeof(float) * n_, stream_));
       summary_ = device_buffer<fitness_summary>(1);
       if (d_ <= k_candidate_max_dim) {
         candidate_ = device_buffer<float>(static_cast<std::size_t>(d_));
@@ -78,8 +83,9 @@ class cuda_backend final : public backend {
         best_row_ = device_buffer<float>(static_cast<std::size_t>(d_));
         DIFFEVO_CUDA_TRY(cudaMemsetAsync(best_row_.data(), 0, sizeof(float) * d_, stream_));  // read back even if unset
       } else {
+        x0_next_ = device_buffer<float>(nd);  // swapped with x0_ once an update has succeeded
         const std::size_t row_bytes = (sizeof(float) + (gram_ ? sizeof(double) : 0)) * n_;
-        chunk_ = static_cast<int>(std::clamp<std::size_t>(k_weight_budget_bytes / row_bytes, 1, n_));
+        chunk_ = static_cast<int>(std::clamp<std::size_t>(cuda_weight_budget() / row_bytes, 1, n_));
         w_ = device_buffer<float>(static_cast<std::size_t>(chunk_) * n_);
       }
       if (gram_) {
@@ -155,18 +161,18 @@ class cuda_backend final : public backend {
   void import_state(const state& st) override {
     const device_scope on(device_);
     candidate_index_ = -1;
-    DIFFEVO_CURAND_TRY(curandSetGeneratorOffset(rng_, st.rng_position));
-    rng_position_ = st.rng_position;
     DIFFEVO_CUDA_TRY(cudaMemcpyAsync(x_.data(), st.x.data(), sizeof(float) * st.x.size(), cudaMemcpyHostToDevice, stream_));
-    if (!st.x0.empty()) {
+    if (!st.x0.empty())
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(x0_.data(), st.x0.data(), sizeof(float) * st.x0.size(), cudaMemcpyHostToDevice, stream_));
-      has_x0_ = true;
-    }
     if (latent_ > 0)
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(e_.data(), st.e.data(), sizeof(float) * st.e.size(), cudaMemcpyHostToDevice, stream_));
     ddim_update_and_params(x_.data(), nullptr, nullptr, update_coefficients{}, center_.data(), scale_.data(), p_.data(),
                            n_, d_, stream_);
     DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    // Last, once the copies have landed: the noise position and whether an estimate exists.
+    DIFFEVO_CURAND_TRY(curandSetGeneratorOffset(rng_, st.rng_position));
+    rng_position_ = st.rng_position;
+    has_x0_ = !st.x0.empty();
   }
 
   const float* device_params() override { return p_.data(); }
@@ -283,9 +289,28 @@ class cuda_backend final : public backend {
   }
 
  private:
-  /// One generation's update with the last summarized fitness; `rec` (deferred runs) halts it.
+  /// One generation's update with the last summarized fitness; `rec` (deferred runs) halts it. A
+  /// throw leaves the state as it was (optimizer::apply relies on it): x and x0 are replaced only by
+  /// the last launch and the final swap, and the catch puts the noise position back and rebuilds the
+  /// parameters, which had received the noise, from x.
   void step(const ddim_coefficients& c, const run_record* rec) {
     candidate_index_ = -1;  // the parameters change
+    const std::uint64_t position = rng_position_;
+    try {
+      step_body(c, rec);
+    } catch (...) {
+      curandSetGeneratorOffset(rng_, position);  // best effort: after a device fault nothing works
+      rng_position_ = position;
+      try {
+        ddim_update_and_params(x_.data(), nullptr, nullptr, update_coefficients{}, center_.data(), scale_.data(),
+                               p_.data(), n_, d_, stream_);
+      } catch (...) {
+      }
+      throw;
+    }
+  }
+
+  void step_body(const ddim_coefficients& c, const run_record* rec) {
     const float one = 1.0f, zero = 0.0f;
     const float* q = x_.data();
     int k = d_;
@@ -324,14 +349,15 @@ class cuda_backend final : public backend {
       }
       // X0 rows [r0, r0 + rows) = W_chunk X; column-major: X0^T (D x rows) = X^T (D x N) * W_chunk^T (N x rows).
       DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, d_, rows, n_, &one, x_.data(), d_, w_.data(), n_,
-                                     &zero, x0_.data() + static_cast<std::size_t>(r0) * d_, d_));
+                                     &zero, x0_next_.data() + static_cast<std::size_t>(r0) * d_, d_));
     }
     if (noisy) {
       DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data(), draw_count(nd), 0.0f, 1.0f));
       rng_position_ += draw_count(nd);
     }
-    ddim_update_and_params(x_.data(), x0_.data(), noisy ? p_.data() : nullptr, update_of(c), center_.data(),
+    ddim_update_and_params(x_.data(), x0_next_.data(), noisy ? p_.data() : nullptr, update_of(c), center_.data(),
                            scale_.data(), p_.data(), n_, d_, stream_);
+    std::swap(x0_, x0_next_);
     has_x0_ = true;
   }
 
@@ -396,6 +422,7 @@ class cuda_backend final : public backend {
   device_buffer<fitness_summary> summary_;
   device_buffer<float> candidate_;          // the summary's best row, read back with it
   device_buffer<float> x_next_, best_row_;  // fused path only: the update's output (swapped with x_), best-so-far
+  device_buffer<float> x0_next_;            // other paths: the update's x0 (swapped with x0_)
   device_buffer<run_record> rec_;
   struct rewind_point {  // where each deferred generation started
     int generation;
@@ -409,5 +436,9 @@ class cuda_backend final : public backend {
 }  // namespace
 
 std::unique_ptr<backend> make_cuda_backend(const config& cfg) { return std::make_unique<cuda_backend>(cfg); }
+
+std::size_t cuda_weight_budget() noexcept { return g_weight_budget.load(std::memory_order_relaxed); }
+
+void set_cuda_weight_budget(std::size_t bytes) noexcept { g_weight_budget.store(bytes, std::memory_order_relaxed); }
 
 }  // namespace diffevo::detail

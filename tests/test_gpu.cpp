@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../host/cuda_backend.hpp"
 #include "diffevo/diffevo.hpp"
 #include "reference.hpp"
 #include "tolerance.hpp"
@@ -174,6 +175,31 @@ TEST(Gpu, X0AndUpdateMatchFloat64ReferenceOnEveryPath) {
   reference::check_one_generation({40, 60, 34, a}, 41, k);
   reference::check_one_generation({32, 1000, 0, {0.9999999, 0.999999}}, 39, k);
   reference::check_one_generation({32, 4, 0, {0.9999999, 0.999999}}, 40, k);
+}
+
+// Without a chunk budget, W is one piece below N = 11,585 (8 < D <= 32, or latent) or 6,689 (Gram):
+// a budget of 7 rows runs the chunked x0 product, with a partial last chunk (61 = 8 x 7 + 5), on a
+// small population, for the float-distance, latent and Gram paths.
+TEST(Gpu, ChunkedWeightRowsMatchFloat64Reference) {
+  REQUIRE_DEVICE();
+  struct restore {
+    std::size_t bytes = detail::cuda_weight_budget();
+    ~restore() { detail::set_cuda_weight_budget(bytes); }
+  } guard;
+  const std::vector<double> a = {0.9, 0.5, 0.2};
+  detail::set_cuda_weight_budget(7 * 61 * sizeof(float));
+  reference::check_one_generation({61, 9, 0, a}, 35, backend_kind::cuda);
+  reference::check_one_generation({61, 20, 2, a}, 42, backend_kind::cuda);
+  detail::set_cuda_weight_budget(7 * 61 * (sizeof(float) + sizeof(double)));  // W and Gram rows
+  reference::check_one_generation({61, 37, 0, a}, 36, backend_kind::cuda);
+}
+
+// cuRAND's Philox generator numbers blocks of four floats by a (high, low) counter pair that wraps
+// its low word at 65,536 blocks (host/rng.cpp): 640 x 500 = 320,000 floats per draw go past it, for
+// the initial population and for every generation's noise.
+TEST(Gpu, MatchesCpuPastTheFirst65536NoiseBlocks) {
+  REQUIRE_DEVICE();
+  compare_backends(gpu_cfg(640, 500, 2, 1.0));
 }
 
 // best() follows the told fitness over generations; on cuda its row comes back with the summary
