@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""Turns the output folder of `.ci/gpu-check` (or any folder holding the bench's JSON) into the
-Markdown summary that goes to bench/results/<device>-<date>.md: every issue target next to what was
+"""Turns the output of `.ci/gpu-check` (its stage archives, or folders holding the bench's JSON) into
+the Markdown summary that goes to bench/results/<device>-<date>.md: every issue target next to what was
 measured, then the tables. Reads only what is there; says what is missing. Standard library only.
 
-    python3 bench/summarize_results.py gpu-out > bench/results/h100-2026-11-30.md
-    python3 bench/summarize_results.py out-test out-bench out-sanitize out-peers > ...   (one per stage)
+    python3 bench/summarize_results.py test.tgz bench.tgz sanitize.tgz peers.tgz > bench/results/h100-2026-11-30.md
+    python3 bench/summarize_results.py build/ci-bench > ...          (a folder: CI does this with the cpu JSON)
 
-With several folders (the device tool returns one per call, so one per gpu-check stage), a file is
-taken from the last folder that has it and summary.txt files are joined.
+With several inputs (one .tgz per gpu-check stage, each from its own call of the device tool), a file
+is taken from the last input that has it and the summary.txt files are joined.
 
-Files it reads (names as .ci/gpu-check writes them): summary.txt, ctest.txt, speed.json,
-throughput.json, paper.json, cartpole.json, compare-gpu.json, sanitizer-*.txt.
+Files it reads (names as .ci/gpu-check writes them): summary.txt, ctest.txt, cartpole-flips.txt,
+speed.json, throughput.json, paper.json, cartpole.json, compare-gpu.json, sanitizer-*.txt.
 """
 import glob
 import json
@@ -18,6 +18,8 @@ import os
 import re
 import statistics
 import sys
+import tarfile
+import tempfile
 
 
 def load(folders, name):
@@ -159,14 +161,29 @@ def peers_table(cmp):
     return out
 
 
+def unpack(paths):
+    """Folders as given; each .tgz (a gpu-check stage archive) extracted into a folder of its own."""
+    folders = []
+    for p in paths:
+        if p.endswith(".tgz"):
+            d = tempfile.mkdtemp(prefix="gpu-check-")
+            with tarfile.open(p) as t:
+                t.extractall(d)
+            folders.append(d)
+        else:
+            folders.append(p)
+    return folders
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    folder = sys.argv[1:]
+    folder = unpack(sys.argv[1:])
     summary = load(folder, "summary.txt")
     speed, thr = load(folder, "speed.json"), load(folder, "throughput.json")
     paper, cp = load(folder, "paper.json"), load(folder, "cartpole.json")
     cmp, ctest = load(folder, "compare-gpu.json"), load(folder, "ctest.txt")
+    flips = load(folder, "cartpole-flips.txt")
     device = "unknown device"
     if summary:
         m = re.search(r"^name, memory.total.*\n(.+)$", summary, re.M)
@@ -187,7 +204,7 @@ def main():
     print("## Issue targets\n")
     if backend != "cuda":
         print(f"These figures are from the {backend} backend; the targets are for one H100.\n")
-    print("\n".join(targets(speed, thr, cmp, ctest)) + "\n")
+    print("\n".join(targets(speed, thr, cmp, flips or ctest)) + "\n")
     sections = [("Update step and whole run (`diffevo-bench speed`)", speed, speed_table),
                 ("Paper 2-D table (`diffevo-bench`)", paper, paper_table),
                 ("Cart-pole, paper setting (`diffevo-bench cartpole`)", cp, cartpole_table),

@@ -39,8 +39,13 @@ config gpu_cfg(int n, int dim, int latent, double eta) {
 }
 
 // Runs cpu and cuda side by side, feeding each the fitness of its own population, and compares the
-// populations and x0 estimates after every generation.
-void compare_backends(config c) {
+// populations and x0 estimates after every generation (initial populations: 1e-5).
+// The device's Box-Muller uses the fast __sincosf, so its noise differs from the cpu's by up to about
+// 1e-6 s (s = sqrt(-2 ln u)), not only in the last bit. Latent runs whose fitness sums 100 or more
+// coordinates make the weights nearly one-hot, and near-ties amplify that difference over the
+// generations: a simulation over 1000 seeds of MatchesCpuLatent's shape gave a worst error of 1.6e-3
+// (median 4e-5), so those cases pass tol = 1e-2; 1e-3 elsewhere.
+void compare_backends(config c, double tol = 1e-3) {
   c.backend = backend_kind::cpu;
   optimizer cpu(c);
   c.backend = backend_kind::cuda;
@@ -57,8 +62,8 @@ void compare_backends(config c) {
     }
     cpu.tell(fc);
     gpu.tell(fg);
-    EXPECT_TRUE(all_close(gpu.x0(), widen(cpu.x0()), 1e-3, 1e-3)) << "x0, generation " << cpu.generation();
-    EXPECT_TRUE(all_close(copy(gpu.ask()), widen(copy(cpu.ask())), 1e-3, 1e-3)) << "generation " << cpu.generation();
+    EXPECT_TRUE(all_close(gpu.x0(), widen(cpu.x0()), tol, tol)) << "x0, generation " << cpu.generation();
+    EXPECT_TRUE(all_close(copy(gpu.ask()), widen(copy(cpu.ask())), tol, tol)) << "generation " << cpu.generation();
   }
 }
 }  // namespace
@@ -69,7 +74,7 @@ TEST(Gpu, MatchesCpuPlain) {
 }
 TEST(Gpu, MatchesCpuLatent) {
   REQUIRE_DEVICE();
-  compare_backends(gpu_cfg(64, 100, 2, 1.0));
+  compare_backends(gpu_cfg(64, 100, 2, 1.0), 1e-2);
 }
 TEST(Gpu, MatchesCpuLargeDimension) {
   REQUIRE_DEVICE();
@@ -201,7 +206,7 @@ TEST(Gpu, MatchesCpuPastTheFirst65536NoiseBlocks) {
   REQUIRE_DEVICE();
   config c = gpu_cfg(640, 500, 2, 1.0);
   c.steps = 3;  // the initial draw spans the wrap; two noisy generations follow past it
-  compare_backends(c);
+  compare_backends(c, 1e-2);
 }
 
 // best() follows the told fitness over generations; on cuda its row comes back with the summary
