@@ -168,7 +168,7 @@ def unpack(paths):
         if p.endswith(".tgz"):
             d = tempfile.mkdtemp(prefix="gpu-check-")
             with tarfile.open(p) as t:
-                t.extractall(d)
+                t.extractall(d, filter="data")  # plain files only (Python >= 3.11.4)
             folders.append(d)
         else:
             folders.append(p)
@@ -191,8 +191,8 @@ def main():
             device = m.group(1).strip()
     backend = (speed or thr or {}).get("backend", "?")
     print(f"# diffevo bench results: {device} (backend {backend})\n")
-    print("Written by `bench/summarize_results.py` from the output folders of a `.ci/gpu-check` run (one per "
-          "stage); every number below is read from them.\n")
+    print("Written by `bench/summarize_results.py` from the stage archives of a `.ci/gpu-check` run (or "
+          "output folders); every number below is read from them.\n")
     if summary:
         print("## Steps\n\n```\n" + summary.strip() + "\n```\n")
     if ctest:
