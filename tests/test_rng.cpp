@@ -57,7 +57,7 @@ TEST(HostNoise, EqualsCurandHostGeneratorBitForBit) {
       // Sizes that cross the 65,536-block boundaries of cuRAND's virtual threads and the
       // multi-thread split, and odd counts that are rounded up to a multiple of 4.
       for (std::size_t n : {std::size_t{1}, std::size_t{1024}, std::size_t{3}, std::size_t{300001},
-                            std::size_t{1} << 20, std::size_t{8}}) {
+                            std::size_t{8195}, std::size_t{1} << 20, std::size_t{8}}) {  // 8195: 3 tasks, the last of 1 block
         ASSERT_TRUE(same_bits(draw(ours, n), ref.draw(n))) << "seed " << seed << ", threads " << threads << ", n " << n;
         position += draw_count(n);
         EXPECT_EQ(ours.position(), position);
