@@ -285,16 +285,10 @@ class cpu_backend final : public backend {
     // For each group of k_tile_rows rows, the j whose weights are not all zero (late in a run most
     // weights underflow to 0); a dense group passes no list.
     const int groups = (rows + k_tile_rows - 1) / k_tile_rows;
-    for (int g = 0; g < groups; ++g) {
-      const float* w = ws.w.data() + static_cast<std::size_t>(g) * k_tile_rows * n_;
-      int* list = ws.nonzero.data() + static_cast<std::size_t>(g) * n_;
-      int count = 0;
-      for (int j = 0; j < n_; ++j) {
-        list[count] = j;
-        count += (w[j] != 0.0f) | (w[n_ + j] != 0.0f) | (w[2 * n_ + j] != 0.0f) | (w[3 * n_ + j] != 0.0f);
-      }
-      ws.nonzero_count[static_cast<std::size_t>(g)] = count;
-    }
+    for (int g = 0; g < groups; ++g)
+      ws.nonzero_count[static_cast<std::size_t>(g)] =
+          nonzero_columns(ws.w.data() + static_cast<std::size_t>(g) * k_tile_rows * n_, n_, n_,
+                          ws.nonzero.data() + static_cast<std::size_t>(g) * n_);
     for (int cc = 0; cc < d_; cc += k_tile_cols) {
       const int nc = std::min(k_tile_cols, d_ - cc);
       float* panel = ws.panel.data();

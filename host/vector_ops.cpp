@@ -92,6 +92,10 @@ void weighted_sum_tile(const float* __restrict w, long ws, const float* __restri
   k().weighted_sum_tile(w, ws, x, xs, idx, n, out);
 }
 
+int nonzero_columns(const float* __restrict w, long ws, int n, int* __restrict list) {
+  return k().nonzero_columns(w, ws, n, list);
+}
+
 void dot_tile(const float* __restrict a, long as, int rows, const float* __restrict col, long cs, int k_,
               double* __restrict out, long os) {
   k().dot_tile(a, as, rows, col, cs, k_, out, os);

@@ -32,6 +32,10 @@ constexpr int k_tile_rows = 4, k_tile_cols = 16;
 void weighted_sum_tile(const float* __restrict w, long ws, const float* __restrict x, long xs, const int* idx, int n,
                        float* __restrict out);
 
+/// Writes to list, ascending, the j < n at which any of the k_tile_rows rows w[r * ws + j] is not
+/// zero (list needs room for n); returns how many.
+int nonzero_columns(const float* __restrict w, long ws, int n, int* __restrict list);
+
 /// Columns of one call of dot_tile.
 constexpr int k_gram_cols = 16;
 
@@ -97,6 +101,7 @@ struct vector_kernels {
   void (*dense_layer)(float*, const float*, const float*, const float*, int, int);
   void (*weighted_sum_tile)(const float*, long, const float*, long, const int*, int, float*);
   void (*dot_tile)(const float*, long, int, const float*, long, int, double*, long);
+  int (*nonzero_columns)(const float*, long, int, int*);
   double (*log_weights)(double*, const float*, const float*, double, int);
   double (*log_weights_gram)(double*, const float*, const double*, const double*, double, double, double, int);
   void (*exp_shifted)(double*, double, int);

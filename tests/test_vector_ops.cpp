@@ -277,6 +277,28 @@ TEST(VectorOps, GramWeightsMatchLongDoubleDistancesForAConcentratedPopulationLat
   });
 }
 
+TEST(VectorOps, NonzeroColumnsListsEveryColumnWithANonzeroWeight) {
+  for_each_isa([] {
+    std::mt19937_64 rng(14);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (int n : {1, 15, 16, 17, 100, 515})
+      for (double density : {0.0, 0.02, 0.3, 1.0}) {  // all zero, sparse, mixed, dense
+        const long ws = n + 2;
+        std::vector<float> w(static_cast<std::size_t>(k_tile_rows) * ws);
+        for (float& v : w) v = u(rng) < density ? u(rng) + 0.5f : (u(rng) < 0.5f ? 0.0f : -0.0f);
+        std::vector<int> want, got(static_cast<std::size_t>(n), -1);
+        for (int j = 0; j < n; ++j) {
+          bool any = false;
+          for (int r = 0; r < k_tile_rows; ++r) any = any || w[r * ws + j] != 0.0f;
+          if (any) want.push_back(j);
+        }
+        const int count = nonzero_columns(w.data(), ws, n, got.data());
+        got.resize(static_cast<std::size_t>(count));
+        EXPECT_EQ(got, want) << "n = " << n << ", density " << density;
+      }
+  });
+}
+
 TEST(VectorOps, WeightedSumTileSumsInAscendingOrderOverAllOrListedColumns) {
   for_each_isa([] {
     std::mt19937_64 rng(9);
