@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <new>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "diffevo/detail/parallel.hpp"
@@ -17,6 +19,8 @@
 
 namespace diffevo::detail {
 namespace {
+
+std::atomic<std::size_t> g_gram_budget{std::size_t(256) << 20};
 
 class cpu_backend final : public backend {
  public:
@@ -74,10 +78,11 @@ class cpu_backend final : public backend {
     return s;
   }
 
-  // One generation (SPEC §4-§5): weights, x0 and the DDIM step. Rows are processed in blocks by the
-  // worker threads; for each block, the float64 Gram rows when k > 32 (block_gram), then each row's
-  // normalized weights (row_weights, a float64 log-domain softmax), then x0 = W X (block_x0). No
-  // result depends on the block size or the thread count.
+  // One generation (SPEC §4-§5): weights, x0 and the DDIM step. When k > 32, the float64 Gram matrix
+  // first (full_gram; above cpu_gram_budget(), each block's rows in block_gram instead). Then rows are
+  // processed in blocks by the worker threads: each row's normalized weights (row_weights, a float64
+  // log-domain softmax), then x0 = W X (block_x0). No result depends on the block size, the thread
+  // count or the Gram path.
   void update(const ddim_coefficients& c) override {
     plan p;
     p.log_g.resize(static_cast<std::size_t>(n_));
@@ -115,13 +120,15 @@ class cpu_backend final : public backend {
           p.norm2[static_cast<std::size_t>(j)] = dot(qj, qj, p.k);
         }
       });
+      p.full_gram = static_cast<double>(n_) * p.n_pad * sizeof(double) <= static_cast<double>(cpu_gram_budget());
+      if (p.full_gram) full_gram(p);
     }
 
     parallel_rows(n_, threads_, [&](int b, int e) {
       workspace ws(p, n_, std::min(p.row_block, e - b));
       for (int i0 = b; i0 < e; i0 += p.row_block) {
         const int rows = std::min(p.row_block, e - i0);
-        if (p.wide) block_gram(p, ws, i0, rows);
+        if (p.wide && !p.full_gram) block_gram(p, ws, i0, rows);
         for (int r = 0; r < rows; ++r) row_weights(p, ws, i0 + r, r);
         if (!p.narrow) block_x0(ws, i0, rows);
       }
@@ -202,6 +209,7 @@ class cpu_backend final : public backend {
     int k = 0;
     double inv2 = 0, a = 0, s = 0;  // 1 / (2 (1 - a_t)), a_t, sqrt(a_t)
     bool wide = false;         // k > k_direct_distance_max: float64 Gram distances
+    bool full_gram = false;    // wide, and the whole Gram matrix is in gram_ (else per row block)
     std::vector<double> norm2; // wide: |q_j|^2
     bool narrow = false;       // D <= k_narrow: float64 x0 per row
     int row_block = 32;
@@ -213,7 +221,7 @@ class cpu_backend final : public backend {
     workspace(const plan& p, int n, int rows)
         : v(static_cast<std::size_t>(n)),
           d2f(p.wide ? 0 : static_cast<std::size_t>(n)),
-          d2(p.wide ? static_cast<std::size_t>(rows) * p.n_pad : 0),
+          d2(p.wide && !p.full_gram ? static_cast<std::size_t>(rows) * p.n_pad : 0),
           w(p.narrow ? 0 : static_cast<std::size_t>(rows + k_tile_rows) * n),
           panel(p.narrow ? 0 : static_cast<std::size_t>(n) * k_tile_cols),
           tile(static_cast<std::size_t>(k_tile_rows) * k_tile_cols),
@@ -246,14 +254,50 @@ class cpu_backend final : public backend {
       }
   }
 
+  /// The whole Gram matrix into gram_ (N x n_pad), from the tiles on and above the diagonal only, in
+  /// parallel: each computed entry sums its coordinates in ascending order, and its mirror q_j . q_i
+  /// would sum the same exact products in the same order, so copying it gives the same bits as
+  /// computing it (and as block_gram).
+  void full_gram(const plan& p) {
+    constexpr int tb = 64;  // rows and columns of a task's tile (multiples of k_tile_rows and k_gram_cols)
+    static_assert(tb % k_tile_rows == 0 && tb % k_gram_cols == 0, "whole register tiles");
+    gram_.resize(static_cast<std::size_t>(n_) * p.n_pad);
+    const int nb = (n_ + tb - 1) / tb;
+    std::vector<std::pair<int, int>> tiles;  // (I, J), J >= I: equal work each, so any split balances
+    for (int bi = 0; bi < nb; ++bi)
+      for (int bj = bi; bj < nb; ++bj) tiles.emplace_back(bi, bj);
+    parallel_rows(static_cast<int>(tiles.size()), threads_, [&](int b, int e) {
+      for (int t = b; t < e; ++t) {
+        const int i0 = tiles[t].first * tb, j0 = tiles[t].second * tb;
+        const int rows = std::min(tb, n_ - i0), cols = std::min(tb, p.n_pad - j0);
+        double* out = gram_.data() + static_cast<std::size_t>(i0) * p.n_pad + j0;
+        for (int r = 0; r < rows; ++r) std::fill_n(out + static_cast<std::size_t>(r) * p.n_pad, cols, 0.0);
+        for (int c0 = 0; c0 < p.k; c0 += k_dist_c) {
+          const int kc = std::min(k_dist_c, p.k - c0);
+          for (int g = 0; g < rows; g += k_tile_rows)
+            for (int jj = 0; jj < cols; jj += k_gram_cols)
+              dot_tile(p.q + static_cast<std::size_t>(i0 + g) * p.k + c0, p.k, std::min(k_tile_rows, rows - g),
+                       qt_.data() + static_cast<std::size_t>(c0) * p.n_pad + j0 + jj, p.n_pad, kc,
+                       out + static_cast<std::size_t>(g) * p.n_pad + jj, p.n_pad);
+        }
+        if (j0 == i0) continue;  // a diagonal tile computes both halves itself
+        for (int j = j0; j < std::min(j0 + tb, n_); ++j) {  // contiguous writes; the tile is still in cache
+          double* mirror = gram_.data() + static_cast<std::size_t>(j) * p.n_pad + i0;
+          for (int r = 0; r < rows; ++r) mirror[r] = out[static_cast<std::size_t>(r) * p.n_pad + (j - j0)];
+        }
+      }
+    });
+  }
+
   /// Row i (row r of its block): log-weights, softmax with a max shift (SPEC §4: cannot underflow
   /// whatever D and a_t are), the effective number of neighbours, and either x0_i (narrow) or the
   /// normalized weights for block_x0.
   void row_weights(const plan& p, workspace& ws, int i, int r) {
     double vmax;
     if (p.wide) {
-      vmax = log_weights_gram(ws.v.data(), p.log_g.data(), p.norm2.data(),
-                              ws.d2.data() + static_cast<std::size_t>(r) * p.n_pad, p.a, 2.0 * p.s, p.inv2, n_);
+      const double* g = p.full_gram ? gram_.data() + static_cast<std::size_t>(i) * p.n_pad
+                                    : ws.d2.data() + static_cast<std::size_t>(r) * p.n_pad;
+      vmax = log_weights_gram(ws.v.data(), p.log_g.data(), p.norm2.data(), g, p.a, 2.0 * p.s, p.inv2, n_);
     } else {
       const float* qi = p.q + static_cast<std::size_t>(i) * p.k;
       std::fill(ws.d2f.begin(), ws.d2f.end(), 0.0f);
@@ -346,10 +390,15 @@ class cpu_backend final : public backend {
   std::vector<double> neff_;  // per row, last update
   std::vector<float> qt_;     // q transposed (k x N), for the distances
   std::vector<float> xt_;     // x transposed (D x N), for x0 with few columns
+  std::vector<double> gram_;  // k > 32 and within cpu_gram_budget(): the whole Gram matrix (N x n_pad)
 };
 
 }  // namespace
 
 std::unique_ptr<backend> make_cpu_backend(const config& cfg) { return std::make_unique<cpu_backend>(cfg); }
+
+std::size_t cpu_gram_budget() noexcept { return g_gram_budget.load(std::memory_order_relaxed); }
+
+void set_cpu_gram_budget(std::size_t bytes) noexcept { g_gram_budget.store(bytes, std::memory_order_relaxed); }
 
 }  // namespace diffevo::detail

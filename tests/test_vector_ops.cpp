@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "../host/cpu_backend.hpp"
 #include "../host/vector_ops.hpp"
 #include "diffevo/detail/math.hpp"
 #include "diffevo/diffevo.hpp"
@@ -405,6 +406,25 @@ TEST(VectorOps, OptimizerGenerationsAreBitIdenticalOnEveryInstructionSet) {
       if (first.empty()) first = got;
       EXPECT_TRUE(identical(got, first)) << "N " << sh.n << ", D " << sh.d << ", latent " << sh.latent;
     });
+  }
+}
+
+// k > 32: the whole Gram matrix mirrored from its upper half, or each row block's rows computed in
+// full (what updates above cpu_gram_budget() do), give the same bits; plain and latent d > 32.
+TEST(VectorOps, BothGramPathsGiveTheSameBits) {
+  struct restore {
+    std::size_t bytes = cpu_gram_budget();
+    ~restore() { set_cpu_gram_budget(bytes); }
+  } guard;
+  struct shape {
+    int n, d, latent;
+  };
+  for (shape sh : {shape{150, 45, 0}, shape{67, 300, 0}, shape{70, 60, 40}}) {  // 150, 67: partial 64-row tiles
+    set_cpu_gram_budget(std::size_t(256) << 20);
+    const std::vector<float> full = run_generations(sh.n, sh.d, sh.latent);
+    set_cpu_gram_budget(0);
+    const std::vector<float> blocks = run_generations(sh.n, sh.d, sh.latent);
+    EXPECT_TRUE(identical(full, blocks)) << "N " << sh.n << ", D " << sh.d << ", latent " << sh.latent;
   }
 }
 
