@@ -9,13 +9,15 @@ measured, then the tables. Reads only what is there; says what is missing. Stand
 With several inputs (one .tgz per gpu-check stage, each from its own call of the device tool), a file
 is taken from the last input that has it and the summary.txt files are joined.
 
-Files it reads (names as .ci/gpu-check writes them): summary.txt, ctest.txt, cartpole-flips.txt,
+Files it reads (names as .ci/gpu-check writes them): summary.txt, ctest.txt, gpu-tests.txt,
 speed.json, throughput.json, paper.json, cartpole.json, compare-gpu.json, sanitizer-*.txt.
 """
+import atexit
 import glob
 import json
 import os
 import re
+import shutil
 import statistics
 import sys
 import tarfile
@@ -167,8 +169,12 @@ def unpack(paths):
     for p in paths:
         if p.endswith(".tgz"):
             d = tempfile.mkdtemp(prefix="gpu-check-")
+            atexit.register(shutil.rmtree, d, True)
             with tarfile.open(p) as t:
-                t.extractall(d, filter="data")  # plain files only (Python >= 3.11.4)
+                try:
+                    t.extractall(d, filter="data")  # plain files only
+                except TypeError:  # Python before 3.11.4 has no filter
+                    t.extractall(d)
             folders.append(d)
         else:
             folders.append(p)
@@ -183,7 +189,7 @@ def main():
     speed, thr = load(folder, "speed.json"), load(folder, "throughput.json")
     paper, cp = load(folder, "paper.json"), load(folder, "cartpole.json")
     cmp, ctest = load(folder, "compare-gpu.json"), load(folder, "ctest.txt")
-    flips = load(folder, "cartpole-flips.txt")
+    gpu_tests = load(folder, "gpu-tests.txt")
     device = "unknown device"
     if summary:
         m = re.search(r"^name, memory.total.*\n(.+)$", summary, re.M)
@@ -201,10 +207,15 @@ def main():
         failed = re.findall(r"^\s*\d+ - (\S+) \(Failed\)", ctest, re.M)
         print("ctest: " + (totals[-1] if totals else "no summary line") + f"; {skipped} skipped"
               + (f"; failed: {', '.join(failed)}" if failed else "") + "\n")
+    if gpu_tests:
+        ran = re.findall(r"\[==========\] (\d+ tests? from \d+ test suites? ran.*)", gpu_tests)
+        failed = re.findall(r"^\[  FAILED  \] (\w+\.\w+)", gpu_tests, re.M)
+        print("gpu tests (diffevo_gpu_tests): " + (ran[-1] if ran else "no summary line (see gpu-tests.txt)")
+              + (f"; failed: {', '.join(sorted(set(failed)))}" if failed else "; none failed") + "\n")
     print("## Issue targets\n")
     if backend != "cuda":
         print(f"These figures are from the {backend} backend; the targets are for one H100.\n")
-    print("\n".join(targets(speed, thr, cmp, flips or ctest)) + "\n")
+    print("\n".join(targets(speed, thr, cmp, gpu_tests or ctest)) + "\n")
     sections = [("Update step and whole run (`diffevo-bench speed`)", speed, speed_table),
                 ("Paper 2-D table (`diffevo-bench`)", paper, paper_table),
                 ("Cart-pole, paper setting (`diffevo-bench cartpole`)", cp, cartpole_table),

@@ -1,4 +1,6 @@
 // The vector kernels compiled for baseline (16-byte vectors); CMakeLists.txt gives this file its flags.
+#include <immintrin.h>  // vector_kernels.inc uses AVX-512 intrinsics when the flags enable them
+
 #include "vector_ops.hpp"
 
 namespace diffevo::detail {
