@@ -29,9 +29,10 @@ class cpu_backend final : public backend {
     threads_ = cfg.cpu_threads > 0 ? cfg.cpu_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     // Refuse what cannot fit before trying: x, parameters, x0, the next x0 and the noise are N x D
-    // floats each (plus a transposed copy for plain D > 32).
+    // floats each (plus a transposed copy and, within its budget, the Gram matrix for plain D > 32).
     const bool wide = latent_ == 0 && d_ > k_direct_distance_max;
-    const double need = (wide ? 24.0 : 20.0) * static_cast<double>(nd) + 4.0 * latent_ * d_;
+    const double gram = wide ? std::min(8.0 * n_ * n_, static_cast<double>(cpu_gram_budget())) : 0.0;
+    const double need = (wide ? 24.0 : 20.0) * static_cast<double>(nd) + 4.0 * latent_ * d_ + gram;
     const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
     if (have > 0 && need > have)
       throw out_of_memory(msg("cpu backend: the population (population = ", n_, ", dimension = ", d_, ") needs about ",
