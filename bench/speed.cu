@@ -65,27 +65,20 @@ double copy_bandwidth(bool gpu, int repeats) {
   if (gpu) {
     const std::size_t bytes = std::size_t(1) << 30;
     void *a = nullptr, *b = nullptr;
-    cudaEvent_t e0 = nullptr, e1 = nullptr;
     const auto release = [&] {
       cudaFree(a);
       cudaFree(b);
-      if (e0) cudaEventDestroy(e0);
-      if (e1) cudaEventDestroy(e1);
     };
     try {
       cuda_ok(cudaMalloc(&a, bytes), "cudaMalloc (bandwidth)");
       cuda_ok(cudaMalloc(&b, bytes), "cudaMalloc (bandwidth)");
       cuda_ok(cudaMemset(a, 1, bytes), "cudaMemset");
-      cuda_ok(cudaEventCreate(&e0), "cudaEventCreate");
-      cuda_ok(cudaEventCreate(&e1), "cudaEventCreate");
+      event_pair ev;
       for (int r = 0; r <= repeats; ++r) {
-        cuda_ok(cudaEventRecord(e0), "cudaEventRecord");
-        cuda_ok(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy (bandwidth)");
-        cuda_ok(cudaEventRecord(e1), "cudaEventRecord");
-        cuda_ok(cudaEventSynchronize(e1), "cudaEventSynchronize");
-        float ms = 0;
-        cuda_ok(cudaEventElapsedTime(&ms, e0, e1), "cudaEventElapsedTime");
-        if (r > 0) t.push_back(2.0 * bytes / (ms / 1e3));
+        const double secs = ev.time(nullptr, [&] {
+          cuda_ok(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy (bandwidth)");
+        });
+        if (r > 0) t.push_back(2.0 * bytes / secs);
       }
     } catch (...) {
       release();

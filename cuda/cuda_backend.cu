@@ -361,7 +361,6 @@ class cuda_backend final : public backend {
     has_x0_ = true;
   }
 
-  /// Summary and log-densities of fitness_ (kept for the next update). Synchronizes.
   /// Up to this dimension the best row comes back with the summary (one round trip instead of two
   /// when the best improves; larger rows are fetched only when needed).
   static constexpr int k_candidate_max_dim = 1 << 16;

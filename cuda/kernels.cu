@@ -53,6 +53,11 @@ __device__ double block_max(double v, double* sh) {
   return m;
 }
 
+// dst[c] = params[row * dim + c] for c < dim, over the block's threads.
+__device__ void copy_row(float* dst, const float* params, int row, int dim) {
+  for (int c = threadIdx.x; c < dim; c += k_block) dst[c] = params[static_cast<size_t>(row) * dim + c];
+}
+
 // One block of k_block threads. Thread t folds j = t, t + k_block, ... (increasing j), then a tree of
 // summary_merge (associative, lowest-index ties) combines them: deterministic. Then every thread
 // writes the final log-density of its j. A deferred run's record is read by every thread before
@@ -80,16 +85,12 @@ __global__ void summarize_fitness_kernel(const float* f, int n, density_params p
     return;
   }
   for (int j = threadIdx.x; j < n; j += k_block) log_g[j] = final_log_density(f[j], p, all);
-  if (d.candidate && all.best >= 0)
-    for (int c = threadIdx.x; c < d.dim; c += k_block)
-      d.candidate[c] = d.params[static_cast<size_t>(all.best) * d.dim + c];
+  if (d.candidate && all.best >= 0) copy_row(d.candidate, d.params, all.best, d.dim);
   if (!d.rec) return;
-  const bool improved = all.best >= 0 && (!d.rec->has_best || (p.minimize ? all.best_value < d.rec->best_value
-                                                                           : all.best_value > d.rec->best_value));
+  const bool improved =
+      all.best >= 0 && (!d.rec->has_best || better_than(all.best_value, d.rec->best_value, p.minimize));
   __syncthreads();  // every thread has read the record
-  if (improved)
-    for (int c = threadIdx.x; c < d.dim; c += k_block)
-      d.best_row[c] = d.params[static_cast<size_t>(all.best) * d.dim + c];
+  if (improved) copy_row(d.best_row, d.params, all.best, d.dim);
   if (threadIdx.x == 0) {
     if (improved) {
       d.rec->has_best = 1;

@@ -105,7 +105,7 @@ inline void to_params(const float* x, float* out, std::size_t rows, const std::v
 }
 
 /// True when fitness `a` is strictly better than `b` under `goal` (ties keep the earlier one).
-inline bool improves(float a, float b, objective goal) { return goal == objective::minimize ? a < b : a > b; }
+inline bool improves(float a, float b, objective goal) { return better_than(a, b, goal == objective::minimize); }
 
 /// Float update coefficients from the double ones.
 inline update_coefficients update_of(const ddim_coefficients& c) {

@@ -81,6 +81,9 @@ DIFFEVO_HD inline fitness_summary empty_summary() {
   return fitness_summary{0, -1, 0, 0.0f, -1, 0.0f, -INFINITY, 0};
 }
 
+/// True when fitness a is strictly better than b (minimize: smaller); ties are not better.
+DIFFEVO_HD inline bool better_than(float a, float b, bool minimize) { return minimize ? a < b : a > b; }
+
 /// Folds element j into a summary. Called in increasing j by each worker.
 DIFFEVO_HD inline void summary_add(fitness_summary& s, int j, float f, const density_params& p) {
   double lg;
@@ -99,8 +102,7 @@ DIFFEVO_HD inline void summary_add(fitness_summary& s, int j, float f, const den
   }
   if (lg > -INFINITY) ++s.positive;
   if (lg > s.max_log_g) s.max_log_g = lg;
-  const bool better = s.best < 0 || (p.minimize ? f < s.best_value : f > s.best_value) ||
-                      (f == s.best_value && j < s.best);
+  const bool better = s.best < 0 || better_than(f, s.best_value, p.minimize) || (f == s.best_value && j < s.best);
   if (is_finite(f) && better) {
     s.best = j;
     s.best_value = f;
@@ -121,7 +123,7 @@ DIFFEVO_HD inline fitness_summary summary_merge(const fitness_summary& a, const 
   }
   r.max_log_g = a.max_log_g > b.max_log_g ? a.max_log_g : b.max_log_g;
   if (b.best >= 0) {
-    const bool better = a.best < 0 || (minimize ? b.best_value < a.best_value : b.best_value > a.best_value) ||
+    const bool better = a.best < 0 || better_than(b.best_value, a.best_value, minimize) ||
                         (b.best_value == a.best_value && b.best < a.best);
     if (better) {
       r.best = b.best;
