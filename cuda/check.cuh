@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "../host/message.hpp"
+#include "diffevo/detail/launch.cuh"
 #include "diffevo/error.hpp"
 
 namespace diffevo::detail {

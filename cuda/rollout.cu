@@ -32,7 +32,7 @@ constexpr std::size_t k_thread_smem_max = 96 * 1024;  // thread mapping: its 64-
 template <class Env>
 __global__ void rollout_thread_kernel(const float* params, int n, rollout_params rp, std::uint64_t generation,
                                       int stride, float* returns) {
-  extern __shared__ float smem[];
+  DIFFEVO_DYNAMIC_SHARED(float, smem);
   const int p = static_cast<int>(rp.shape.parameter_count());
   const int maxw = rp.shape.max_width();
   const int first = blockIdx.x * blockDim.x;  // blockDim.x controllers per block
@@ -140,7 +140,7 @@ __global__ void __launch_bounds__(H, 384 / H) rollout_hidden2_kernel(const float
 template <class Env, bool InShared>
 __global__ void __launch_bounds__(k_generic_block) rollout_block_kernel(const float* params, rollout_params rp,
                                                                        std::uint64_t generation, float* returns) {
-  extern __shared__ float smem[];
+  DIFFEVO_DYNAMIC_SHARED(float, smem);
   __shared__ int done;
   const env::mlp_shape& sh = rp.shape;
   const int p = static_cast<int>(sh.parameter_count());
@@ -252,11 +252,11 @@ void launch_rollout(const rollout_params& rp, const float* d_params, int n, floa
   // The thread mapping is for nets whose 64-controller block fits in k_thread_smem_max (and the device).
   const bool thread_fits = thread_smem(k_thread_block) <= std::min(k_thread_smem_max, room);
   if (is_hidden2<Env>(s, 128)) {
-    rollout_hidden2_kernel<Env, 128><<<n, 128, 0, stream>>>(d_params, rp, generation, d_returns);
+    DIFFEVO_LAUNCH(n, 128, 0, stream, rollout_hidden2_kernel<Env, 128>)(d_params, rp, generation, d_returns);
   } else if (is_hidden2<Env>(s, 64)) {
-    rollout_hidden2_kernel<Env, 64><<<n, 64, 0, stream>>>(d_params, rp, generation, d_returns);
+    DIFFEVO_LAUNCH(n, 64, 0, stream, rollout_hidden2_kernel<Env, 64>)(d_params, rp, generation, d_returns);
   } else if (is_hidden2<Env>(s, 32)) {
-    rollout_hidden2_kernel<Env, 32><<<n, 32, 0, stream>>>(d_params, rp, generation, d_returns);
+    DIFFEVO_LAUNCH(n, 32, 0, stream, rollout_hidden2_kernel<Env, 32>)(d_params, rp, generation, d_returns);
   } else if (thread_fits) {
     // 64 controllers per block only when that still gives every SM a block; else 32 (N = 4096 on an
     // H100: 128 blocks of 32 rather than 64 of 64, which would leave half the SMs idle).
@@ -264,17 +264,17 @@ void launch_rollout(const rollout_params& rp, const float* d_params, int n, floa
     const std::size_t bytes = thread_smem(per_block);
     allow_smem(rollout_thread_kernel<Env>, bytes);
     const int blocks = (n + per_block - 1) / per_block;
-    rollout_thread_kernel<Env><<<blocks, per_block, bytes, stream>>>(d_params, n, rp, generation,
+    DIFFEVO_LAUNCH(blocks, per_block, bytes, stream, rollout_thread_kernel<Env>)(d_params, n, rp, generation,
                                                                      static_cast<int>(stride), d_returns);
   } else {
     const std::size_t act = block_activation_bytes(s);
     const std::size_t shared = act + sizeof(float) * static_cast<std::size_t>(p);
     if (shared <= room) {
       allow_smem(rollout_block_kernel<Env, true>, shared);
-      rollout_block_kernel<Env, true><<<n, k_generic_block, shared, stream>>>(d_params, rp, generation, d_returns);
+      DIFFEVO_LAUNCH(n, k_generic_block, shared, stream, rollout_block_kernel<Env, true>)(d_params, rp, generation, d_returns);
     } else {  // act <= room: checked when the evaluator was made
       allow_smem(rollout_block_kernel<Env, false>, act);
-      rollout_block_kernel<Env, false><<<n, k_generic_block, act, stream>>>(d_params, rp, generation, d_returns);
+      DIFFEVO_LAUNCH(n, k_generic_block, act, stream, rollout_block_kernel<Env, false>)(d_params, rp, generation, d_returns);
     }
   }
   DIFFEVO_CHECK_LAUNCH();
