@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "../host/cuda_backend.hpp"
 #include "diffevo/diffevo.hpp"
 #include "reference.hpp"
@@ -133,7 +135,8 @@ static void checkpoint_resume_on_cuda(config c) {
   while (!whole.done()) step(whole);
   optimizer first(c);
   for (int g = 0; g < 3; ++g) step(first);
-  const std::string path = ::testing::TempDir() + "diffevo_gpu_ckpt";
+  // One file per process: ctest runs this test on the device and on the emulator side by side.
+  const std::string path = ::testing::TempDir() + "diffevo_gpu_ckpt_" + std::to_string(::getpid());
   first.save(path);
   optimizer resumed = optimizer::load(path, &c);
   ASSERT_EQ(resumed.backend(), backend_kind::cuda);
