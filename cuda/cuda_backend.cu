@@ -80,7 +80,9 @@ class cuda_backend final : public backend {
       if (fused_) {
         x_next_ = device_buffer<float>(draw_count(nd));  // same size as x_: the two are swapped
         rec_ = device_buffer<run_record>(1);
+        rec_backup_ = device_buffer<run_record>(1);
         best_row_ = device_buffer<float>(static_cast<std::size_t>(d_));
+        best_row_backup_ = device_buffer<float>(static_cast<std::size_t>(d_));
         DIFFEVO_CUDA_TRY(cudaMemsetAsync(best_row_.data(), 0, sizeof(float) * d_, stream_));  // read back even if unset
       } else {
         x0_next_ = device_buffer<float>(nd);  // swapped with x0_ once an update has succeeded
@@ -121,15 +123,20 @@ class cuda_backend final : public backend {
   const float* host_params() override {
     const device_scope on(device_);
     h_p_.resize(static_cast<std::size_t>(n_) * d_);
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_p_.data(), p_.data(), sizeof(float) * h_p_.size(), cudaMemcpyDeviceToHost, stream_));
-    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    host_round_trip([&] {
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_p_.data(), p_.data(), sizeof(float) * h_p_.size(), cudaMemcpyDeviceToHost, stream_));
+    });
     return h_p_.data();
   }
 
   fitness_summary summarize(const float* f) override {
     const device_scope on(device_);
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), f, sizeof(float) * n_, cudaMemcpyHostToDevice, stream_));
-    return summarize_fitness_buffer();
+    fitness_summary s;
+    host_round_trip([&] {  // the caller's f is read in stream order
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), f, sizeof(float) * n_, cudaMemcpyHostToDevice, stream_));
+      s = summarize_fitness_buffer();
+    });
+    return s;
   }
 
   fitness_summary summarize_device(const float* d_f) override {
@@ -144,16 +151,16 @@ class cuda_backend final : public backend {
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     state st;
     st.x.resize(nd);
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(st.x.data(), x_.data(), sizeof(float) * nd, cudaMemcpyDeviceToHost, stream_));
-    if (has_x0_) {
-      st.x0.resize(nd);
-      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(st.x0.data(), x0_.data(), sizeof(float) * nd, cudaMemcpyDeviceToHost, stream_));
-    }
-    if (latent_ > 0) {
-      st.e.resize(static_cast<std::size_t>(latent_) * d_);
-      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(st.e.data(), e_.data(), sizeof(float) * st.e.size(), cudaMemcpyDeviceToHost, stream_));
-    }
-    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    if (has_x0_) st.x0.resize(nd);
+    if (latent_ > 0) st.e.resize(static_cast<std::size_t>(latent_) * d_);
+    host_round_trip([&] {
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(st.x.data(), x_.data(), sizeof(float) * nd, cudaMemcpyDeviceToHost, stream_));
+      if (has_x0_)
+        DIFFEVO_CUDA_TRY(cudaMemcpyAsync(st.x0.data(), x0_.data(), sizeof(float) * nd, cudaMemcpyDeviceToHost, stream_));
+      if (latent_ > 0)
+        DIFFEVO_CUDA_TRY(
+            cudaMemcpyAsync(st.e.data(), e_.data(), sizeof(float) * st.e.size(), cudaMemcpyDeviceToHost, stream_));
+    });
     st.rng_position = rng_position_;
     return st;
   }
@@ -161,14 +168,16 @@ class cuda_backend final : public backend {
   void import_state(const state& st) override {
     const device_scope on(device_);
     candidate_index_ = -1;
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(x_.data(), st.x.data(), sizeof(float) * st.x.size(), cudaMemcpyHostToDevice, stream_));
-    if (!st.x0.empty())
-      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(x0_.data(), st.x0.data(), sizeof(float) * st.x0.size(), cudaMemcpyHostToDevice, stream_));
-    if (latent_ > 0)
-      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(e_.data(), st.e.data(), sizeof(float) * st.e.size(), cudaMemcpyHostToDevice, stream_));
-    ddim_update_and_params(x_.data(), nullptr, nullptr, update_coefficients{}, center_.data(), scale_.data(), p_.data(),
-                           n_, d_, stream_);
-    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    host_round_trip([&] {
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(x_.data(), st.x.data(), sizeof(float) * st.x.size(), cudaMemcpyHostToDevice, stream_));
+      if (!st.x0.empty())
+        DIFFEVO_CUDA_TRY(
+            cudaMemcpyAsync(x0_.data(), st.x0.data(), sizeof(float) * st.x0.size(), cudaMemcpyHostToDevice, stream_));
+      if (latent_ > 0)
+        DIFFEVO_CUDA_TRY(cudaMemcpyAsync(e_.data(), st.e.data(), sizeof(float) * st.e.size(), cudaMemcpyHostToDevice, stream_));
+      ddim_update_and_params(x_.data(), nullptr, nullptr, update_coefficients{}, center_.data(), scale_.data(),
+                             p_.data(), n_, d_, stream_);
+    });
     // Last, once the copies have landed: the noise position and whether an estimate exists.
     DIFFEVO_CURAND_TRY(curandSetGeneratorOffset(rng_, st.rng_position));
     rng_position_ = st.rng_position;
@@ -188,12 +197,13 @@ class cuda_backend final : public backend {
 
   void begin_deferred(const float* best_row, float best_fitness) override {
     const device_scope on(device_);
-    run_record r{};
-    r.halted = 0;
-    r.has_best = best_row != nullptr;
-    r.best_value = best_fitness;
-    // From pageable memory: staged before cudaMemcpyAsync returns, so the locals may go.
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(rec_.data(), &r, sizeof r, cudaMemcpyHostToDevice, stream_));
+    // The copy may read its source any time before the stream gets there (CUDA no longer promises to
+    // stage pageable memory at the call): a member, not a local. best_row is the optimizer's, unchanged
+    // until end_deferred.
+    h_begin_ = run_record{};
+    h_begin_.has_best = best_row != nullptr;
+    h_begin_.best_value = best_fitness;
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(rec_.data(), &h_begin_, sizeof h_begin_, cudaMemcpyHostToDevice, stream_));
     if (best_row)
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(best_row_.data(), best_row, sizeof(float) * d_, cudaMemcpyHostToDevice, stream_));
     deferred_.clear();
@@ -203,15 +213,27 @@ class cuda_backend final : public backend {
     const device_scope on(device_);
     if (d_f != fitness_.data())
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), d_f, sizeof(float) * n_, cudaMemcpyDeviceToDevice, stream_));
-    deferred_.push_back(rewind_point{generation, rng_position_, has_x0_});
+    const rewind_point start{generation, rng_position_, has_x0_};
     summary_extras a;
     a.params = p_.data();
     a.dim = d_;
     a.rec = rec_.data();
     a.generation = generation;
     a.best_row = best_row_.data();
+    a.rec_backup = rec_backup_.data();
+    a.best_row_backup = best_row_backup_.data();
     summarize_fitness(fitness_.data(), n_, density_, summary_.data(), log_g_.data(), stream_, a);
-    step(c, rec_.data());
+    deferred_.push_back(start);
+    try {
+      step(c, rec_.data());
+    } catch (...) {
+      // The summary went in and folded this generation into the record: put the record and best row
+      // back as they were before it (best effort), so the run settles at this generation untold.
+      cudaMemcpyAsync(rec_.data(), rec_backup_.data(), sizeof(run_record), cudaMemcpyDeviceToDevice, stream_);
+      cudaMemcpyAsync(best_row_.data(), best_row_backup_.data(), sizeof(float) * d_, cudaMemcpyDeviceToDevice, stream_);
+      deferred_.pop_back();
+      throw;
+    }
   }
 
   deferred_outcome end_deferred() override {
@@ -219,9 +241,11 @@ class cuda_backend final : public backend {
     run_record r{};
     deferred_outcome o;
     o.best.resize(static_cast<std::size_t>(d_));
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(&r, rec_.data(), sizeof r, cudaMemcpyDeviceToHost, stream_));
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(o.best.data(), best_row_.data(), sizeof(float) * d_, cudaMemcpyDeviceToHost, stream_));
-    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    host_round_trip([&] {
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(&r, rec_.data(), sizeof r, cudaMemcpyDeviceToHost, stream_));
+      DIFFEVO_CUDA_TRY(
+          cudaMemcpyAsync(o.best.data(), best_row_.data(), sizeof(float) * d_, cudaMemcpyDeviceToHost, stream_));
+    });
     o.has_best = r.has_best != 0;
     o.best_fitness = r.best_value;
     if (!o.has_best) o.best.clear();
@@ -250,8 +274,9 @@ class cuda_backend final : public backend {
   std::vector<float> last_fitness() override {
     const device_scope on(device_);
     std::vector<float> f(static_cast<std::size_t>(n_));
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(f.data(), fitness_.data(), sizeof(float) * n_, cudaMemcpyDeviceToHost, stream_));
-    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    host_round_trip([&] {
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(f.data(), fitness_.data(), sizeof(float) * n_, cudaMemcpyDeviceToHost, stream_));
+    });
     return f;
   }
 
@@ -259,8 +284,9 @@ class cuda_backend final : public backend {
     const std::vector<float> v = [&] {
       const device_scope on(device_);
       std::vector<float> h(static_cast<std::size_t>(n_));
-      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h.data(), neff_.data(), sizeof(float) * n_, cudaMemcpyDeviceToHost, stream_));
-      DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+      host_round_trip([&] {
+        DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h.data(), neff_.data(), sizeof(float) * n_, cudaMemcpyDeviceToHost, stream_));
+      });
       return h;
     }();
     double m = 0;
@@ -271,8 +297,10 @@ class cuda_backend final : public backend {
   std::vector<float> x0_params() override {
     const device_scope on(device_);
     std::vector<float> out(static_cast<std::size_t>(n_) * d_);
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(out.data(), x0_.data(), sizeof(float) * out.size(), cudaMemcpyDeviceToHost, stream_));
-    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    host_round_trip([&] {
+      DIFFEVO_CUDA_TRY(
+          cudaMemcpyAsync(out.data(), x0_.data(), sizeof(float) * out.size(), cudaMemcpyDeviceToHost, stream_));
+    });
     to_params(out.data(), out.data(), static_cast<std::size_t>(n_), h_center_, h_scale_);
     return out;
   }
@@ -283,9 +311,10 @@ class cuda_backend final : public backend {
       return;
     }
     const device_scope on(device_);
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(out, p_.data() + static_cast<std::size_t>(i) * d_, sizeof(float) * d_,
-                                     cudaMemcpyDeviceToHost, stream_));
-    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    host_round_trip([&] {
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(out, p_.data() + static_cast<std::size_t>(i) * d_, sizeof(float) * d_,
+                                       cudaMemcpyDeviceToHost, stream_));
+    });
   }
 
  private:
@@ -365,6 +394,21 @@ class cuda_backend final : public backend {
   /// when the best improves; larger rows are fetched only when needed).
   static constexpr int k_candidate_max_dim = 1 << 16;
 
+  /// Runs `work`, which enqueues copies between host and device memory, then waits for the stream; if
+  /// anything throws, still waits (best effort) before the exception leaves. CUDA no longer promises
+  /// that a copy with pageable memory has finished, or staged its source, when cudaMemcpyAsync returns:
+  /// without the wait, a copy could still read or write a host buffer that is gone.
+  template <class Work>
+  void host_round_trip(Work&& work) {
+    try {
+      work();
+      DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    } catch (...) {
+      cudaStreamSynchronize(stream_);
+      throw;
+    }
+  }
+
   /// Summary and log-densities of fitness_ (kept for the next update), and the best row with it.
   /// Synchronizes.
   fitness_summary summarize_fitness_buffer() {
@@ -378,13 +422,13 @@ class cuda_backend final : public backend {
     candidate_index_ = -1;
     summarize_fitness(fitness_.data(), n_, density_, summary_.data(), log_g_.data(), stream_, x);
     fitness_summary s;
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(&s, summary_.data(), sizeof s, cudaMemcpyDeviceToHost, stream_));
-    if (with_row) {
-      h_candidate_.resize(static_cast<std::size_t>(d_));
-      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_candidate_.data(), candidate_.data(), sizeof(float) * d_,
-                                       cudaMemcpyDeviceToHost, stream_));
-    }
-    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
+    if (with_row) h_candidate_.resize(static_cast<std::size_t>(d_));
+    host_round_trip([&] {
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(&s, summary_.data(), sizeof s, cudaMemcpyDeviceToHost, stream_));
+      if (with_row)
+        DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_candidate_.data(), candidate_.data(), sizeof(float) * d_,
+                                         cudaMemcpyDeviceToHost, stream_));
+    });
     if (with_row && s.first_error < 0) candidate_index_ = s.best;
     return s;
   }
@@ -422,7 +466,9 @@ class cuda_backend final : public backend {
   device_buffer<float> candidate_;          // the summary's best row, read back with it
   device_buffer<float> x_next_, best_row_;  // fused path only: the update's output (swapped with x_), best-so-far
   device_buffer<float> x0_next_;            // other paths: the update's x0 (swapped with x0_)
-  device_buffer<run_record> rec_;
+  device_buffer<run_record> rec_, rec_backup_;
+  device_buffer<float> best_row_backup_;
+  run_record h_begin_{};  // the record a deferred run starts from (the source of its copy)
   struct rewind_point {  // where each deferred generation started
     int generation;
     std::uint64_t rng_position;
