@@ -65,6 +65,11 @@ __device__ void copy_row(float* dst, const float* params, int row, int dim) {
 __global__ void summarize_fitness_kernel(const float* f, int n, density_params p, fitness_summary* out,
                                          float* log_g, summary_extras d) {
   __shared__ fitness_summary sh[k_block];
+  if (d.rec) {  // the state before this generation, for a failed enqueue of its update to restore
+    if (threadIdx.x == 0) *d.rec_backup = *d.rec;
+    for (int c = threadIdx.x; c < d.dim; c += k_block) d.best_row_backup[c] = d.best_row[c];
+    __syncthreads();
+  }
   if (d.rec && d.rec->halted) return;  // the same value for every thread: no barrier is skipped by some
   fitness_summary s = empty_summary();
   for (int j = threadIdx.x; j < n; j += k_block) summary_add(s, j, f[j], p);

@@ -34,12 +34,16 @@ struct summary_extras {
   run_record* rec = nullptr;      ///< a deferred run's record
   int generation = 0;             ///< with rec: this generation's number
   float* best_row = nullptr;      ///< with rec: dim floats, the best individual so far
+  run_record* rec_backup = nullptr;  ///< with rec: receives the record as it was before this kernel
+  float* best_row_backup = nullptr;  ///< with rec: receives best_row as it was before this kernel
 };
 
 /// Summary of the N fitness values and the final log-density of each (one block). Copies the best
 /// row to x.candidate when given (so a tell reads summary and row back in one round trip). With a
-/// deferred record: does nothing once the record is halted; a fitness error halts it (no
-/// log-density is written); otherwise best-so-far and the non-finite count are updated on the device.
+/// deferred record: first copies the record and best row to their backups (what a failed enqueue of
+/// this generation's update puts back); then does nothing more once the record is halted; a fitness
+/// error halts it (no log-density is written); otherwise best-so-far and the non-finite count are
+/// updated on the device.
 void summarize_fitness(const float* d_fitness, int n, density_params p, fitness_summary* d_summary, float* d_log_g,
                        cudaStream_t stream, const summary_extras& x = {});
 

@@ -198,8 +198,9 @@ void optimizer::tell_device_async(const float* d_fitness, std::size_t n) {
 
 void optimizer::synchronize() {
   if (!s_->pending) return;
-  s_->pending = false;
+  // A throw here leaves the run pending: synchronize() again (ask() does) retries the read-back.
   const detail::backend::deferred_outcome r = s_->impl->end_deferred();
+  s_->pending = false;
   if (r.has_best) {
     s_->best = r.best;
     s_->best_fitness = r.best_fitness;
