@@ -80,8 +80,13 @@ optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness) 
   opt.synchronize();
   fitness(opt.ask_device(), d_f, opt.stream());
   std::vector<float> f(n);
-  DIFFEVO_CUDA_TRY(cudaMemcpyAsync(f.data(), d_f, sizeof(float) * n, cudaMemcpyDeviceToHost, opt.stream()));
-  DIFFEVO_CUDA_TRY(cudaStreamSynchronize(opt.stream()));
+  try {
+    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(f.data(), d_f, sizeof(float) * n, cudaMemcpyDeviceToHost, opt.stream()));
+    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(opt.stream()));
+  } catch (...) {
+    cudaStreamSynchronize(opt.stream());  // the copy must not land in f after it is gone
+    throw;
+  }
   return collect(opt, opt.ask(), f);
 }
 
