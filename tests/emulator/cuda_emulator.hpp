@@ -1,0 +1,256 @@
+#pragma once
+// The CUDA emulator: runs the library's own kernels, launchers and cuBLAS/cuRAND calls on the CPU, so
+// that the cuda backend is tested on machines without a GPU (where this project is built and its CI
+// runs). It is a test tool, never installed. The emulated build (tests/emulator/CMakeLists.txt)
+// compiles the library's sources with a C++ compiler and force-includes this header first.
+//
+// How it runs code:
+//  - Every CUDA thread is a fiber with its own stack. A block's fibers run one at a time on the host
+//    thread, switching only at __syncthreads and warp shuffles; blocks run one after another. So
+//    `__shared__` is a function-local static (one copy per kernel, reused by each block), and dynamic
+//    shared memory is one buffer per launch, filled with NaN bytes before every block.
+//  - Streams are queues: a launch, copy, memset, GEMM or noise draw runs when something waits for its
+//    stream (cudaStreamSynchronize, cudaDeviceSynchronize, cudaMemcpy, cudaFree, ...). A copy reads and
+//    writes host memory then, as with pinned memory: CUDA (12.2 on) promises no more for pageable
+//    memory, whose copies "might be synchronous" and "may" be staged. A host reading a result before
+//    synchronizing sees a stale buffer; a copy from a local that is gone reads garbage.
+//  - Device memory is host memory kept in a registry. New allocations are filled with NaN bytes.
+//
+// What it checks (a failure is reported on stderr and returned as a CUDA, cuBLAS or cuRAND error, so
+// the library throws as it would on a device):
+//  - launch shapes and dynamic shared memory against an H100's limits and cudaFuncSetAttribute;
+//  - every pointer argument of a kernel, copy, memset, GEMM and noise draw points into a device
+//    allocation (host pointers where the host is expected), with the whole range inside it;
+//  - GEMM leading dimensions as cuBLAS checks them;
+//  - with fail_call, what the library does when any one of its CUDA, cuBLAS or cuRAND calls fails;
+//  - __syncthreads reached by every live thread of the block at the same line; shuffles with the
+//    whole warp present at the same line; no deadlock.
+// With DIFFEVO_EMULATOR_ORDER=reverse the threads run in reverse order between barriers, so a result
+// that depends on the order (a missing barrier, a race on shared memory) differs between two runs.
+//
+// What it does not model: device-only branches (#ifdef __CUDA_ARCH__; the host branch runs), fast
+// intrinsics (cuRAND's device Box-Muller: the emulated generator is cuRAND's host generator, whose
+// numbers the cpu backend reproduces), concurrency between blocks, TF32, resource limits of
+// registers and static shared memory, and timing.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <curand.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace diffevo::emu {
+
+/// The running CUDA thread's indices and its launch's shape.
+struct thread_ids {
+  uint3 thread, block;
+  dim3 block_dim, grid_dim;
+};
+const thread_ids& ids() noexcept;
+void sync_block(const char* file, int line);
+/// One warp-wide exchange: every lane of the warp puts a value and gets lane `src`'s.
+std::uint64_t warp_exchange(unsigned mask, std::uint64_t in, int src, const char* file, int line);
+void* dynamic_shared_memory() noexcept;
+
+template <class T>
+T shfl_down(const char* file, int line, unsigned mask, T v, unsigned delta, int width = 32) {
+  static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8, "shuffles move at most 8 bytes");
+  const int lane = static_cast<int>(ids().thread.x % 32);
+  const int base = lane / width * width;
+  const int src = lane - base + static_cast<int>(delta) < width ? lane + static_cast<int>(delta) : lane;
+  std::uint64_t in = 0;
+  std::memcpy(&in, &v, sizeof(T));
+  const std::uint64_t got = warp_exchange(mask, in, src, file, line);
+  T out;
+  std::memcpy(&out, &got, sizeof(T));
+  return out;
+}
+
+// ---- launches ------------------------------------------------------------------------------------
+
+struct launch_shape {
+  dim3 grid, block;
+  std::size_t smem;
+  cudaStream_t stream;
+  const char* name;
+  const void* kernel;
+};
+/// True when p is null or inside a device allocation (one past its end allowed).
+bool is_device_pointer(const void* p) noexcept;
+/// Checks the shape now (a bad one becomes the launch error) and queues the blocks on the stream.
+void launch(const launch_shape& s, std::function<void()> thread_body);
+void report_bad_argument(const launch_shape& s, std::size_t index);
+
+template <class... P>
+struct kernel_call {
+  launch_shape shape;
+  void (*kernel)(P...);
+
+  template <class... A>
+  void operator()(A&&... a) const {
+    static_assert(sizeof...(A) == sizeof...(P), "wrong number of kernel arguments");
+    // Kernel parameters are copied at launch, as on a device.
+    auto args = std::make_shared<std::tuple<std::decay_t<P>...>>(std::forward<A>(a)...);
+    bool ok = true;
+    std::size_t index = 0;
+    std::apply(
+        [&](const auto&... v) {
+          (
+              [&](const auto& x) {
+                if constexpr (std::is_pointer_v<std::decay_t<decltype(x)>>)
+                  if (ok && !is_device_pointer(x)) {
+                    ok = false;
+                    report_bad_argument(shape, index);
+                  }
+                ++index;
+              }(v),
+              ...);
+        },
+        *args);
+    if (!ok) return;
+    auto* k = kernel;
+    launch(shape, [args, k] {
+      auto copy = *args;  // each thread gets its own parameters
+      std::apply(k, copy);
+    });
+  }
+};
+
+template <class... P>
+kernel_call<P...> launcher(dim3 grid, dim3 block, std::size_t smem, cudaStream_t stream, const char* name,
+                           void (*kernel)(P...)) {
+  return kernel_call<P...>{launch_shape{grid, block, smem, stream, name, reinterpret_cast<const void*>(kernel)},
+                           kernel};
+}
+
+// ---- runtime, cuBLAS and cuRAND ----------------------------------------------------------------
+
+cudaError_t malloc_bytes(void** p, std::size_t bytes);
+template <class T>
+cudaError_t cuda_malloc(T** p, std::size_t bytes) {
+  return malloc_bytes(reinterpret_cast<void**>(p), bytes);
+}
+cudaError_t cuda_free(void* p);
+cudaError_t cuda_memcpy_async(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
+                              cudaStream_t stream = nullptr);
+cudaError_t cuda_memcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);
+cudaError_t cuda_memset_async(void* p, int value, std::size_t bytes, cudaStream_t stream = nullptr);
+cudaError_t cuda_memset(void* p, int value, std::size_t bytes);
+cudaError_t cuda_stream_create_with_flags(cudaStream_t* s, unsigned flags);
+cudaError_t cuda_stream_create(cudaStream_t* s);
+cudaError_t cuda_stream_destroy(cudaStream_t s);
+cudaError_t cuda_stream_synchronize(cudaStream_t s);
+cudaError_t cuda_device_synchronize();
+cudaError_t cuda_get_device(int* d);
+cudaError_t cuda_set_device(int d);
+cudaError_t cuda_get_device_count(int* n);
+cudaError_t cuda_mem_get_info(std::size_t* free_bytes, std::size_t* total_bytes);
+cudaError_t cuda_device_get_attribute(int* value, cudaDeviceAttr attr, int device);
+cudaError_t func_set_attribute(const void* kernel, cudaFuncAttribute attr, int value);
+template <class T>
+cudaError_t cuda_func_set_attribute(T* kernel, cudaFuncAttribute attr, int value) {
+  return func_set_attribute(reinterpret_cast<const void*>(kernel), attr, value);
+}
+cudaError_t cuda_get_last_error();
+cudaError_t cuda_peek_at_last_error();
+const char* cuda_get_error_string(cudaError_t e);
+
+cublasStatus_t cublas_create(cublasHandle_t* h);
+cublasStatus_t cublas_destroy(cublasHandle_t h);
+cublasStatus_t cublas_set_stream(cublasHandle_t h, cudaStream_t s);
+cublasStatus_t cublas_set_math_mode(cublasHandle_t h, cublasMath_t mode);
+cublasStatus_t cublas_sgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                            const float* alpha, const float* a, int lda, const float* b, int ldb, const float* beta,
+                            float* c, int ldc);
+cublasStatus_t cublas_dgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                            const double* alpha, const double* a, int lda, const double* b, int ldb,
+                            const double* beta, double* c, int ldc);
+
+curandStatus_t curand_create_generator(curandGenerator_t* g, curandRngType_t type);
+curandStatus_t curand_destroy_generator(curandGenerator_t g);
+curandStatus_t curand_set_stream(curandGenerator_t g, cudaStream_t s);
+curandStatus_t curand_generate_normal(curandGenerator_t g, float* out, std::size_t n, float mean, float stddev);
+
+// ---- for the emulator's own tests ----------------------------------------------------------------
+
+/// Runs threads in reverse order between barriers (or in order); returns the previous setting.
+bool set_reverse_order(bool reverse) noexcept;
+/// Makes the k-th failable call from now fail (0: the next; -1: none): an allocation, copy, memset,
+/// launch, synchronization, stream, handle or generator creation, GEMM or noise draw. It returns the
+/// error a device would (out of memory, a launch or execution failure, ...), reported as a fault.
+void fail_call(long k) noexcept;
+/// True while the call chosen by fail_call has not been made yet.
+bool failure_pending() noexcept;
+/// Device allocations alive now.
+std::size_t live_allocations() noexcept;
+/// Emulated kernel faults, launch errors and bad calls reported so far.
+long faults_reported() noexcept;
+
+}  // namespace diffevo::emu
+
+// ---- the CUDA names, redirected (not in the emulator's own source) -----------------------------------
+#ifndef DIFFEVO_EMULATOR_RUNTIME
+#define DIFFEVO_CUDA_EMULATOR 1
+
+#undef __shared__
+#define __shared__ static
+#ifndef __launch_bounds__
+#define __launch_bounds__(...)
+#endif
+#define threadIdx (::diffevo::emu::ids().thread)
+#define blockIdx (::diffevo::emu::ids().block)
+#define blockDim (::diffevo::emu::ids().block_dim)
+#define gridDim (::diffevo::emu::ids().grid_dim)
+#define __syncthreads() ::diffevo::emu::sync_block(__FILE__, __LINE__)
+#define __shfl_down_sync(...) ::diffevo::emu::shfl_down(__FILE__, __LINE__, __VA_ARGS__)
+using std::max;
+using std::min;
+
+#define DIFFEVO_LAUNCH(grid, block, smem, stream, ...) \
+  ::diffevo::emu::launcher(grid, block, smem, stream, #__VA_ARGS__, __VA_ARGS__)
+#define DIFFEVO_DYNAMIC_SHARED(T, name) T* const name = static_cast<T*>(::diffevo::emu::dynamic_shared_memory())
+
+#define cudaMalloc ::diffevo::emu::cuda_malloc
+#define cudaFree ::diffevo::emu::cuda_free
+#define cudaMemcpyAsync ::diffevo::emu::cuda_memcpy_async
+#define cudaMemcpy ::diffevo::emu::cuda_memcpy
+#define cudaMemsetAsync ::diffevo::emu::cuda_memset_async
+#define cudaMemset ::diffevo::emu::cuda_memset
+#define cudaStreamCreateWithFlags ::diffevo::emu::cuda_stream_create_with_flags
+#define cudaStreamCreate ::diffevo::emu::cuda_stream_create
+#define cudaStreamDestroy ::diffevo::emu::cuda_stream_destroy
+#define cudaStreamSynchronize ::diffevo::emu::cuda_stream_synchronize
+#define cudaDeviceSynchronize ::diffevo::emu::cuda_device_synchronize
+#define cudaGetDevice ::diffevo::emu::cuda_get_device
+#define cudaSetDevice ::diffevo::emu::cuda_set_device
+#define cudaGetDeviceCount ::diffevo::emu::cuda_get_device_count
+#define cudaMemGetInfo ::diffevo::emu::cuda_mem_get_info
+#define cudaDeviceGetAttribute ::diffevo::emu::cuda_device_get_attribute
+#define cudaFuncSetAttribute ::diffevo::emu::cuda_func_set_attribute
+#define cudaGetLastError ::diffevo::emu::cuda_get_last_error
+#define cudaPeekAtLastError ::diffevo::emu::cuda_peek_at_last_error
+#define cudaGetErrorString ::diffevo::emu::cuda_get_error_string
+#undef cublasCreate
+#undef cublasDestroy
+#undef cublasSetStream
+#undef cublasSgemm
+#undef cublasDgemm
+#define cublasCreate ::diffevo::emu::cublas_create
+#define cublasDestroy ::diffevo::emu::cublas_destroy
+#define cublasSetStream ::diffevo::emu::cublas_set_stream
+#define cublasSetMathMode ::diffevo::emu::cublas_set_math_mode
+#define cublasSgemm ::diffevo::emu::cublas_sgemm
+#define cublasDgemm ::diffevo::emu::cublas_dgemm
+#define curandCreateGenerator ::diffevo::emu::curand_create_generator
+#define curandDestroyGenerator ::diffevo::emu::curand_destroy_generator
+#define curandSetStream ::diffevo::emu::curand_set_stream
+#define curandGenerateNormal ::diffevo::emu::curand_generate_normal
+#endif  // DIFFEVO_EMULATOR_RUNTIME
