@@ -20,9 +20,9 @@ namespace {
 #define REQUIRE_DEVICE() \
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device"
 
-// Under compute-sanitizer (.ci/gpu-check sets DIFFEVO_SANITIZE=1) every shared-memory access of the
-// rollout kernels is checked, so the comparisons use at most 64 controllers: the same kernels and
-// mappings, a bounded time.
+// Under compute-sanitizer (.ci/gpu-check sets DIFFEVO_SANITIZE=1), or on the CUDA emulator under
+// AddressSanitizer (.ci/run sets it), every shared-memory access of the rollout kernels is checked,
+// so the comparisons use at most 64 controllers: the same kernels and mappings, a bounded time.
 bool sanitizing() { return std::getenv("DIFFEVO_SANITIZE") != nullptr; }
 
 // Balancing nets with noise (as in test_cartpole.cpp): long, varied episodes.
