@@ -51,21 +51,22 @@ std::string format(const char* fmt, A... a) {
   return buf;
 }
 
-// Reports a fault: stderr now, the code as the last error (the message goes with its error string).
-cudaError_t fault(cudaError_t code, const std::string& what) {
+// Reports a fault: stderr now, and for a CUDA runtime call the code as the last error (the message
+// goes with its error string). cuBLAS and cuRAND failures leave the runtime's last error alone.
+cudaError_t fault(cudaError_t code, const std::string& what, bool runtime_call = true) {
   std::fprintf(stderr, "diffevo emulator: %s\n", what.c_str());
   ++g_faults;
-  g_last_error = code;
   g_last_message = what;
+  if (runtime_call) g_last_error = code;
   return code;
 }
 
 long g_fail_countdown = -1;  // fail_call: calls left before the one that fails (-1: none)
 
 // True when this call is the one fail_call chose: the fault is reported with `code`.
-bool injected(cudaError_t code, const char* call) {
+bool injected(cudaError_t code, const char* call, bool runtime_call = true) {
   if (g_fail_countdown < 0 || g_fail_countdown-- > 0) return false;
-  fault(code, format("%s failed (injected by fail_call)", call));
+  fault(code, format("%s failed (injected by fail_call)", call), runtime_call);
   return true;
 }
 
@@ -111,8 +112,13 @@ void drain(stream_state& st) {
     op();
   }
 }
-void drain_all() {
-  for (auto& [s, st] : g_streams) drain(st);
+bool reverse_order();
+void drain_all() {  // in reverse creation order too under reverse order: a race between streams shows
+  if (reverse_order()) {
+    for (auto it = g_streams.rbegin(); it != g_streams.rend(); ++it) drain(it->second);
+  } else {
+    for (auto& [s, st] : g_streams) drain(st);
+  }
 }
 // What waiting for `s` runs: s itself, and for the legacy default stream every blocking stream too.
 void drain_for(cudaStream_t s) {
@@ -138,7 +144,7 @@ cudaError_t enqueue(cudaStream_t s, const char* what, std::function<void()> op) 
 
 // ---- fibers --------------------------------------------------------------------------------------
 
-constexpr std::size_t k_stack_bytes = 256 * 1024;
+constexpr std::size_t k_stack_bytes = 64 * 1024;  // kernels keep little on the stack; a guard page below
 
 struct stack {
   char* base = nullptr;  // the guard page; usable memory starts one page above
@@ -277,9 +283,9 @@ void yield_to_scheduler(bool final_exit = false) {
 }
 
 // Ends the block with an error from inside a fiber; the fiber is never resumed.
-[[noreturn]] void fail_in_fiber(const std::string& what) {
-  block_run& b = *g_block;
-  if (b.error.empty()) b.error = what;
+[[noreturn]] void fail_in_fiber(std::string what) {
+  block_run& b = *g_block;  // moved from: the abandoned frame keeps no heap buffer
+  if (b.error.empty()) b.error = std::move(what);
   b.fibers[b.current].state = fiber_state::failed;
   yield_to_scheduler(true);
   std::abort();  // unreachable
@@ -324,12 +330,11 @@ std::string run_block(const launch_shape& s, uint3 block_idx, const std::functio
     f.id.block_dim = s.block;
     f.id.grid_dim = s.grid;
   }
-  block_run* const outer = g_block;
+  if (g_block) return "a kernel ran from inside a kernel (the emulator runs one block at a time)";
   g_block = &b;
   struct restore {
-    block_run* o;
-    ~restore() { g_block = o; }
-  } restore_outer{outer};
+    ~restore() { g_block = nullptr; }
+  } restore_outer;
   const bool rev = reverse_order();
   while (true) {
     for (unsigned k = 0; k < threads; ++k) {
@@ -382,26 +387,29 @@ void run_grid(const launch_shape& s, const std::function<void()>& body) {
   constexpr std::size_t k_canary = 64;
   std::unique_ptr<unsigned char[]> smem(new unsigned char[s.smem + k_canary]);
   unsigned char* const canary = smem.get() + s.smem;
-  for (unsigned z = 0; z < s.grid.z; ++z)
-    for (unsigned y = 0; y < s.grid.y; ++y)
-      for (unsigned x = 0; x < s.grid.x; ++x) {
-        std::memset(smem.get(), 0xff, s.smem);  // uninitialized shared memory reads as NaN
-        std::memset(canary, 0xa5, k_canary);
+  const bool rev = reverse_order();  // blocks in reverse too: a race between blocks shows in one order
+  const unsigned long long blocks = 1ULL * s.grid.x * s.grid.y * s.grid.z;
+  for (unsigned long long i = 0; i < blocks; ++i) {
+    const unsigned long long b = rev ? blocks - 1 - i : i;
+    const unsigned x = static_cast<unsigned>(b % s.grid.x), y = static_cast<unsigned>(b / s.grid.x % s.grid.y),
+                   z = static_cast<unsigned>(b / (1ULL * s.grid.x * s.grid.y));
+    std::memset(smem.get(), 0xff, s.smem);  // uninitialized shared memory reads as NaN
+    std::memset(canary, 0xff, k_canary);  // a read past the end is NaN too
 #if DIFFEVO_EMU_ASAN
-        ASAN_POISON_MEMORY_REGION(canary, k_canary);
+    ASAN_POISON_MEMORY_REGION(canary, k_canary);
 #endif
-        std::string e = run_block(s, uint3{x, y, z}, body, smem.get());
+    std::string e = run_block(s, uint3{x, y, z}, body, smem.get());
 #if DIFFEVO_EMU_ASAN
-        ASAN_UNPOISON_MEMORY_REGION(canary, k_canary);
+    ASAN_UNPOISON_MEMORY_REGION(canary, k_canary);
 #endif
-        if (e.empty() && std::any_of(canary, canary + k_canary, [](unsigned char c) { return c != 0xa5; }))
-          e = format("a write past the end of its %zu bytes of dynamic shared memory", s.smem);
-        if (!e.empty()) {
-          fault(cudaErrorLaunchFailure, format("kernel %s, block (%u, %u, %u): %s", s.name, x, y, z, e.c_str()));
-          g_pending = cudaErrorLaunchFailure;
-          return;
-        }
-      }
+    if (e.empty() && std::any_of(canary, canary + k_canary, [](unsigned char c) { return c != 0xff; }))
+      e = format("a write past the end of its %zu bytes of dynamic shared memory", s.smem);
+    if (!e.empty()) {
+      fault(cudaErrorLaunchFailure, format("kernel %s, block (%u, %u, %u): %s", s.name, x, y, z, e.c_str()));
+      g_pending = cudaErrorLaunchFailure;
+      return;
+    }
+  }
 }
 
 }  // namespace
@@ -413,18 +421,17 @@ extern "C" void diffevo_emu_fiber_main(void* fp) {
 #if DIFFEVO_EMU_ASAN
   __sanitizer_finish_switch_fiber(nullptr, &g_block->scheduler_bottom, &g_block->scheduler_size);
 #endif
+  bool failed = false;  // leave the handler before switching away: the exception is then freed
   try {
     (*g_block->body)();
   } catch (const std::exception& e) {
     if (g_block->error.empty()) g_block->error = std::string("an exception in a kernel: ") + e.what();
-    f->state = fiber_state::failed;
-    yield_to_scheduler(true);
+    failed = true;
   } catch (...) {
     if (g_block->error.empty()) g_block->error = "an exception in a kernel";
-    f->state = fiber_state::failed;
-    yield_to_scheduler(true);
+    failed = true;
   }
-  f->state = fiber_state::done;
+  f->state = failed ? fiber_state::failed : fiber_state::done;
   yield_to_scheduler(true);
   std::abort();  // a finished fiber is never resumed
 }
@@ -507,9 +514,8 @@ cudaError_t malloc_bytes(void** p, std::size_t bytes) {
   if (bytes == 0) return cudaSuccess;
   if (injected(cudaErrorMemoryAllocation, "cudaMalloc")) return cudaErrorMemoryAllocation;
   if (bytes > k_total_memory - g_allocated) return cudaErrorMemoryAllocation;  // as a device: no message
-  const std::size_t rounded = (bytes + k_alignment - 1) / k_alignment * k_alignment;
-  void* m = std::aligned_alloc(k_alignment, rounded);
-  if (!m) return cudaErrorMemoryAllocation;
+  void* m = nullptr;  // exactly `bytes`: under AddressSanitizer an access one byte past the end is reported
+  if (posix_memalign(&m, k_alignment, bytes) != 0) return cudaErrorMemoryAllocation;
   std::memset(m, 0xff, bytes);  // uninitialized device memory reads as NaN
   g_allocations[reinterpret_cast<std::uintptr_t>(m)] = bytes;
   g_allocated += bytes;
@@ -553,6 +559,18 @@ cudaError_t cuda_memcpy_async(void* dst, const void* src, std::size_t bytes, cud
   const lock l(g_mutex);
   if (const cudaError_t e = check_copy(dst, src, bytes, kind, "cudaMemcpyAsync")) return e;
   if (injected(cudaErrorInvalidValue, "cudaMemcpyAsync")) return cudaErrorInvalidValue;
+  if (!overlaps_device(src, bytes)) {
+    // The copy reads its host source when the stream gets there. A source changed in between is a
+    // fault: a device may have read it at the call (staged) or later (pinned, or not staged).
+    auto at_call = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
+                                                                static_cast<const unsigned char*>(src) + bytes);
+    return enqueue(stream, "cudaMemcpyAsync", [=] {
+      if (std::memcmp(src, at_call->data(), bytes) != 0)
+        fault(cudaErrorInvalidValue, format("the host source of a %zu-byte cudaMemcpyAsync changed before the copy "
+                                            "ran (a device may copy either version)", bytes));
+      std::memmove(dst, src, bytes);
+    });
+  }
   return enqueue(stream, "cudaMemcpyAsync", [=] { std::memmove(dst, src, bytes); });
 }
 
@@ -699,7 +717,7 @@ std::set<const void*> g_blas_handles;
 cublasStatus_t cublas_create(cublasHandle_t* h) {
   const lock l(g_mutex);
   if (!h) return CUBLAS_STATUS_INVALID_VALUE;
-  if (injected(cudaErrorMemoryAllocation, "cublasCreate")) return CUBLAS_STATUS_ALLOC_FAILED;
+  if (injected(cudaErrorMemoryAllocation, "cublasCreate", false)) return CUBLAS_STATUS_ALLOC_FAILED;
   auto* b = new blas_handle;
   *h = reinterpret_cast<cublasHandle_t>(b);
   g_blas_handles.insert(b);
@@ -738,8 +756,8 @@ cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cu
   blas_handle* hb = find_blas(h);
   if (!hb) return CUBLAS_STATUS_NOT_INITIALIZED;
   auto bad = [&](const std::string& what) {
-    fault(cudaErrorInvalidValue, format("%s(m %d, n %d, k %d, lda %d, ldb %d, ldc %d): %s", call, m, n, k, lda, ldb, ldc,
-                                        what.c_str()));
+    fault(cudaErrorInvalidValue,
+          format("%s(m %d, n %d, k %d, lda %d, ldb %d, ldc %d): %s", call, m, n, k, lda, ldb, ldc, what.c_str()), false);
     return CUBLAS_STATUS_INVALID_VALUE;
   };
   const bool an = ta == CUBLAS_OP_N, bn = tb == CUBLAS_OP_N;
@@ -754,7 +772,7 @@ cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cu
   if (k > 0 && !in_device(a, sizeof(T) * extent(a_rows, a_cols, lda))) return bad("A is not inside one device allocation");
   if (k > 0 && !in_device(b, sizeof(T) * extent(b_rows, b_cols, ldb))) return bad("B is not inside one device allocation");
   if (!in_device(c, sizeof(T) * extent(m, n, ldc))) return bad("C is not inside one device allocation");
-  if (injected(cudaErrorLaunchFailure, call)) return CUBLAS_STATUS_EXECUTION_FAILED;
+  if (injected(cudaErrorLaunchFailure, call, false)) return CUBLAS_STATUS_EXECUTION_FAILED;
   const T al = *alpha, be = *beta;  // host pointer mode: read at the call
   enqueue(hb->stream, call, [=] {
     std::vector<Acc> col(static_cast<std::size_t>(m));
@@ -795,7 +813,7 @@ std::map<curandGenerator_t, cudaStream_t> g_device_generators;
 
 curandStatus_t curand_create_generator(curandGenerator_t* g, curandRngType_t type) {
   const lock l(g_mutex);
-  if (injected(cudaErrorMemoryAllocation, "curandCreateGenerator")) return CURAND_STATUS_ALLOCATION_FAILED;
+  if (injected(cudaErrorMemoryAllocation, "curandCreateGenerator", false)) return CURAND_STATUS_ALLOCATION_FAILED;
   const curandStatus_t s = curandCreateGeneratorHost(g, type);
   if (s == CURAND_STATUS_SUCCESS) g_device_generators[*g] = nullptr;
   return s;
@@ -818,10 +836,10 @@ curandStatus_t curand_generate_normal(curandGenerator_t g, float* out, std::size
   auto it = g_device_generators.find(g);
   if (it == g_device_generators.end()) return curandGenerateNormal(g, out, n, mean, stddev);
   if (!in_device(out, n * sizeof(float))) {
-    fault(cudaErrorInvalidValue, format("curandGenerateNormal of %zu floats outside every device allocation", n));
+    fault(cudaErrorInvalidValue, format("curandGenerateNormal of %zu floats outside every device allocation", n), false);
     return CURAND_STATUS_LAUNCH_FAILURE;
   }
-  if (injected(cudaErrorLaunchFailure, "curandGenerateNormal")) return CURAND_STATUS_LAUNCH_FAILURE;
+  if (injected(cudaErrorLaunchFailure, "curandGenerateNormal", false)) return CURAND_STATUS_LAUNCH_FAILURE;
   auto staged = std::make_shared<std::vector<float>>(n);
   const curandStatus_t s = curandGenerateNormal(g, staged->data(), n, mean, stddev);
   if (s != CURAND_STATUS_SUCCESS) return s;

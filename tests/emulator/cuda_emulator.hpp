@@ -13,7 +13,7 @@
 //    stream (cudaStreamSynchronize, cudaDeviceSynchronize, cudaMemcpy, cudaFree, ...). A copy reads and
 //    writes host memory then, as with pinned memory: CUDA (12.2 on) promises no more for pageable
 //    memory, whose copies "might be synchronous" and "may" be staged. A host reading a result before
-//    synchronizing sees a stale buffer; a copy from a local that is gone reads garbage.
+//    synchronizing sees a stale buffer; a host source changed before its copy ran is a fault.
 //  - Device memory is host memory kept in a registry. New allocations are filled with NaN bytes.
 //
 // What it checks (a failure is reported on stderr and returned as a CUDA, cuBLAS or cuRAND error, so
@@ -24,14 +24,20 @@
 //  - GEMM leading dimensions as cuBLAS checks them;
 //  - with fail_call, what the library does when any one of its CUDA, cuBLAS or cuRAND calls fails;
 //  - __syncthreads reached by every live thread of the block at the same line; shuffles with the
-//    whole warp present at the same line; no deadlock.
-// With DIFFEVO_EMULATOR_ORDER=reverse the threads run in reverse order between barriers, so a result
-// that depends on the order (a missing barrier, a race on shared memory) differs between two runs.
+//    whole warp present at the same line; no deadlock; writes past dynamic shared memory.
+// With DIFFEVO_EMULATOR_ORDER=reverse the threads run in reverse order between barriers, and blocks
+// and streams in reverse order too, so a result that depends on the order (a missing barrier, a race
+// on shared memory, between blocks or between streams) differs between two runs.
 //
 // What it does not model: device-only branches (#ifdef __CUDA_ARCH__; the host branch runs), fast
 // intrinsics (cuRAND's device Box-Muller: the emulated generator is cuRAND's host generator, whose
 // numbers the cpu backend reproduces), concurrency between blocks, TF32, resource limits of
-// registers and static shared memory, and timing.
+// registers and static shared memory, __launch_bounds__, and timing. Static `__shared__` memory
+// starts at zero and keeps the last block's values (not NaN). Pointers inside struct arguments are
+// not checked (top-level pointer arguments are). A thread that exits counts as arrived at later
+// barriers (as on Volta and later). Errors are not sticky: after a kernel fault or an injected
+// failure the device keeps working, where a real context would be lost; injected failures happen
+// before the call has any effect.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <curand.h>

@@ -196,6 +196,19 @@ TEST(Emulator, AsyncWorkRunsWhenItsStreamIsAwaited) {
   cudaStreamDestroy(s);
 }
 
+TEST(Emulator, AHostSourceChangedBeforeItsCopyRanIsAFault) {
+  float* d = device_alloc<float>(4);
+  std::vector<float> src = {1, 2, 3, 4};
+  EXPECT_EQ(diffevo::emu::faults_during([&] {
+              ASSERT_EQ(cudaMemcpyAsync(d, src.data(), sizeof(float) * 4, cudaMemcpyHostToDevice, nullptr), cudaSuccess);
+              src[2] = 7;  // before the stream got there
+              cudaDeviceSynchronize();
+              cudaGetLastError();
+            }),
+            1);
+  cudaFree(d);
+}
+
 TEST(Emulator, NewDeviceMemoryReadsAsNaN) {
   float* d = device_alloc<float>(3);
   std::vector<float> h(3, 0.0f);
@@ -308,11 +321,11 @@ std::vector<diffevo::config> update_paths() {
 }
 
 // Runs f with the k-th failable call failing. Returns whether that call was made inside f, and sets
-// `threw` when f threw (the faults count as expected).
+// `threw` when f threw. The injected fault is the only one allowed: the recovery must raise none.
 bool with_call_failing(long k, bool& threw, const std::function<void()>& f) {
   bool reached = false;
   threw = false;
-  diffevo::emu::faults_during([&] {
+  const long faults = diffevo::emu::faults_during([&] {
     diffevo::emu::fail_call(k);
     try {
       f();
@@ -322,6 +335,7 @@ bool with_call_failing(long k, bool& threw, const std::function<void()>& f) {
     reached = !diffevo::emu::failure_pending();
     diffevo::emu::fail_call(-1);
   });
+  EXPECT_EQ(faults, reached ? 1 : 0) << "call " << k << ": faults besides the injected one (see stderr)";
   return reached;
 }
 
