@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
+#include "paper_config.hpp"
 
 using namespace diffevo;
 using functions::benchmark;
@@ -61,15 +62,7 @@ TEST(Functions, BoxMaximaMatchTheSpecTargets) {
 TEST(Functions, DiffusionEvolutionFindsTheOptimaOnCpu) {
   for (benchmark b : {benchmark::rosenbrock, benchmark::beale, benchmark::himmelblau, benchmark::ackley,
                       benchmark::rastrigin}) {
-    config c;
-    c.population = 512;
-    c.dimension = 2;
-    c.steps = 25;
-    c.eta = 0.1;
-    c.scale = {4.0f};
-    c.density = density_kind::identity;
-    c.backend = backend_kind::cpu;
-    c.seed = 42;
+    const config c = paper_config(backend_kind::cpu, 512, 25, 42);
     const optimize_result r = optimize(c, [b](population_view pop, float* f) {
       for (int i = 0; i < pop.rows; ++i) f[i] = float(functions::paper_density(b, pop.row(i)[0], pop.row(i)[1]));
     });

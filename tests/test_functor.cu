@@ -9,24 +9,14 @@
 #include "diffevo/detail/parallel.hpp"
 #include "diffevo/diffevo.hpp"
 #include "diffevo/optimize.cuh"
+#include "paper_config.hpp"
 
 using namespace diffevo;
 using functions::benchmark;
 
 namespace {
 
-config paper_cfg(int seed) {
-  config c;
-  c.population = 256;
-  c.dimension = 2;
-  c.steps = 10;
-  c.eta = 0.1;
-  c.scale = {4.0f};
-  c.density = density_kind::identity;
-  c.backend = backend_kind::cpu;
-  c.seed = static_cast<std::uint64_t>(seed);
-  return c;
-}
+config paper_cfg(int seed) { return paper_config(backend_kind::cpu, 256, 10, static_cast<std::uint64_t>(seed)); }
 
 batch_fitness host_paper(benchmark b) {
   return [b](population_view pop, float* f) {

@@ -12,6 +12,7 @@
 #include "diffevo/diffevo.hpp"
 #include "diffevo/optimize.cuh"
 #include "expect.hpp"
+#include "paper_config.hpp"
 #include "tolerance.hpp"
 
 using namespace diffevo;
@@ -22,18 +23,7 @@ namespace {
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device"
 #define CUDA_OK(call) ASSERT_EQ((call), cudaSuccess) << #call
 
-config paper_cfg(backend_kind k) {
-  config c;
-  c.population = 512;
-  c.dimension = 2;
-  c.steps = 25;
-  c.eta = 0.1;
-  c.scale = {4.0f};
-  c.density = density_kind::identity;
-  c.backend = k;
-  c.seed = 21;
-  return c;
-}
+config paper_cfg(backend_kind k) { return paper_config(k, 512, 25, 21); }
 
 std::vector<double> widen(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
 

@@ -9,6 +9,7 @@
 
 #include "diffevo/diffevo.hpp"
 #include "diffevo/optimize.cuh"
+#include "../paper_config.hpp"
 #include "emulator_test_support.hpp"
 
 namespace {
@@ -432,15 +433,7 @@ TEST(EmulatorFaults, AFailingCallInAnEvaluationThrowsAndTheNextOneWorks) {
 // synchronous run at g: finishing it gives the uninterrupted run's bits.
 TEST(EmulatorFaults, AFailingCallInADeferredRunLeavesAConsistentGeneration) {
   using namespace diffevo;
-  config c;
-  c.population = 64;
-  c.dimension = 2;
-  c.steps = 6;
-  c.eta = 0.1;
-  c.scale = {4.0f};
-  c.density = density_kind::identity;
-  c.backend = backend_kind::cuda;
-  c.seed = 21;
+  const config c = paper_config(backend_kind::cuda, 64, 6, 21);
   const functions::paper_fitness f{functions::benchmark::rastrigin};
   const optimize_result whole = optimize_functor(c, f);
   auto tell_sync = [&](optimizer& o, int count) {
