@@ -131,12 +131,13 @@ class cuda_backend final : public backend {
 
   fitness_summary summarize(const float* f) override {
     const device_scope on(device_);
-    fitness_summary s;
-    host_round_trip([&] {  // the caller's f is read in stream order
+    try {  // the caller's f is read in stream order; summarize_fitness_buffer waits for it
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), f, sizeof(float) * n_, cudaMemcpyHostToDevice, stream_));
-      s = summarize_fitness_buffer();
-    });
-    return s;
+      return summarize_fitness_buffer();
+    } catch (...) {
+      wait_quietly();
+      throw;
+    }
   }
 
   fitness_summary summarize_device(const float* d_f) override {
@@ -203,9 +204,14 @@ class cuda_backend final : public backend {
     h_begin_ = run_record{};
     h_begin_.has_best = best_row != nullptr;
     h_begin_.best_value = best_fitness;
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(rec_.data(), &h_begin_, sizeof h_begin_, cudaMemcpyHostToDevice, stream_));
-    if (best_row)
-      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(best_row_.data(), best_row, sizeof(float) * d_, cudaMemcpyHostToDevice, stream_));
+    try {
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(rec_.data(), &h_begin_, sizeof h_begin_, cudaMemcpyHostToDevice, stream_));
+      if (best_row)
+        DIFFEVO_CUDA_TRY(cudaMemcpyAsync(best_row_.data(), best_row, sizeof(float) * d_, cudaMemcpyHostToDevice, stream_));
+    } catch (...) {
+      wait_quietly();  // nothing queued may read h_begin_ when the next run rewrites it
+      throw;
+    }
     deferred_.clear();
   }
 
@@ -231,6 +237,7 @@ class cuda_backend final : public backend {
       // back as they were before it (best effort), so the run settles at this generation untold.
       cudaMemcpyAsync(rec_.data(), rec_backup_.data(), sizeof(run_record), cudaMemcpyDeviceToDevice, stream_);
       cudaMemcpyAsync(best_row_.data(), best_row_backup_.data(), sizeof(float) * d_, cudaMemcpyDeviceToDevice, stream_);
+      cudaGetLastError();  // a failure here is not blamed on a later call
       deferred_.pop_back();
       throw;
     }
@@ -404,9 +411,16 @@ class cuda_backend final : public backend {
       work();
       DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
     } catch (...) {
-      cudaStreamSynchronize(stream_);
+      wait_quietly();
       throw;
     }
+  }
+
+  /// Best effort, on an error path: waits for the stream and clears the error it may leave, so that
+  /// it is not blamed on a later call.
+  void wait_quietly() noexcept {
+    cudaStreamSynchronize(stream_);
+    cudaGetLastError();
   }
 
   /// Summary and log-densities of fitness_ (kept for the next update), and the best row with it.
