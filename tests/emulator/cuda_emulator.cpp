@@ -62,12 +62,23 @@ cudaError_t fault(cudaError_t code, const std::string& what, bool runtime_call =
 }
 
 long g_fail_countdown = -1;  // fail_call: calls left before the one that fails (-1: none)
+bool g_fail_sticky = false;  // fail_call: the failure is a device fault that loses the context
+cudaError_t g_sticky = cudaSuccess;  // once lost: what every later call returns (until reset_device)
 
 // True when this call is the one fail_call chose: the fault is reported with `code`.
 bool injected(cudaError_t code, const char* call, bool runtime_call = true) {
   if (g_fail_countdown < 0 || g_fail_countdown-- > 0) return false;
-  fault(code, format("%s failed (injected by fail_call)", call), runtime_call);
+  fault(code, format("%s failed (injected by fail_call%s)", call, g_fail_sticky ? ", the context is lost" : ""),
+        runtime_call);
+  if (g_fail_sticky) g_sticky = cudaErrorLaunchFailure;
   return true;
+}
+
+// After a sticky failure every call fails (not reported again: one fault, many refusals).
+bool lost() { return g_sticky != cudaSuccess; }
+cudaError_t refuse() {
+  g_last_error = g_sticky;
+  return g_sticky;
 }
 
 std::map<std::uintptr_t, std::size_t> g_allocations;  // base -> bytes
@@ -106,6 +117,7 @@ stream_state* find_stream(cudaStream_t s) {
 }
 
 void drain(stream_state& st) {
+  if (lost()) st.work.clear();  // a lost context runs nothing more
   while (!st.work.empty()) {
     auto op = std::move(st.work.front());
     st.work.pop_front();
@@ -482,6 +494,10 @@ void report_bad_argument(const launch_shape& s, std::size_t index) {
 
 void launch(const launch_shape& s, std::function<void()> thread_body) {
   const std::lock_guard<std::recursive_mutex> lock(g_mutex);
+  if (lost()) {
+    refuse();
+    return;
+  }
   const dim3 b = s.block, g = s.grid;
   const unsigned long long threads = 1ULL * b.x * b.y * b.z;
   if (b.x == 0 || b.y == 0 || b.z == 0 || b.x > 1024 || b.y > 1024 || b.z > 64 || threads > 1024) {
@@ -509,6 +525,7 @@ using lock = std::lock_guard<std::recursive_mutex>;
 
 cudaError_t malloc_bytes(void** p, std::size_t bytes) {
   const lock l(g_mutex);
+  if (lost()) return refuse();
   if (!p) return fault(cudaErrorInvalidValue, "cudaMalloc with a null result pointer");
   *p = nullptr;
   if (bytes == 0) return cudaSuccess;
@@ -525,6 +542,7 @@ cudaError_t malloc_bytes(void** p, std::size_t bytes) {
 
 cudaError_t cuda_free(void* p) {
   const lock l(g_mutex);
+  if (lost()) return refuse();  // the memory goes with the context (reset_device)
   drain_all();  // cudaFree waits for the device
   if (!p) return cudaSuccess;
   auto it = g_allocations.find(reinterpret_cast<std::uintptr_t>(p));
@@ -557,6 +575,7 @@ cudaError_t check_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpy
 
 cudaError_t cuda_memcpy_async(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
   const lock l(g_mutex);
+  if (lost()) return refuse();
   if (const cudaError_t e = check_copy(dst, src, bytes, kind, "cudaMemcpyAsync")) return e;
   if (injected(cudaErrorInvalidValue, "cudaMemcpyAsync")) return cudaErrorInvalidValue;
   if (!overlaps_device(src, bytes)) {
@@ -576,6 +595,7 @@ cudaError_t cuda_memcpy_async(void* dst, const void* src, std::size_t bytes, cud
 
 cudaError_t cuda_memcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
   const lock l(g_mutex);
+  if (lost()) return refuse();
   if (const cudaError_t e = check_copy(dst, src, bytes, kind, "cudaMemcpy")) return e;
   if (injected(cudaErrorInvalidValue, "cudaMemcpy")) return cudaErrorInvalidValue;
   drain_for(nullptr);
@@ -586,6 +606,7 @@ cudaError_t cuda_memcpy(void* dst, const void* src, std::size_t bytes, cudaMemcp
 
 cudaError_t cuda_memset_async(void* p, int value, std::size_t bytes, cudaStream_t stream) {
   const lock l(g_mutex);
+  if (lost()) return refuse();
   if (!in_device(p, bytes))
     return fault(cudaErrorInvalidValue, format("cudaMemsetAsync of %zu bytes outside every device allocation", bytes));
   if (injected(cudaErrorInvalidValue, "cudaMemsetAsync")) return cudaErrorInvalidValue;
@@ -594,6 +615,7 @@ cudaError_t cuda_memset_async(void* p, int value, std::size_t bytes, cudaStream_
 
 cudaError_t cuda_memset(void* p, int value, std::size_t bytes) {
   const lock l(g_mutex);
+  if (lost()) return refuse();
   if (const cudaError_t e = cuda_memset_async(p, value, bytes, nullptr)) return e;
   drain_for(nullptr);
   return take_pending();
@@ -601,6 +623,7 @@ cudaError_t cuda_memset(void* p, int value, std::size_t bytes) {
 
 cudaError_t cuda_stream_create_with_flags(cudaStream_t* s, unsigned flags) {
   const lock l(g_mutex);
+  if (lost()) return refuse();
   static std::uintptr_t next = 0x1000;  // stream handles are opaque: distinct non-null values
   if (!s) return fault(cudaErrorInvalidValue, "cudaStreamCreate with a null result pointer");
   if (injected(cudaErrorMemoryAllocation, "cudaStreamCreate")) return cudaErrorMemoryAllocation;
@@ -617,11 +640,12 @@ cudaError_t cuda_stream_destroy(cudaStream_t s) {
   if (!st) return fault(cudaErrorInvalidResourceHandle, "cudaStreamDestroy of a stream that does not exist");
   drain(*st);  // its work still completes
   g_streams.erase(s);
-  return cudaSuccess;
+  return lost() ? refuse() : cudaSuccess;
 }
 
 cudaError_t cuda_stream_synchronize(cudaStream_t s) {
   const lock l(g_mutex);
+  if (lost()) return refuse();
   if (s && !find_stream(s)) return fault(cudaErrorInvalidResourceHandle, "cudaStreamSynchronize of a stream that does not exist");
   drain_for(s);
   if (injected(cudaErrorLaunchFailure, "cudaStreamSynchronize")) return cudaErrorLaunchFailure;
@@ -630,19 +654,23 @@ cudaError_t cuda_stream_synchronize(cudaStream_t s) {
 
 cudaError_t cuda_device_synchronize() {
   const lock l(g_mutex);
+  if (lost()) return refuse();
   drain_all();
   if (injected(cudaErrorLaunchFailure, "cudaDeviceSynchronize")) return cudaErrorLaunchFailure;
   return take_pending();
 }
 
 cudaError_t cuda_get_device(int* d) {
+  const lock l(g_mutex);
+  if (lost()) return refuse();
   if (!d) return cudaErrorInvalidValue;
   *d = 0;
   return cudaSuccess;
 }
 cudaError_t cuda_set_device(int d) {
+  const lock l(g_mutex);
+  if (lost()) return refuse();
   if (d != 0) {
-    const lock l(g_mutex);
     return fault(cudaErrorInvalidDevice, format("cudaSetDevice(%d): the emulator has device 0 only", d));
   }
   return cudaSuccess;
@@ -654,6 +682,7 @@ cudaError_t cuda_get_device_count(int* n) {
 }
 cudaError_t cuda_mem_get_info(std::size_t* free_bytes, std::size_t* total_bytes) {
   const lock l(g_mutex);
+  if (lost()) return refuse();
   if (free_bytes) *free_bytes = k_total_memory - g_allocated;
   if (total_bytes) *total_bytes = k_total_memory;
   return cudaSuccess;
@@ -661,6 +690,7 @@ cudaError_t cuda_mem_get_info(std::size_t* free_bytes, std::size_t* total_bytes)
 
 cudaError_t cuda_device_get_attribute(int* value, cudaDeviceAttr attr, int device) {
   const lock l(g_mutex);
+  if (lost()) return refuse();
   if (!value || device != 0) return fault(cudaErrorInvalidValue, "cudaDeviceGetAttribute: bad value pointer or device");
   switch (attr) {
     case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = k_smem_optin; return cudaSuccess;
@@ -676,6 +706,7 @@ cudaError_t cuda_device_get_attribute(int* value, cudaDeviceAttr attr, int devic
 
 cudaError_t func_set_attribute(const void* kernel, cudaFuncAttribute attr, int value) {
   const lock l(g_mutex);
+  if (lost()) return refuse();
   if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize) return cudaSuccess;  // hints: no effect here
   if (value < 0 || value > k_smem_optin)
     return fault(cudaErrorInvalidValue, format("cudaFuncSetAttribute: %d bytes of dynamic shared memory exceed the "
@@ -686,13 +717,14 @@ cudaError_t func_set_attribute(const void* kernel, cudaFuncAttribute attr, int v
 
 cudaError_t cuda_get_last_error() {
   const lock l(g_mutex);
+  if (lost()) return g_sticky;  // sticky: not cleared
   const cudaError_t e = g_last_error;
   g_last_error = cudaSuccess;
   return e;
 }
 cudaError_t cuda_peek_at_last_error() {
   const lock l(g_mutex);
-  return g_last_error;
+  return lost() ? g_sticky : g_last_error;
 }
 const char* cuda_get_error_string(cudaError_t e) {
   const lock l(g_mutex);
@@ -717,6 +749,7 @@ std::set<const void*> g_blas_handles;
 cublasStatus_t cublas_create(cublasHandle_t* h) {
   const lock l(g_mutex);
   if (!h) return CUBLAS_STATUS_INVALID_VALUE;
+  if (lost()) return CUBLAS_STATUS_NOT_INITIALIZED;
   if (injected(cudaErrorMemoryAllocation, "cublasCreate", false)) return CUBLAS_STATUS_ALLOC_FAILED;
   auto* b = new blas_handle;
   *h = reinterpret_cast<cublasHandle_t>(b);
@@ -733,12 +766,13 @@ cublasStatus_t cublas_destroy(cublasHandle_t h) {
   drain_all();
   g_blas_handles.erase(b);
   delete b;
-  return CUBLAS_STATUS_SUCCESS;
+  return lost() ? CUBLAS_STATUS_EXECUTION_FAILED : CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublas_set_stream(cublasHandle_t h, cudaStream_t s) {
   const lock l(g_mutex);
   blas_handle* b = find_blas(h);
   if (!b) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (lost()) return CUBLAS_STATUS_EXECUTION_FAILED;
   if (s && !find_stream(s)) return CUBLAS_STATUS_INVALID_VALUE;
   b->stream = s;
   return CUBLAS_STATUS_SUCCESS;
@@ -755,6 +789,7 @@ cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cu
   const lock l(g_mutex);
   blas_handle* hb = find_blas(h);
   if (!hb) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (lost()) return CUBLAS_STATUS_EXECUTION_FAILED;
   auto bad = [&](const std::string& what) {
     fault(cudaErrorInvalidValue,
           format("%s(m %d, n %d, k %d, lda %d, ldb %d, ldc %d): %s", call, m, n, k, lda, ldb, ldc, what.c_str()), false);
@@ -813,6 +848,7 @@ std::map<curandGenerator_t, cudaStream_t> g_device_generators;
 
 curandStatus_t curand_create_generator(curandGenerator_t* g, curandRngType_t type) {
   const lock l(g_mutex);
+  if (lost()) return CURAND_STATUS_INITIALIZATION_FAILED;
   if (injected(cudaErrorMemoryAllocation, "curandCreateGenerator", false)) return CURAND_STATUS_ALLOCATION_FAILED;
   const curandStatus_t s = curandCreateGeneratorHost(g, type);
   if (s == CURAND_STATUS_SUCCESS) g_device_generators[*g] = nullptr;
@@ -827,6 +863,7 @@ curandStatus_t curand_set_stream(curandGenerator_t g, cudaStream_t s) {
   const lock l(g_mutex);
   auto it = g_device_generators.find(g);
   if (it == g_device_generators.end()) return curandSetStream(g, s);
+  if (lost()) return CURAND_STATUS_LAUNCH_FAILURE;
   if (s && !find_stream(s)) return CURAND_STATUS_NOT_INITIALIZED;
   it->second = s;
   return CURAND_STATUS_SUCCESS;
@@ -835,6 +872,7 @@ curandStatus_t curand_generate_normal(curandGenerator_t g, float* out, std::size
   const lock l(g_mutex);
   auto it = g_device_generators.find(g);
   if (it == g_device_generators.end()) return curandGenerateNormal(g, out, n, mean, stddev);
+  if (lost()) return CURAND_STATUS_LAUNCH_FAILURE;
   if (!in_device(out, n * sizeof(float))) {
     fault(cudaErrorInvalidValue, format("curandGenerateNormal of %zu floats outside every device allocation", n), false);
     return CURAND_STATUS_LAUNCH_FAILURE;
@@ -855,9 +893,28 @@ bool set_reverse_order(bool reverse) noexcept {
   return before;
 }
 
-void fail_call(long k) noexcept {
+void fail_call(long k, bool sticky) noexcept {
   const lock l(g_mutex);
   g_fail_countdown = k;
+  g_fail_sticky = sticky;
+}
+
+void reset_device() noexcept {
+  const lock l(g_mutex);
+  g_sticky = cudaSuccess;
+  g_last_error = cudaSuccess;
+  g_pending = cudaSuccess;
+  for (auto it = g_streams.begin(); it != g_streams.end();) {
+    it->second.work.clear();
+    it = it->first ? g_streams.erase(it) : std::next(it);
+  }
+  for (const auto& [base, bytes] : g_allocations) std::free(reinterpret_cast<void*>(base));
+  g_allocations.clear();
+  g_allocated = 0;
+  for (const void* h : g_blas_handles) delete static_cast<const blas_handle*>(h);
+  g_blas_handles.clear();
+  for (const auto& [g, stream] : g_device_generators) curandDestroyGenerator(g);
+  g_device_generators.clear();
 }
 bool failure_pending() noexcept {
   const lock l(g_mutex);

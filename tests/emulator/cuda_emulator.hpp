@@ -35,9 +35,9 @@
 // registers and static shared memory, __launch_bounds__, and timing. Static `__shared__` memory
 // starts at zero and keeps the last block's values (not NaN). Pointers inside struct arguments are
 // not checked (top-level pointer arguments are). A thread that exits counts as arrived at later
-// barriers (as on Volta and later). Errors are not sticky: after a kernel fault or an injected
-// failure the device keeps working, where a real context would be lost; injected failures happen
-// before the call has any effect.
+// barriers (as on Volta and later). Kernel faults are not sticky: after one the device keeps
+// working, where a real context would be lost (fail_call(k, true) models a lost context); injected
+// failures happen before the call has any effect.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <curand.h>
@@ -192,7 +192,12 @@ bool set_reverse_order(bool reverse) noexcept;
 /// Makes the k-th failable call from now fail (0: the next; -1: none): an allocation, copy, memset,
 /// launch, synchronization, stream, handle or generator creation, GEMM or noise draw. It returns the
 /// error a device would (out of memory, a launch or execution failure, ...), reported as a fault.
-void fail_call(long k) noexcept;
+/// `sticky`: the failure is a device fault that loses the context, as on a GPU: every later call
+/// fails too (cudaErrorLaunchFailure, not cleared by cudaGetLastError) until reset_device.
+void fail_call(long k, bool sticky = false) noexcept;
+/// cudaDeviceReset: a lost context is usable again; every allocation, stream, handle and queued
+/// operation is dropped.
+void reset_device() noexcept;
 /// True while the call chosen by fail_call has not been made yet.
 bool failure_pending() noexcept;
 /// Device allocations alive now.

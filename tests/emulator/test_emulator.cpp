@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <string>
 #include <numeric>
 #include <random>
 #include <vector>
+
+#include <unistd.h>
 
 #include "diffevo/diffevo.hpp"
 #include "diffevo/optimize.cuh"
@@ -323,11 +327,11 @@ std::vector<diffevo::config> update_paths() {
 
 // Runs f with the k-th failable call failing. Returns whether that call was made inside f, and sets
 // `threw` when f threw. The injected fault is the only one allowed: the recovery must raise none.
-bool with_call_failing(long k, bool& threw, const std::function<void()>& f) {
+bool with_call_failing(long k, bool& threw, const std::function<void()>& f, bool sticky = false) {
   bool reached = false;
   threw = false;
   const long faults = diffevo::emu::faults_during([&] {
-    diffevo::emu::fail_call(k);
+    diffevo::emu::fail_call(k, sticky);
     try {
       f();
     } catch (const std::exception&) {
@@ -457,4 +461,38 @@ TEST(EmulatorFaults, AFailingCallInADeferredRunLeavesAConsistentGeneration) {
     EXPECT_EQ(run_functor(o, f).population, whole.population) << "call " << k;
   }
   EXPECT_GT(k, 10);
+}
+
+// A device fault that loses the context (sticky, as on a GPU: every later call fails) at any call of
+// a tell: tell throws, so do the later calls that need the device, and the destructor neither throws
+// nor crashes.
+TEST(EmulatorFaults, AfterALostContextEveryCallThrowsAndNothingCrashes) {
+  const std::string path = ::testing::TempDir() + "diffevo_lost_" + std::to_string(::getpid());
+  for (const diffevo::config& c : update_paths()) {
+    long k = 0;
+    for (;; ++k) {
+      bool threw = false, reached = false;
+      {
+        diffevo::optimizer o(c);
+        o.tell(fitness_for(o.ask()));
+        const std::vector<float> f = fitness_for(o.ask());
+        reached = with_call_failing(k, threw, [&] { o.tell(f); }, true);
+        if (reached) {
+          EXPECT_TRUE(threw) << "D " << c.dimension << ": call " << k << " lost the context and tell went on";
+          EXPECT_THROW(
+              {
+                o.ask();
+                o.tell(f);
+              },
+              std::exception)
+              << "D " << c.dimension << ", call " << k;
+          EXPECT_THROW(o.save(path), std::exception) << "D " << c.dimension << ", call " << k;
+        }
+      }  // the destructor meets the lost context
+      diffevo::emu::reset_device();
+      if (!reached) break;
+    }
+    EXPECT_GT(k, 2) << "D " << c.dimension;
+  }
+  std::remove(path.c_str());
 }
