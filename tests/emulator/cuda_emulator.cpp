@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -712,6 +713,62 @@ cudaError_t func_set_attribute(const void* kernel, cudaFuncAttribute attr, int v
     return fault(cudaErrorInvalidValue, format("cudaFuncSetAttribute: %d bytes of dynamic shared memory exceed the "
                                                "device's %d", value, k_smem_optin));
   g_max_dynamic_smem[kernel] = value;
+  return cudaSuccess;
+}
+
+// Events: a recorded event is a queued operation that stamps the host clock when its stream runs it.
+struct event_state {
+  cudaStream_t stream = nullptr;
+  bool recorded = false, done = false;
+  std::chrono::steady_clock::time_point at{};
+};
+std::map<cudaEvent_t, std::shared_ptr<event_state>> g_events;
+
+cudaError_t cuda_event_create(cudaEvent_t* e) {
+  const lock l(g_mutex);
+  if (lost()) return refuse();
+  static std::uintptr_t next = 0x2000;  // opaque handles, distinct from streams
+  if (!e) return fault(cudaErrorInvalidValue, "cudaEventCreate with a null result pointer");
+  next += 0x10;
+  *e = reinterpret_cast<cudaEvent_t>(next);
+  g_events[*e] = std::make_shared<event_state>();
+  return cudaSuccess;
+}
+cudaError_t cuda_event_destroy(cudaEvent_t e) {
+  const lock l(g_mutex);
+  if (!g_events.erase(e)) return fault(cudaErrorInvalidResourceHandle, "cudaEventDestroy of an event that does not exist");
+  return lost() ? refuse() : cudaSuccess;
+}
+cudaError_t cuda_event_record(cudaEvent_t e, cudaStream_t s) {
+  const lock l(g_mutex);
+  if (lost()) return refuse();
+  auto it = g_events.find(e);
+  if (it == g_events.end()) return fault(cudaErrorInvalidResourceHandle, "cudaEventRecord of an event that does not exist");
+  auto ev = it->second;
+  ev->stream = s;
+  ev->recorded = true;
+  ev->done = false;
+  return enqueue(s, "cudaEventRecord", [ev] {
+    ev->at = std::chrono::steady_clock::now();
+    ev->done = true;
+  });
+}
+cudaError_t cuda_event_synchronize(cudaEvent_t e) {
+  const lock l(g_mutex);
+  if (lost()) return refuse();
+  auto it = g_events.find(e);
+  if (it == g_events.end()) return fault(cudaErrorInvalidResourceHandle, "cudaEventSynchronize of an event that does not exist");
+  if (it->second->recorded) drain_for(it->second->stream);
+  return take_pending();
+}
+cudaError_t cuda_event_elapsed_time(float* ms, cudaEvent_t start, cudaEvent_t end) {
+  const lock l(g_mutex);
+  if (lost()) return refuse();
+  auto a = g_events.find(start), b = g_events.find(end);
+  if (!ms || a == g_events.end() || b == g_events.end())
+    return fault(cudaErrorInvalidResourceHandle, "cudaEventElapsedTime: a null result or an unknown event");
+  if (!a->second->done || !b->second->done) return cudaErrorNotReady;  // as a device: not a fault
+  *ms = std::chrono::duration<float, std::milli>(b->second->at - a->second->at).count();
   return cudaSuccess;
 }
 

@@ -165,6 +165,11 @@ template <class T>
 cudaError_t cuda_func_set_attribute(T* kernel, cudaFuncAttribute attr, int value) {
   return func_set_attribute(reinterpret_cast<const void*>(kernel), attr, value);
 }
+cudaError_t cuda_event_create(cudaEvent_t* e);
+cudaError_t cuda_event_destroy(cudaEvent_t e);
+cudaError_t cuda_event_record(cudaEvent_t e, cudaStream_t s = nullptr);
+cudaError_t cuda_event_synchronize(cudaEvent_t e);
+cudaError_t cuda_event_elapsed_time(float* ms, cudaEvent_t start, cudaEvent_t end);
 cudaError_t cuda_get_last_error();
 cudaError_t cuda_peek_at_last_error();
 const char* cuda_get_error_string(cudaError_t e);
@@ -246,6 +251,11 @@ using std::min;
 #define cudaMemGetInfo ::diffevo::emu::cuda_mem_get_info
 #define cudaDeviceGetAttribute ::diffevo::emu::cuda_device_get_attribute
 #define cudaFuncSetAttribute ::diffevo::emu::cuda_func_set_attribute
+#define cudaEventCreate ::diffevo::emu::cuda_event_create
+#define cudaEventDestroy ::diffevo::emu::cuda_event_destroy
+#define cudaEventRecord ::diffevo::emu::cuda_event_record
+#define cudaEventSynchronize ::diffevo::emu::cuda_event_synchronize
+#define cudaEventElapsedTime ::diffevo::emu::cuda_event_elapsed_time
 #define cudaGetLastError ::diffevo::emu::cuda_get_last_error
 #define cudaPeekAtLastError ::diffevo::emu::cuda_peek_at_last_error
 #define cudaGetErrorString ::diffevo::emu::cuda_get_error_string
