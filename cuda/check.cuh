@@ -43,6 +43,31 @@ inline void curand_check(curandStatus_t s, const char* call, const char* file, i
 
 namespace diffevo::detail {
 
+/// Runs `work`, which enqueues copies between host memory and the device on `stream`; if it throws,
+/// first waits for the stream (best effort, clearing the error that may leave, so that it is not
+/// blamed on a later call). CUDA 12.2 on does not promise that a copy with pageable memory has
+/// finished, or staged its source, when cudaMemcpyAsync returns: without the wait, a queued copy could
+/// read or write a host buffer after the exception has left its scope.
+template <class Work>
+decltype(auto) wait_on_throw(cudaStream_t stream, Work&& work) {
+  try {
+    return work();
+  } catch (...) {
+    cudaStreamSynchronize(stream);
+    cudaGetLastError();
+    throw;
+  }
+}
+
+/// wait_on_throw, then waits for the stream: when it returns, every copy `work` enqueued has finished.
+template <class Work>
+void host_round_trip(cudaStream_t stream, Work&& work) {
+  wait_on_throw(stream, [&] {
+    work();
+    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream));
+  });
+}
+
 /// Makes `device` current for the scope of a call and restores the caller's device after it, so an
 /// optimizer keeps working when the caller's thread switches devices.
 class device_scope {

@@ -123,7 +123,7 @@ class cuda_backend final : public backend {
   const float* host_params() override {
     const device_scope on(device_);
     h_p_.resize(static_cast<std::size_t>(n_) * d_);
-    host_round_trip([&] {
+    host_round_trip(stream_, [&] {
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_p_.data(), p_.data(), sizeof(float) * h_p_.size(), cudaMemcpyDeviceToHost, stream_));
     });
     return h_p_.data();
@@ -131,13 +131,10 @@ class cuda_backend final : public backend {
 
   fitness_summary summarize(const float* f) override {
     const device_scope on(device_);
-    try {  // the caller's f is read in stream order; summarize_fitness_buffer waits for it
+    return wait_on_throw(stream_, [&] {  // the caller's f is read in stream order; the summary waits for it
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(fitness_.data(), f, sizeof(float) * n_, cudaMemcpyHostToDevice, stream_));
       return summarize_fitness_buffer();
-    } catch (...) {
-      wait_quietly();
-      throw;
-    }
+    });
   }
 
   fitness_summary summarize_device(const float* d_f) override {
@@ -154,7 +151,7 @@ class cuda_backend final : public backend {
     st.x.resize(nd);
     if (has_x0_) st.x0.resize(nd);
     if (latent_ > 0) st.e.resize(static_cast<std::size_t>(latent_) * d_);
-    host_round_trip([&] {
+    host_round_trip(stream_, [&] {
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(st.x.data(), x_.data(), sizeof(float) * nd, cudaMemcpyDeviceToHost, stream_));
       if (has_x0_)
         DIFFEVO_CUDA_TRY(cudaMemcpyAsync(st.x0.data(), x0_.data(), sizeof(float) * nd, cudaMemcpyDeviceToHost, stream_));
@@ -169,7 +166,7 @@ class cuda_backend final : public backend {
   void import_state(const state& st) override {
     const device_scope on(device_);
     candidate_index_ = -1;
-    host_round_trip([&] {
+    host_round_trip(stream_, [&] {
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(x_.data(), st.x.data(), sizeof(float) * st.x.size(), cudaMemcpyHostToDevice, stream_));
       if (!st.x0.empty())
         DIFFEVO_CUDA_TRY(
@@ -204,14 +201,11 @@ class cuda_backend final : public backend {
     h_begin_ = run_record{};
     h_begin_.has_best = best_row != nullptr;
     h_begin_.best_value = best_fitness;
-    try {
+    wait_on_throw(stream_, [&] {  // nothing queued may read h_begin_ when the next run rewrites it
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(rec_.data(), &h_begin_, sizeof h_begin_, cudaMemcpyHostToDevice, stream_));
       if (best_row)
         DIFFEVO_CUDA_TRY(cudaMemcpyAsync(best_row_.data(), best_row, sizeof(float) * d_, cudaMemcpyHostToDevice, stream_));
-    } catch (...) {
-      wait_quietly();  // nothing queued may read h_begin_ when the next run rewrites it
-      throw;
-    }
+    });
     deferred_.clear();
   }
 
@@ -248,7 +242,7 @@ class cuda_backend final : public backend {
     run_record r{};
     deferred_outcome o;
     o.best.resize(static_cast<std::size_t>(d_));
-    host_round_trip([&] {
+    host_round_trip(stream_, [&] {
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(&r, rec_.data(), sizeof r, cudaMemcpyDeviceToHost, stream_));
       DIFFEVO_CUDA_TRY(
           cudaMemcpyAsync(o.best.data(), best_row_.data(), sizeof(float) * d_, cudaMemcpyDeviceToHost, stream_));
@@ -281,7 +275,7 @@ class cuda_backend final : public backend {
   std::vector<float> last_fitness() override {
     const device_scope on(device_);
     std::vector<float> f(static_cast<std::size_t>(n_));
-    host_round_trip([&] {
+    host_round_trip(stream_, [&] {
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(f.data(), fitness_.data(), sizeof(float) * n_, cudaMemcpyDeviceToHost, stream_));
     });
     return f;
@@ -291,7 +285,7 @@ class cuda_backend final : public backend {
     const std::vector<float> v = [&] {
       const device_scope on(device_);
       std::vector<float> h(static_cast<std::size_t>(n_));
-      host_round_trip([&] {
+      host_round_trip(stream_, [&] {
         DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h.data(), neff_.data(), sizeof(float) * n_, cudaMemcpyDeviceToHost, stream_));
       });
       return h;
@@ -304,7 +298,7 @@ class cuda_backend final : public backend {
   std::vector<float> x0_params() override {
     const device_scope on(device_);
     std::vector<float> out(static_cast<std::size_t>(n_) * d_);
-    host_round_trip([&] {
+    host_round_trip(stream_, [&] {
       DIFFEVO_CUDA_TRY(
           cudaMemcpyAsync(out.data(), x0_.data(), sizeof(float) * out.size(), cudaMemcpyDeviceToHost, stream_));
     });
@@ -318,7 +312,7 @@ class cuda_backend final : public backend {
       return;
     }
     const device_scope on(device_);
-    host_round_trip([&] {
+    host_round_trip(stream_, [&] {
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(out, p_.data() + static_cast<std::size_t>(i) * d_, sizeof(float) * d_,
                                        cudaMemcpyDeviceToHost, stream_));
     });
@@ -401,28 +395,6 @@ class cuda_backend final : public backend {
   /// when the best improves; larger rows are fetched only when needed).
   static constexpr int k_candidate_max_dim = 1 << 16;
 
-  /// Runs `work`, which enqueues copies between host and device memory, then waits for the stream; if
-  /// anything throws, still waits (best effort) before the exception leaves. CUDA no longer promises
-  /// that a copy with pageable memory has finished, or staged its source, when cudaMemcpyAsync returns:
-  /// without the wait, a copy could still read or write a host buffer that is gone.
-  template <class Work>
-  void host_round_trip(Work&& work) {
-    try {
-      work();
-      DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
-    } catch (...) {
-      wait_quietly();
-      throw;
-    }
-  }
-
-  /// Best effort, on an error path: waits for the stream and clears the error it may leave, so that
-  /// it is not blamed on a later call.
-  void wait_quietly() noexcept {
-    cudaStreamSynchronize(stream_);
-    cudaGetLastError();
-  }
-
   /// Summary and log-densities of fitness_ (kept for the next update), and the best row with it.
   /// Synchronizes.
   fitness_summary summarize_fitness_buffer() {
@@ -437,7 +409,7 @@ class cuda_backend final : public backend {
     summarize_fitness(fitness_.data(), n_, density_, summary_.data(), log_g_.data(), stream_, x);
     fitness_summary s;
     if (with_row) h_candidate_.resize(static_cast<std::size_t>(d_));
-    host_round_trip([&] {
+    host_round_trip(stream_, [&] {
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(&s, summary_.data(), sizeof s, cudaMemcpyDeviceToHost, stream_));
       if (with_row)
         DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_candidate_.data(), candidate_.data(), sizeof(float) * d_,

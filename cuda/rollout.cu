@@ -304,17 +304,13 @@ class cuda_rollout final : public rollout_device {
   void evaluate_host(const float* params, int n, float* returns, std::uint64_t generation) override {
     const device_scope on(device_);
     const std::size_t p = static_cast<std::size_t>(rp_.shape.parameter_count());
-    try {
+    host_round_trip(stream_, [&] {  // no copy may still touch the caller's buffers when this returns or throws
       if (params_.size() < p * n) params_ = device_buffer<float>(p * n);
       if (returns_.size() < static_cast<std::size_t>(n)) returns_ = device_buffer<float>(static_cast<std::size_t>(n));
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(params_.data(), params, sizeof(float) * p * n, cudaMemcpyHostToDevice, stream_));
       launch_rollout<cartpole>(rp_, params_.data(), n, returns_.data(), generation, limits_, stream_);
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(returns, returns_.data(), sizeof(float) * n, cudaMemcpyDeviceToHost, stream_));
-      DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
-    } catch (...) {
-      cudaStreamSynchronize(stream_);  // no copy may still be writing the caller's buffers
-      throw;
-    }
+    });
   }
 
   void evaluate_device(const float* d_params, int n, float* d_returns, std::uint64_t generation,

@@ -80,13 +80,9 @@ optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness) 
   opt.synchronize();
   fitness(opt.ask_device(), d_f, opt.stream());
   std::vector<float> f(n);
-  try {
+  detail::host_round_trip(opt.stream(), [&] {  // the copy must not land in f after it is gone
     DIFFEVO_CUDA_TRY(cudaMemcpyAsync(f.data(), d_f, sizeof(float) * n, cudaMemcpyDeviceToHost, opt.stream()));
-    DIFFEVO_CUDA_TRY(cudaStreamSynchronize(opt.stream()));
-  } catch (...) {
-    cudaStreamSynchronize(opt.stream());  // the copy must not land in f after it is gone
-    throw;
-  }
+  });
   return collect(opt, opt.ask(), f);
 }
 
