@@ -41,6 +41,7 @@ constexpr int k_smem_optin = 227 * 1024;
 constexpr std::size_t k_alignment = 256;
 
 std::recursive_mutex g_mutex;  // every runtime call holds it; kernels run under it
+using lock = std::lock_guard<std::recursive_mutex>;
 cudaError_t g_last_error = cudaSuccess;
 std::string g_last_message;
 long g_faults = 0;
@@ -323,6 +324,8 @@ bool reverse_order() {
 
 // Runs one block to the end. Returns an error description, or "" on success.
 std::string run_block(const launch_shape& s, uint3 block_idx, const std::function<void()>& body, void* smem) {
+  // Before any stack is touched: a block in progress has suspended fibers on them.
+  if (g_block) return "a kernel ran from inside a kernel (the emulator runs one block at a time)";
   const unsigned threads = s.block.x * s.block.y * s.block.z;
   block_run b;
   b.body = &body;
@@ -343,7 +346,6 @@ std::string run_block(const launch_shape& s, uint3 block_idx, const std::functio
     f.id.block_dim = s.block;
     f.id.grid_dim = s.grid;
   }
-  if (g_block) return "a kernel ran from inside a kernel (the emulator runs one block at a time)";
   g_block = &b;
   struct restore {
     ~restore() { g_block = nullptr; }
@@ -483,18 +485,18 @@ std::uint64_t warp_exchange(unsigned mask, std::uint64_t in, int src, const char
 // ---- launches ------------------------------------------------------------------------------------
 
 bool is_device_pointer(const void* p) noexcept {
-  const std::lock_guard<std::recursive_mutex> lock(g_mutex);
+  const lock l(g_mutex);
   return p == nullptr || find_allocation(p, 0) != nullptr;
 }
 
 void report_bad_argument(const launch_shape& s, std::size_t index) {
-  const std::lock_guard<std::recursive_mutex> lock(g_mutex);
+  const lock l(g_mutex);
   fault(cudaErrorInvalidValue,
         format("kernel %s: argument %zu is a pointer outside every device allocation", s.name, index));
 }
 
 void launch(const launch_shape& s, std::function<void()> thread_body) {
-  const std::lock_guard<std::recursive_mutex> lock(g_mutex);
+  const lock l(g_mutex);
   if (lost()) {
     refuse();
     return;
@@ -521,8 +523,6 @@ void launch(const launch_shape& s, std::function<void()> thread_body) {
 }
 
 // ---- runtime -------------------------------------------------------------------------------------
-
-using lock = std::lock_guard<std::recursive_mutex>;
 
 cudaError_t malloc_bytes(void** p, std::size_t bytes) {
   const lock l(g_mutex);
@@ -840,7 +840,7 @@ cublasStatus_t cublas_set_math_mode(cublasHandle_t h, cublasMath_t) {
 }
 
 // C = alpha op(A) op(B) + beta C, column-major, as cuBLAS checks and computes it (sums over k ascending).
-template <class T, class Acc>
+template <class T>
 cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                     const T* alpha, const T* a, int lda, const T* b, int ldb, const T* beta, T* c, int ldc) {
   const lock l(g_mutex);
@@ -867,14 +867,14 @@ cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cu
   if (injected(cudaErrorLaunchFailure, call, false)) return CUBLAS_STATUS_EXECUTION_FAILED;
   const T al = *alpha, be = *beta;  // host pointer mode: read at the call
   enqueue(hb->stream, call, [=] {
-    std::vector<Acc> col(static_cast<std::size_t>(m));
+    std::vector<T> col(static_cast<std::size_t>(m));
     for (int j = 0; j < n; ++j) {
-      std::fill(col.begin(), col.end(), Acc(0));
+      std::fill(col.begin(), col.end(), T(0));
       for (int p = 0; p < k; ++p) {
-        const Acc bv = bn ? b[p + static_cast<std::size_t>(j) * ldb] : b[j + static_cast<std::size_t>(p) * ldb];
+        const T bv = bn ? b[p + static_cast<std::size_t>(j) * ldb] : b[j + static_cast<std::size_t>(p) * ldb];
         for (int i = 0; i < m; ++i) {
-          const Acc av = an ? a[i + static_cast<std::size_t>(p) * lda] : a[p + static_cast<std::size_t>(i) * lda];
-          const Acc prod = av * bv;
+          const T av = an ? a[i + static_cast<std::size_t>(p) * lda] : a[p + static_cast<std::size_t>(i) * lda];
+          const T prod = av * bv;
           col[i] = col[i] + prod;
         }
       }
@@ -888,12 +888,12 @@ cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cu
 cublasStatus_t cublas_sgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                             const float* alpha, const float* a, int lda, const float* b, int ldb, const float* beta,
                             float* c, int ldc) {
-  return gemm<float, float>("cublasSgemm", h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  return gemm<float>("cublasSgemm", h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 cublasStatus_t cublas_dgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                             const double* alpha, const double* a, int lda, const double* b, int ldb,
                             const double* beta, double* c, int ldc) {
-  return gemm<double, double>("cublasDgemm", h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  return gemm<double>("cublasDgemm", h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 // ---- cuRAND ----------------------------------------------------------------------------------------
