@@ -11,6 +11,7 @@
 
 #include "../host/cuda_backend.hpp"
 #include "diffevo/diffevo.hpp"
+#include "population_helpers.hpp"
 #include "reference.hpp"
 #include "tolerance.hpp"
 
@@ -20,14 +21,8 @@ namespace {
 #define REQUIRE_DEVICE() \
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device"
 
-std::vector<float> copy(const population_view& p) { return std::vector<float>(p.data, p.data + p.size()); }
 std::vector<double> widen(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
 
-float fitness_of(const float* p, int dim) {
-  double s = 0;
-  for (int d = 0; d < dim; ++d) s += std::cos(2.0 * p[d]) - 0.1 * p[d] * p[d];
-  return float(s);
-}
 
 config gpu_cfg(int n, int dim, int latent, double eta) {
   config c;
@@ -53,19 +48,19 @@ void compare_backends(config c, double tol = 1e-3) {
   c.backend = backend_kind::cuda;
   optimizer gpu(c);
   ASSERT_EQ(gpu.backend(), backend_kind::cuda);
-  EXPECT_TRUE(all_close(copy(gpu.ask()), widen(copy(cpu.ask())), 1e-5, 1e-5)) << "initial population";
+  EXPECT_TRUE(all_close(host_copy(gpu.ask()), widen(host_copy(cpu.ask())), 1e-5, 1e-5)) << "initial population";
   std::vector<float> fc(c.population), fg(c.population);
   while (!cpu.done()) {
     const auto pc = cpu.ask();
     const auto pg = gpu.ask();
     for (int i = 0; i < c.population; ++i) {
-      fc[i] = fitness_of(pc.row(i), pc.cols);
-      fg[i] = fitness_of(pg.row(i), pg.cols);
+      fc[i] = cosine_fitness(pc.row(i), pc.cols);
+      fg[i] = cosine_fitness(pg.row(i), pg.cols);
     }
     cpu.tell(fc);
     gpu.tell(fg);
     EXPECT_TRUE(all_close(gpu.x0(), widen(cpu.x0()), tol, tol)) << "x0, generation " << cpu.generation();
-    EXPECT_TRUE(all_close(copy(gpu.ask()), widen(copy(cpu.ask())), tol, tol)) << "generation " << cpu.generation();
+    EXPECT_TRUE(all_close(host_copy(gpu.ask()), widen(host_copy(cpu.ask())), tol, tol)) << "generation " << cpu.generation();
   }
 }
 }  // namespace
@@ -96,10 +91,10 @@ TEST(Gpu, SameSeedIsBitIdentical) {
     std::vector<float> f(c.population);
     while (!o.done()) {
       const auto p = o.ask();
-      for (int i = 0; i < p.rows; ++i) f[i] = fitness_of(p.row(i), p.cols);
+      for (int i = 0; i < p.rows; ++i) f[i] = cosine_fitness(p.row(i), p.cols);
       o.tell(f);
     }
-    return copy(o.ask());
+    return host_copy(o.ask());
   };
   EXPECT_EQ(run(), run());
 }
@@ -109,11 +104,11 @@ TEST(Gpu, RejectedTellChangesNothing) {
   c.backend = backend_kind::cuda;
   c.density = density_kind::identity;
   optimizer o(c);
-  const auto before = copy(o.ask());
+  const auto before = host_copy(o.ask());
   std::vector<float> f(16, 1.0f);
   f[9] = -2.0f;
   EXPECT_THROW(o.tell(f), invalid_argument);
-  EXPECT_EQ(copy(o.ask()), before);
+  EXPECT_EQ(host_copy(o.ask()), before);
   EXPECT_EQ(o.generation(), 0);
 }
 TEST(Gpu, AutomaticPicksCudaWhenADeviceIsPresent) {
@@ -128,7 +123,7 @@ static void checkpoint_resume_on_cuda(config c) {
   auto step = [&](optimizer& o) {
     const auto p = o.ask();
     std::vector<float> f(c.population);
-    for (int i = 0; i < p.rows; ++i) f[i] = fitness_of(p.row(i), p.cols);
+    for (int i = 0; i < p.rows; ++i) f[i] = cosine_fitness(p.row(i), p.cols);
     o.tell(f);
   };
   optimizer whole(c);
@@ -141,7 +136,7 @@ static void checkpoint_resume_on_cuda(config c) {
   optimizer resumed = optimizer::load(path, &c);
   ASSERT_EQ(resumed.backend(), backend_kind::cuda);
   while (!resumed.done()) step(resumed);
-  EXPECT_EQ(copy(resumed.ask()), copy(whole.ask()));
+  EXPECT_EQ(host_copy(resumed.ask()), host_copy(whole.ask()));
   // The same file resumes on the cpu backend too (same noise position, float tolerance).
   config cc = c;
   cc.backend = backend_kind::cpu;
@@ -225,7 +220,7 @@ TEST(Gpu, BestSoFarIsTheRowOfTheBestToldFitness) {
     std::vector<float> best_row;
     std::vector<float> f(c.population);
     for (int g = 0; g < 4; ++g) {
-      const std::vector<float> pop = copy(o.ask());
+      const std::vector<float> pop = host_copy(o.ask());
       for (int i = 0; i < c.population; ++i) f[i] = float((i * 7 + g * 3) % 16) - 0.5f * g;
       for (int i = 0; i < c.population; ++i)
         if (f[i] < best) {

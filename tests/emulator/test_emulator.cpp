@@ -14,6 +14,7 @@
 #include "diffevo/diffevo.hpp"
 #include "diffevo/optimize.cuh"
 #include "../paper_config.hpp"
+#include "../population_helpers.hpp"
 #include "emulator_test_support.hpp"
 
 namespace {
@@ -297,18 +298,6 @@ TEST(Emulator, CudaBackendLeavesNoDeviceAllocationBehind) {
 
 namespace {
 
-std::vector<float> host_copy(const diffevo::population_view& p) { return std::vector<float>(p.data, p.data + p.size()); }
-
-std::vector<float> fitness_for(const diffevo::population_view& p) {
-  std::vector<float> f(static_cast<std::size_t>(p.rows));
-  for (int i = 0; i < p.rows; ++i) {
-    double s = 0;
-    for (int d = 0; d < p.cols; ++d) s += std::cos(2.0 * p.row(i)[d]) - 0.1 * p.row(i)[d] * p.row(i)[d];
-    f[i] = static_cast<float>(s);
-  }
-  return f;
-}
-
 // One shape per update path: fused plain, fused latent, softmax + SGEMM (latent), Gram (plain, D > 32).
 std::vector<diffevo::config> update_paths() {
   std::vector<diffevo::config> out;
@@ -373,14 +362,14 @@ TEST(EmulatorFaults, EveryFailingCallInAConstructorThrowsAndLeaksNothing) {
 TEST(EmulatorFaults, AFailingCallInATellLeavesTheOptimizerAsItWas) {
   for (const diffevo::config& c : update_paths()) {
     diffevo::optimizer ref(c);
-    ref.tell(fitness_for(ref.ask()));
-    const std::vector<float> f1 = fitness_for(ref.ask());
+    ref.tell(cosine_fitness(ref.ask()));
+    const std::vector<float> f1 = cosine_fitness(ref.ask());
     ref.tell(f1);
     const std::vector<float> expected = host_copy(ref.ask());
     long k = 0;
     for (;; ++k) {
       diffevo::optimizer o(c);
-      o.tell(fitness_for(o.ask()));
+      o.tell(cosine_fitness(o.ask()));
       const std::vector<float> before = host_copy(o.ask());
       bool threw = false;
       if (!with_call_failing(k, threw, [&] { o.tell(f1); })) break;
@@ -474,8 +463,8 @@ TEST(EmulatorFaults, AfterALostContextEveryCallThrowsAndNothingCrashes) {
       bool threw = false, reached = false;
       {
         diffevo::optimizer o(c);
-        o.tell(fitness_for(o.ask()));
-        const std::vector<float> f = fitness_for(o.ask());
+        o.tell(cosine_fitness(o.ask()));
+        const std::vector<float> f = cosine_fitness(o.ask());
         reached = with_call_failing(k, threw, [&] { o.tell(f); }, true);
         if (reached) {
           EXPECT_TRUE(threw) << "D " << c.dimension << ": call " << k << " lost the context and tell went on";
