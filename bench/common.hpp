@@ -26,13 +26,14 @@ struct options {
   unsigned long long seed = 0;
   diffevo::backend_kind backend = diffevo::backend_kind::automatic;
   std::string json;  ///< output path ("" = the mode's default)
-  int population = -1;
+  int population = -1;  ///< throughput: controllers; speed: N of the 2-D run and the update-step grid (-1: defaults)
+  int dimension = -1;   ///< speed: the only D of the update-step grid (-1: all of 2, 58, 17410)
   bool quiet = false;
-  bool fixed_start = false;
+  bool fixed_start = false;  ///< cartpole: rollout_config::fixed_start
   bool raw_obs = false;  ///< cartpole: no observation normalisation
-  double temperature = 1.0;
+  double temperature = 1.0;  ///< cartpole: energy temperature
   std::string methods;  ///< paper: comma-separated methods; empty: all
-  std::string net;  ///< cartpole: run only this net (plain, latent, large); empty: all three  ///< cartpole: energy temperature  ///< cartpole: rollout_config::fixed_start
+  std::string net;  ///< cartpole: run only this net (plain, latent, large); empty: all three
 };
 
 inline double now_seconds() {

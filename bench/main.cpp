@@ -36,7 +36,9 @@ void usage() {
       "  --methods LIST  paper: comma-separated subset of de,latent,cma-es,open-es,pepg (default all)\n"
       "  --latent D      paper: latent dimension of the latent method (default 2)\n"
       "  --seed S        first seed; run r uses seed S + r (default 0)\n"
-      "  --population N  throughput mode: controllers (default 4096)\n"
+      "  --population N  throughput: controllers (default 4096); speed: the whole 2-D run's N (default\n"
+      "                  512, the issue's setting) and the only N of the update-step grid\n"
+      "  --dimension D   speed: only this D in the update-step grid\n"
       "  --backend B     auto | cpu | cuda (default auto: cuda when a device is present)\n"
       "  --json PATH     where to write the JSON results (default diffevo-bench-<mode>.json)\n"
       "  --temperature T cartpole: energy temperature on the return (default 1, the paper's setting)\n"
@@ -86,7 +88,10 @@ int main(int argc, char** argv) {
         if (o.latent < 1) throw bench::usage_error("--latent must be >= 1 (got " + std::to_string(o.latent) + ")");
       } else if (f == "--population") {
         o.population = to_int(f, value());
-        if (o.population < 1) throw bench::usage_error("--population must be >= 1");
+        if (o.population < 1) throw bench::usage_error("--population must be >= 1 (got " + std::to_string(o.population) + ")");
+      } else if (f == "--dimension") {
+        o.dimension = to_int(f, value());
+        if (o.dimension < 1) throw bench::usage_error("--dimension must be >= 1 (got " + std::to_string(o.dimension) + ")");
       } else if (f == "--seed") {
         const std::string v = value();
         char* end = nullptr;

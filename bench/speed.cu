@@ -1,10 +1,10 @@
 // diffevo-bench speed: timings of the library itself (issue 4's speed section).
-//  - whole 2-D run: N = 512, T = 25, the paper's settings, fitness included (the functor path:
+//  - whole 2-D run: N = 512 (or --population), T = 25, the paper's settings, fitness included (the functor path:
 //    inside the library's kernel on cuda, host threads on cpu), median of repeats after a warm-up,
 //    split into constructing the optimizer (allocations, handles, initial draw) and the run itself;
 //  - update step alone: tell() with a fixed fitness vector (cuda: CUDA events on its stream), for N in {512, 4096, 16384} x
-//    D in {2, 58, 17,410}, plain and latent d = 2, skipping cells whose N^2 D multiply-adds would take
-//    too long on the cpu; on cuda, next to a bare cuBLAS SGEMM of the x0 product's shape
+//    D in {2, 58, 17,410} (or the N and D given by --population and --dimension), plain and latent d = 2,
+//    skipping grid cells whose N^2 D multiply-adds would take too long on the cpu; on cuda, next to a bare cuBLAS SGEMM of the x0 product's shape
 //    (N x N times N x D) measured in the same run; and next to the memory floor: the bytes every
 //    update must move (read x, write x and p, write and read the noise: 20 N D bytes) at the copy
 //    bandwidth measured in the same run.
@@ -120,7 +120,7 @@ int run_speed(const options& o) {
 
   // Whole 2-D runs.
   diffevo::config c2;
-  c2.population = 512;
+  c2.population = o.population > 0 ? o.population : 512;
   c2.dimension = 2;
   c2.steps = 25;
   c2.eta = 0.1;
@@ -145,28 +145,33 @@ int run_speed(const options& o) {
   }
   for (auto* v : {&whole, &built, &ran}) std::sort(v->begin(), v->end());
   const double whole_med = quantile(whole, 0.5), built_med = quantile(built, 0.5), ran_med = quantile(ran, 0.5);
-  std::printf("whole 2-D run (N = 512, T = 25, 25 evaluations of Himmelblau included): %.3f ms "
+  std::printf("whole 2-D run (N = %d, T = 25, 25 evaluations of Himmelblau included): %.3f ms "
               "(constructing the optimizer %.3f ms, the run %.3f ms; medians of each)\n",
-              1e3 * whole_med, 1e3 * built_med, 1e3 * ran_med);
+              c2.population, 1e3 * whole_med, 1e3 * built_med, 1e3 * ran_med);
   const double bandwidth = copy_bandwidth(gpu, repeats);
   std::printf("copy bandwidth (%s, read + written): %.1f GB/s\n\n", gpu ? "device-to-device cudaMemcpy, 1 GiB"
                                                                        : "host memcpy on all threads, 256 MiB",
               bandwidth / 1e9);
-  js.key("whole_2d_run_seconds").num(whole_med).raw(",\n").key("whole_2d_construct_seconds").num(built_med);
+  js.key("whole_2d_population").num(c2.population).raw(",\n").key("whole_2d_run_seconds").num(whole_med).raw(",\n").key("whole_2d_construct_seconds").num(built_med);
   js.raw(",\n").key("whole_2d_run_only_seconds").num(ran_med).raw(",\n");
   js.key("copy_bandwidth_bytes_per_second").num(bandwidth).raw(",\n").key("update").raw("[\n");
 
   // Update step alone.
   std::printf("| N | D | variant | update (tell) | memory floor (20 N D bytes) | %s\n|---|---|---|---|---|%s\n",
               gpu ? "bare SGEMM N x N x D | ratio |" : "", gpu ? "---|---|" : "");
+  // The grid, or the one N and/or D given by --population / --dimension. A cell whose N and D were both
+  // given runs whatever its size.
+  const std::vector<int> ns = o.population > 0 ? std::vector<int>{o.population} : std::vector<int>{512, 4096, 16384};
+  const std::vector<int> ds = o.dimension > 0 ? std::vector<int>{o.dimension} : std::vector<int>{2, 58, 17410};
+  const bool chosen = o.population > 0 && o.dimension > 0;
   const double cpu_budget = 2e10;  // multiply-adds of the x0 product: about 4-10 s per update on 2 cores
   bool first = true;
-  for (int n : {512, 4096, 16384})
-    for (int d : {2, 58, 17410})
+  for (int n : ns)
+    for (int d : ds)
       for (int latent : {0, 2}) {
         const double work = static_cast<double>(n) * n * d;
         const char* variant = latent ? "latent d = 2" : "plain";
-        if (!gpu && work > cpu_budget) {
+        if (!gpu && !chosen && work > cpu_budget) {
           std::printf("| %d | %d | %s | skipped on cpu (%.1e multiply-adds) |\n", n, d, variant, work);
           continue;
         }
