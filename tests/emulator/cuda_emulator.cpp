@@ -489,10 +489,10 @@ bool is_device_pointer(const void* p) noexcept {
   return p == nullptr || find_allocation(p, 0) != nullptr;
 }
 
-void report_bad_argument(const launch_shape& s, std::size_t index) {
+void report_bad_argument(const launch_shape& s, const std::string& where) {
   const lock l(g_mutex);
   fault(cudaErrorInvalidValue,
-        format("kernel %s: argument %zu is a pointer outside every device allocation", s.name, index));
+        format("kernel %s: %s is a pointer outside every device allocation", s.name, where.c_str()));
 }
 
 void launch(const launch_shape& s, std::function<void()> thread_body) {

@@ -19,7 +19,7 @@
 // What it checks (a failure is reported on stderr and returned as a CUDA, cuBLAS or cuRAND error, so
 // the library throws as it would on a device):
 //  - launch shapes and dynamic shared memory against an H100's limits and cudaFuncSetAttribute;
-//  - every pointer argument of a kernel, copy, memset, GEMM and noise draw points into a device
+//  - every pointer argument of a kernel (members of struct arguments included), copy, memset, GEMM and noise draw points into a device
 //    allocation (host pointers where the host is expected), with the whole range inside it;
 //  - GEMM leading dimensions as cuBLAS checks them;
 //  - with fail_call, what the library does when any one of its CUDA, cuBLAS or cuRAND calls fails;
@@ -34,7 +34,8 @@
 // numbers the cpu backend reproduces), concurrency between blocks, TF32, resource limits of
 // registers and static shared memory, __launch_bounds__, and timing. Static `__shared__` memory
 // starts at zero and keeps the last block's values (not NaN). Pointers inside struct arguments are
-// not checked (top-level pointer arguments are). A thread that exits counts as arrived at later
+// checked (at any depth of aggregate members and arrays), but not those inside a class with
+// constructors, such as a lambda's captures. A thread that exits counts as arrived at later
 // barriers (as on Volta and later). Kernel faults are not sticky: after one the device keeps
 // working, where a real context would be lost (fail_call(k, true) models a lost context); injected
 // failures happen before the call has any effect.
@@ -49,6 +50,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -93,7 +95,80 @@ struct launch_shape {
 bool is_device_pointer(const void* p) noexcept;
 /// Checks the shape now (a bad one becomes the launch error) and queues the blocks on the stream.
 void launch(const launch_shape& s, std::function<void()> thread_body);
-void report_bad_argument(const launch_shape& s, std::size_t index);
+/// `where`: "argument 3", or "argument 2, field 5" for a pointer inside a struct argument.
+void report_bad_argument(const launch_shape& s, const std::string& where);
+
+// The fields of an aggregate argument (a struct of pointers and sizes, a functor's members), found
+// without naming them: the count is the most braced initializers `T{{f}, {f}, ...}` accepts (one per
+// member, arrays included), and a structured binding of that many names gives the members.
+struct any_field {
+  template <class T>
+  operator T() const noexcept;  // only in unevaluated contexts
+};
+template <std::size_t>
+using any_field_at = any_field;
+template <class T, std::size_t... I>
+constexpr auto braced_init(std::index_sequence<I...>) -> decltype(T{{any_field_at<I>{}}...}, true) {
+  return true;
+}
+template <class T, std::size_t... I>
+constexpr bool braced_init(...) {
+  return false;
+}
+template <class T, std::size_t K = 0>
+constexpr std::size_t field_count() {
+  if constexpr (K < 16 && braced_init<T>(std::make_index_sequence<K + 1>{})) return field_count<T, K + 1>();
+  else return K;
+}
+constexpr std::size_t k_max_fields = 12;
+
+/// Calls f(field, i) for each member of the aggregate t.
+template <class T, class F>
+void for_each_field(const T& t, F&& f) {
+  constexpr std::size_t k = field_count<T>();
+  static_assert(k <= k_max_fields, "emulator: a kernel's struct argument has more fields than for_each_field names");
+  std::size_t i = 0;
+  const auto each = [&](const auto&... member) { (f(member, i++), ...); };
+#define DIFFEVO_EMU_FIELDS(...)  \
+  const auto& [__VA_ARGS__] = t; \
+  each(__VA_ARGS__)
+  if constexpr (k == 1) { DIFFEVO_EMU_FIELDS(a); }
+  else if constexpr (k == 2) { DIFFEVO_EMU_FIELDS(a, b); }
+  else if constexpr (k == 3) { DIFFEVO_EMU_FIELDS(a, b, c); }
+  else if constexpr (k == 4) { DIFFEVO_EMU_FIELDS(a, b, c, d); }
+  else if constexpr (k == 5) { DIFFEVO_EMU_FIELDS(a, b, c, d, e); }
+  else if constexpr (k == 6) { DIFFEVO_EMU_FIELDS(a, b, c, d, e, g); }
+  else if constexpr (k == 7) { DIFFEVO_EMU_FIELDS(a, b, c, d, e, g, h); }
+  else if constexpr (k == 8) { DIFFEVO_EMU_FIELDS(a, b, c, d, e, g, h, j); }
+  else if constexpr (k == 9) { DIFFEVO_EMU_FIELDS(a, b, c, d, e, g, h, j, l); }
+  else if constexpr (k == 10) { DIFFEVO_EMU_FIELDS(a, b, c, d, e, g, h, j, l, m); }
+  else if constexpr (k == 11) { DIFFEVO_EMU_FIELDS(a, b, c, d, e, g, h, j, l, m, n); }
+  else if constexpr (k == 12) { DIFFEVO_EMU_FIELDS(a, b, c, d, e, g, h, j, l, m, n, o); }
+#undef DIFFEVO_EMU_FIELDS
+}
+
+/// Every pointer in a kernel argument, at any depth of aggregate members and arrays, is null or points
+/// into a device allocation; returns where the first one that does not is ("" when all do).
+template <class T>
+std::string bad_pointer_in(const T& x, const std::string& where) {
+  if constexpr (std::is_array_v<T>) {  // before decaying, which would make it a pointer
+    for (std::size_t i = 0; i < std::extent_v<T>; ++i) {
+      std::string bad = bad_pointer_in(x[i], where + "[" + std::to_string(i) + "]");
+      if (!bad.empty()) return bad;
+    }
+    return {};
+  } else if constexpr (std::is_pointer_v<T>) {
+    return is_device_pointer(x) ? std::string() : where;
+  } else if constexpr (std::is_class_v<T> && std::is_aggregate_v<T>) {
+    std::string bad;
+    for_each_field(x, [&](const auto& m, std::size_t i) {
+      if (bad.empty()) bad = bad_pointer_in(m, where + ", field " + std::to_string(i));
+    });
+    return bad;
+  } else {
+    return {};  // scalars; and classes with constructors (lambdas among them), whose members stay unchecked
+  }
+}
 
 template <class... P>
 struct kernel_call {
@@ -105,23 +180,17 @@ struct kernel_call {
     static_assert(sizeof...(A) == sizeof...(P), "wrong number of kernel arguments");
     // Kernel parameters are copied at launch, as on a device.
     auto args = std::make_shared<std::tuple<std::decay_t<P>...>>(std::forward<A>(a)...);
-    bool ok = true;
+    std::string bad;
     std::size_t index = 0;
     std::apply(
         [&](const auto&... v) {
-          (
-              [&](const auto& x) {
-                if constexpr (std::is_pointer_v<std::decay_t<decltype(x)>>)
-                  if (ok && !is_device_pointer(x)) {
-                    ok = false;
-                    report_bad_argument(shape, index);
-                  }
-                ++index;
-              }(v),
-              ...);
+          ((bad.empty() ? (bad = bad_pointer_in(v, "argument " + std::to_string(index))) : bad, ++index), ...);
         },
         *args);
-    if (!ok) return;
+    if (!bad.empty()) {
+      report_bad_argument(shape, bad);
+      return;
+    }
     auto* k = kernel;
     launch(shape, [args, k] {
       auto copy = *args;  // each thread gets its own parameters

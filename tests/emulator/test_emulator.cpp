@@ -11,7 +11,10 @@
 
 #include <unistd.h>
 
+#include "../../cuda/kernels.cuh"
+#include "../../host/rollout_backend.hpp"
 #include "diffevo/diffevo.hpp"
+#include "diffevo/env/mlp.hpp"
 #include "diffevo/optimize.cuh"
 #include "../paper_config.hpp"
 #include "../population_helpers.hpp"
@@ -63,6 +66,23 @@ __global__ void dynamic_shared_kernel(float* out) {
   smem[threadIdx.x] = static_cast<float>(threadIdx.x);
   __syncthreads();
   out[threadIdx.x] = smem[blockDim.x - 1 - threadIdx.x];
+}
+
+// A struct argument with pointers at three depths: a member, a member of a member, an array element.
+struct inner_args {
+  int count;
+  const int* values;
+};
+struct nested_args {
+  int* out;
+  inner_args in;
+  float scale;
+  const int* extra[2];
+};
+
+__global__ void nested_args_kernel(nested_args a) {
+  const int i = static_cast<int>(threadIdx.x);
+  if (i < a.in.count) a.out[i] = static_cast<int>(a.scale * static_cast<float>(a.in.values[i] + *a.extra[1]));
 }
 
 template <class T>
@@ -159,6 +179,50 @@ TEST(Emulator, HostPointerKernelArgumentIsALaunchError) {
               EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
             }),
             1);
+}
+
+// The members are found without naming them (cuda_emulator.hpp, field_count): one per member, arrays
+// counted once, for the library's own argument structs too.
+static_assert(diffevo::emu::field_count<inner_args>() == 2);
+static_assert(diffevo::emu::field_count<nested_args>() == 4);
+static_assert(diffevo::emu::field_count<diffevo::env::mlp_shape>() == 2);
+static_assert(diffevo::emu::field_count<diffevo::detail::rollout_params>() == 6);
+static_assert(diffevo::emu::field_count<diffevo::detail::summary_extras>() == 8);
+
+TEST(Emulator, HostPointerInsideAStructArgumentIsALaunchErrorNamingTheField) {
+  int* out = device_alloc<int>(32);
+  int* values = device_alloc<int>(32);
+  std::vector<int> host(32, 1), got(32, -1);
+  ASSERT_EQ(cudaMemcpy(values, host.data(), 32 * sizeof(int), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemset(out, 0, 32 * sizeof(int)), cudaSuccess);
+  const nested_args good{out, {32, values}, 2.0f, {values, values + 3}};
+  DIFFEVO_LAUNCH(1, 32, 0, nullptr, nested_args_kernel)(good);
+  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(got.data(), out, 32 * sizeof(int), cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(got, std::vector<int>(32, 4));
+
+  // A host pointer in each place in turn: the launch fails and the kernel does not run.
+  ASSERT_EQ(cudaMemset(out, 0, 32 * sizeof(int)), cudaSuccess);
+  for (int place = 0; place < 3; ++place) {
+    nested_args bad = good;
+    if (place == 0) bad.out = host.data();
+    if (place == 1) bad.in.values = host.data();
+    if (place == 2) bad.extra[1] = host.data();
+    EXPECT_EQ(diffevo::emu::faults_during([&] {
+                DIFFEVO_LAUNCH(1, 32, 0, nullptr, nested_args_kernel)(bad);
+                EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue) << "place " << place;
+              }),
+              1)
+        << "place " << place;
+  }
+  EXPECT_EQ(diffevo::emu::bad_pointer_in(nested_args{out, {1, host.data()}, 1.0f, {}}, "argument 0"),
+            "argument 0, field 1, field 1");
+  EXPECT_EQ(diffevo::emu::bad_pointer_in(nested_args{out, {1, values}, 1.0f, {values, host.data()}}, "argument 0"),
+            "argument 0, field 3[1]");
+  ASSERT_EQ(cudaMemcpy(got.data(), out, 32 * sizeof(int), cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(got, std::vector<int>(32, 0));
+  cudaFree(out);
+  cudaFree(values);
 }
 
 TEST(Emulator, BadLaunchShapesAreConfigurationErrors) {
