@@ -1,288 +1,28 @@
-// The batched cart-pole rollout on the device. Three mappings, chosen by the MLP shape:
-//  - thread: one controller per thread, its weights and activations in a shared-memory slice; for
-//    small nets (4-8-2: 58 parameters), 32 or 64 controllers per block (32 until there are enough
-//    controllers to give every SM a block of 64). Runs env::mlp_action itself.
-//  - hidden2<H>: [obs, H, H, actions] with H in {32, 64, 128} (4-128-128-2: 17,410 parameters), one
-//    controller per block of H threads; thread j keeps row j of the H x H layer in registers for the
-//    whole episode, so the big layer never touches memory again.
-//  - block: any other shape, one controller per block of 128 threads, weights transposed in shared
-//    memory when they fit (else read from global memory through the caches).
-// Every path evaluates each unit as env::dense_unit does (bias, then k ascending, no FMA: the library
-// is built with --fmad=false), so returns match the cpu evaluator up to the float64 sin/cos of the
-// dynamics. A block ends as soon as its controller's episodes end: finished episodes cost nothing.
-#include <algorithm>
+// The cuda evaluator: a stream and staging buffers per evaluator, and the launch of the environment's
+// kernels (diffevo/detail/rollout_kernels.cuh: the three mappings and their choice). Cart-pole's
+// environment is compiled here, as a user's own is in their CUDA source (diffevo/rollout.cuh).
 #include <memory>
 
 #include "../host/rollout_backend.hpp"
 #include "check.cuh"
-#include "diffevo/detail/random.hpp"
 #include "diffevo/env/cartpole.hpp"
+#include "diffevo/rollout.cuh"
 
 namespace diffevo::detail {
 namespace {
 
-using env::cartpole;
-
-constexpr int k_thread_block = 64;    // controllers per block, thread mapping (at most)
-constexpr int k_generic_block = 128;  // threads per controller, block mapping
-constexpr std::size_t k_thread_smem_max = 96 * 1024;  // thread mapping: its 64-controller block fits in this
-
-// ---- thread mapping --------------------------------------------------------------------------
-
-template <class Env>
-__global__ void rollout_thread_kernel(const float* params, int n, rollout_params rp, std::uint64_t generation,
-                                      int stride, float* returns) {
-  DIFFEVO_DYNAMIC_SHARED(float, smem);
-  const int p = static_cast<int>(rp.shape.parameter_count());
-  const int maxw = rp.shape.max_width();
-  const int first = blockIdx.x * blockDim.x;  // blockDim.x controllers per block
-  const int rows = min(static_cast<int>(blockDim.x), n - first);
-  // Coalesced copy of the block's contiguous rows into per-thread slices of odd stride (no bank conflicts).
-  const float* src = params + static_cast<std::size_t>(first) * p;
-  for (int idx = threadIdx.x; idx < rows * p; idx += blockDim.x) smem[(idx / p) * stride + idx % p] = src[idx];
-  __syncthreads();
-  if (threadIdx.x >= rows) return;
-  const int i = first + threadIdx.x;
-  const float* w = smem + threadIdx.x * stride;
-  float* a = smem + threadIdx.x * stride + p;
-  float* b = a + maxw;
-  // The observation sits in b: the first layer reads it into a before anything writes b again (the
-  // layers alternate a, b, a, ...). A local array here would live in local memory.
-  float* const obs = b;
-  long long total = 0;
-  for (int e = 0; e < rp.episodes; ++e) {
-    typename Env::state s = Env::reset(start_key(rp, generation, static_cast<std::uint64_t>(i), e));
-    int t = 0;
-    while (t < rp.max_steps) {
-      Env::observe(s, rp.normalize, obs);
-      ++t;
-      if (Env::step(s, env::mlp_action(rp.shape, w, obs, a, b))) break;
-    }
-    total += t;
-  }
-  returns[i] = static_cast<float>(static_cast<double>(total) / rp.episodes);
-}
-
-// ---- hidden2<H> mapping ----------------------------------------------------------------------
-
-template <class Env, int H>
-__global__ void __launch_bounds__(H, 384 / H) rollout_hidden2_kernel(const float* params, rollout_params rp,
-                                                           std::uint64_t generation, float* returns) {
-  constexpr int IN = Env::obs_dim, A = Env::num_actions;
-  constexpr int P = H * IN + H + H * H + H + A * H + A;
-  __shared__ float obs[IN], h1[H], h2[H], w3[A * H], b3[A], logits[A];
-  __shared__ int done;
-  const int i = blockIdx.x, j = threadIdx.x;
-  const float* p = params + static_cast<std::size_t>(i) * P;
-  const float* W1 = p;
-  const float* B1 = W1 + H * IN;
-  const float* W2 = B1 + H;
-  const float* B2 = W2 + H * H;
-  const float* W3 = B2 + H;
-  const float* B3 = W3 + A * H;
-
-  float w1[IN], w2[H];
-#pragma unroll
-  for (int k = 0; k < IN; ++k) w1[k] = W1[j * IN + k];
-#pragma unroll
-  for (int k = 0; k < H; ++k) w2[k] = W2[j * H + k];
-  const float bias1 = B1[j], bias2 = B2[j];
-  for (int idx = j; idx < A * H; idx += H) w3[idx] = W3[idx];
-  if (j < A) b3[j] = B3[j];
-
-  typename Env::state s{};  // thread 0's
-  long long total = 0;
-  for (int e = 0; e < rp.episodes; ++e) {
-    __syncthreads();  // everyone has read the previous episode's `done`
-    int t = 0;
-    if (j == 0) {
-      s = Env::reset(start_key(rp, generation, static_cast<std::uint64_t>(i), e));
-      Env::observe(s, rp.normalize, obs);
-      done = 0;
-    }
-    __syncthreads();
-    while (true) {
-      float acc = bias1;
-#pragma unroll
-      for (int k = 0; k < IN; ++k) {
-        const float prod = w1[k] * obs[k];
-        acc = acc + prod;
-      }
-      h1[j] = env::relu(acc);
-      __syncthreads();
-      acc = bias2;
-#pragma unroll
-      for (int k = 0; k < H; ++k) {
-        const float prod = w2[k] * h1[k];
-        acc = acc + prod;
-      }
-      h2[j] = env::relu(acc);
-      __syncthreads();
-      if (j < A) logits[j] = env::dense_unit(w3 + j * H, b3[j], h2, H);
-      __syncthreads();
-      if (j == 0) {
-        ++t;
-        if (Env::step(s, env::argmax(logits, A)) || t >= rp.max_steps)
-          done = 1;
-        else
-          Env::observe(s, rp.normalize, obs);
-      }
-      __syncthreads();
-      if (done) break;
-    }
-    total += t;  // meaningful on thread 0
-  }
-  if (j == 0) returns[i] = static_cast<float>(static_cast<double>(total) / rp.episodes);
-}
-
-// ---- block mapping ---------------------------------------------------------------------------
-
-template <class Env, bool InShared>
-__global__ void __launch_bounds__(k_generic_block) rollout_block_kernel(const float* params, rollout_params rp,
-                                                                       std::uint64_t generation, float* returns) {
-  DIFFEVO_DYNAMIC_SHARED(float, smem);
-  __shared__ int done;
-  const env::mlp_shape& sh = rp.shape;
-  const int p = static_cast<int>(sh.parameter_count());
-  const int maxw = sh.max_width();
-  const int i = blockIdx.x, tid = threadIdx.x;
-  const float* g = params + static_cast<std::size_t>(i) * p;
-  // Shared layout: [transposed weights and biases, p (InShared only)] [act0, maxw] [act1, maxw].
-  float* wt = smem;
-  float* act0 = smem + (InShared ? p : 0);
-  float* act1 = act0 + maxw;
-  if (InShared) {
-    int off = 0;
-    for (int l = 0; l + 1 < sh.layers; ++l) {
-      const int n_in = sh.widths[l], n_out = sh.widths[l + 1];
-      for (int idx = tid; idx < n_out * n_in; idx += blockDim.x)
-        wt[off + (idx % n_in) * n_out + idx / n_in] = g[off + idx];
-      for (int idx = tid; idx < n_out; idx += blockDim.x) wt[off + n_out * n_in + idx] = g[off + n_out * n_in + idx];
-      off += n_out * n_in + n_out;
-    }
-  }
-  typename Env::state s{};
-  long long total = 0;
-  for (int e = 0; e < rp.episodes; ++e) {
-    __syncthreads();
-    int t = 0;
-    if (tid == 0) {
-      s = Env::reset(start_key(rp, generation, static_cast<std::uint64_t>(i), e));
-      Env::observe(s, rp.normalize, act0);
-      done = 0;
-    }
-    __syncthreads();
-    while (true) {
-      const float* in = act0;
-      float* out = act1;
-      int off = 0;
-      for (int l = 0; l + 1 < sh.layers; ++l) {
-        const int n_in = sh.widths[l], n_out = sh.widths[l + 1];
-        const bool hidden = l + 2 < sh.layers;
-        for (int u = tid; u < n_out; u += blockDim.x) {
-          float acc = InShared ? wt[off + n_out * n_in + u] : g[off + n_out * n_in + u];
-          for (int k = 0; k < n_in; ++k) {
-            const float w = InShared ? wt[off + k * n_out + u] : g[off + u * n_in + k];
-            const float prod = w * in[k];
-            acc = acc + prod;
-          }
-          out[u] = hidden ? env::relu(acc) : acc;
-        }
-        __syncthreads();
-        off += n_out * n_in + n_out;
-        in = out;
-        out = out == act0 ? act1 : act0;
-      }
-      if (tid == 0) {  // `in` holds the logits; they are consumed before act0 takes the next observation
-        ++t;
-        if (Env::step(s, env::argmax(in, Env::num_actions)) || t >= rp.max_steps)
-          done = 1;
-        else
-          Env::observe(s, rp.normalize, act0);
-      }
-      __syncthreads();
-      if (done) break;
-    }
-    total += t;
-  }
-  if (tid == 0) returns[i] = static_cast<float>(static_cast<double>(total) / rp.episodes);
-}
-
-/// Raises a kernel's dynamic shared-memory limit when it needs more than the default 48 KiB.
-template <class Kernel>
-void allow_smem(Kernel k, std::size_t bytes) {
-  if (bytes > 48 * 1024)
-    DIFFEVO_CUDA_TRY(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
-}
-
-template <class Env>
-bool is_hidden2(const env::mlp_shape& s, int h) {
-  return s.layers == 4 && s.widths[0] == Env::obs_dim && s.widths[1] == h && s.widths[2] == h &&
-         s.widths[3] == Env::num_actions;
-}
-
-/// The device's shared-memory opt-in limit per block and its SM count.
-struct device_limits {
-  int optin = 48 * 1024, sms = 1;
-};
-inline device_limits limits_of_current_device() {
+inline rollout_device_limits limits_of_current_device() {
   int device = 0;
-  device_limits l;
+  rollout_device_limits l;
   DIFFEVO_CUDA_TRY(cudaGetDevice(&device));
   DIFFEVO_CUDA_TRY(cudaDeviceGetAttribute(&l.optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   DIFFEVO_CUDA_TRY(cudaDeviceGetAttribute(&l.sms, cudaDevAttrMultiProcessorCount, device));
   return l;
 }
 
-/// Bytes of dynamic shared memory the block mapping needs at least (its two activation vectors).
-inline std::size_t block_activation_bytes(const env::mlp_shape& s) {
-  return sizeof(float) * 2 * static_cast<std::size_t>(s.max_width());
-}
-constexpr std::size_t k_static_smem_room = 64;  // the kernels' static shared memory (one int), with margin
-
-template <class Env>
-void launch_rollout(const rollout_params& rp, const float* d_params, int n, float* d_returns, std::uint64_t generation,
-                    const device_limits& dl, cudaStream_t stream) {
-  const env::mlp_shape& s = rp.shape;
-  const long long p = s.parameter_count();
-  const int maxw = s.max_width();
-  const long long stride = (p + 2LL * maxw) | 1;  // floats per controller slice, thread mapping
-  const std::size_t room = static_cast<std::size_t>(dl.optin) - k_static_smem_room;
-  const auto thread_smem = [&](int per_block) { return sizeof(float) * static_cast<std::size_t>(stride) * per_block; };
-  // The thread mapping is for nets whose 64-controller block fits in k_thread_smem_max (and the device).
-  const bool thread_fits = thread_smem(k_thread_block) <= std::min(k_thread_smem_max, room);
-  if (is_hidden2<Env>(s, 128)) {
-    DIFFEVO_LAUNCH(n, 128, 0, stream, rollout_hidden2_kernel<Env, 128>)(d_params, rp, generation, d_returns);
-  } else if (is_hidden2<Env>(s, 64)) {
-    DIFFEVO_LAUNCH(n, 64, 0, stream, rollout_hidden2_kernel<Env, 64>)(d_params, rp, generation, d_returns);
-  } else if (is_hidden2<Env>(s, 32)) {
-    DIFFEVO_LAUNCH(n, 32, 0, stream, rollout_hidden2_kernel<Env, 32>)(d_params, rp, generation, d_returns);
-  } else if (thread_fits) {
-    // 64 controllers per block only when that still gives every SM a block; else 32 (N = 4096 on an
-    // H100: 128 blocks of 32 rather than 64 of 64, which would leave half the SMs idle).
-    const int per_block = n >= k_thread_block * dl.sms ? k_thread_block : 32;
-    const std::size_t bytes = thread_smem(per_block);
-    allow_smem(rollout_thread_kernel<Env>, bytes);
-    const int blocks = (n + per_block - 1) / per_block;
-    DIFFEVO_LAUNCH(blocks, per_block, bytes, stream, rollout_thread_kernel<Env>)(d_params, n, rp, generation,
-                                                                     static_cast<int>(stride), d_returns);
-  } else {
-    const std::size_t act = block_activation_bytes(s);
-    const std::size_t shared = act + sizeof(float) * static_cast<std::size_t>(p);
-    if (shared <= room) {
-      allow_smem(rollout_block_kernel<Env, true>, shared);
-      DIFFEVO_LAUNCH(n, k_generic_block, shared, stream, rollout_block_kernel<Env, true>)(d_params, rp, generation, d_returns);
-    } else {  // act <= room: checked when the evaluator was made
-      allow_smem(rollout_block_kernel<Env, false>, act);
-      DIFFEVO_LAUNCH(n, k_generic_block, act, stream, rollout_block_kernel<Env, false>)(d_params, rp, generation, d_returns);
-    }
-  }
-  DIFFEVO_CHECK_LAUNCH();
-}
-
 class cuda_rollout final : public rollout_device {
  public:
-  explicit cuda_rollout(const rollout_params& rp) : rp_(rp) {
+  cuda_rollout(const rollout_params& rp, const rollout_environment& env) : rp_(rp), env_(env) {
     DIFFEVO_CUDA_TRY(cudaGetDevice(&device_));
     limits_ = limits_of_current_device();
     // Every net runs on some mapping except one whose widest layer's activations alone exceed the
@@ -308,7 +48,7 @@ class cuda_rollout final : public rollout_device {
       if (params_.size() < p * n) params_ = device_buffer<float>(p * n);
       if (returns_.size() < static_cast<std::size_t>(n)) returns_ = device_buffer<float>(static_cast<std::size_t>(n));
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(params_.data(), params, sizeof(float) * p * n, cudaMemcpyHostToDevice, stream_));
-      launch_rollout<cartpole>(rp_, params_.data(), n, returns_.data(), generation, limits_, stream_);
+      launch(params_.data(), n, returns_.data(), generation, stream_);
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(returns, returns_.data(), sizeof(float) * n, cudaMemcpyDeviceToHost, stream_));
     });
   }
@@ -316,19 +56,31 @@ class cuda_rollout final : public rollout_device {
   void evaluate_device(const float* d_params, int n, float* d_returns, std::uint64_t generation,
                        cuda_stream stream) override {
     const device_scope on(device_);
-    launch_rollout<cartpole>(rp_, d_params, n, d_returns, generation, limits_, stream);
+    launch(d_params, n, d_returns, generation, stream);
   }
 
  private:
+  void launch(const float* d_params, int n, float* d_returns, std::uint64_t generation, cudaStream_t stream) {
+    const auto e = static_cast<cudaError_t>(env_.launch_device(rp_, d_params, n, d_returns, generation, limits_, stream));
+    if (e != cudaSuccess) cuda_check(e, msg("launching the ", env_.name, " rollout kernels").c_str(), __FILE__, __LINE__);
+  }
+
   rollout_params rp_;
+  rollout_environment env_;
   int device_ = 0;
-  device_limits limits_;
+  rollout_device_limits limits_;
   cudaStream_t stream_ = nullptr;
   device_buffer<float> params_, returns_;
 };
 
 }  // namespace
 
-std::unique_ptr<rollout_device> make_cuda_rollout(const rollout_params& rp) { return std::make_unique<cuda_rollout>(rp); }
+std::unique_ptr<rollout_device> make_cuda_rollout(const rollout_params& rp, const rollout_environment& env) {
+  return std::make_unique<cuda_rollout>(rp, env);
+}
 
 }  // namespace diffevo::detail
+
+namespace diffevo {
+rollout_environment cartpole_environment() { return make_environment<env::cartpole>("cart-pole"); }
+}  // namespace diffevo

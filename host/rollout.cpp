@@ -1,12 +1,11 @@
-// The cart-pole evaluator facade: validation at the API boundary and backend choice. The cpu work is
-// in host/rollout_cpu.cpp, the cuda work in cuda/rollout.cu.
+// The evaluator facade: validation at the API boundary and backend choice. The cpu work is the
+// environment's host loop (diffevo/detail/rollout.hpp), the cuda work in cuda/rollout.cu.
 #include "diffevo/rollout.hpp"
 
 #include <climits>
 #include <cmath>
 #include <sstream>
 
-#include "diffevo/env/cartpole.hpp"
 #include "diffevo/error.hpp"
 #include "message.hpp"
 #include "rollout_backend.hpp"
@@ -20,8 +19,11 @@ std::string widths_text(const std::vector<int>& w) {
   return os.str();
 }
 
-detail::rollout_params validated(const rollout_config& c) {
-  using env::cartpole;
+detail::rollout_params validated(const rollout_config& c, const rollout_environment& en) {
+  DIFFEVO_EXPECTS(en.name != nullptr && en.run_host != nullptr && en.launch_device != nullptr && en.obs_dim >= 1 &&
+                      en.num_actions >= 1,
+                  invalid_argument, "environment: incomplete (name, run_host, launch_device, obs_dim ", en.obs_dim,
+                  ", num_actions ", en.num_actions, "); make it with make_environment<Env>()");
   const std::string arch = widths_text(c.layers);
   DIFFEVO_EXPECTS(c.layers.size() >= 2 && c.layers.size() <= static_cast<std::size_t>(env::k_max_layers),
                   invalid_argument, "layers must list 2 to ", env::k_max_layers, " widths (got ", c.layers.size(),
@@ -29,10 +31,10 @@ detail::rollout_params validated(const rollout_config& c) {
   for (std::size_t l = 0; l < c.layers.size(); ++l)
     DIFFEVO_EXPECTS(c.layers[l] >= 1 && c.layers[l] <= env::k_max_width, invalid_argument, "layers[", l,
                     "] must be in [1, ", env::k_max_width, "] (got ", c.layers[l], " in ", arch, ")");
-  DIFFEVO_EXPECTS(c.layers.front() == cartpole::obs_dim, invalid_argument, "layers[0] must be ", cartpole::obs_dim,
-                  " (the cart-pole observation size; got ", c.layers.front(), " in ", arch, ")");
-  DIFFEVO_EXPECTS(c.layers.back() == cartpole::num_actions, invalid_argument, "the last layer width must be ",
-                  cartpole::num_actions, " (one logit per action; got ", c.layers.back(), " in ", arch, ")");
+  DIFFEVO_EXPECTS(c.layers.front() == en.obs_dim, invalid_argument, "layers[0] must be ", en.obs_dim, " (the ",
+                  en.name, " observation size; got ", c.layers.front(), " in ", arch, ")");
+  DIFFEVO_EXPECTS(c.layers.back() == en.num_actions, invalid_argument, "the last layer width must be ",
+                  en.num_actions, " (one logit per ", en.name, " action; got ", c.layers.back(), " in ", arch, ")");
   DIFFEVO_EXPECTS(c.episodes >= 1, invalid_argument, "episodes must be >= 1 (got ", c.episodes, ")");
   DIFFEVO_EXPECTS(c.max_steps >= 1, invalid_argument, "max_steps must be >= 1 (got ", c.max_steps, ")");
   DIFFEVO_EXPECTS(c.cpu_threads >= 0, invalid_argument, "cpu_threads must be >= 0 (got ", c.cpu_threads, ")");
@@ -51,8 +53,9 @@ detail::rollout_params validated(const rollout_config& c) {
 
 }  // namespace
 
-struct cartpole_evaluator::impl {
+struct rollout_evaluator::impl {
   rollout_config cfg;
+  rollout_environment env;
   detail::rollout_params rp;
   backend_kind kind = backend_kind::cpu;
   std::unique_ptr<detail::rollout_device> dev;
@@ -68,35 +71,38 @@ struct cartpole_evaluator::impl {
   }
 };
 
-cartpole_evaluator::cartpole_evaluator(const rollout_config& cfg) : p_(std::make_unique<impl>()) {
-  p_->rp = validated(cfg);
+rollout_evaluator::rollout_evaluator(const rollout_config& cfg, const rollout_environment& env)
+    : p_(std::make_unique<impl>()) {
+  p_->rp = validated(cfg, env);
   p_->cfg = cfg;
+  p_->env = env;
   const bool gpu = cfg.backend == backend_kind::cuda ||
                    (cfg.backend == backend_kind::automatic && cuda_device_available());
   if (gpu) {
     DIFFEVO_EXPECTS(cuda_device_available(), device_unavailable,
                     "backend = cuda was requested but no CUDA device is available");
     p_->kind = backend_kind::cuda;
-    p_->dev = detail::make_cuda_rollout(p_->rp);
+    p_->dev = detail::make_cuda_rollout(p_->rp, env);
   }
 }
 
-cartpole_evaluator::~cartpole_evaluator() = default;
-cartpole_evaluator::cartpole_evaluator(cartpole_evaluator&&) noexcept = default;
-cartpole_evaluator& cartpole_evaluator::operator=(cartpole_evaluator&&) noexcept = default;
+rollout_evaluator::~rollout_evaluator() = default;
+rollout_evaluator::rollout_evaluator(rollout_evaluator&&) noexcept = default;
+rollout_evaluator& rollout_evaluator::operator=(rollout_evaluator&&) noexcept = default;
 
-int cartpole_evaluator::parameter_count() const noexcept { return static_cast<int>(p_->rp.shape.parameter_count()); }
-backend_kind cartpole_evaluator::backend() const noexcept { return p_->kind; }
-const rollout_config& cartpole_evaluator::cfg() const noexcept { return p_->cfg; }
-long long cartpole_evaluator::last_steps() const noexcept { return p_->last_steps; }
+int rollout_evaluator::parameter_count() const noexcept { return static_cast<int>(p_->rp.shape.parameter_count()); }
+backend_kind rollout_evaluator::backend() const noexcept { return p_->kind; }
+const rollout_config& rollout_evaluator::cfg() const noexcept { return p_->cfg; }
+const rollout_environment& rollout_evaluator::environment() const noexcept { return p_->env; }
+long long rollout_evaluator::last_steps() const noexcept { return p_->last_steps; }
 
-long long cartpole_evaluator::count_steps(const float* returns, int n) const {
+long long rollout_evaluator::count_steps(const float* returns, int n) const {
   long long s = 0;
   for (int i = 0; i < n; ++i) s += std::llround(static_cast<double>(returns[i]) * p_->rp.episodes);
   return s;
 }
 
-void cartpole_evaluator::evaluate(population_view params, float* returns, std::uint64_t generation) {
+void rollout_evaluator::evaluate(population_view params, float* returns, std::uint64_t generation) {
   p_->check(params, returns, "evaluate");
   if (params.rows == 0) {
     p_->last_steps = 0;
@@ -105,11 +111,11 @@ void cartpole_evaluator::evaluate(population_view params, float* returns, std::u
   if (p_->kind == backend_kind::cuda)
     p_->dev->evaluate_host(params.data, params.rows, returns, generation);
   else
-    detail::rollout_cpu(p_->rp, params.data, params.rows, returns, generation, p_->cfg.cpu_threads);
+    p_->env.run_host(p_->rp, params.data, params.rows, returns, generation, p_->cfg.cpu_threads);
   p_->last_steps = count_steps(returns, params.rows);
 }
 
-void cartpole_evaluator::evaluate_device(population_view d_params, float* d_returns, std::uint64_t generation,
+void rollout_evaluator::evaluate_device(population_view d_params, float* d_returns, std::uint64_t generation,
                                          cuda_stream stream) {
   DIFFEVO_EXPECTS(p_->kind == backend_kind::cuda, logic_error,
                   "evaluate_device() needs backend = cuda; this evaluator runs on cpu");

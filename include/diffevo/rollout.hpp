@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// Batched cart-pole evaluation (SPEC §7): a whole population of MLP controllers in one call, on the
-/// cpu (host threads) or cuda (one kernel) backend, with the same dynamics and MLP code on both.
+/// Batched evaluation of MLP controllers in an environment (SPEC §7: cart-pole): a whole population
+/// in one call, on the cpu (host threads) or cuda (one kernel) backend, with the same dynamics and MLP
+/// code on both. Your own environment: diffevo/rollout.cuh.
 
 #include <cstdint>
 #include <memory>
@@ -14,7 +15,7 @@ namespace diffevo {
 
 /// What to simulate. Validated by the evaluator's constructor (invalid_argument naming the field).
 struct rollout_config {
-  std::vector<int> layers{4, 8, 2};  ///< MLP widths: 4 observations in, 2 actions out, 2 to 8 layers, each <= 2^20
+  std::vector<int> layers{4, 8, 2};  ///< MLP widths: observations in (cart-pole: 4), actions out (2); 2 to 8 layers, each <= 2^20
   int episodes = 1;                  ///< per individual; the return is their mean
   int max_steps = 500;               ///< truncation (Gymnasium: 500)
   bool normalize_obs = true;         ///< SPEC §7 observation normalisation
@@ -27,17 +28,45 @@ struct rollout_config {
   int cpu_threads = 0;               ///< cpu backend; 0 = hardware concurrency. Results do not depend on it.
 };
 
-/// Evaluates populations of cart-pole controllers. Returns are in [1, max_steps]: the mean over
-/// episodes of the steps survived, counting the terminating step. Non-finite parameters are legal:
-/// ReLU maps NaN to 0 and a NaN logit never wins the argmax over a number (all NaN: action 0), so
-/// the return is still defined.
-class cartpole_evaluator {
- public:
-  explicit cartpole_evaluator(const rollout_config& cfg);
-  ~cartpole_evaluator();
-  cartpole_evaluator(cartpole_evaluator&&) noexcept;
-  cartpole_evaluator& operator=(cartpole_evaluator&&) noexcept;
+namespace detail {
+struct rollout_params;
+struct rollout_device_limits;
+}  // namespace detail
 
+/// An environment compiled for the evaluator: cartpole_environment(), or make_environment<Env>() of
+/// diffevo/rollout.cuh for your own. Plain data, cheap to copy; the pointers are to code compiled
+/// with the environment.
+struct rollout_environment {
+  const char* name = nullptr;  ///< in messages ("cart-pole")
+  int obs_dim = 0;             ///< observations: the MLP's first width
+  int num_actions = 0;         ///< actions: the MLP's last width (the action is the argmax logit)
+  /// The host loop: returns[i] for the n controllers of `params` on `threads` host threads.
+  void (*run_host)(const detail::rollout_params& rp, const float* params, int n, float* returns,
+                   std::uint64_t generation, int threads) = nullptr;
+  /// Enqueues the device rollouts of n controllers on `stream`; returns the cudaError_t (as an int) of
+  /// the launch, so that the evaluator reports it.
+  int (*launch_device)(const detail::rollout_params& rp, const float* d_params, int n, float* d_returns,
+                       std::uint64_t generation, const detail::rollout_device_limits& limits,
+                       cuda_stream stream) = nullptr;
+};
+
+/// Gymnasium's CartPole-v1 (diffevo/env/cartpole.hpp), compiled in the library.
+rollout_environment cartpole_environment();
+
+/// Evaluates populations of MLP controllers in an environment. Returns are in [1, max_steps]: the
+/// mean over episodes of the steps taken, counting the terminating step (cart-pole: the steps
+/// survived). Non-finite parameters are legal: ReLU maps NaN to 0 and a NaN logit never wins the
+/// argmax over a number (all NaN: action 0), so the return is still defined.
+class rollout_evaluator {
+ public:
+  /// Throws invalid_argument naming the field when `cfg` does not fit `env` (layers[0] must be
+  /// env.obs_dim and the last width env.num_actions) or `env` is incomplete.
+  rollout_evaluator(const rollout_config& cfg, const rollout_environment& env);
+  ~rollout_evaluator();
+  rollout_evaluator(rollout_evaluator&&) noexcept;
+  rollout_evaluator& operator=(rollout_evaluator&&) noexcept;
+
+  const rollout_environment& environment() const noexcept;
   /// Parameters per controller (58 for 4-8-2, 17,410 for 4-128-128-2).
   int parameter_count() const noexcept;
   backend_kind backend() const noexcept;
@@ -60,6 +89,12 @@ class cartpole_evaluator {
  private:
   struct impl;
   std::unique_ptr<impl> p_;
+};
+
+/// The evaluator for cart-pole: rollout_evaluator(cfg, cartpole_environment()).
+class cartpole_evaluator : public rollout_evaluator {
+ public:
+  explicit cartpole_evaluator(const rollout_config& cfg) : rollout_evaluator(cfg, cartpole_environment()) {}
 };
 
 }  // namespace diffevo

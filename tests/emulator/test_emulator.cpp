@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "../../cuda/kernels.cuh"
-#include "../../host/rollout_backend.hpp"
+#include "diffevo/detail/rollout.hpp"
 #include "diffevo/diffevo.hpp"
 #include "diffevo/env/mlp.hpp"
 #include "diffevo/optimize.cuh"

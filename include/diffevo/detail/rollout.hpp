@@ -1,0 +1,88 @@
+#pragma once
+/// \file
+/// The batched rollout's plain C++ parts, shared by the library and diffevo/rollout.cuh: the settings
+/// a kernel receives, the start-state key, and the host loop over controllers for any environment.
+
+#include <cstdint>
+#include <vector>
+
+#include "diffevo/detail/hd.hpp"
+#include "diffevo/detail/parallel.hpp"
+#include "diffevo/detail/random.hpp"
+#include "diffevo/env/mlp.hpp"
+
+namespace diffevo::detail {
+
+/// Plain-data rollout settings, passed by value into kernels.
+struct rollout_params {
+  env::mlp_shape shape;
+  int episodes;
+  int max_steps;
+  bool normalize;
+  std::uint64_t seed;
+  bool fixed_start;
+};
+
+/// The key of an episode's start state (rollout_config::fixed_start: one start for everyone).
+DIFFEVO_HD inline std::uint64_t start_key(const rollout_params& rp, std::uint64_t generation, std::uint64_t individual,
+                                          int episode) {
+  const std::uint64_t e = static_cast<std::uint64_t>(episode);
+  return rp.fixed_start ? episode_key(rp.seed, 0, 0, e) : episode_key(rp.seed, generation, individual, e);
+}
+
+/// What the device kernels' choice of mapping depends on: the shared-memory opt-in limit per block
+/// and the SM count of the evaluator's device.
+struct rollout_device_limits {
+  int optin = 48 * 1024, sms = 1;
+};
+
+/// One controller's MLP on the host (compiled in the library, host/rollout_cpu.cpp): the weights are
+/// transposed once per load so each layer is a vectorized dense layer, with exactly the per-output
+/// summation order of env::dense_unit (bias, then k ascending), so the actions are the reference
+/// forward pass's bit for bit.
+class host_mlp {
+ public:
+  explicit host_mlp(const env::mlp_shape& s);
+  /// One controller's parameters in the SPEC §7 layout.
+  void load(const float* params);
+  /// The action for an observation of widths[0] floats.
+  int action(const float* obs);
+
+ private:
+  env::mlp_shape s_;
+  std::vector<float> wt_, a_, b_;
+};
+
+/// The mean episode length of one controller (its weights loaded in `net`).
+template <class Env>
+float rollout_one(const rollout_params& rp, host_mlp& net, std::uint64_t generation, std::uint64_t individual) {
+  long long total = 0;
+  float obs[Env::obs_dim];
+  for (int e = 0; e < rp.episodes; ++e) {
+    typename Env::state s = Env::reset(start_key(rp, generation, individual, e));
+    int t = 0;
+    while (t < rp.max_steps) {
+      Env::observe(s, rp.normalize, obs);
+      ++t;
+      if (Env::step(s, net.action(obs))) break;
+    }
+    total += t;
+  }
+  return static_cast<float>(static_cast<double>(total) / rp.episodes);
+}
+
+/// Host threads: returns[i] for the n controllers of `params` (n x P, row-major).
+template <class Env>
+void rollout_host(const rollout_params& rp, const float* params, int n, float* returns, std::uint64_t generation,
+                  int threads) {
+  const std::size_t p = static_cast<std::size_t>(rp.shape.parameter_count());
+  parallel_rows(n, threads, [&](int b, int e) {
+    host_mlp net(rp.shape);
+    for (int i = b; i < e; ++i) {
+      net.load(params + static_cast<std::size_t>(i) * p);
+      returns[i] = rollout_one<Env>(rp, net, generation, static_cast<std::uint64_t>(i));
+    }
+  });
+}
+
+}  // namespace diffevo::detail
