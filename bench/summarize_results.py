@@ -56,7 +56,8 @@ def targets(speed, thr, cmp, ctest):
             rows.append(("update N = 4096, D = 17,410, d = 2, within 1.2x a bare SGEMM of the x0 shape",
                          f"{ms(cell['update_seconds'])} vs {ms(cell['bare_gemm_seconds'])}: {r:.2f}x", verdict(r <= 1.2)))
         else:
-            rows.append(("update within 1.2x the bare SGEMM", "no cuda cell in speed.json", "—"))
+            rows.append(("update within 1.2x the bare SGEMM",
+                         "speed.json has no cuda cell at N = 4096, D = 17,410, latent d = 2", "—"))
         w = speed["whole_2d_run_seconds"]
         split = ""
         if "whole_2d_construct_seconds" in speed:
@@ -87,12 +88,16 @@ def targets(speed, thr, cmp, ctest):
         rows.append(("cart-pole generation vs Python peers", "compare-gpu.json has no generation entry "
                      "(PyTorch missing, or a quick run)", "—"))
     if ctest:
-        flips = re.findall(r"(\d+) of (\d+) returns differ", ctest)
-        if flips:
-            diff = sum(int(a) for a, _ in flips)
-            total = sum(int(b) for _, b in flips)
-            rows.append(("cart-pole cpu vs cuda: share of episodes whose return differs (measure and report)",
-                         f"{diff} of {total} ({100 * diff / total:.2f} %) over {len(flips)} comparisons", "measured"))
+        # test_gpu_cartpole.cpp prints "[ layers L, width W ] ...", test_gpu_environment.cu
+        # "[ mountain car, layers L, width W ] ...": one row each.
+        for what, prefix in (("cart-pole", r"\[ layers"), ("mountain car (own environment)", r"\[ mountain car, layers")):
+            flips = re.findall(r"^" + prefix + r" \d+, width \d+ \] (\d+) of (\d+) returns differ", ctest, re.M)
+            if flips:
+                diff = sum(int(a) for a, _ in flips)
+                total = sum(int(b) for _, b in flips)
+                rows.append((f"{what} cpu vs cuda: share of episodes whose return differs (measure and report)",
+                             f"{diff} of {total} ({100 * diff / total:.2f} %) over {len(flips)} comparisons",
+                             "measured"))
     out = ["| target | measured | verdict |", "|---|---|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return out
