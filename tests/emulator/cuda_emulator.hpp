@@ -34,8 +34,8 @@
 // numbers the cpu backend reproduces), concurrency between blocks, TF32, resource limits of
 // registers and static shared memory, __launch_bounds__, and timing. Static `__shared__` memory
 // starts at zero and keeps the last block's values (not NaN). Pointers inside struct arguments are
-// checked (at any depth of aggregate members and arrays), but not those inside a class with
-// constructors, such as a lambda's captures. A thread that exits counts as arrived at later
+// checked (at any depth of aggregate members and arrays), but not those inside a union or a class
+// with constructors, such as a lambda's captures. A thread that exits counts as arrived at later
 // barriers (as on Volta and later). Kernel faults are not sticky: after one the device keeps
 // working, where a real context would be lost (fail_call(k, true) models a lost context); injected
 // failures happen before the call has any effect.
@@ -44,11 +44,13 @@
 #include <curand.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -127,6 +129,9 @@ template <class T, class F>
 void for_each_field(const T& t, F&& f) {
   constexpr std::size_t k = field_count<T>();
   static_assert(k <= k_max_fields, "emulator: a kernel's struct argument has more fields than for_each_field names");
+  static_assert(k > 0 || std::is_empty_v<T>,
+                "emulator: cannot enumerate the members of a kernel's struct argument (its first member cannot be "
+                "initialized from {any}); give it plain members or check it in bad_pointer_in");
   std::size_t i = 0;
   const auto each = [&](const auto&... member) { (f(member, i++), ...); };
 #define DIFFEVO_EMU_FIELDS(...)  \
@@ -150,15 +155,22 @@ void for_each_field(const T& t, F&& f) {
 /// Every pointer in a kernel argument, at any depth of aggregate members and arrays, is null or points
 /// into a device allocation; returns where the first one that does not is ("" when all do).
 template <class T>
+struct is_std_array : std::false_type {};
+template <class T, std::size_t N>
+struct is_std_array<std::array<T, N>> : std::true_type {};
+
+template <class T>
 std::string bad_pointer_in(const T& x, const std::string& where) {
-  if constexpr (std::is_array_v<T>) {  // before decaying, which would make it a pointer
-    for (std::size_t i = 0; i < std::extent_v<T>; ++i) {
+  if constexpr (std::is_array_v<T> || is_std_array<T>::value) {  // before decaying, which would make it a pointer
+    for (std::size_t i = 0; i < std::size(x); ++i) {
       std::string bad = bad_pointer_in(x[i], where + "[" + std::to_string(i) + "]");
       if (!bad.empty()) return bad;
     }
     return {};
+  } else if constexpr (std::is_pointer_v<T> && std::is_function_v<std::remove_pointer_t<T>>) {
+    return {};  // code, not data
   } else if constexpr (std::is_pointer_v<T>) {
-    return is_device_pointer(x) ? std::string() : where;
+    return is_device_pointer(const_cast<const void*>(static_cast<const volatile void*>(x))) ? std::string() : where;
   } else if constexpr (std::is_class_v<T> && std::is_aggregate_v<T>) {
     std::string bad;
     for_each_field(x, [&](const auto& m, std::size_t i) {
@@ -166,7 +178,7 @@ std::string bad_pointer_in(const T& x, const std::string& where) {
     });
     return bad;
   } else {
-    return {};  // scalars; and classes with constructors (lambdas among them), whose members stay unchecked
+    return {};  // scalars, unions, and classes with constructors (lambdas among them): members unchecked
   }
 }
 

@@ -2,6 +2,7 @@
 // stream order) and that it catches what it claims to catch (cuda_emulator.hpp).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -16,6 +17,8 @@
 #include "diffevo/diffevo.hpp"
 #include "diffevo/env/mlp.hpp"
 #include "diffevo/optimize.cuh"
+#include "diffevo/rollout.cuh"
+#include "../../examples/mountain_car.hpp"
 #include "../paper_config.hpp"
 #include "../population_helpers.hpp"
 #include "emulator_test_support.hpp"
@@ -78,11 +81,13 @@ struct nested_args {
   inner_args in;
   float scale;
   const int* extra[2];
+  std::array<const int*, 1> more;
 };
 
 __global__ void nested_args_kernel(nested_args a) {
   const int i = static_cast<int>(threadIdx.x);
-  if (i < a.in.count) a.out[i] = static_cast<int>(a.scale * static_cast<float>(a.in.values[i] + *a.extra[1]));
+  if (i < a.in.count)
+    a.out[i] = static_cast<int>(a.scale * static_cast<float>(a.in.values[i] + *a.extra[1] - *a.more[0] + 1));
 }
 
 template <class T>
@@ -184,7 +189,7 @@ TEST(Emulator, HostPointerKernelArgumentIsALaunchError) {
 // The members are found without naming them (cuda_emulator.hpp, field_count): one per member, arrays
 // counted once, for the library's own argument structs too.
 static_assert(diffevo::emu::field_count<inner_args>() == 2);
-static_assert(diffevo::emu::field_count<nested_args>() == 4);
+static_assert(diffevo::emu::field_count<nested_args>() == 5);
 static_assert(diffevo::emu::field_count<diffevo::env::mlp_shape>() == 2);
 static_assert(diffevo::emu::field_count<diffevo::detail::rollout_params>() == 6);
 static_assert(diffevo::emu::field_count<diffevo::detail::summary_extras>() == 8);
@@ -195,7 +200,7 @@ TEST(Emulator, HostPointerInsideAStructArgumentIsALaunchErrorNamingTheField) {
   std::vector<int> host(32, 1), got(32, -1);
   ASSERT_EQ(cudaMemcpy(values, host.data(), 32 * sizeof(int), cudaMemcpyHostToDevice), cudaSuccess);
   ASSERT_EQ(cudaMemset(out, 0, 32 * sizeof(int)), cudaSuccess);
-  const nested_args good{out, {32, values}, 2.0f, {values, values + 3}};
+  const nested_args good{out, {32, values}, 2.0f, {values, values + 3}, {values + 5}};
   DIFFEVO_LAUNCH(1, 32, 0, nullptr, nested_args_kernel)(good);
   ASSERT_EQ(cudaGetLastError(), cudaSuccess);
   ASSERT_EQ(cudaMemcpy(got.data(), out, 32 * sizeof(int), cudaMemcpyDeviceToHost), cudaSuccess);
@@ -203,11 +208,12 @@ TEST(Emulator, HostPointerInsideAStructArgumentIsALaunchErrorNamingTheField) {
 
   // A host pointer in each place in turn: the launch fails and the kernel does not run.
   ASSERT_EQ(cudaMemset(out, 0, 32 * sizeof(int)), cudaSuccess);
-  for (int place = 0; place < 3; ++place) {
+  for (int place = 0; place < 4; ++place) {
     nested_args bad = good;
     if (place == 0) bad.out = host.data();
     if (place == 1) bad.in.values = host.data();
     if (place == 2) bad.extra[1] = host.data();
+    if (place == 3) bad.more[0] = host.data();
     EXPECT_EQ(diffevo::emu::faults_during([&] {
                 DIFFEVO_LAUNCH(1, 32, 0, nullptr, nested_args_kernel)(bad);
                 EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue) << "place " << place;
@@ -215,10 +221,12 @@ TEST(Emulator, HostPointerInsideAStructArgumentIsALaunchErrorNamingTheField) {
               1)
         << "place " << place;
   }
-  EXPECT_EQ(diffevo::emu::bad_pointer_in(nested_args{out, {1, host.data()}, 1.0f, {}}, "argument 0"),
+  EXPECT_EQ(diffevo::emu::bad_pointer_in(nested_args{out, {1, host.data()}, 1.0f, {}, {}}, "argument 0"),
             "argument 0, field 1, field 1");
-  EXPECT_EQ(diffevo::emu::bad_pointer_in(nested_args{out, {1, values}, 1.0f, {values, host.data()}}, "argument 0"),
+  EXPECT_EQ(diffevo::emu::bad_pointer_in(nested_args{out, {1, values}, 1.0f, {values, host.data()}, {}}, "argument 0"),
             "argument 0, field 3[1]");
+  EXPECT_EQ(diffevo::emu::bad_pointer_in(nested_args{out, {1, values}, 1.0f, {}, {host.data()}}, "argument 0"),
+            "argument 0, field 4[0]");
   ASSERT_EQ(cudaMemcpy(got.data(), out, 32 * sizeof(int), cudaMemcpyDeviceToHost), cudaSuccess);
   EXPECT_EQ(got, std::vector<int>(32, 0));
   cudaFree(out);
@@ -483,6 +491,37 @@ TEST(EmulatorFaults, AFailingCallInAnEvaluationThrowsAndTheNextOneWorks) {
     }
     EXPECT_GT(k, 3);
   }
+}
+
+// Your own environment's evaluation with each call failing in turn: every failure throws, and the
+// failing launch is reported naming the environment.
+TEST(EmulatorFaults, AFailingLaunchOfYourOwnEnvironmentIsReportedNamingIt) {
+  diffevo::rollout_config rc;
+  rc.layers = {2, 16, 3};
+  rc.max_steps = 50;
+  rc.backend = diffevo::backend_kind::cuda;
+  diffevo::rollout_evaluator ev(rc, diffevo::make_environment<mountain_car>("mountain-car"));
+  const int n = 5, p = ev.parameter_count();
+  std::vector<float> params(static_cast<std::size_t>(n) * p, 0.1f), got(n);
+  bool named = false;
+  long k = 0;
+  for (;; ++k) {
+    std::string what;
+    bool threw = false;
+    if (!with_call_failing(k, threw, [&] {
+          try {
+            ev.evaluate(diffevo::population_view{params.data(), n, p}, got.data(), 0);
+          } catch (const std::exception& e) {
+            what = e.what();
+            throw;
+          }
+        }))
+      break;
+    EXPECT_TRUE(threw) << "call " << k;
+    named = named || what.find("launching the mountain-car rollout kernels") != std::string::npos;
+  }
+  EXPECT_GT(k, 2);
+  EXPECT_TRUE(named) << "no failure named the environment's kernels";
 }
 
 // A deferred run (run_functor: tells that do not wait for the host) with any one call failing throws
