@@ -2,6 +2,7 @@
 // kernels (diffevo/detail/rollout_kernels.cuh: the three mappings and their choice). Cart-pole's
 // environment is compiled here, as a user's own is in their CUDA source (diffevo/rollout.cuh).
 #include <memory>
+#include <string>
 
 #include "../host/rollout_backend.hpp"
 #include "check.cuh"
@@ -10,6 +11,11 @@
 
 namespace diffevo::detail {
 namespace {
+
+// The library's cart-pole is a type of its own (in this unnamed namespace), so its kernels and host
+// loop, compiled with the library's flags, are private to the library: a user's source that makes
+// env::cartpole with make_environment compiles other symbols, which cannot replace these.
+struct library_cartpole : env::cartpole {};
 
 inline rollout_device_limits limits_of_current_device() {
   int device = 0;
@@ -22,7 +28,7 @@ inline rollout_device_limits limits_of_current_device() {
 
 class cuda_rollout final : public rollout_device {
  public:
-  cuda_rollout(const rollout_params& rp, const rollout_environment& env) : rp_(rp), env_(env) {
+  cuda_rollout(const rollout_params& rp, const rollout_environment& env) : rp_(rp), env_(env), name_(env.name) {
     DIFFEVO_CUDA_TRY(cudaGetDevice(&device_));
     limits_ = limits_of_current_device();
     // Every net runs on some mapping except one whose widest layer's activations alone exceed the
@@ -62,11 +68,12 @@ class cuda_rollout final : public rollout_device {
  private:
   void launch(const float* d_params, int n, float* d_returns, std::uint64_t generation, cudaStream_t stream) {
     const auto e = static_cast<cudaError_t>(env_.launch_device(rp_, d_params, n, d_returns, generation, limits_, stream));
-    if (e != cudaSuccess) cuda_check(e, msg("launching the ", env_.name, " rollout kernels").c_str(), __FILE__, __LINE__);
+    if (e != cudaSuccess) cuda_check(e, msg("launching the ", name_, " rollout kernels").c_str(), __FILE__, __LINE__);
   }
 
   rollout_params rp_;
   rollout_environment env_;
+  std::string name_;
   int device_ = 0;
   rollout_device_limits limits_;
   cudaStream_t stream_ = nullptr;
@@ -82,5 +89,5 @@ std::unique_ptr<rollout_device> make_cuda_rollout(const rollout_params& rp, cons
 }  // namespace diffevo::detail
 
 namespace diffevo {
-rollout_environment cartpole_environment() { return make_environment<env::cartpole>("cart-pole"); }
+rollout_environment cartpole_environment() { return make_environment<detail::library_cartpole>("cart-pole"); }
 }  // namespace diffevo

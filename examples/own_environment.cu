@@ -15,18 +15,18 @@ int main() {
   rc.max_steps = 200;      // Gymnasium's truncation for MountainCar-v0
   rc.episodes = 2;
   rc.seed = 7;
-  diffevo::rollout_evaluator env(rc, diffevo::make_environment<mountain_car>("mountain-car"));
+  diffevo::rollout_evaluator ev(rc, diffevo::make_environment<mountain_car>("mountain-car"));
 
   diffevo::config cfg;
   cfg.population = 256;
-  cfg.dimension = env.parameter_count();
+  cfg.dimension = ev.parameter_count();
   cfg.steps = 20;
   cfg.goal = diffevo::objective::minimize;  // episode length: fewer steps to the flag is better
   cfg.latent_dim = 2;
   cfg.seed = 7;
   diffevo::optimizer opt(cfg);
   const diffevo::optimize_result r = diffevo::run(opt, [&](diffevo::population_view pop, float* steps) {
-    env.evaluate(pop, steps, static_cast<std::uint64_t>(opt.generation()));
+    ev.evaluate(pop, steps, static_cast<std::uint64_t>(opt.generation()));
   });
   const int solved = static_cast<int>(std::count_if(r.fitness.begin(), r.fitness.end(), [](float s) { return s < 200; }));
   std::printf("backend %s: the best controller reaches the flag in %.1f steps (mean of %d episodes); %d of %d "

@@ -5,6 +5,7 @@
 #include <climits>
 #include <cmath>
 #include <sstream>
+#include <string>
 
 #include "diffevo/error.hpp"
 #include "message.hpp"
@@ -20,10 +21,13 @@ std::string widths_text(const std::vector<int>& w) {
 }
 
 detail::rollout_params validated(const rollout_config& c, const rollout_environment& en) {
-  DIFFEVO_EXPECTS(en.name != nullptr && en.run_host != nullptr && en.launch_device != nullptr && en.obs_dim >= 1 &&
-                      en.num_actions >= 1,
-                  invalid_argument, "environment: incomplete (name, run_host, launch_device, obs_dim ", en.obs_dim,
-                  ", num_actions ", en.num_actions, "); make it with make_environment<Env>()");
+  DIFFEVO_EXPECTS(en.name != nullptr && en.run_host != nullptr && en.obs_dim >= 1 && en.num_actions >= 1,
+                  invalid_argument, "environment: incomplete (name ", en.name ? "set" : "null", ", run_host ",
+                  en.run_host ? "set" : "null", ", obs_dim ", en.obs_dim, ", num_actions ", en.num_actions,
+                  "); make it with make_environment<Env>(name) or make_host_environment<Env>(name)");
+  DIFFEVO_EXPECTS(c.backend != backend_kind::cuda || en.launch_device != nullptr, invalid_argument,
+                  "backend = cuda, but the ", en.name, " environment has no device code (make_host_environment); "
+                  "make it with make_environment<Env>(name) of diffevo/rollout.cuh, compiled by nvcc");
   const std::string arch = widths_text(c.layers);
   DIFFEVO_EXPECTS(c.layers.size() >= 2 && c.layers.size() <= static_cast<std::size_t>(env::k_max_layers),
                   invalid_argument, "layers must list 2 to ", env::k_max_layers, " widths (got ", c.layers.size(),
@@ -55,6 +59,7 @@ detail::rollout_params validated(const rollout_config& c, const rollout_environm
 
 struct rollout_evaluator::impl {
   rollout_config cfg;
+  std::string name;         ///< the environment's name (env.name points here)
   rollout_environment env;
   detail::rollout_params rp;
   backend_kind kind = backend_kind::cpu;
@@ -75,14 +80,16 @@ rollout_evaluator::rollout_evaluator(const rollout_config& cfg, const rollout_en
     : p_(std::make_unique<impl>()) {
   p_->rp = validated(cfg, env);
   p_->cfg = cfg;
+  p_->name = env.name;
   p_->env = env;
+  p_->env.name = p_->name.c_str();
   const bool gpu = cfg.backend == backend_kind::cuda ||
-                   (cfg.backend == backend_kind::automatic && cuda_device_available());
+                   (cfg.backend == backend_kind::automatic && env.launch_device && cuda_device_available());
   if (gpu) {
     DIFFEVO_EXPECTS(cuda_device_available(), device_unavailable,
                     "backend = cuda was requested but no CUDA device is available");
     p_->kind = backend_kind::cuda;
-    p_->dev = detail::make_cuda_rollout(p_->rp, env);
+    p_->dev = detail::make_cuda_rollout(p_->rp, p_->env);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "../examples/mountain_car.hpp"
@@ -32,6 +33,37 @@ bool gym_step(gym_car& s, int action) {
   s.position = std::clamp(s.position, -1.2, 0.6);
   if (s.position == -1.2 && s.velocity < 0) s.velocity = 0;
   return s.position >= 0.5 && s.velocity >= 0;
+}
+
+// Trajectories computed by Gymnasium itself (tests/gymnasium_mountain_car.py prints this table):
+// from a set state, a policy's states at every 10th step and the last, as exact doubles.
+struct checkpoint {
+  int step;
+  double position, velocity;
+  bool terminated;
+};
+struct golden_trajectory {
+  double position, velocity;
+  const char* policy;  // right, left, coast, or swing (push in the direction of motion, left at rest)
+  std::vector<checkpoint> points;
+};
+const std::vector<golden_trajectory>& gymnasium_trajectories() {
+  // gymnasium 1.4.0: start position, start velocity, policy, checkpoints
+  static const std::vector<golden_trajectory> t = {
+    {-0.5, 0.0, "right", {{10, -0.4576895848965753, 0.007254692062725155, false}, {20, -0.36728764860273211, 0.0095358643064503423, false}, {30, -0.28850218185048093, 0.0057564639788999644, false}, {40, -0.26855587676821391, -0.0012795873773265353, false}, {50, -0.31846478881797813, -0.0076236327922376114, false}, {60, -0.4099055076557569, -0.0094821414817481981, false}}},
+    {-1.1, -0.05, "left", {{10, -1.1647268252899894, 0.0089127877903156429, false}, {20, -0.99768155296350547, 0.02334484214326223, false}, {30, -0.69517326572240445, 0.034200425212998771, false}, {40, -0.38005628890379617, 0.025761696563866572, false}}},
+    {0.3, 0.02, "coast", {{10, 0.43108329474139667, 0.0088128142452641983, false}, {20, 0.48999094573506619, 0.0041666417716942133, false}, {23, 0.50109636794457546, 0.0034978042096099858, true}}},
+    {-0.5, 0.0, "swing", {{10, -0.56047391725188955, -0.010364912116038304, false}, {20, -0.68929649867054976, -0.013553076900667255, false}, {30, -0.80133451129586475, -0.0082519882726858791, false}, {40, -0.83065962379354907, 0.0033138855668461823, false}, {50, -0.64331885207039663, 0.029857627605661061, false}, {60, -0.28280319323442443, 0.037192781433729331, false}, {70, 0.029601533913861708, 0.024977882759017009, false}, {80, 0.20332746473993835, 0.01182376021821838, false}, {90, 0.27069333779950272, 0.00309720810751215, false}, {100, 0.2325751048709257, -0.014189070896705779, false}, {110, -0.083247771824707592, -0.046853554420147374, false}, {120, -0.69863409778388352, -0.068054956541066608, false}, {130, -1.194270205713714, 0.0044878982454506959, false}, {140, -0.96479050148651846, 0.038481993575760251, false}, {150, -0.42483165994736111, 0.062126840771030943, false}, {160, 0.1587533228802937, 0.052494214157606862, false}, {167, 0.50591108526202844, 0.049440816003469515, true}}},
+    {-0.45, 0.0, "swing", {{10, -0.52960074048783901, -0.013651139935692924, false}, {20, -0.69917217844823398, -0.017819413222447362, false}, {30, -0.84696733826699344, -0.011027162263364294, false}, {40, -0.89384861133594751, 0.00079483123315860155, false}, {50, -0.71457919507445467, 0.030813281048497641, false}, {60, -0.31938225422494826, 0.042357282443607258, false}, {70, 0.05021126833969454, 0.030791434355821708, false}, {80, 0.28812067601677871, 0.019324255069268995, false}, {90, 0.46571290112000829, 0.018234860448995024, false}, {92, 0.50402624028277365, 0.019510443982001576, true}}},
+  };
+  return t;
+}
+
+int golden_action(const std::string& policy, double velocity) {
+  if (policy == "right") return 2;
+  if (policy == "left") return 0;
+  if (policy == "coast") return 1;
+  return velocity > 0 ? 2 : 0;
 }
 
 rollout_config cpu_config(std::vector<int> layers) {
@@ -63,6 +95,44 @@ TEST(OwnEnvironment, MountainCarStepsMatchGymnasium) {
   }
   EXPECT_GT(terminated, 100);  // both branches of termination and the wall were exercised
   EXPECT_GT(clipped_left, 100);
+}
+
+TEST(OwnEnvironment, MountainCarFollowsGymnasiumsOwnTrajectories) {
+  int terminated = 0;
+  for (const golden_trajectory& g : gymnasium_trajectories()) {
+    mountain_car::state s{g.position, g.velocity};
+    std::size_t next = 0;
+    for (int t = 1; next < g.points.size(); ++t) {
+      const bool done = mountain_car::step(s, golden_action(g.policy, s.velocity));
+      if (t != g.points[next].step) {
+        ASSERT_FALSE(done) << g.policy << " from " << g.position << ": terminated early at step " << t;
+        continue;
+      }
+      const checkpoint& c = g.points[next++];
+      EXPECT_EQ(s.position, c.position) << g.policy << " from " << g.position << ", step " << t;
+      EXPECT_EQ(s.velocity, c.velocity) << g.policy << " from " << g.position << ", step " << t;
+      EXPECT_EQ(done, c.terminated) << g.policy << " from " << g.position << ", step " << t;
+      terminated += done;
+    }
+  }
+  EXPECT_EQ(terminated, 3);  // coast from 0.3, and both swing-ups, reach the flag
+}
+
+TEST(OwnEnvironment, ResetDrawsThePositionUniformlyInTheValleyAtRest) {
+  double lo = 0, hi = -1, mean = 0;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    const mountain_car::state s = mountain_car::reset(detail::episode_key(1, 2, static_cast<std::uint64_t>(i), 0));
+    ASSERT_EQ(s.velocity, 0.0);
+    lo = std::min(lo, s.position);
+    hi = std::max(hi, s.position);
+    mean += s.position / n;
+  }
+  EXPECT_GE(lo, -0.6);
+  EXPECT_LT(lo, -0.599);
+  EXPECT_LE(hi, -0.4);
+  EXPECT_GT(hi, -0.401);
+  EXPECT_NEAR(mean, -0.5, 0.002);  // standard error 0.0004
 }
 
 TEST(OwnEnvironment, AHandWrittenControllerGivesTheReferenceEpisodeLengths) {
@@ -117,13 +187,18 @@ TEST(OwnEnvironment, ErrorsNameTheEnvironment) {
                                    "environment: incomplete");
 }
 
-TEST(OwnEnvironment, CartpoleThroughMakeEnvironmentIsTheLibrarysEvaluator) {
+// A type of its own, so that this file compiles its own copy of the cart-pole rollout (with this
+// file's flags), never the library's.
+struct cartpole_copy : env::cartpole {};
+
+TEST(OwnEnvironment, CartpoleCompiledHereGivesTheLibrarysReturns) {
   rollout_config c = cpu_config({4, 8, 2});
   c.max_steps = 500;
   c.episodes = 2;
   cartpole_evaluator lib(c);
-  rollout_evaluator own(c, make_environment<env::cartpole>("cart-pole"));
+  rollout_evaluator own(c, make_environment<cartpole_copy>("cart-pole copy"));
   EXPECT_STREQ(lib.environment().name, "cart-pole");
+  EXPECT_NE(lib.environment().run_host, own.environment().run_host);  // two compiled copies compared
   std::mt19937 rng(5);
   std::normal_distribution<float> nd(0, 1);
   const int n = 200;
@@ -134,4 +209,34 @@ TEST(OwnEnvironment, CartpoleThroughMakeEnvironmentIsTheLibrarysEvaluator) {
   own.evaluate(population_view{params.data(), n, 58}, b.data(), 2);
   EXPECT_EQ(a, b);
   EXPECT_GT(*std::max_element(a.begin(), a.end()), 30.0f);  // some episodes are long
+}
+
+TEST(OwnEnvironment, AHostOnlyEnvironmentRunsOnTheCpuAndRefusesCuda) {
+  const rollout_environment host_car = make_host_environment<mountain_car>("mountain-car");
+  EXPECT_EQ(host_car.launch_device, nullptr);
+  rollout_config c = cpu_config({2, 3});
+  c.backend = backend_kind::automatic;  // no device code: cpu, whatever the machine has
+  rollout_evaluator host_ev(c, host_car);
+  EXPECT_EQ(host_ev.backend(), backend_kind::cpu);
+  rollout_evaluator full_ev(cpu_config({2, 3}), make_environment<mountain_car>("mountain-car"));
+  std::mt19937 rng(8);
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<float> params(9 * 100);
+  for (float& v : params) v = nd(rng);
+  std::vector<float> a(100), b(100);
+  host_ev.evaluate(population_view{params.data(), 100, 9}, a.data(), 0);
+  full_ev.evaluate(population_view{params.data(), 100, 9}, b.data(), 0);
+  EXPECT_EQ(a, b);
+  c.backend = backend_kind::cuda;
+  expect_message<invalid_argument>([&] { rollout_evaluator e(c, host_car); },
+                                   "backend = cuda, but the mountain-car environment has no device code");
+}
+
+TEST(OwnEnvironment, TheEvaluatorKeepsItsOwnCopyOfTheName) {
+  std::string name = "mountain-car";
+  rollout_evaluator ev(cpu_config({2, 3}), make_environment<mountain_car>(name.c_str()));
+  name.assign(100, 'x');  // the caller's buffer changes (and moves)
+  EXPECT_STREQ(ev.environment().name, "mountain-car");
+  rollout_evaluator moved(std::move(ev));
+  EXPECT_STREQ(moved.environment().name, "mountain-car");
 }

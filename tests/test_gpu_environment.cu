@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <vector>
@@ -19,6 +20,22 @@
 using namespace diffevo;
 
 namespace {
+
+// An environment with more actions (40) than the hidden2<32> mapping has threads: a walker on a line
+// that picks its step size, out at |x| > 1. Its nets never take that mapping (hidden2_supports).
+struct many_actions {
+  static constexpr int obs_dim = 1, num_actions = 40;
+  struct state {
+    double x;
+  };
+  DIFFEVO_HD static state reset(std::uint64_t key) { return state{diffevo::detail::uniform_pm(key, 0, 0.5)}; }
+  DIFFEVO_HD static bool step(state& s, int action) {
+    s.x += (action - 19.5) * 0.002 + 0.01 * ::sin(7 * s.x);
+    return s.x < -1 || s.x > 1;
+  }
+  DIFFEVO_HD static void observe(const state& s, bool, float* obs) { obs[0] = static_cast<float>(s.x); }
+};
+static_assert(!detail::hidden2_supports<many_actions, 32> && detail::hidden2_supports<many_actions, 64>);
 
 // Swing-up controllers (push in the direction of motion, through the hidden layers by ReLU pairs)
 // with noise: varied episode lengths, most of them ending at the flag.
@@ -95,8 +112,41 @@ void compare(const std::vector<int>& layers, int n) {
 
 TEST(GpuOwnEnvironment, EveryMappingMatchesTheCpu) {
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
-  compare({2, 3}, 300);          // thread mapping, no hidden layer
-  compare({2, 16, 3}, 130);      // thread mapping, a partial block
-  compare({2, 32, 32, 3}, 100);  // hidden2<32>
-  compare({2, 200, 3}, 100);     // block mapping, weights in shared memory
+  compare({2, 3}, 300);            // thread mapping, no hidden layer
+  compare({2, 16, 3}, 130);        // thread mapping, a partial block
+  compare({2, 32, 32, 3}, 100);    // hidden2<32>
+  compare({2, 64, 64, 3}, 100);    // hidden2<64>
+  compare({2, 128, 128, 3}, 64);   // hidden2<128>
+  compare({2, 200, 3}, 100);       // block mapping, weights in shared memory
+  compare({2, 256, 256, 3}, 32);   // block mapping, 67,331 parameters: weights from global memory
+}
+
+TEST(GpuOwnEnvironment, MoreActionsThanAHidden2BlockHasThreadsTakeAnotherMapping) {
+  if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
+  const rollout_environment walker = make_environment<many_actions>("walker");
+  for (const std::vector<int>& layers : {std::vector<int>{1, 32, 32, 40}, std::vector<int>{1, 64, 64, 40}}) {
+    rollout_config c;
+    c.layers = layers;
+    c.max_steps = 200;
+    c.seed = 4;
+    c.backend = backend_kind::cpu;
+    rollout_evaluator cpu(c, walker);
+    c.backend = backend_kind::cuda;
+    rollout_evaluator gpu(c, walker);
+    const int n = 64, p = cpu.parameter_count();
+    std::mt19937 rng(31);
+    std::normal_distribution<float> nd(0, 0.3f);
+    std::vector<float> params(static_cast<std::size_t>(n) * p);
+    for (float& v : params) v = nd(rng);
+    std::vector<float> rc(n), rg(n);
+    cpu.evaluate(population_view{params.data(), n, p}, rc.data(), 0);
+    gpu.evaluate(population_view{params.data(), n, p}, rg.data(), 0);
+    int flips = 0;
+    for (int i = 0; i < n; ++i) flips += rc[i] != rg[i];
+    const auto [lo, hi] = std::minmax_element(rc.begin(), rc.end());
+    std::printf("[ walker, 40 actions, width %d ] %d of %d returns differ cpu vs cuda; lengths %.0f to %.0f\n",
+                layers[1], flips, n, *lo, *hi);
+    EXPECT_LE(flips, 1);
+    EXPECT_LT(*lo, *hi) << "the comparison needs varied episodes";
+  }
 }

@@ -2,7 +2,7 @@
 /// \file
 /// Your own environment in the batched rollout: the same evaluator, kernels and host loop as
 /// cart-pole, compiled for your environment type in your CUDA source (nvcc). Plain C++ code uses
-/// cartpole_environment() from diffevo/rollout.hpp.
+/// cartpole_environment() from diffevo/rollout.hpp, or make_host_environment for the cpu backend.
 ///
 /// An environment is a struct shaped like env::cartpole (diffevo/env/cartpole.hpp; copy it and edit
 /// the physics):
@@ -15,18 +15,22 @@
 ///     };
 ///     diffevo::rollout_evaluator ev(rc, diffevo::make_environment<my_env>("my-env"));
 ///
+/// (`detail::uniform_pm(key, i, half)`, uniform in [-half, half], is the draw cart-pole's reset uses;
+/// any pure function of the key keeps the cpu and cuda episodes identical.) Plain C++ code can run
+/// its environment on the cpu backend only: make_host_environment in diffevo/rollout.hpp.
+///
 /// A controller's return is its mean episode length: the steps taken until `step` reports
 /// termination, or rc.max_steps. Maximize it for a task of staying alive (cart-pole), minimize it for
-/// one of reaching a goal (mountain car: examples/own_environment.cu). Compile with --fmad=false, as
-/// the library is, for the cuda returns to match the cpu ones as closely as cart-pole's do.
+/// one of reaching a goal (mountain car: examples/own_environment.cu). Compile as the library is, with
+/// --fmad=false and -Xcompiler=-ffp-contract=off (no fused multiply-adds on device or host), for the
+/// cuda returns to match the cpu ones as closely as cart-pole's do. Like any template, an
+/// environment type is compiled once per program: make it in one source, or with the same flags.
 
 #if !defined(__CUDACC__) && !defined(DIFFEVO_CUDA_EMULATOR)  // the emulator: tests/emulator
 #error "diffevo/rollout.cuh needs nvcc; plain C++ code uses diffevo/rollout.hpp"
 #endif
 
 #include <cstdint>
-#include <type_traits>
-#include <utility>
 
 #include "diffevo/detail/rollout.hpp"
 #include "diffevo/detail/rollout_kernels.cuh"
@@ -43,25 +47,11 @@ int launch_environment(const rollout_params& rp, const float* d_params, int n, f
 
 }  // namespace detail
 
-/// The environment `Env` (see the file comment) compiled for the evaluator: its host loop and its
-/// device kernels are instantiated here. `name` (kept as a pointer: a string literal) appears in the
-/// evaluator's messages.
+/// The environment `Env` (see the file comment) compiled for the evaluator, host loop and device
+/// kernels, both instantiated here. `name` appears in the evaluator's messages (it keeps a copy).
 template <class Env>
 rollout_environment make_environment(const char* name) {
-  using state = typename Env::state;
-  static_assert(Env::obs_dim >= 1 && Env::num_actions >= 1, "Env::obs_dim and Env::num_actions must be >= 1");
-  static_assert(std::is_trivially_copyable_v<state>, "Env::state must be trivially copyable (it lives in kernels)");
-  static_assert(std::is_same_v<decltype(Env::reset(std::uint64_t{})), state>,
-                "Env::reset(std::uint64_t key) must return an Env::state");
-  static_assert(std::is_convertible_v<decltype(Env::step(std::declval<state&>(), 0)), bool>,
-                "Env::step(Env::state&, int action) must return bool (true: the episode terminates)");
-  static_assert(std::is_void_v<decltype(Env::observe(std::declval<const state&>(), true, std::declval<float*>()))>,
-                "Env::observe(const Env::state&, bool normalize, float* obs) must write obs_dim floats");
-  rollout_environment e;
-  e.name = name;
-  e.obs_dim = Env::obs_dim;
-  e.num_actions = Env::num_actions;
-  e.run_host = &detail::rollout_host<Env>;
+  rollout_environment e = make_host_environment<Env>(name);
   e.launch_device = &detail::launch_environment<Env>;
   return e;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "diffevo/config.hpp"
+#include "diffevo/detail/rollout.hpp"
 #include "diffevo/optimizer.hpp"
 
 namespace diffevo {
@@ -17,7 +18,7 @@ namespace diffevo {
 struct rollout_config {
   std::vector<int> layers{4, 8, 2};  ///< MLP widths: observations in (cart-pole: 4), actions out (2); 2 to 8 layers, each <= 2^20
   int episodes = 1;                  ///< per individual; the return is their mean
-  int max_steps = 500;               ///< truncation (Gymnasium: 500)
+  int max_steps = 500;               ///< truncation (Gymnasium's CartPole-v1: 500)
   bool normalize_obs = true;         ///< SPEC §7 observation normalisation
   std::uint64_t seed = 0;            ///< start states are a function of (seed, generation, individual, episode)
   /// false (SPEC §7): every episode starts from its own random state. true: every individual in every
@@ -28,23 +29,19 @@ struct rollout_config {
   int cpu_threads = 0;               ///< cpu backend; 0 = hardware concurrency. Results do not depend on it.
 };
 
-namespace detail {
-struct rollout_params;
-struct rollout_device_limits;
-}  // namespace detail
-
-/// An environment compiled for the evaluator: cartpole_environment(), or make_environment<Env>() of
-/// diffevo/rollout.cuh for your own. Plain data, cheap to copy; the pointers are to code compiled
-/// with the environment.
+/// An environment compiled for the evaluator: cartpole_environment(); for your own, make_environment
+/// of diffevo/rollout.cuh (cpu and cuda) or make_host_environment below (cpu only, plain C++). Plain
+/// data, cheap to copy; the pointers are to code compiled with the environment.
 struct rollout_environment {
-  const char* name = nullptr;  ///< in messages ("cart-pole")
+  const char* name = nullptr;  ///< in messages ("cart-pole"); the evaluator keeps a copy
   int obs_dim = 0;             ///< observations: the MLP's first width
   int num_actions = 0;         ///< actions: the MLP's last width (the action is the argmax logit)
   /// The host loop: returns[i] for the n controllers of `params` on `threads` host threads.
   void (*run_host)(const detail::rollout_params& rp, const float* params, int n, float* returns,
                    std::uint64_t generation, int threads) = nullptr;
   /// Enqueues the device rollouts of n controllers on `stream`; returns the cudaError_t (as an int) of
-  /// the launch, so that the evaluator reports it.
+  /// the launch, so that the evaluator reports it. Null for a host-only environment: the evaluator
+  /// then runs on the cpu (backend = cuda is refused).
   int (*launch_device)(const detail::rollout_params& rp, const float* d_params, int n, float* d_returns,
                        std::uint64_t generation, const detail::rollout_device_limits& limits,
                        cuda_stream stream) = nullptr;
@@ -53,6 +50,19 @@ struct rollout_environment {
 /// Gymnasium's CartPole-v1 (diffevo/env/cartpole.hpp), compiled in the library.
 rollout_environment cartpole_environment();
 
+/// Your environment `Env` (shaped like env::cartpole; see diffevo/rollout.cuh) for the cpu backend
+/// only, from plain C++: the host loop is instantiated here. `name` appears in messages.
+template <class Env>
+rollout_environment make_host_environment(const char* name) {
+  detail::check_environment<Env>();
+  rollout_environment e;
+  e.name = name;
+  e.obs_dim = Env::obs_dim;
+  e.num_actions = Env::num_actions;
+  e.run_host = &detail::rollout_host<Env>;
+  return e;
+}
+
 /// Evaluates populations of MLP controllers in an environment. Returns are in [1, max_steps]: the
 /// mean over episodes of the steps taken, counting the terminating step (cart-pole: the steps
 /// survived). Non-finite parameters are legal: ReLU maps NaN to 0 and a NaN logit never wins the
@@ -60,7 +70,9 @@ rollout_environment cartpole_environment();
 class rollout_evaluator {
  public:
   /// Throws invalid_argument naming the field when `cfg` does not fit `env` (layers[0] must be
-  /// env.obs_dim and the last width env.num_actions) or `env` is incomplete.
+  /// env.obs_dim and the last width env.num_actions), when `env` has no name or host loop, or when
+  /// cfg.backend is cuda and `env` has no device code. With backend automatic, an environment without
+  /// device code runs on the cpu.
   rollout_evaluator(const rollout_config& cfg, const rollout_environment& env);
   ~rollout_evaluator();
   rollout_evaluator(rollout_evaluator&&) noexcept;
@@ -92,7 +104,7 @@ class rollout_evaluator {
 };
 
 /// The evaluator for cart-pole: rollout_evaluator(cfg, cartpole_environment()).
-class cartpole_evaluator : public rollout_evaluator {
+class cartpole_evaluator final : public rollout_evaluator {
  public:
   explicit cartpole_evaluator(const rollout_config& cfg) : rollout_evaluator(cfg, cartpole_environment()) {}
 };

@@ -4,6 +4,8 @@
 /// a kernel receives, the start-state key, and the host loop over controllers for any environment.
 
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "diffevo/detail/hd.hpp"
@@ -52,6 +54,20 @@ class host_mlp {
   env::mlp_shape s_;
   std::vector<float> wt_, a_, b_;
 };
+
+/// Compile-time checks of the environment concept (diffevo/env/cartpole.hpp has the shape).
+template <class Env>
+constexpr void check_environment() {
+  using state = typename Env::state;
+  static_assert(Env::obs_dim >= 1 && Env::num_actions >= 1, "Env::obs_dim and Env::num_actions must be >= 1");
+  static_assert(std::is_trivially_copyable_v<state>, "Env::state must be trivially copyable (it lives in kernels)");
+  static_assert(std::is_same_v<decltype(Env::reset(std::uint64_t{})), state>,
+                "Env::reset(std::uint64_t key) must return an Env::state");
+  static_assert(std::is_convertible_v<decltype(Env::step(std::declval<state&>(), 0)), bool>,
+                "Env::step(Env::state&, int action) must return bool (true: the episode terminates)");
+  static_assert(std::is_void_v<decltype(Env::observe(std::declval<const state&>(), true, std::declval<float*>()))>,
+                "Env::observe(const Env::state&, bool normalize, float* obs) must write obs_dim floats");
+}
 
 /// The mean episode length of one controller (its weights loaded in `net`).
 template <class Env>

@@ -5,7 +5,8 @@
 ///  - thread: one controller per thread, its weights and activations in a shared-memory slice; for
 ///    small nets (4-8-2: 58 parameters), 32 or 64 controllers per block (32 until there are enough
 ///    controllers to give every SM a block of 64). Runs env::mlp_action itself.
-///  - hidden2<H>: [obs, H, H, actions] with H in {32, 64, 128} (4-128-128-2: 17,410 parameters), one
+///  - hidden2<H>: [obs, H, H, actions] with H in {32, 64, 128} (4-128-128-2: 17,410 parameters; an
+///    environment with at most H actions and 32 observations, hidden2_supports), one
 ///    controller per block of H threads; thread j keeps row j of the H x H layer in registers for the
 ///    whole episode, so the big layer never touches memory again.
 ///  - block: any other shape, one controller per block of 128 threads, weights transposed in shared
@@ -29,9 +30,9 @@
 
 namespace diffevo::detail {
 
-constexpr int k_thread_block = 64;    // controllers per block, thread mapping (at most)
-constexpr int k_generic_block = 128;  // threads per controller, block mapping
-constexpr std::size_t k_thread_smem_max = 96 * 1024;  // thread mapping: its 64-controller block fits in this
+inline constexpr int k_thread_block = 64;    // controllers per block, thread mapping (at most)
+inline constexpr int k_generic_block = 128;  // threads per controller, block mapping
+inline constexpr std::size_t k_thread_smem_max = 96 * 1024;  // thread mapping: its 64-controller block fits in this
 
 // ---- thread mapping --------------------------------------------------------------------------
 
@@ -227,11 +228,33 @@ bool is_hidden2(const env::mlp_shape& s, int h) {
          s.widths[3] == Env::num_actions;
 }
 
+/// Whether the hidden2<H> mapping can run Env at all: its threads compute the logits, one each (so
+/// num_actions <= H), hold the observation weights in registers (obs_dim <= 32), and its static
+/// shared memory fits a block's 48 KiB. Other environments use the thread and block mappings.
+template <class Env, int H>
+inline constexpr bool hidden2_supports =
+    Env::num_actions <= H && Env::obs_dim <= 32 &&
+    sizeof(float) * (Env::obs_dim + 2 * H + Env::num_actions * (H + 2)) + sizeof(int) <= 48 * 1024;
+
+/// Launches the hidden2<H> mapping when the net is [obs, H, H, actions] and Env allows it.
+template <class Env, int H>
+bool launch_hidden2([[maybe_unused]] const rollout_params& rp, [[maybe_unused]] const float* d_params,
+                    [[maybe_unused]] int n, [[maybe_unused]] float* d_returns,
+                    [[maybe_unused]] std::uint64_t generation, [[maybe_unused]] cudaStream_t stream) {
+  if constexpr (hidden2_supports<Env, H>) {
+    if (is_hidden2<Env>(rp.shape, H)) {
+      DIFFEVO_LAUNCH(n, H, 0, stream, rollout_hidden2_kernel<Env, H>)(d_params, rp, generation, d_returns);
+      return true;
+    }
+  }
+  return false;
+}
+
 /// Bytes of dynamic shared memory the block mapping needs at least (its two activation vectors).
 inline std::size_t block_activation_bytes(const env::mlp_shape& s) {
   return sizeof(float) * 2 * static_cast<std::size_t>(s.max_width());
 }
-constexpr std::size_t k_static_smem_room = 64;  // the kernels' static shared memory (one int), with margin
+inline constexpr std::size_t k_static_smem_room = 64;  // the kernels' static shared memory (one int), with margin
 
 /// Enqueues the rollouts of n device controllers on `stream` with the mapping their shape calls for.
 /// Returns the first error (of raising a shared-memory limit, or of the launch); throws nothing.
@@ -246,12 +269,10 @@ cudaError_t launch_rollout(const rollout_params& rp, const float* d_params, int 
   const auto thread_smem = [&](int per_block) { return sizeof(float) * static_cast<std::size_t>(stride) * per_block; };
   // The thread mapping is for nets whose 64-controller block fits in k_thread_smem_max (and the device).
   const bool thread_fits = thread_smem(k_thread_block) <= std::min(k_thread_smem_max, room);
-  if (is_hidden2<Env>(s, 128)) {
-    DIFFEVO_LAUNCH(n, 128, 0, stream, rollout_hidden2_kernel<Env, 128>)(d_params, rp, generation, d_returns);
-  } else if (is_hidden2<Env>(s, 64)) {
-    DIFFEVO_LAUNCH(n, 64, 0, stream, rollout_hidden2_kernel<Env, 64>)(d_params, rp, generation, d_returns);
-  } else if (is_hidden2<Env>(s, 32)) {
-    DIFFEVO_LAUNCH(n, 32, 0, stream, rollout_hidden2_kernel<Env, 32>)(d_params, rp, generation, d_returns);
+  if (launch_hidden2<Env, 128>(rp, d_params, n, d_returns, generation, stream) ||
+      launch_hidden2<Env, 64>(rp, d_params, n, d_returns, generation, stream) ||
+      launch_hidden2<Env, 32>(rp, d_params, n, d_returns, generation, stream)) {
+    // launched
   } else if (thread_fits) {
     // 64 controllers per block only when that still gives every SM a block; else 32 (N = 4096 on an
     // H100: 128 blocks of 32 rather than 64 of 64, which would leave half the SMs idle).

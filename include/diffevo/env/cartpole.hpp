@@ -5,7 +5,7 @@
 /// An environment for the batched rollout is a struct with exactly this shape: compile-time sizes,
 /// a `state`, `reset` from a counter key, `step` returning "terminated", and `observe`. A second
 /// environment is a copy of this file with the physics edited, given to the evaluator by
-/// make_environment<Env>() of diffevo/rollout.cuh (examples/mountain_car.hpp is one).
+/// make_environment<Env>(name) of diffevo/rollout.cuh (examples/mountain_car.hpp is one).
 
 #include <cmath>
 #include <cstdint>
