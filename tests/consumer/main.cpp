@@ -1,11 +1,27 @@
 // A plain C++ project using the installed package: minimizes a sphere with ask/tell (with an
-// observer and a checkpoint round trip), evaluates cart-pole controllers and runs a baseline through
-// the same strategy interface. Exits non-zero unless each piece did its job.
+// observer and a checkpoint round trip), evaluates cart-pole controllers, runs a baseline through
+// the same strategy interface and an environment of its own on the cpu backend. Exits non-zero unless each piece did its job.
 #include <diffevo/diffevo.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
+
+// An environment of the consumer's own, compiled without nvcc (host only): a car on a line that
+// must get past x = 1, pushed left or right. DIFFEVO_HD expands to nothing in plain C++.
+struct line_car {
+  static constexpr int obs_dim = 1, num_actions = 2;
+  struct state {
+    double x;
+  };
+  DIFFEVO_HD static state reset(std::uint64_t key) { return state{diffevo::detail::uniform_pm(key, 0, 0.5)}; }
+  DIFFEVO_HD static bool step(state& s, int action) {
+    s.x += action == 1 ? 0.05 : -0.05;
+    return s.x > 1;
+  }
+  DIFFEVO_HD static void observe(const state& s, bool, float* obs) { obs[0] = static_cast<float>(s.x); }
+};
 
 int main() {
   diffevo::config cfg;
@@ -58,6 +74,18 @@ int main() {
   const diffevo::optimize_result cr = diffevo::run(s, [](diffevo::population_view pop, float* out) {
     for (int i = 0; i < pop.rows; ++i) out[i] = pop.row(i)[0] * pop.row(i)[0] + pop.row(i)[1] * pop.row(i)[1];
   });
-  std::printf("consumer: cart-pole return %g, cma-es best %g\n", returns[0], cr.best_fitness);
-  return cr.best_fitness < 1e-3f ? 0 : 5;
+  if (!(cr.best_fitness < 1e-3f)) return 5;
+
+  // Its own environment on the cpu backend: a controller that always pushes right (bias of action 1
+  // above action 0's) gets past x = 1 from x0 in ceil((1 - x0) / 0.05) or so steps, under 31.
+  diffevo::rollout_config lc;
+  lc.layers = {1, 2};
+  lc.max_steps = 100;
+  diffevo::rollout_evaluator line(lc, diffevo::make_host_environment<line_car>("line car"));
+  const std::vector<float> right = {0.0f, 0.0f, 0.0f, 1.0f};  // W (2 x 1), then biases (0, 1)
+  float steps = 0;
+  line.evaluate(diffevo::population_view{right.data(), 1, 4}, &steps, 0);
+  std::printf("consumer: cart-pole return %g, cma-es best %g, own environment %g steps on %s\n", returns[0],
+              cr.best_fitness, steps, diffevo::to_string(line.backend()));
+  return steps >= 10 && steps <= 31 ? 0 : 6;
 }
