@@ -39,6 +39,11 @@ void validate(const config& c) {
   DIFFEVO_EXPECTS(std::isfinite(c.power) && c.power > 0, invalid_argument, "power must be finite and > 0 (got ",
                   c.power, ")");
   DIFFEVO_EXPECTS(c.cpu_threads >= 0, invalid_argument, "cpu_threads must be >= 0 (got ", c.cpu_threads, ")");
+  // Told values are log g under log_density: higher is always better, so best-so-far under minimize
+  // would keep the worst individual.
+  DIFFEVO_EXPECTS(c.density != density_kind::log_density || c.goal == objective::maximize, invalid_argument,
+                  "density = log_density needs goal = maximize (the told values are log-densities, higher is "
+                  "better; got goal = minimize)");
   validate_affine(c.center, "center", c.dimension, false);
   validate_affine(c.scale, "scale", c.dimension, true);
   const std::vector<double> alphas = make_schedule(c);  // validates a user schedule

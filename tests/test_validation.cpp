@@ -43,6 +43,11 @@ TEST(Validation, ConfigFields) {
   expect_message<invalid_argument>(with([](config& c) { c.scale = {0}; }), "scale[0] must be > 0 (got 0)");
   expect_message<invalid_argument>(with([](config& c) { c.center = {1, NAN, 2}; }), "center[1] must be finite");
   expect_message<invalid_argument>(with([](config& c) { c.cpu_threads = -2; }), "cpu_threads must be >= 0 (got -2)");
+  expect_message<invalid_argument>(with([](config& c) {
+                                     c.density = density_kind::log_density;
+                                     c.goal = objective::minimize;
+                                   }),
+                                   "density = log_density needs goal = maximize");
 }
 
 TEST(Validation, UserSchedule) {

@@ -21,7 +21,7 @@ enum class density_kind {
   identity,     ///< g = f'  (f' = f when maximizing, -f when minimizing; f' < 0 is an error)
   power,        ///< g = (f' / temperature)^power  (same sign rule)
   energy,       ///< log g = (f' - max f') / temperature  (default; any sign)
-  log_density,  ///< the values passed to tell() are log g directly
+  log_density,  ///< the values passed to tell() are log g directly (higher is better: goal must be maximize)
 };
 
 /// Whether larger or smaller fitness is better.
