@@ -53,9 +53,10 @@ class optimizer final : public strategy {
   /// Throws logic_error before ask() or after done(); invalid_argument for a wrong length, a
   /// negative fitness under identity/power, or +inf in the winning direction (naming the index and
   /// value). On any of these throws the optimizer state is unchanged and the call can be retried.
-  /// On the cpu backend the same holds when the update itself fails (e.g. out of memory). A CUDA
-  /// error during the update (cuda_error, cublas_error, curand_error) leaves the optimizer
-  /// unusable: the device's state is then unknown.
+  /// The same holds when the update itself fails: out of memory, or on the cuda backend a failing
+  /// CUDA, cuBLAS or cuRAND call (cuda_error, cublas_error, curand_error); telling the same fitness
+  /// again then gives the uninterrupted run's bits (tested by failing each call in turn on the CUDA
+  /// emulator). After an error that loses the CUDA context (a kernel fault), every later call throws.
   void tell(const float* fitness, std::size_t n) override;
 
   /// cuda backend only (logic_error otherwise): the current population as a device pointer
@@ -104,7 +105,7 @@ class optimizer final : public strategy {
   void on_generation(generation_callback cb);
 
   /// Writes the complete state (config, generation, population, x0, projection, noise position,
-  /// best-so-far, counters) to `path` in the versioned format of host/checkpoint.cpp. The write is
+  /// best-so-far, counters) to `path` in the versioned format of host/checkpoint_format.cpp. The write is
   /// atomic: a temporary file in the same directory is flushed to disk and renamed over `path`, so a
   /// crash leaves either the previous file or the new one. Throws checkpoint_error on I/O failure.
   /// Call it between a tell() and the next ask() (or before the first ask()).
