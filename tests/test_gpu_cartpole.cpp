@@ -13,6 +13,7 @@
 
 #include "diffevo/diffevo.hpp"
 #include "expect.hpp"
+#include "rollout_helpers.hpp"
 
 using namespace diffevo;
 
@@ -64,7 +65,7 @@ void compare(const std::vector<int>& layers, int n, int episodes) {
   c.backend = backend_kind::cuda;
   cartpole_evaluator gpu(c);
   const int p = cpu.parameter_count();
-  std::vector<float> rc(n), rg(n), rd(n);
+  std::vector<float> rc(n), rg(n);
   cpu.evaluate(population_view{params.data(), n, p}, rc.data(), 3);
   gpu.evaluate(population_view{params.data(), n, p}, rg.data(), 3);
   int flips = 0;
@@ -78,18 +79,7 @@ void compare(const std::vector<int>& layers, int n, int episodes) {
   EXPECT_LE(flips, std::max(1, n / 100)) << "more than 1 % of episodes differ (one allowed below 100)";
   EXPECT_GT(mean, 50) << "the comparison needs long episodes";
   EXPECT_EQ(gpu.last_steps(), gpu.count_steps(rg.data(), n));
-
-  // evaluate_device on device-resident parameters gives what evaluate gives.
-  float *dp = nullptr, *dr = nullptr;
-  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&dp), params.size() * sizeof(float)), cudaSuccess);
-  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&dr), n * sizeof(float)), cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(dp, params.data(), params.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
-  gpu.evaluate_device(population_view{dp, n, p}, dr, 3, nullptr);
-  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(rd.data(), dr, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
-  EXPECT_EQ(rd, rg);
-  cudaFree(dp);
-  cudaFree(dr);
+  EXPECT_EQ(evaluate_on_device(gpu, params, n, 3), rg);  // evaluate_device gives what evaluate gives
 }
 }  // namespace
 

@@ -16,6 +16,7 @@
 #include "../examples/mountain_car.hpp"
 #include "diffevo/diffevo.hpp"
 #include "diffevo/rollout.cuh"
+#include "rollout_helpers.hpp"
 
 using namespace diffevo;
 
@@ -83,7 +84,7 @@ void compare(const std::vector<int>& layers, int n) {
   c.backend = backend_kind::cuda;
   rollout_evaluator gpu(c, car);
   const int p = cpu.parameter_count();
-  std::vector<float> rc(n), rg(n), rd(n);
+  std::vector<float> rc(n), rg(n);
   cpu.evaluate(population_view{params.data(), n, p}, rc.data(), 1);
   gpu.evaluate(population_view{params.data(), n, p}, rg.data(), 1);
   int flips = 0, at_flag = 0;
@@ -96,16 +97,7 @@ void compare(const std::vector<int>& layers, int n) {
   EXPECT_LE(flips, std::max(1, n / 100)) << "more than 1 % of episodes differ (one allowed below 100)";
   EXPECT_GT(at_flag, n / 2) << "the comparison needs episodes that end at the flag";
 
-  float *dp = nullptr, *dr = nullptr;  // evaluate_device gives what evaluate gives
-  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&dp), params.size() * sizeof(float)), cudaSuccess);
-  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&dr), n * sizeof(float)), cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(dp, params.data(), params.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
-  gpu.evaluate_device(population_view{dp, n, p}, dr, 1, nullptr);
-  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(rd.data(), dr, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
-  EXPECT_EQ(rd, rg);
-  cudaFree(dp);
-  cudaFree(dr);
+  EXPECT_EQ(evaluate_on_device(gpu, params, n, 1), rg);  // evaluate_device gives what evaluate gives
 }
 
 }  // namespace
