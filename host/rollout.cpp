@@ -104,6 +104,8 @@ const rollout_environment& rollout_evaluator::environment() const noexcept { ret
 long long rollout_evaluator::last_steps() const noexcept { return p_->last_steps; }
 
 long long rollout_evaluator::count_steps(const float* returns, int n) const {
+  DIFFEVO_EXPECTS(!p_->env.rewarded, logic_error, "count_steps: the ", p_->name,
+                  " environment has rewards, so its returns are not episode lengths");
   long long s = 0;
   for (int i = 0; i < n; ++i) s += std::llround(static_cast<double>(returns[i]) * p_->rp.episodes);
   return s;
@@ -119,7 +121,7 @@ void rollout_evaluator::evaluate(population_view params, float* returns, std::ui
     p_->dev->evaluate_host(params.data, params.rows, returns, generation);
   else
     p_->env.run_host(p_->rp, params.data, params.rows, returns, generation, p_->cfg.cpu_threads);
-  p_->last_steps = count_steps(returns, params.rows);
+  p_->last_steps = p_->env.rewarded ? -1 : count_steps(returns, params.rows);
 }
 
 void rollout_evaluator::evaluate_device(population_view d_params, float* d_returns, std::uint64_t generation,

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "../examples/mountain_car.hpp"
+#include "test_environments.hpp"
 #include "diffevo/diffevo.hpp"
 #include "diffevo/env/cartpole.hpp"
 #include "diffevo/rollout.cuh"
@@ -65,6 +65,8 @@ int golden_action(const std::string& policy, double velocity) {
   if (policy == "coast") return 1;
   return velocity > 0 ? 2 : 0;
 }
+
+static_assert(detail::env_has_rewards<rewarded_car>::value && !detail::env_has_rewards<mountain_car>::value);
 
 rollout_config cpu_config(std::vector<int> layers) {
   rollout_config c;
@@ -239,4 +241,40 @@ TEST(OwnEnvironment, TheEvaluatorKeepsItsOwnCopyOfTheName) {
   EXPECT_STREQ(ev.environment().name, "mountain-car");
   rollout_evaluator moved(std::move(ev));
   EXPECT_STREQ(moved.environment().name, "mountain-car");
+}
+
+TEST(OwnEnvironment, RewardedStepsSumToTheReturn) {
+  // The swing-up controller of AHandWrittenControllerGivesTheReferenceEpisodeLengths, two episodes
+  // each, rewards summed here along the Gymnasium transcription.
+  rollout_config c = cpu_config({2, 3});
+  c.episodes = 2;
+  const rollout_environment car = make_environment<rewarded_car>("rewarded mountain car");
+  EXPECT_TRUE(car.rewarded);
+  rollout_evaluator ev(c, car);
+  const int n = 100;
+  const std::vector<float> one = {0, -1, 0, 0, 0, 1, 0, 0, 0};
+  std::vector<float> params;
+  for (int i = 0; i < n; ++i) params.insert(params.end(), one.begin(), one.end());
+  std::vector<float> got(n);
+  ev.evaluate(population_view{params.data(), n, 9}, got.data(), 2);
+  detail::rollout_params rp{};
+  rp.seed = c.seed;
+  int positive = 0;
+  for (int i = 0; i < n; ++i) {
+    double total = 0;
+    for (int e = 0; e < 2; ++e) {
+      gym_car g{-0.5 + detail::uniform_pm(detail::start_key(rp, 2, static_cast<std::uint64_t>(i), e), 0, 0.1), 0.0};
+      for (int t = 1;; ++t) {
+        const bool done = gym_step(g, static_cast<float>(g.velocity / 0.07) > 0 ? 2 : 0);
+        total += g.position > 0 ? 0.5 : -1.0;
+        if (done || t == 200) break;
+      }
+    }
+    ASSERT_EQ(got[i], static_cast<float>(total / 2)) << "controller " << i;
+    positive += got[i] > 0;
+  }
+  EXPECT_LT(positive, n);  // the sums are not lengths: negative for most controllers
+  EXPECT_EQ(ev.last_steps(), -1);
+  expect_message<logic_error>([&] { (void)ev.count_steps(got.data(), n); },
+                              "the rewarded mountain car environment has rewards");
 }

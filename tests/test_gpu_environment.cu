@@ -13,7 +13,7 @@
 #include <random>
 #include <vector>
 
-#include "../examples/mountain_car.hpp"
+#include "test_environments.hpp"
 #include "diffevo/diffevo.hpp"
 #include "diffevo/rollout.cuh"
 #include "rollout_helpers.hpp"
@@ -22,20 +22,6 @@ using namespace diffevo;
 
 namespace {
 
-// An environment with more actions (40) than the hidden2<32> mapping has threads: a walker on a line
-// that picks its step size, out at |x| > 1. Its nets never take that mapping (hidden2_supports).
-struct many_actions {
-  static constexpr int obs_dim = 1, num_actions = 40;
-  struct state {
-    double x;
-  };
-  DIFFEVO_HD static state reset(std::uint64_t key) { return state{diffevo::detail::uniform_pm(key, 0, 0.5)}; }
-  DIFFEVO_HD static bool step(state& s, int action) {
-    s.x += (action - 19.5) * 0.002 + 0.01 * ::sin(7 * s.x);
-    return s.x < -1 || s.x > 1;
-  }
-  DIFFEVO_HD static void observe(const state& s, bool, float* obs) { obs[0] = static_cast<float>(s.x); }
-};
 static_assert(!detail::hidden2_supports<many_actions, 32> && detail::hidden2_supports<many_actions, 64>);
 
 // Swing-up controllers (push in the direction of motion, through the hidden layers by ReLU pairs)
@@ -111,6 +97,39 @@ TEST(GpuOwnEnvironment, EveryMappingMatchesTheCpu) {
   compare({2, 128, 128, 3}, 64);   // hidden2<128>
   compare({2, 200, 3}, 100);       // block mapping, weights in shared memory
   compare({2, 256, 256, 3}, 32);   // block mapping, 67,331 parameters: weights from global memory
+}
+
+TEST(GpuOwnEnvironment, RewardedReturnsMatchTheCpuOnEveryMapping) {
+  if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
+  const rollout_environment car = make_environment<rewarded_car>("rewarded mountain car");
+  for (const std::vector<int>& layers : {std::vector<int>{2, 3}, std::vector<int>{2, 32, 32, 3},
+                                         std::vector<int>{2, 200, 3}}) {
+    const int n = 64;
+    std::mt19937 rng(5);
+    const auto params = swing_up_population(layers, n, rng);
+    rollout_config c;
+    c.layers = layers;
+    c.max_steps = 200;
+    c.episodes = 2;
+    c.seed = 6;
+    c.backend = backend_kind::cpu;
+    rollout_evaluator cpu(c, car);
+    c.backend = backend_kind::cuda;
+    rollout_evaluator gpu(c, car);
+    const int p = cpu.parameter_count();
+    std::vector<float> rc(n), rg(n);
+    cpu.evaluate(population_view{params.data(), n, p}, rc.data(), 0);
+    gpu.evaluate(population_view{params.data(), n, p}, rg.data(), 0);
+    int flips = 0;
+    for (int i = 0; i < n; ++i) flips += rc[i] != rg[i];
+    const auto [lo, hi] = std::minmax_element(rc.begin(), rc.end());
+    std::printf("[ rewarded mountain car, width %d ] %d of %d returns differ cpu vs cuda; returns %.1f to %.1f\n",
+                layers[1], flips, n, *lo, *hi);
+    EXPECT_LE(flips, 1);
+    EXPECT_LT(*lo, *hi) << "the comparison needs varied returns";
+    EXPECT_EQ(evaluate_on_device(gpu, params, n, 0), rg);
+    EXPECT_EQ(gpu.last_steps(), -1);
+  }
 }
 
 TEST(GpuOwnEnvironment, MoreActionsThanAHidden2BlockHasThreadsTakeAnotherMapping) {

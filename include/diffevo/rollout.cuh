@@ -11,6 +11,7 @@
 ///       struct state { double position, velocity; };              // trivially copyable
 ///       DIFFEVO_HD static state reset(std::uint64_t key);         // detail::uniform_pm(key, i, half) draws
 ///       DIFFEVO_HD static bool step(state& s, int action);        // true: the episode terminates
+///       // or, to reward steps: DIFFEVO_HD static bool step(state& s, int action, double& reward);
 ///       DIFFEVO_HD static void observe(const state& s, bool normalize, float* obs);  // obs_dim floats
 ///     };
 ///     diffevo::rollout_evaluator ev(rc, diffevo::make_environment<my_env>("my-env"));
@@ -19,9 +20,10 @@
 /// any pure function of the key keeps the cpu and cuda episodes identical.) Plain C++ code can run
 /// its environment on the cpu backend only: make_host_environment in diffevo/rollout.hpp.
 ///
-/// A controller's return is its mean episode length: the steps taken until `step` reports
-/// termination, or rc.max_steps. Maximize it for a task of staying alive (cart-pole), minimize it for
-/// one of reaching a goal (mountain car: examples/own_environment.cu). Compile as the library is, with
+/// A controller's return is the mean over episodes of its summed step rewards, each episode ending when
+/// `step` reports termination or after rc.max_steps steps. Without the reward argument every step
+/// earns 1, so the return is the mean episode length: maximize it for a task of staying alive
+/// (cart-pole), minimize it for one of reaching a goal (mountain car: examples/own_environment.cu). Compile as the library is, with
 /// --fmad=false and -Xcompiler=-ffp-contract=off (no fused multiply-adds on device or host), for the
 /// cuda returns to match the cpu ones as closely as cart-pole's do. Like any template, an
 /// environment type is compiled once per program: make it in one source, or with the same flags.

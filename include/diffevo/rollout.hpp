@@ -36,6 +36,7 @@ struct rollout_environment {
   const char* name = nullptr;  ///< in messages ("cart-pole"); the evaluator keeps a copy
   int obs_dim = 0;             ///< observations: the MLP's first width
   int num_actions = 0;         ///< actions: the MLP's last width (the action is the argmax logit)
+  bool rewarded = false;       ///< its step gives rewards (else every step earns 1: returns are lengths)
   /// The host loop: returns[i] for the n controllers of `params` on `threads` host threads.
   void (*run_host)(const detail::rollout_params& rp, const float* params, int n, float* returns,
                    std::uint64_t generation, int threads) = nullptr;
@@ -59,14 +60,16 @@ rollout_environment make_host_environment(const char* name) {
   e.name = name;
   e.obs_dim = Env::obs_dim;
   e.num_actions = Env::num_actions;
+  e.rewarded = detail::env_has_rewards<Env>::value;
   e.run_host = &detail::rollout_host<Env>;
   return e;
 }
 
-/// Evaluates populations of MLP controllers in an environment. Returns are in [1, max_steps]: the
-/// mean over episodes of the steps taken, counting the terminating step (cart-pole: the steps
-/// survived). Non-finite parameters are legal: ReLU maps NaN to 0 and a NaN logit never wins the
-/// argmax over a number (all NaN: action 0), so the return is still defined.
+/// Evaluates populations of MLP controllers in an environment. A return is the mean over episodes of
+/// the sum of the step rewards; for an environment without rewards (cart-pole) every step earns 1,
+/// so returns are in [1, max_steps]: the steps taken, counting the terminating step (cart-pole: the
+/// steps survived). Non-finite parameters are legal: ReLU maps NaN to 0 and a NaN logit never wins
+/// the argmax over a number (all NaN: action 0), so the return is still defined.
 class rollout_evaluator {
  public:
   /// Throws invalid_argument naming the field when `cfg` does not fit `env` (layers[0] must be
@@ -93,9 +96,11 @@ class rollout_evaluator {
   void evaluate_device(population_view d_params, float* d_returns, std::uint64_t generation, cuda_stream stream);
 
   /// Environment steps simulated by the last evaluate() (sum over individuals and episodes).
-  /// After evaluate_device() it is unknown (-1) until `count_steps(host returns)`.
+  /// After evaluate_device() it is unknown (-1) until `count_steps(host returns)`; for a rewarded
+  /// environment, whose returns are not lengths, it is always unknown (-1).
   long long last_steps() const noexcept;
-  /// Steps simulated for these returns: sum of returns times episodes.
+  /// Steps simulated for these returns: sum of returns times episodes. Throws logic_error for a
+  /// rewarded environment.
   long long count_steps(const float* returns, int n) const;
 
  private:

@@ -55,6 +55,29 @@ class host_mlp {
   std::vector<float> wt_, a_, b_;
 };
 
+/// Whether Env rewards its steps: it has `step(state&, int action, double& reward)` (else every step
+/// earns 1, and a return is an episode length).
+template <class Env, class = void>
+struct env_has_rewards : std::false_type {};
+template <class Env>
+struct env_has_rewards<Env, std::void_t<decltype(Env::step(std::declval<typename Env::state&>(), 0,
+                                                            std::declval<double&>()))>> : std::true_type {};
+
+/// One step of Env; adds the step's reward to `episode_return` (1 for an environment without rewards).
+/// True when the episode terminates.
+template <class Env>
+DIFFEVO_HD inline bool env_step(typename Env::state& s, int action, double& episode_return) {
+  if constexpr (env_has_rewards<Env>::value) {
+    double r = 0;
+    const bool done = Env::step(s, action, r);
+    episode_return += r;
+    return done;
+  } else {
+    episode_return += 1;
+    return Env::step(s, action);
+  }
+}
+
 /// Compile-time checks of the environment concept (diffevo/env/cartpole.hpp has the shape).
 template <class Env>
 constexpr void check_environment() {
@@ -63,16 +86,22 @@ constexpr void check_environment() {
   static_assert(std::is_trivially_copyable_v<state>, "Env::state must be trivially copyable (it lives in kernels)");
   static_assert(std::is_same_v<decltype(Env::reset(std::uint64_t{})), state>,
                 "Env::reset(std::uint64_t key) must return an Env::state");
-  static_assert(std::is_convertible_v<decltype(Env::step(std::declval<state&>(), 0)), bool>,
-                "Env::step(Env::state&, int action) must return bool (true: the episode terminates)");
+  if constexpr (env_has_rewards<Env>::value)
+    static_assert(std::is_convertible_v<decltype(Env::step(std::declval<state&>(), 0, std::declval<double&>())), bool>,
+                  "Env::step(Env::state&, int action, double& reward) must return bool (true: the episode terminates)");
+  else
+    static_assert(std::is_convertible_v<decltype(Env::step(std::declval<state&>(), 0)), bool>,
+                  "Env::step(Env::state&, int action) (or with a third argument, double& reward) must return "
+                  "bool (true: the episode terminates)");
   static_assert(std::is_void_v<decltype(Env::observe(std::declval<const state&>(), true, std::declval<float*>()))>,
                 "Env::observe(const Env::state&, bool normalize, float* obs) must write obs_dim floats");
 }
 
-/// The mean episode length of one controller (its weights loaded in `net`).
+/// The mean episode return of one controller (its weights loaded in `net`); without rewards, the
+/// mean episode length.
 template <class Env>
 float rollout_one(const rollout_params& rp, host_mlp& net, std::uint64_t generation, std::uint64_t individual) {
-  long long total = 0;
+  double total = 0;  // the episodes' returns
   float obs[Env::obs_dim];
   for (int e = 0; e < rp.episodes; ++e) {
     typename Env::state s = Env::reset(start_key(rp, generation, individual, e));
@@ -80,11 +109,10 @@ float rollout_one(const rollout_params& rp, host_mlp& net, std::uint64_t generat
     while (t < rp.max_steps) {
       Env::observe(s, rp.normalize, obs);
       ++t;
-      if (Env::step(s, net.action(obs))) break;
+      if (env_step<Env>(s, net.action(obs), total)) break;
     }
-    total += t;
   }
-  return static_cast<float>(static_cast<double>(total) / rp.episodes);
+  return static_cast<float>(total / rp.episodes);
 }
 
 /// Host threads: returns[i] for the n controllers of `params` (n x P, row-major).

@@ -56,18 +56,17 @@ __global__ void rollout_thread_kernel(const float* params, int n, rollout_params
   // The observation sits in b: the first layer reads it into a before anything writes b again (the
   // layers alternate a, b, a, ...). A local array here would live in local memory.
   float* const obs = b;
-  long long total = 0;
+  double total = 0;  // the episodes' returns (without rewards: their lengths)
   for (int e = 0; e < rp.episodes; ++e) {
     typename Env::state s = Env::reset(start_key(rp, generation, static_cast<std::uint64_t>(i), e));
     int t = 0;
     while (t < rp.max_steps) {
       Env::observe(s, rp.normalize, obs);
       ++t;
-      if (Env::step(s, env::mlp_action(rp.shape, w, obs, a, b))) break;
+      if (env_step<Env>(s, env::mlp_action(rp.shape, w, obs, a, b), total)) break;
     }
-    total += t;
   }
-  returns[i] = static_cast<float>(static_cast<double>(total) / rp.episodes);
+  returns[i] = static_cast<float>(total / rp.episodes);
 }
 
 // ---- hidden2<H> mapping ----------------------------------------------------------------------
@@ -98,7 +97,7 @@ __global__ void __launch_bounds__(H, 384 / H) rollout_hidden2_kernel(const float
   if (j < A) b3[j] = B3[j];
 
   typename Env::state s{};  // thread 0's
-  long long total = 0;
+  double total = 0;  // thread 0's: the episodes' returns (without rewards: their lengths)
   for (int e = 0; e < rp.episodes; ++e) {
     __syncthreads();  // everyone has read the previous episode's `done`
     int t = 0;
@@ -129,7 +128,7 @@ __global__ void __launch_bounds__(H, 384 / H) rollout_hidden2_kernel(const float
       __syncthreads();
       if (j == 0) {
         ++t;
-        if (Env::step(s, env::argmax(logits, A)) || t >= rp.max_steps)
+        if (env_step<Env>(s, env::argmax(logits, A), total) || t >= rp.max_steps)
           done = 1;
         else
           Env::observe(s, rp.normalize, obs);
@@ -137,9 +136,8 @@ __global__ void __launch_bounds__(H, 384 / H) rollout_hidden2_kernel(const float
       __syncthreads();
       if (done) break;
     }
-    total += t;  // meaningful on thread 0
   }
-  if (j == 0) returns[i] = static_cast<float>(static_cast<double>(total) / rp.episodes);
+  if (j == 0) returns[i] = static_cast<float>(total / rp.episodes);
 }
 
 // ---- block mapping ---------------------------------------------------------------------------
@@ -169,7 +167,7 @@ __global__ void __launch_bounds__(k_generic_block) rollout_block_kernel(const fl
     }
   }
   typename Env::state s{};
-  long long total = 0;
+  double total = 0;  // thread 0's: the episodes' returns (without rewards: their lengths)
   for (int e = 0; e < rp.episodes; ++e) {
     __syncthreads();
     int t = 0;
@@ -202,7 +200,7 @@ __global__ void __launch_bounds__(k_generic_block) rollout_block_kernel(const fl
       }
       if (tid == 0) {  // `in` holds the logits; they are consumed before act0 takes the next observation
         ++t;
-        if (Env::step(s, env::argmax(in, Env::num_actions)) || t >= rp.max_steps)
+        if (env_step<Env>(s, env::argmax(in, Env::num_actions), total) || t >= rp.max_steps)
           done = 1;
         else
           Env::observe(s, rp.normalize, act0);
@@ -210,9 +208,8 @@ __global__ void __launch_bounds__(k_generic_block) rollout_block_kernel(const fl
       __syncthreads();
       if (done) break;
     }
-    total += t;
   }
-  if (tid == 0) returns[i] = static_cast<float>(static_cast<double>(total) / rp.episodes);
+  if (tid == 0) returns[i] = static_cast<float>(total / rp.episodes);
 }
 
 /// Raises a kernel's dynamic shared-memory limit when it needs more than the default 48 KiB.
