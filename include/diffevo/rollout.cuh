@@ -20,13 +20,15 @@
 /// any pure function of the key keeps the cpu and cuda episodes identical.) Plain C++ code can run
 /// its environment on the cpu backend only: make_host_environment in diffevo/rollout.hpp.
 ///
-/// A controller's return is the mean over episodes of its summed step rewards, each episode ending when
-/// `step` reports termination or after rc.max_steps steps. Without the reward argument every step
-/// earns 1, so the return is the mean episode length: maximize it for a task of staying alive
-/// (cart-pole), minimize it for one of reaching a goal (mountain car: examples/own_environment.cu). Compile as the library is, with
-/// --fmad=false and -Xcompiler=-ffp-contract=off (no fused multiply-adds on device or host), for the
-/// cuda returns to match the cpu ones as closely as cart-pole's do. Like any template, an
-/// environment type is compiled once per program: make it in one source, or with the same flags.
+/// A controller's return is the mean over episodes of its summed step rewards, each episode ending
+/// when `step` reports termination or after rc.max_steps steps. Without the reward argument every
+/// step earns 1, so the return is the mean episode length: maximize it for a task of staying alive
+/// (cart-pole), minimize it for one of reaching a goal (mountain car: examples/own_environment.cu).
+///
+/// Compile as the library is, with --fmad=false and -Xcompiler=-ffp-contract=off (no fused
+/// multiply-adds on device or host), for the cuda returns to match the cpu ones as closely as
+/// cart-pole's do. Like any template, an environment type is compiled once per program: make it in
+/// one source, or with the same flags.
 
 #if !defined(__CUDACC__) && !defined(DIFFEVO_CUDA_EMULATOR)  // the emulator: tests/emulator
 #error "diffevo/rollout.cuh needs nvcc; plain C++ code uses diffevo/rollout.hpp"
