@@ -56,6 +56,33 @@ std::vector<float> swing_up_population(const std::vector<int>& w, int n, std::mt
   return all;
 }
 
+// The returns of the n controllers of `params` on the cpu and on cuda (through evaluate, and through
+// evaluate_device, which must agree with evaluate), and how many differ.
+struct cpu_and_cuda {
+  std::vector<float> cpu;
+  int flips = 0;
+  float lo = 0, hi = 0;  // of the cpu returns
+};
+cpu_and_cuda run_both(const rollout_environment& env, rollout_config c, const std::vector<float>& params, int n,
+                      std::uint64_t generation) {
+  c.backend = backend_kind::cpu;
+  rollout_evaluator cpu(c, env);
+  c.backend = backend_kind::cuda;
+  rollout_evaluator gpu(c, env);
+  const int p = cpu.parameter_count();
+  cpu_and_cuda r;
+  r.cpu.resize(n);
+  std::vector<float> rg(n);
+  cpu.evaluate(population_view{params.data(), n, p}, r.cpu.data(), generation);
+  gpu.evaluate(population_view{params.data(), n, p}, rg.data(), generation);
+  for (int i = 0; i < n; ++i) r.flips += r.cpu[i] != rg[i];
+  r.lo = *std::min_element(r.cpu.begin(), r.cpu.end());
+  r.hi = *std::max_element(r.cpu.begin(), r.cpu.end());
+  EXPECT_EQ(gpu.last_steps(), env.rewarded ? -1 : gpu.count_steps(rg.data(), n));
+  EXPECT_EQ(evaluate_on_device(gpu, params, n, generation), rg);
+  return r;
+}
+
 void compare(const std::vector<int>& layers, int n) {
   if (std::getenv("DIFFEVO_SANITIZE")) n = std::min(n, 64);  // as test_gpu_cartpole.cpp
   std::mt19937 rng(23);
@@ -64,26 +91,12 @@ void compare(const std::vector<int>& layers, int n) {
   c.layers = layers;
   c.max_steps = 200;
   c.seed = 9;
-  c.backend = backend_kind::cpu;
-  const rollout_environment car = make_environment<mountain_car>("mountain-car");
-  rollout_evaluator cpu(c, car);
-  c.backend = backend_kind::cuda;
-  rollout_evaluator gpu(c, car);
-  const int p = cpu.parameter_count();
-  std::vector<float> rc(n), rg(n);
-  cpu.evaluate(population_view{params.data(), n, p}, rc.data(), 1);
-  gpu.evaluate(population_view{params.data(), n, p}, rg.data(), 1);
-  int flips = 0, at_flag = 0;
-  for (int i = 0; i < n; ++i) {
-    flips += rc[i] != rg[i];
-    at_flag += rc[i] < 200;
-  }
+  const cpu_and_cuda r = run_both(make_environment<mountain_car>("mountain-car"), c, params, n, 1);
+  const int at_flag = static_cast<int>(std::count_if(r.cpu.begin(), r.cpu.end(), [](float v) { return v < 200; }));
   std::printf("[ mountain car, layers %zu, width %d ] %d of %d returns differ cpu vs cuda; %d reach the flag\n",
-              layers.size(), layers[1], flips, n, at_flag);
-  EXPECT_LE(flips, std::max(1, n / 100)) << "more than 1 % of episodes differ (one allowed below 100)";
+              layers.size(), layers[1], r.flips, n, at_flag);
+  EXPECT_LE(r.flips, std::max(1, n / 100)) << "more than 1 % of episodes differ (one allowed below 100)";
   EXPECT_GT(at_flag, n / 2) << "the comparison needs episodes that end at the flag";
-
-  EXPECT_EQ(evaluate_on_device(gpu, params, n, 1), rg);  // evaluate_device gives what evaluate gives
 }
 
 }  // namespace
@@ -106,29 +119,16 @@ TEST(GpuOwnEnvironment, RewardedReturnsMatchTheCpuOnEveryMapping) {
                                          std::vector<int>{2, 200, 3}}) {
     const int n = 64;
     std::mt19937 rng(5);
-    const auto params = swing_up_population(layers, n, rng);
     rollout_config c;
     c.layers = layers;
     c.max_steps = 200;
     c.episodes = 2;
     c.seed = 6;
-    c.backend = backend_kind::cpu;
-    rollout_evaluator cpu(c, car);
-    c.backend = backend_kind::cuda;
-    rollout_evaluator gpu(c, car);
-    const int p = cpu.parameter_count();
-    std::vector<float> rc(n), rg(n);
-    cpu.evaluate(population_view{params.data(), n, p}, rc.data(), 0);
-    gpu.evaluate(population_view{params.data(), n, p}, rg.data(), 0);
-    int flips = 0;
-    for (int i = 0; i < n; ++i) flips += rc[i] != rg[i];
-    const auto [lo, hi] = std::minmax_element(rc.begin(), rc.end());
+    const cpu_and_cuda r = run_both(car, c, swing_up_population(layers, n, rng), n, 0);
     std::printf("[ rewarded mountain car, width %d ] %d of %d returns differ cpu vs cuda; returns %.1f to %.1f\n",
-                layers[1], flips, n, *lo, *hi);
-    EXPECT_LE(flips, 1);
-    EXPECT_LT(*lo, *hi) << "the comparison needs varied returns";
-    EXPECT_EQ(evaluate_on_device(gpu, params, n, 0), rg);
-    EXPECT_EQ(gpu.last_steps(), -1);
+                layers[1], r.flips, n, r.lo, r.hi);
+    EXPECT_LE(r.flips, 1);
+    EXPECT_LT(r.lo, r.hi) << "the comparison needs varied returns";
   }
 }
 
@@ -140,24 +140,16 @@ TEST(GpuOwnEnvironment, MoreActionsThanAHidden2BlockHasThreadsTakeAnotherMapping
     c.layers = layers;
     c.max_steps = 200;
     c.seed = 4;
-    c.backend = backend_kind::cpu;
-    rollout_evaluator cpu(c, walker);
-    c.backend = backend_kind::cuda;
-    rollout_evaluator gpu(c, walker);
-    const int n = 64, p = cpu.parameter_count();
+    const int n = 64;
+    const int p = rollout_evaluator(c, walker).parameter_count();
     std::mt19937 rng(31);
     std::normal_distribution<float> nd(0, 0.3f);
     std::vector<float> params(static_cast<std::size_t>(n) * p);
     for (float& v : params) v = nd(rng);
-    std::vector<float> rc(n), rg(n);
-    cpu.evaluate(population_view{params.data(), n, p}, rc.data(), 0);
-    gpu.evaluate(population_view{params.data(), n, p}, rg.data(), 0);
-    int flips = 0;
-    for (int i = 0; i < n; ++i) flips += rc[i] != rg[i];
-    const auto [lo, hi] = std::minmax_element(rc.begin(), rc.end());
+    const cpu_and_cuda r = run_both(walker, c, params, n, 0);
     std::printf("[ walker, 40 actions, width %d ] %d of %d returns differ cpu vs cuda; lengths %.0f to %.0f\n",
-                layers[1], flips, n, *lo, *hi);
-    EXPECT_LE(flips, 1);
-    EXPECT_LT(*lo, *hi) << "the comparison needs varied episodes";
+                layers[1], r.flips, n, r.lo, r.hi);
+    EXPECT_LE(r.flips, 1);
+    EXPECT_LT(r.lo, r.hi) << "the comparison needs varied episodes";
   }
 }
