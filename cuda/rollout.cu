@@ -2,7 +2,6 @@
 // kernels (diffevo/detail/rollout_kernels.cuh: the three mappings and their choice). Cart-pole's
 // environment is compiled here, as a user's own is in their CUDA source (diffevo/rollout.cuh).
 #include <memory>
-#include <string>
 
 #include "../host/rollout_backend.hpp"
 #include "check.cuh"
@@ -28,7 +27,7 @@ inline rollout_device_limits limits_of_current_device() {
 
 class cuda_rollout final : public rollout_device {
  public:
-  cuda_rollout(const rollout_params& rp, const rollout_environment& env) : rp_(rp), env_(env), name_(env.name) {
+  cuda_rollout(const rollout_params& rp, const rollout_environment& env) : rp_(rp), env_(env) {
     DIFFEVO_CUDA_TRY(cudaGetDevice(&device_));
     limits_ = limits_of_current_device();
     // Every net runs on some mapping except one whose widest layer's activations alone exceed the
@@ -68,12 +67,11 @@ class cuda_rollout final : public rollout_device {
  private:
   void launch(const float* d_params, int n, float* d_returns, std::uint64_t generation, cudaStream_t stream) {
     const auto e = static_cast<cudaError_t>(env_.launch_device(rp_, d_params, n, d_returns, generation, limits_, stream));
-    if (e != cudaSuccess) cuda_check(e, msg("launching the ", name_, " rollout kernels").c_str(), __FILE__, __LINE__);
+    if (e != cudaSuccess) cuda_check(e, msg("launching the ", env_.name, " rollout kernels").c_str(), __FILE__, __LINE__);
   }
 
   rollout_params rp_;
-  rollout_environment env_;
-  std::string name_;
+  rollout_environment env_;  // its name is the facade's copy, which outlives this evaluator
   int device_ = 0;
   rollout_device_limits limits_;
   cudaStream_t stream_ = nullptr;

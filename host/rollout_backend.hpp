@@ -18,6 +18,7 @@ class rollout_device {
   virtual void evaluate_device(const float* d_params, int n, float* d_returns, std::uint64_t generation,
                                cuda_stream stream) = 0;
 };
+/// env.name must outlive the evaluator (the facade passes its own copy).
 std::unique_ptr<rollout_device> make_cuda_rollout(const rollout_params& rp, const rollout_environment& env);
 
 }  // namespace diffevo::detail

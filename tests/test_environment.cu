@@ -68,6 +68,28 @@ int golden_action(const std::string& policy, double velocity) {
 
 static_assert(detail::env_has_rewards<rewarded_car>::value && !detail::env_has_rewards<mountain_car>::value);
 
+// The swing-up controller, 2-3 with no hidden layer: logits (-v, 0, v) push in the direction of
+// motion (ties: left). n copies, as a parameter matrix.
+std::vector<float> swing_up_copies(int n) {
+  const std::vector<float> one = {0, -1, 0, 0, 0, 1, 0, 0, 0};  // W (3 x 2, row-major), then 3 biases
+  std::vector<float> params;
+  for (int i = 0; i < n; ++i) params.insert(params.end(), one.begin(), one.end());
+  return params;
+}
+
+// One swing-up episode along the Gymnasium transcription, from the start state of `key` (the
+// evaluator's reset, position -0.5 + uniform_pm(key, 0, 0.1), at rest), truncated at 200 steps;
+// after_step(state) is called after every step. Returns the episode length.
+template <class AfterStep>
+int reference_swing_up(std::uint64_t key, AfterStep after_step) {
+  gym_car g{-0.5 + detail::uniform_pm(key, 0, 0.1), 0.0};
+  for (int t = 1;; ++t) {
+    const bool done = gym_step(g, static_cast<float>(g.velocity / 0.07) > 0 ? 2 : 0);
+    after_step(g);
+    if (done || t == 200) return t;
+  }
+}
+
 rollout_config cpu_config(std::vector<int> layers) {
   rollout_config c;
   c.layers = std::move(layers);
@@ -138,15 +160,12 @@ TEST(OwnEnvironment, ResetDrawsThePositionUniformlyInTheValleyAtRest) {
 }
 
 TEST(OwnEnvironment, AHandWrittenControllerGivesTheReferenceEpisodeLengths) {
-  // 2-3 with no hidden layer: logits (-v, 0, v) push in the direction of motion (ties: left), the
-  // classic swing-up; its episodes are computed here with the transcription above.
+  // The classic swing-up (swing_up_copies); its episodes are computed here with the transcription.
   const rollout_config c = cpu_config({2, 3});
   rollout_evaluator ev(c, make_environment<mountain_car>("mountain-car"));
   ASSERT_EQ(ev.parameter_count(), 9);
   const int n = 300;
-  const std::vector<float> one = {0, -1, 0, 0, 0, 1, 0, 0, 0};  // W (3 x 2, row-major), then 3 biases
-  std::vector<float> params;
-  for (int i = 0; i < n; ++i) params.insert(params.end(), one.begin(), one.end());
+  const std::vector<float> params = swing_up_copies(n);
   std::vector<float> got(n);
   ev.evaluate(population_view{params.data(), n, 9}, got.data(), 4);
   detail::rollout_params rp{};
@@ -154,14 +173,9 @@ TEST(OwnEnvironment, AHandWrittenControllerGivesTheReferenceEpisodeLengths) {
   double mean = 0;
   for (int i = 0; i < n; ++i) {
     const std::uint64_t key = detail::start_key(rp, 4, static_cast<std::uint64_t>(i), 0);
-    gym_car g{-0.5 + detail::uniform_pm(key, 0, 0.1), 0.0};
-    ASSERT_GE(g.position, -0.6);
-    ASSERT_LE(g.position, -0.4);
-    int t = 1;
-    for (;; ++t) {
-      const float v = static_cast<float>(g.velocity / 0.07);
-      if (gym_step(g, v > 0 ? 2 : 0) || t == 200) break;
-    }
+    ASSERT_GE(-0.5 + detail::uniform_pm(key, 0, 0.1), -0.6);
+    ASSERT_LE(-0.5 + detail::uniform_pm(key, 0, 0.1), -0.4);
+    const int t = reference_swing_up(key, [](const gym_car&) {});
     ASSERT_EQ(got[i], static_cast<float>(t)) << "controller " << i;
     mean += t / static_cast<double>(n);
   }
@@ -244,17 +258,14 @@ TEST(OwnEnvironment, TheEvaluatorKeepsItsOwnCopyOfTheName) {
 }
 
 TEST(OwnEnvironment, RewardedStepsSumToTheReturn) {
-  // The swing-up controller of AHandWrittenControllerGivesTheReferenceEpisodeLengths, two episodes
-  // each, rewards summed here along the Gymnasium transcription.
+  // The swing-up controller, two episodes each, rewards summed here along the Gymnasium transcription.
   rollout_config c = cpu_config({2, 3});
   c.episodes = 2;
   const rollout_environment car = make_environment<rewarded_car>("rewarded mountain car");
   EXPECT_TRUE(car.rewarded);
   rollout_evaluator ev(c, car);
   const int n = 100;
-  const std::vector<float> one = {0, -1, 0, 0, 0, 1, 0, 0, 0};
-  std::vector<float> params;
-  for (int i = 0; i < n; ++i) params.insert(params.end(), one.begin(), one.end());
+  const std::vector<float> params = swing_up_copies(n);
   std::vector<float> got(n);
   ev.evaluate(population_view{params.data(), n, 9}, got.data(), 2);
   detail::rollout_params rp{};
@@ -262,14 +273,9 @@ TEST(OwnEnvironment, RewardedStepsSumToTheReturn) {
   int positive = 0;
   for (int i = 0; i < n; ++i) {
     double total = 0;
-    for (int e = 0; e < 2; ++e) {
-      gym_car g{-0.5 + detail::uniform_pm(detail::start_key(rp, 2, static_cast<std::uint64_t>(i), e), 0, 0.1), 0.0};
-      for (int t = 1;; ++t) {
-        const bool done = gym_step(g, static_cast<float>(g.velocity / 0.07) > 0 ? 2 : 0);
-        total += g.position > 0 ? 0.5 : -1.0;
-        if (done || t == 200) break;
-      }
-    }
+    for (int e = 0; e < 2; ++e)
+      reference_swing_up(detail::start_key(rp, 2, static_cast<std::uint64_t>(i), e),
+                         [&](const gym_car& g) { total += g.position > 0 ? 0.5 : -1.0; });
     ASSERT_EQ(got[i], static_cast<float>(total / 2)) << "controller " << i;
     positive += got[i] > 0;
   }
