@@ -38,7 +38,8 @@ detail::rollout_params validated(const rollout_config& c, const rollout_environm
   DIFFEVO_EXPECTS(c.layers.front() == en.obs_dim, invalid_argument, "layers[0] must be ", en.obs_dim, " (the ",
                   en.name, " observation size; got ", c.layers.front(), " in ", arch, ")");
   DIFFEVO_EXPECTS(c.layers.back() == en.num_actions, invalid_argument, "the last layer width must be ",
-                  en.num_actions, " (one logit per ", en.name, " action; got ", c.layers.back(), " in ", arch, ")");
+                  en.num_actions, en.continuous ? " (the dimension of the " : " (one logit per ", en.name,
+                  " action; got ", c.layers.back(), " in ", arch, ")");
   DIFFEVO_EXPECTS(c.episodes >= 1, invalid_argument, "episodes must be >= 1 (got ", c.episodes, ")");
   DIFFEVO_EXPECTS(c.max_steps >= 1, invalid_argument, "max_steps must be >= 1 (got ", c.max_steps, ")");
   DIFFEVO_EXPECTS(c.cpu_threads >= 0, invalid_argument, "cpu_threads must be >= 0 (got ", c.cpu_threads, ")");

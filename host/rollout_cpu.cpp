@@ -30,7 +30,7 @@ void host_mlp::load(const float* params) {
   }
 }
 
-int host_mlp::action(const float* obs) {
+const float* host_mlp::forward(const float* obs) {
   const float* in = obs;
   float* out = a_.data();
   std::size_t off = 0;
@@ -45,7 +45,9 @@ int host_mlp::action(const float* obs) {
     in = out;
     out = out == a_.data() ? b_.data() : a_.data();
   }
-  return env::argmax(in, s_.widths[s_.layers - 1]);
+  return in;
 }
+
+int host_mlp::action(const float* obs) { return env::argmax(forward(obs), s_.widths[s_.layers - 1]); }
 
 }  // namespace diffevo::detail

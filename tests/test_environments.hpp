@@ -1,6 +1,8 @@
 #pragma once
 // Environments of the tests' own (beside examples/mountain_car.hpp, the user's one), for
-// test_environment.cu (host) and test_gpu_environment.cu (cpu vs cuda).
+// test_environment.cu and test_continuous_environment.cu (host) and test_gpu_environment.cu (cpu vs
+// cuda).
+#include <cmath>
 #include <cstdint>
 
 #include "../examples/mountain_car.hpp"
@@ -31,4 +33,32 @@ struct many_actions {
     return s.x < -1 || s.x > 1;
   }
   DIFFEVO_HD static void observe(const state& s, bool, float* obs) { obs[0] = static_cast<float>(s.x); }
+};
+
+// Continuous actions in two dimensions: a point mass pushed toward the origin by the net's two
+// outputs (clipped to [-1, 1], NaN as 0), rewarded -|position| per step, done inside a small disc.
+struct point_mass {
+  static constexpr int obs_dim = 4, action_dim = 2;
+  struct state {
+    double x, y, vx, vy;
+  };
+  DIFFEVO_HD static state reset(std::uint64_t key) {
+    return state{diffevo::detail::uniform_pm(key, 0, 1.0), diffevo::detail::uniform_pm(key, 1, 1.0), 0.0, 0.0};
+  }
+  DIFFEVO_HD static double force(float a) { return a != a ? 0.0 : (a < -1 ? -1.0 : (a > 1 ? 1.0 : a)); }
+  DIFFEVO_HD static bool step(state& s, const float* action, double& reward) {
+    s.vx = 0.9 * s.vx + 0.05 * force(action[0]);
+    s.vy = 0.9 * s.vy + 0.05 * force(action[1]);
+    s.x += s.vx;
+    s.y += s.vy;
+    const double r = ::sqrt(s.x * s.x + s.y * s.y);
+    reward = -r;
+    return r < 0.05;
+  }
+  DIFFEVO_HD static void observe(const state& s, bool, float* obs) {
+    obs[0] = static_cast<float>(s.x);
+    obs[1] = static_cast<float>(s.y);
+    obs[2] = static_cast<float>(s.vx * 10);
+    obs[3] = static_cast<float>(s.vy * 10);
+  }
 };

@@ -1,7 +1,8 @@
 // gpu-labelled: your own environment on the cuda evaluator (diffevo/rollout.cuh, compiled here with
 // --fmad=false as the library is), with examples/mountain_car.hpp as the user's: the same returns as
 // on the cpu for every kernel mapping, up to episodes on which the float64 cos of host and device
-// rounds differently at the flag (at most 1 %, printed).
+// rounds differently at the flag (at most 1 %, printed). Continuous actions (examples/pendulum.hpp,
+// the tests' point_mass) likewise, their returns compared to a relative 1e-4.
 #include <gtest/gtest.h>
 
 #include <cuda_runtime_api.h>
@@ -13,6 +14,7 @@
 #include <random>
 #include <vector>
 
+#include "../examples/pendulum.hpp"
 #include "test_environments.hpp"
 #include "diffevo/diffevo.hpp"
 #include "diffevo/rollout.cuh"
@@ -61,6 +63,7 @@ std::vector<float> swing_up_population(const std::vector<int>& w, int n, std::mt
 struct cpu_and_cuda {
   std::vector<float> cpu;
   int flips = 0;
+  int far = 0;           // returns that differ by more than a relative 1e-4
   float lo = 0, hi = 0;  // of the cpu returns
 };
 cpu_and_cuda run_both(const rollout_environment& env, rollout_config c, const std::vector<float>& params, int n,
@@ -75,7 +78,10 @@ cpu_and_cuda run_both(const rollout_environment& env, rollout_config c, const st
   std::vector<float> rg(n);
   cpu.evaluate(population_view{params.data(), n, p}, r.cpu.data(), generation);
   gpu.evaluate(population_view{params.data(), n, p}, rg.data(), generation);
-  for (int i = 0; i < n; ++i) r.flips += r.cpu[i] != rg[i];
+  for (int i = 0; i < n; ++i) {
+    r.flips += r.cpu[i] != rg[i];
+    r.far += !(std::fabs(r.cpu[i] - rg[i]) <= 1e-4f * std::fabs(r.cpu[i]));
+  }
   r.lo = *std::min_element(r.cpu.begin(), r.cpu.end());
   r.hi = *std::max_element(r.cpu.begin(), r.cpu.end());
   EXPECT_EQ(gpu.last_steps(), env.rewarded ? -1 : gpu.count_steps(rg.data(), n));
@@ -151,5 +157,54 @@ TEST(GpuOwnEnvironment, MoreActionsThanAHidden2BlockHasThreadsTakeAnotherMapping
                 layers[1], r.flips, n, r.lo, r.hi);
     EXPECT_LE(r.flips, 1);
     EXPECT_LT(r.lo, r.hi) << "the comparison needs varied episodes";
+  }
+}
+
+TEST(GpuOwnEnvironment, ContinuousActionsMatchTheCpuOnEveryMapping) {
+  // A return sums 200 float64 rewards, and the float64 sin and cos of host and device may round a
+  // step's state differently, which the rest of the episode carries on; so the returns are compared to
+  // a relative 1e-4 (exact on the emulator, whose device math is the host's), at most 1 % of them
+  // further apart.
+  if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
+  const rollout_environment pend = make_environment<pendulum>("pendulum");
+  for (const std::vector<int>& layers :
+       {std::vector<int>{3, 1}, std::vector<int>{3, 16, 1}, std::vector<int>{3, 32, 32, 1},
+        std::vector<int>{3, 64, 64, 1}, std::vector<int>{3, 128, 128, 1}, std::vector<int>{3, 200, 1},
+        std::vector<int>{3, 256, 256, 1}}) {
+    rollout_config c;
+    c.layers = layers;
+    c.max_steps = 200;
+    c.seed = 8;
+    const int n = std::getenv("DIFFEVO_SANITIZE") ? 32 : 64;
+    const int p = rollout_evaluator(c, pend).parameter_count();
+    std::mt19937 rng(41);
+    std::normal_distribution<float> nd(0, 1.0f / std::sqrt(static_cast<float>(layers[layers.size() - 2])));
+    std::vector<float> params(static_cast<std::size_t>(n) * p);
+    for (float& v : params) v = nd(rng);
+    const cpu_and_cuda r = run_both(pend, c, params, n, 2);
+    std::printf("[ pendulum, layers %zu, width %d ] %d of %d returns differ cpu vs cuda, %d by more than 1e-4; "
+                "returns %.1f to %.1f\n", layers.size(), layers[1], r.flips, n, r.far, r.lo, r.hi);
+    EXPECT_LE(r.far, std::max(1, n / 100));
+    EXPECT_LT(r.lo, r.hi) << "the comparison needs varied returns";
+  }
+  const rollout_environment mass = make_environment<point_mass>("point mass");
+  for (const std::vector<int>& layers : {std::vector<int>{4, 2}, std::vector<int>{4, 32, 32, 2},
+                                         std::vector<int>{4, 200, 2}}) {
+    rollout_config c;
+    c.layers = layers;
+    c.max_steps = 300;
+    c.episodes = 2;
+    c.seed = 3;
+    const int n = 64;
+    const int p = rollout_evaluator(c, mass).parameter_count();
+    std::mt19937 rng(43);
+    std::normal_distribution<float> nd(0, 1.5f / std::sqrt(static_cast<float>(layers[layers.size() - 2])));
+    std::vector<float> params(static_cast<std::size_t>(n) * p);
+    for (float& v : params) v = nd(rng);
+    const cpu_and_cuda r = run_both(mass, c, params, n, 1);
+    std::printf("[ point mass, 2-D action, width %d ] %d of %d returns differ cpu vs cuda, %d by more than 1e-4; "
+                "returns %.1f to %.1f\n", layers[1], r.flips, n, r.far, r.lo, r.hi);
+    EXPECT_LE(r.far, 1);
+    EXPECT_LT(r.lo, r.hi) << "the comparison needs varied returns";
   }
 }

@@ -35,7 +35,9 @@ struct rollout_config {
 struct rollout_environment {
   const char* name = nullptr;  ///< in messages ("cart-pole"); the evaluator keeps a copy
   int obs_dim = 0;             ///< observations: the MLP's first width
-  int num_actions = 0;         ///< actions: the MLP's last width (the action is the argmax logit)
+  int num_actions = 0;         ///< the MLP's last width: discrete actions (the argmax logit is taken) or
+                               ///< the dimension of a continuous action (the outputs are the action)
+  bool continuous = false;     ///< continuous actions (Env::action_dim), else discrete (Env::num_actions)
   bool rewarded = false;       ///< its step gives rewards (else every step earns 1: returns are lengths)
   /// The host loop: returns[i] for the n controllers of `params` on `threads` host threads.
   void (*run_host)(const detail::rollout_params& rp, const float* params, int n, float* returns,
@@ -59,7 +61,8 @@ rollout_environment make_host_environment(const char* name) {
   rollout_environment e;
   e.name = name;
   e.obs_dim = Env::obs_dim;
-  e.num_actions = Env::num_actions;
+  e.num_actions = detail::env_outputs<Env>();
+  e.continuous = detail::env_is_continuous<Env>::value;
   e.rewarded = detail::env_has_rewards<Env>::value;
   e.run_host = &detail::rollout_host<Env>;
   return e;
@@ -69,12 +72,15 @@ rollout_environment make_host_environment(const char* name) {
 /// the sum of the step rewards; for an environment without rewards (cart-pole) every step earns 1,
 /// so returns are in [1, max_steps]: the steps taken, counting the terminating step (cart-pole: the
 /// steps survived). Non-finite parameters are legal: ReLU maps NaN to 0 and a NaN logit never wins
-/// the argmax over a number (all NaN: action 0), so the return is still defined.
+/// the argmax over a number (all NaN: action 0), so the return is still defined. A continuous
+/// environment receives the outputs as they are, NaN included: what it makes of them is its own rule
+/// (examples/pendulum.hpp applies no torque for a NaN).
 class rollout_evaluator {
  public:
   /// Throws invalid_argument naming the field when `cfg` does not fit `env` (layers[0] must be
-  /// env.obs_dim and the last width env.num_actions), when `env` has no name or host loop, or when
-  /// cfg.backend is cuda and `env` has no device code. With backend automatic, an environment without
+  /// env.obs_dim and the last width env.num_actions: the actions, or a continuous action's
+  /// dimension), when `env` has no name or host loop, or when cfg.backend is cuda and `env` has no
+  /// device code. With backend automatic, an environment without
   /// device code runs on the cpu.
   rollout_evaluator(const rollout_config& cfg, const rollout_environment& env);
   ~rollout_evaluator();

@@ -47,7 +47,10 @@ class host_mlp {
   explicit host_mlp(const env::mlp_shape& s);
   /// One controller's parameters in the SPEC §7 layout.
   void load(const float* params);
-  /// The action for an observation of widths[0] floats.
+  /// The outputs (widths[layers - 1] floats, valid until the next call) for an observation of
+  /// widths[0] floats.
+  const float* forward(const float* obs);
+  /// The discrete action: the argmax of forward(obs).
   int action(const float* obs);
 
  private:
@@ -55,18 +58,50 @@ class host_mlp {
   std::vector<float> wt_, a_, b_;
 };
 
-/// Whether Env rewards its steps: it has `step(state&, int action, double& reward)` (else every step
-/// earns 1, and a return is an episode length).
+/// Whether Env's actions are continuous: it has `action_dim` (the MLP's outputs are the action, passed
+/// to step as `const float*`) instead of `num_actions` (the argmax of the outputs, passed as `int`).
+template <class Env, class = void>
+struct env_is_continuous : std::false_type {};
+template <class Env>
+struct env_is_continuous<Env, std::void_t<decltype(Env::action_dim)>> : std::true_type {};
+
+template <class Env, class = void>
+struct env_is_discrete : std::false_type {};
+template <class Env>
+struct env_is_discrete<Env, std::void_t<decltype(Env::num_actions)>> : std::true_type {};
+
+/// What Env::step takes as its action.
+template <class Env>
+using env_action_t = std::conditional_t<env_is_continuous<Env>::value, const float*, int>;
+
+/// The MLP's last width for Env: num_actions logits, or action_dim action components.
+template <class Env>
+DIFFEVO_HD constexpr int env_outputs() {
+  if constexpr (env_is_continuous<Env>::value)
+    return Env::action_dim;
+  else
+    return Env::num_actions;
+}
+
+/// Whether Env rewards its steps: it has `step(state&, action, double& reward)` (else every step earns
+/// 1, and a return is an episode length).
 template <class Env, class = void>
 struct env_has_rewards : std::false_type {};
 template <class Env>
-struct env_has_rewards<Env, std::void_t<decltype(Env::step(std::declval<typename Env::state&>(), 0,
+struct env_has_rewards<Env, std::void_t<decltype(Env::step(std::declval<typename Env::state&>(),
+                                                            std::declval<env_action_t<Env>>(),
                                                             std::declval<double&>()))>> : std::true_type {};
 
-/// One step of Env; adds the step's reward to `episode_return` (1 for an environment without rewards).
-/// True when the episode terminates.
+/// One step of Env for the MLP's `outputs` (env_outputs<Env>() floats): the argmax action of a discrete
+/// environment, the outputs themselves for a continuous one. Adds the step's reward to
+/// `episode_return` (1 for an environment without rewards). True when the episode terminates.
 template <class Env>
-DIFFEVO_HD inline bool env_step(typename Env::state& s, int action, double& episode_return) {
+DIFFEVO_HD inline bool env_step(typename Env::state& s, const float* outputs, double& episode_return) {
+  env_action_t<Env> action;
+  if constexpr (env_is_continuous<Env>::value)
+    action = outputs;
+  else
+    action = env::argmax(outputs, Env::num_actions);
   if constexpr (env_has_rewards<Env>::value) {
     double r = 0;
     const bool done = Env::step(s, action, r);
@@ -82,17 +117,24 @@ DIFFEVO_HD inline bool env_step(typename Env::state& s, int action, double& epis
 template <class Env>
 constexpr void check_environment() {
   using state = typename Env::state;
-  static_assert(Env::obs_dim >= 1 && Env::num_actions >= 1, "Env::obs_dim and Env::num_actions must be >= 1");
+  using action = env_action_t<Env>;
+  static_assert(Env::obs_dim >= 1 && env_outputs<Env>() >= 1,
+                "Env::obs_dim and Env::num_actions (or Env::action_dim) must be >= 1");
+  static_assert(!(env_is_continuous<Env>::value && env_is_discrete<Env>::value),
+                "Env has both num_actions (discrete) and action_dim (continuous): keep one");
   static_assert(std::is_trivially_copyable_v<state>, "Env::state must be trivially copyable (it lives in kernels)");
   static_assert(std::is_same_v<decltype(Env::reset(std::uint64_t{})), state>,
                 "Env::reset(std::uint64_t key) must return an Env::state");
   if constexpr (env_has_rewards<Env>::value)
-    static_assert(std::is_convertible_v<decltype(Env::step(std::declval<state&>(), 0, std::declval<double&>())), bool>,
-                  "Env::step(Env::state&, int action, double& reward) must return bool (true: the episode terminates)");
+    static_assert(std::is_convertible_v<decltype(Env::step(std::declval<state&>(), std::declval<action>(),
+                                                           std::declval<double&>())),
+                                        bool>,
+                  "Env::step(Env::state&, action, double& reward) must return bool (true: the episode terminates)");
   else
-    static_assert(std::is_convertible_v<decltype(Env::step(std::declval<state&>(), 0)), bool>,
-                  "Env::step(Env::state&, int action) (or with a third argument, double& reward) must return "
-                  "bool (true: the episode terminates)");
+    static_assert(std::is_convertible_v<decltype(Env::step(std::declval<state&>(), std::declval<action>())), bool>,
+                  "Env::step(Env::state&, action) (or with a third argument, double& reward) must return bool "
+                  "(true: the episode terminates); the action is an int for num_actions, const float* for "
+                  "action_dim");
   static_assert(std::is_void_v<decltype(Env::observe(std::declval<const state&>(), true, std::declval<float*>()))>,
                 "Env::observe(const Env::state&, bool normalize, float* obs) must write obs_dim floats");
 }
@@ -109,7 +151,7 @@ float rollout_one(const rollout_params& rp, host_mlp& net, std::uint64_t generat
     while (t < rp.max_steps) {
       Env::observe(s, rp.normalize, obs);
       ++t;
-      if (env_step<Env>(s, net.action(obs), total)) break;
+      if (env_step<Env>(s, net.forward(obs), total)) break;
     }
   }
   return static_cast<float>(total / rp.episodes);

@@ -4,7 +4,7 @@
 /// Three mappings, chosen by the MLP shape:
 ///  - thread: one controller per thread, its weights and activations in a shared-memory slice; for
 ///    small nets (4-8-2: 58 parameters), 32 or 64 controllers per block (32 until there are enough
-///    controllers to give every SM a block of 64). Runs env::mlp_action itself.
+///    controllers to give every SM a block of 64). Runs env::mlp_forward itself.
 ///  - hidden2<H>: [obs, H, H, actions] with H in {32, 64, 128} (4-128-128-2: 17,410 parameters; an
 ///    environment with at most H actions and 32 observations, hidden2_supports), one
 ///    controller per block of H threads; thread j keeps row j of the H x H layer in registers for the
@@ -63,7 +63,7 @@ __global__ void rollout_thread_kernel(const float* params, int n, rollout_params
     while (t < rp.max_steps) {
       Env::observe(s, rp.normalize, obs);
       ++t;
-      if (env_step<Env>(s, env::mlp_action(rp.shape, w, obs, a, b), total)) break;
+      if (env_step<Env>(s, env::mlp_forward(rp.shape, w, obs, a, b), total)) break;
     }
   }
   returns[i] = static_cast<float>(total / rp.episodes);
@@ -74,9 +74,9 @@ __global__ void rollout_thread_kernel(const float* params, int n, rollout_params
 template <class Env, int H>
 __global__ void __launch_bounds__(H, 384 / H) rollout_hidden2_kernel(const float* params, rollout_params rp,
                                                            std::uint64_t generation, float* returns) {
-  constexpr int IN = Env::obs_dim, A = Env::num_actions;
+  constexpr int IN = Env::obs_dim, A = env_outputs<Env>();
   constexpr int P = H * IN + H + H * H + H + A * H + A;
-  __shared__ float obs[IN], h1[H], h2[H], w3[A * H], b3[A], logits[A];
+  __shared__ float obs[IN], h1[H], h2[H], w3[A * H], b3[A], out[A];
   __shared__ int done;
   const int i = blockIdx.x, j = threadIdx.x;
   const float* p = params + static_cast<std::size_t>(i) * P;
@@ -124,11 +124,11 @@ __global__ void __launch_bounds__(H, 384 / H) rollout_hidden2_kernel(const float
       }
       h2[j] = env::relu(acc);
       __syncthreads();
-      if (j < A) logits[j] = env::dense_unit(w3 + j * H, b3[j], h2, H);
+      if (j < A) out[j] = env::dense_unit(w3 + j * H, b3[j], h2, H);
       __syncthreads();
       if (j == 0) {
         ++t;
-        if (env_step<Env>(s, env::argmax(logits, A), total) || t >= rp.max_steps)
+        if (env_step<Env>(s, out, total) || t >= rp.max_steps)
           done = 1;
         else
           Env::observe(s, rp.normalize, obs);
@@ -198,9 +198,9 @@ __global__ void __launch_bounds__(k_generic_block) rollout_block_kernel(const fl
         in = out;
         out = out == act0 ? act1 : act0;
       }
-      if (tid == 0) {  // `in` holds the logits; they are consumed before act0 takes the next observation
+      if (tid == 0) {  // `in` holds the outputs; they are consumed before act0 takes the next observation
         ++t;
-        if (env_step<Env>(s, env::argmax(in, Env::num_actions), total) || t >= rp.max_steps)
+        if (env_step<Env>(s, in, total) || t >= rp.max_steps)
           done = 1;
         else
           Env::observe(s, rp.normalize, act0);
@@ -222,16 +222,16 @@ cudaError_t allow_smem(Kernel k, std::size_t bytes) {
 template <class Env>
 bool is_hidden2(const env::mlp_shape& s, int h) {
   return s.layers == 4 && s.widths[0] == Env::obs_dim && s.widths[1] == h && s.widths[2] == h &&
-         s.widths[3] == Env::num_actions;
+         s.widths[3] == env_outputs<Env>();
 }
 
-/// Whether the hidden2<H> mapping can run Env at all: its threads compute the logits, one each (so
-/// num_actions <= H), hold the observation weights in registers (obs_dim <= 32), and its static
+/// Whether the hidden2<H> mapping can run Env at all: its threads compute the outputs, one each (so
+/// num_actions or action_dim <= H), hold the observation weights in registers (obs_dim <= 32), and its static
 /// shared memory fits a block's 48 KiB. Other environments use the thread and block mappings.
 template <class Env, int H>
 inline constexpr bool hidden2_supports =
-    Env::num_actions <= H && Env::obs_dim <= 32 &&
-    sizeof(float) * (Env::obs_dim + 2 * H + Env::num_actions * (H + 2)) + sizeof(int) <= 48 * 1024;
+    env_outputs<Env>() <= H && Env::obs_dim <= 32 &&
+    sizeof(float) * (Env::obs_dim + 2 * H + env_outputs<Env>() * (H + 2)) + sizeof(int) <= 48 * 1024;
 
 /// Launches the hidden2<H> mapping when the net is [obs, H, H, actions] and Env allows it.
 template <class Env, int H>

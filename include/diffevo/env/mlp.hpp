@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// The MLP controller of SPEC §7, as plain host/device code: ReLU hidden layers, one output per
-/// action, action = argmax (ties -> the lower index). Parameters are flattened layer by layer as W
+/// The MLP controller of SPEC §7, as plain host/device code: ReLU hidden layers, a linear output layer;
+/// for a discrete environment one output per action and action = argmax (ties -> the lower index),
+/// for a continuous one the outputs are the action. Parameters are flattened layer by layer as W
 /// (out x in, row-major) then b.
 ///
 /// The arithmetic is fixed so every implementation (this reference, the cpu evaluator's vectorized
@@ -56,8 +57,10 @@ DIFFEVO_HD inline int argmax(const float* v, int n) {
 }
 
 /// The reference forward pass: `params` in the SPEC §7 layout, `obs` of widths[0] floats, `a` and `b`
-/// scratch of max_width() floats each. Returns the action.
-DIFFEVO_HD inline int mlp_action(const mlp_shape& s, const float* params, const float* obs, float* a, float* b) {
+/// scratch of max_width() floats each. Returns the widths[layers - 1] outputs (the logits), which lie
+/// in `a` or `b`.
+DIFFEVO_HD inline const float* mlp_forward(const mlp_shape& s, const float* params, const float* obs, float* a,
+                                           float* b) {
   const float* in = obs;
   float* out = a;
   const float* p = params;
@@ -74,7 +77,12 @@ DIFFEVO_HD inline int mlp_action(const mlp_shape& s, const float* params, const 
     in = out;
     out = out == a ? b : a;
   }
-  return argmax(in, s.widths[s.layers - 1]);
+  return in;
+}
+
+/// The discrete action: the argmax of mlp_forward's outputs.
+DIFFEVO_HD inline int mlp_action(const mlp_shape& s, const float* params, const float* obs, float* a, float* b) {
+  return argmax(mlp_forward(s, params, obs, a, b), s.widths[s.layers - 1]);
 }
 
 }  // namespace diffevo::env
