@@ -23,7 +23,7 @@ std::string widths_text(const std::vector<int>& w) {
 detail::rollout_params validated(const rollout_config& c, const rollout_environment& en) {
   DIFFEVO_EXPECTS(en.name != nullptr && en.run_host != nullptr && en.obs_dim >= 1 && en.num_actions >= 1,
                   invalid_argument, "environment: incomplete (name ", en.name ? "set" : "null", ", run_host ",
-                  en.run_host ? "set" : "null", ", obs_dim ", en.obs_dim, ", num_actions ", en.num_actions,
+                  en.run_host ? "set" : "null", ", obs_dim ", en.obs_dim, en.continuous ? ", action_dim " : ", num_actions ", en.num_actions,
                   "); make it with make_environment<Env>(name) or make_host_environment<Env>(name)");
   DIFFEVO_EXPECTS(c.backend != backend_kind::cuda || en.launch_device != nullptr, invalid_argument,
                   "backend = cuda, but the ", en.name, " environment has no device code (make_host_environment); "

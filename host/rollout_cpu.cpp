@@ -48,6 +48,4 @@ const float* host_mlp::forward(const float* obs) {
   return in;
 }
 
-int host_mlp::action(const float* obs) { return env::argmax(forward(obs), s_.widths[s_.layers - 1]); }
-
 }  // namespace diffevo::detail

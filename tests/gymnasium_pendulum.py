@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Prints the golden Pendulum-v1 trajectories of tests/test_environment.cu, computed by Gymnasium
+"""Prints the golden Pendulum-v1 values of tests/test_continuous_environment.cu, computed by Gymnasium
 itself (pip install gymnasium; 1.4.0 with NumPy 2.4.6 gave the values in the test):
 
     python3 tests/gymnasium_pendulum.py
 
 Each trajectory starts from a set state and follows a policy whose float32 torque is a function of
 the state; every 25th step and the last one are printed as {step, theta, theta_dot, summed reward}
-with 17 significant digits (exact doubles)."""
+with 17 significant digits (exact doubles). Then single steps with torques whose float32 square
+NumPy computes (a scalar's `u**2` is powf) differently from u * u, and their rewards: examples/
+pendulum.hpp squares with u * u, so these rewards differ in their last bits (tested)."""
 import gymnasium as gym
 import numpy as np
 
@@ -41,3 +43,18 @@ for (th0, thd0), policy, steps in CASES:
     rows = trajectory((th0, thd0), policy, steps)
     body = ", ".join(f"{{{t}, {a:.17g}, {b:.17g}, {r:.17g}}}" for t, a, b, r in rows)
     print(f'{{{th0!r}, {thd0!r}, "{policy}", {{{body}}}}},')
+
+# Torques where NumPy's float32 scalar power and the float32 product round differently.
+rng = np.random.default_rng(7)
+odd = []
+while len(odd) < 6:
+    u = np.float32(rng.uniform(-2, 2))
+    if u ** 2 != np.float32(u * u):
+        odd.append(u)
+print("// one step from theta 1.0, theta_dot 0.5: torque, reward")
+for u in odd:
+    env = gym.make("Pendulum-v1").unwrapped
+    env.reset(seed=0)
+    env.state = np.array([1.0, 0.5])
+    _, reward, _, _, _ = env.step(np.array([u], dtype=np.float32))
+    print(f"{{{float(u):.9g}f, {float(reward):.17g}}},")

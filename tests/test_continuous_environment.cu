@@ -22,6 +22,28 @@
 
 using namespace diffevo;
 
+namespace trait_checks {  // named: its members are only ever used in static_asserts
+
+// A step that takes the wrong kind of action is found by the trait check_environment's message
+// rests on, so the user sees that message rather than a failed call deep in a template.
+struct continuous_with_int_step {
+  static constexpr int obs_dim = 1, action_dim = 1;
+  struct state {
+    double x;
+  };
+  static bool step(state&, int) { return false; }
+};
+static_assert(!detail::env_has_plain_step<continuous_with_int_step>::value &&
+              !detail::env_has_rewards<continuous_with_int_step>::value);
+static_assert(detail::env_has_plain_step<mountain_car>::value && !detail::env_has_plain_step<pendulum>::value);
+struct no_actions {
+  static constexpr int obs_dim = 1;
+};
+static_assert(detail::env_outputs<no_actions>() == 0 && !detail::env_is_continuous<no_actions>::value &&
+              !detail::env_is_discrete<no_actions>::value);
+
+}  // namespace trait_checks
+
 namespace {
 
 static_assert(detail::env_is_continuous<pendulum>::value && detail::env_is_continuous<point_mass>::value);
@@ -30,7 +52,9 @@ static_assert(detail::env_has_rewards<pendulum>::value && detail::env_outputs<po
 
 // Gymnasium Pendulum-v1 step(), transcribed from its source. Under NumPy 2's promotion rules the
 // float32 action stays float32 through np.clip, `0.001 * u**2` and `3.0 / (m * l**2) * u`; the state
-// and the rest are float64. angle_normalize's `%` is NumPy's remainder (fmod, then the divisor's sign).
+// and the rest are float64. (NumPy's float32 scalar `u**2` is powf, which GCC would fold into u * u
+// anyway; PendulumRewardsAreGymnasiumsUpToOneBitOfTheTorqueCost measures the difference.)
+// angle_normalize's `%` is NumPy's remainder (fmod, then the divisor's sign).
 struct gym_pendulum {
   double th, thdot;
 };
@@ -77,6 +101,17 @@ const std::vector<golden_trajectory>& gymnasium_trajectories() {
   };
   return t;
 }
+
+// Single steps from theta 1.0, theta_dot 0.5 with torques whose float32 square NumPy (glibc's powf)
+// rounds differently from u * u, and Gymnasium's rewards (tests/gymnasium_pendulum.py prints them).
+struct golden_reward {
+  float torque;
+  double reward;
+};
+const golden_reward k_powf_rewards[] = {
+    {1.20665765f, -1.0264560228446498}, {0.0653600767f, -1.0250042719402699}, {1.60439289f, -1.0275740768760442},
+    {0.969756603f, -1.0259404279408044}, {-1.3701601f, -1.0268773388583212}, {0.0940898284f, -1.0250088528968262},
+};
 
 // The policies of tests/gymnasium_pendulum.py: a float32 torque from the state.
 float golden_torque(const std::string& policy, double th, double thdot) {
@@ -193,6 +228,21 @@ TEST(ContinuousEnvironment, PendulumFollowsGymnasiumsOwnTrajectories) {
       EXPECT_EQ(total, c.total) << g.policy << " from " << g.theta << ", step " << t;
     }
   }
+}
+
+TEST(ContinuousEnvironment, PendulumRewardsAreGymnasiumsUpToOneBitOfTheTorqueCost) {
+  // The one documented difference (examples/pendulum.hpp): for these torques the reward's term
+  // 0.001 u² is one float32 bit (at most 0.004 * 2^-23 = 4.8e-10) away from Gymnasium's.
+  int equal = 0;
+  for (const golden_reward& g : k_powf_rewards) {
+    pendulum::state s{1.0, 0.5};
+    double r = 0;
+    pendulum::step(s, &g.torque, r);
+    EXPECT_NEAR(r, g.reward, 4.8e-10) << "torque " << g.torque;
+    equal += r == g.reward;
+  }
+  std::printf("[ pendulum ] %d of 6 rewards equal Gymnasium's to the bit where NumPy's powf differs from u * u\n",
+              equal);
 }
 
 TEST(ContinuousEnvironment, PendulumResetDrawsGymnasiumsRanges) {

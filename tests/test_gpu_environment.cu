@@ -2,7 +2,8 @@
 // --fmad=false as the library is), with examples/mountain_car.hpp as the user's: the same returns as
 // on the cpu for every kernel mapping, up to episodes on which the float64 cos of host and device
 // rounds differently at the flag (at most 1 %, printed). Continuous actions (examples/pendulum.hpp,
-// the tests' point_mass) likewise, their returns compared to a relative 1e-4.
+// the tests' point_mass) likewise, their returns compared to a relative 1e-4. On the emulator, whose
+// device math is the host's, every return must be equal.
 #include <gtest/gtest.h>
 
 #include <cuda_runtime_api.h>
@@ -163,8 +164,8 @@ TEST(GpuOwnEnvironment, MoreActionsThanAHidden2BlockHasThreadsTakeAnotherMapping
 TEST(GpuOwnEnvironment, ContinuousActionsMatchTheCpuOnEveryMapping) {
   // A return sums 200 float64 rewards, and the float64 sin and cos of host and device may round a
   // step's state differently, which the rest of the episode carries on; so the returns are compared to
-  // a relative 1e-4 (exact on the emulator, whose device math is the host's), at most 1 % of them
-  // further apart.
+  // a relative 1e-4, and at most one controller per net (of 64, or 32 under compute-sanitizer) may be
+  // further apart. This bound is a guess until the test has run on a GPU (it prints the counts).
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
   const rollout_environment pend = make_environment<pendulum>("pendulum");
   for (const std::vector<int>& layers :
@@ -184,7 +185,10 @@ TEST(GpuOwnEnvironment, ContinuousActionsMatchTheCpuOnEveryMapping) {
     const cpu_and_cuda r = run_both(pend, c, params, n, 2);
     std::printf("[ pendulum, layers %zu, width %d ] %d of %d returns differ cpu vs cuda, %d by more than 1e-4; "
                 "returns %.1f to %.1f\n", layers.size(), layers[1], r.flips, n, r.far, r.lo, r.hi);
-    EXPECT_LE(r.far, std::max(1, n / 100));
+    EXPECT_LE(r.far, 1);
+#ifdef DIFFEVO_CUDA_EMULATOR
+    EXPECT_EQ(r.flips, 0);
+#endif
     EXPECT_LT(r.lo, r.hi) << "the comparison needs varied returns";
   }
   const rollout_environment mass = make_environment<point_mass>("point mass");
@@ -195,7 +199,7 @@ TEST(GpuOwnEnvironment, ContinuousActionsMatchTheCpuOnEveryMapping) {
     c.max_steps = 300;
     c.episodes = 2;
     c.seed = 3;
-    const int n = 64;
+    const int n = std::getenv("DIFFEVO_SANITIZE") ? 32 : 64;
     const int p = rollout_evaluator(c, mass).parameter_count();
     std::mt19937 rng(43);
     std::normal_distribution<float> nd(0, 1.5f / std::sqrt(static_cast<float>(layers[layers.size() - 2])));
@@ -205,6 +209,9 @@ TEST(GpuOwnEnvironment, ContinuousActionsMatchTheCpuOnEveryMapping) {
     std::printf("[ point mass, 2-D action, width %d ] %d of %d returns differ cpu vs cuda, %d by more than 1e-4; "
                 "returns %.1f to %.1f\n", layers[1], r.flips, n, r.far, r.lo, r.hi);
     EXPECT_LE(r.far, 1);
+#ifdef DIFFEVO_CUDA_EMULATOR
+    EXPECT_EQ(r.flips, 0);
+#endif
     EXPECT_LT(r.lo, r.hi) << "the comparison needs varied returns";
   }
 }

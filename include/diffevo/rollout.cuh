@@ -14,12 +14,12 @@
 ///       // or, to reward steps: DIFFEVO_HD static bool step(state& s, int action, double& reward);
 ///       DIFFEVO_HD static void observe(const state& s, bool normalize, float* obs);  // obs_dim floats
 ///     };
+///     diffevo::rollout_evaluator ev(rc, diffevo::make_environment<my_env>("my-env"));
 ///
 /// Continuous actions: `static constexpr int action_dim = k;` instead of num_actions, and
 /// `step(state& s, const float* action)` (or with `double& reward`): the MLP's k outputs as they are
 /// (linear, possibly NaN for non-finite parameters), to squash or clip in step
 /// (examples/pendulum.hpp).
-///     diffevo::rollout_evaluator ev(rc, diffevo::make_environment<my_env>("my-env"));
 ///
 /// (`detail::uniform_pm(key, i, half)`, uniform in [-half, half], is the draw cart-pole's reset uses;
 /// any pure function of the key keeps the cpu and cuda episodes identical.) Plain C++ code can run

@@ -50,8 +50,6 @@ class host_mlp {
   /// The outputs (widths[layers - 1] floats, valid until the next call) for an observation of
   /// widths[0] floats.
   const float* forward(const float* obs);
-  /// The discrete action: the argmax of forward(obs).
-  int action(const float* obs);
 
  private:
   env::mlp_shape s_;
@@ -74,13 +72,15 @@ struct env_is_discrete<Env, std::void_t<decltype(Env::num_actions)>> : std::true
 template <class Env>
 using env_action_t = std::conditional_t<env_is_continuous<Env>::value, const float*, int>;
 
-/// The MLP's last width for Env: num_actions logits, or action_dim action components.
+/// The MLP's last width for Env: num_actions logits, or action_dim action components (0 for neither).
 template <class Env>
 DIFFEVO_HD constexpr int env_outputs() {
   if constexpr (env_is_continuous<Env>::value)
     return Env::action_dim;
-  else
+  else if constexpr (env_is_discrete<Env>::value)
     return Env::num_actions;
+  else
+    return 0;
 }
 
 /// Whether Env rewards its steps: it has `step(state&, action, double& reward)` (else every step earns
@@ -91,6 +91,15 @@ template <class Env>
 struct env_has_rewards<Env, std::void_t<decltype(Env::step(std::declval<typename Env::state&>(),
                                                             std::declval<env_action_t<Env>>(),
                                                             std::declval<double&>()))>> : std::true_type {};
+
+/// Whether Env has `bool step(state&, action)` for its action type (int or const float*).
+template <class Env, class = void>
+struct env_has_plain_step : std::false_type {};
+template <class Env>
+struct env_has_plain_step<
+    Env, std::enable_if_t<std::is_convertible_v<decltype(Env::step(std::declval<typename Env::state&>(),
+                                                                   std::declval<env_action_t<Env>>())),
+                                                bool>>> : std::true_type {};
 
 /// One step of Env for the MLP's `outputs` (env_outputs<Env>() floats): the argmax action of a discrete
 /// environment, the outputs themselves for a continuous one. Adds the step's reward to
@@ -116,27 +125,32 @@ DIFFEVO_HD inline bool env_step(typename Env::state& s, const float* outputs, do
 /// Compile-time checks of the environment concept (diffevo/env/cartpole.hpp has the shape).
 template <class Env>
 constexpr void check_environment() {
-  using state = typename Env::state;
-  using action = env_action_t<Env>;
-  static_assert(Env::obs_dim >= 1 && env_outputs<Env>() >= 1,
-                "Env::obs_dim and Env::num_actions (or Env::action_dim) must be >= 1");
-  static_assert(!(env_is_continuous<Env>::value && env_is_discrete<Env>::value),
-                "Env has both num_actions (discrete) and action_dim (continuous): keep one");
-  static_assert(std::is_trivially_copyable_v<state>, "Env::state must be trivially copyable (it lives in kernels)");
-  static_assert(std::is_same_v<decltype(Env::reset(std::uint64_t{})), state>,
-                "Env::reset(std::uint64_t key) must return an Env::state");
-  if constexpr (env_has_rewards<Env>::value)
-    static_assert(std::is_convertible_v<decltype(Env::step(std::declval<state&>(), std::declval<action>(),
-                                                           std::declval<double&>())),
-                                        bool>,
-                  "Env::step(Env::state&, action, double& reward) must return bool (true: the episode terminates)");
-  else
-    static_assert(std::is_convertible_v<decltype(Env::step(std::declval<state&>(), std::declval<action>())), bool>,
-                  "Env::step(Env::state&, action) (or with a third argument, double& reward) must return bool "
-                  "(true: the episode terminates); the action is an int for num_actions, const float* for "
-                  "action_dim");
-  static_assert(std::is_void_v<decltype(Env::observe(std::declval<const state&>(), true, std::declval<float*>()))>,
-                "Env::observe(const Env::state&, bool normalize, float* obs) must write obs_dim floats");
+  constexpr bool continuous = env_is_continuous<Env>::value, discrete = env_is_discrete<Env>::value;
+  static_assert(continuous || discrete,
+                "Env needs `static constexpr int num_actions` (discrete actions: the argmax of the MLP's "
+                "outputs, an int) or `static constexpr int action_dim` (continuous: the outputs, a const float*)");
+  static_assert(!(continuous && discrete), "Env has both num_actions (discrete) and action_dim (continuous): keep one");
+  if constexpr (continuous != discrete) {
+    using state = typename Env::state;
+    using action = env_action_t<Env>;
+    static_assert(Env::obs_dim >= 1 && env_outputs<Env>() >= 1,
+                  "Env::obs_dim and Env::num_actions (or Env::action_dim) must be >= 1");
+    static_assert(std::is_trivially_copyable_v<state>, "Env::state must be trivially copyable (it lives in kernels)");
+    static_assert(std::is_same_v<decltype(Env::reset(std::uint64_t{})), state>,
+                  "Env::reset(std::uint64_t key) must return an Env::state");
+    if constexpr (env_has_rewards<Env>::value)
+      static_assert(std::is_convertible_v<decltype(Env::step(std::declval<state&>(), std::declval<action>(),
+                                                             std::declval<double&>())),
+                                          bool>,
+                    "Env::step(Env::state&, action, double& reward) must return bool (true: the episode terminates)");
+    else
+      static_assert(env_has_plain_step<Env>::value,
+                    "Env needs step(Env::state&, action) returning bool (true: the episode terminates), or "
+                    "step(Env::state&, action, double& reward); the action is an int with num_actions, a "
+                    "const float* (the MLP's outputs) with action_dim");
+    static_assert(std::is_void_v<decltype(Env::observe(std::declval<const state&>(), true, std::declval<float*>()))>,
+                  "Env::observe(const Env::state&, bool normalize, float* obs) must write obs_dim floats");
+  }
 }
 
 /// The mean episode return of one controller (its weights loaded in `net`); without rewards, the

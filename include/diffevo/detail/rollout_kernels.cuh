@@ -5,8 +5,8 @@
 ///  - thread: one controller per thread, its weights and activations in a shared-memory slice; for
 ///    small nets (4-8-2: 58 parameters), 32 or 64 controllers per block (32 until there are enough
 ///    controllers to give every SM a block of 64). Runs env::mlp_forward itself.
-///  - hidden2<H>: [obs, H, H, actions] with H in {32, 64, 128} (4-128-128-2: 17,410 parameters; an
-///    environment with at most H actions and 32 observations, hidden2_supports), one
+///  - hidden2<H>: [obs, H, H, outputs] with H in {32, 64, 128} (4-128-128-2: 17,410 parameters; an
+///    environment with at most H outputs and 32 observations, hidden2_supports), one
 ///    controller per block of H threads; thread j keeps row j of the H x H layer in registers for the
 ///    whole episode, so the big layer never touches memory again.
 ///  - block: any other shape, one controller per block of 128 threads, weights transposed in shared

@@ -8,8 +8,8 @@
 /// The arithmetic is fixed so every implementation (this reference, the cpu evaluator's vectorized
 /// loop, the GPU kernels) rounds identically: out_j = b_j, then out_j += W_jk * in_k for k ascending,
 /// each product and sum rounded to float (no fused multiply-add); ReLU is `v > 0 ? v : 0`, so NaN
-/// becomes 0. With non-finite parameters the controller still returns an action (a NaN logit never
-/// wins the argmax), so a return is always defined.
+/// becomes 0. With non-finite parameters a discrete controller still returns an action (a NaN logit
+/// never wins the argmax); a continuous one passes its NaN outputs on to the environment.
 
 #include "diffevo/detail/hd.hpp"
 
@@ -18,7 +18,8 @@ namespace diffevo::env {
 constexpr int k_max_layers = 8;        ///< layer widths, input and output included
 constexpr int k_max_width = 1 << 20;   ///< per layer (validated by the evaluator)
 
-/// Layer widths of an MLP (widths[0] = observation size, widths[layers - 1] = action count).
+/// Layer widths of an MLP (widths[0] = observation size, widths[layers - 1] = action count or a
+/// continuous action's dimension).
 struct mlp_shape {
   int layers = 0;
   int widths[k_max_layers] = {};
@@ -57,8 +58,8 @@ DIFFEVO_HD inline int argmax(const float* v, int n) {
 }
 
 /// The reference forward pass: `params` in the SPEC §7 layout, `obs` of widths[0] floats, `a` and `b`
-/// scratch of max_width() floats each. Returns the widths[layers - 1] outputs (the logits), which lie
-/// in `a` or `b`.
+/// scratch of max_width() floats each. Returns the widths[layers - 1] outputs (logits, or a continuous
+/// action), which lie in `a` or `b`.
 DIFFEVO_HD inline const float* mlp_forward(const mlp_shape& s, const float* params, const float* obs, float* a,
                                            float* b) {
   const float* in = obs;
