@@ -1,12 +1,55 @@
-// The record writer and the console display of diffevo/observe.hpp.
+// The record writer and the console display of diffevo/observe.hpp, and the statistics every
+// strategy's records are computed from (record.hpp).
 #include "diffevo/observe.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
 
+#include "record.hpp"
+
 namespace diffevo {
+namespace detail {
+
+double seconds_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void fitness_stats(std::vector<float> f, objective goal, generation_record& r) {
+  f.erase(std::remove_if(f.begin(), f.end(), [](float v) { return !std::isfinite(v); }), f.end());
+  if (f.empty()) {
+    r.best = r.mean = r.median = r.worst = NAN;
+    return;
+  }
+  std::sort(f.begin(), f.end());
+  double m = 0;
+  for (float v : f) m += v;
+  r.mean = static_cast<float>(m / static_cast<double>(f.size()));
+  const std::size_t h = f.size() / 2;
+  r.median = f.size() % 2 ? f[h] : static_cast<float>((double(f[h - 1]) + f[h]) / 2);
+  r.best = goal == objective::minimize ? f.front() : f.back();
+  r.worst = goal == objective::minimize ? f.back() : f.front();
+}
+
+double spread_of(const float* p, int n, int d) {
+  double total = 0;
+  for (int c = 0; c < d; ++c) {
+    double m = 0, q = 0;
+    for (int i = 0; i < n; ++i) m += p[static_cast<std::size_t>(i) * d + c];
+    m /= n;
+    for (int i = 0; i < n; ++i) {
+      const double e = p[static_cast<std::size_t>(i) * d + c] - m;
+      q += e * e;
+    }
+    total += std::sqrt(q / n);
+  }
+  return total / d;
+}
+
+}  // namespace detail
 
 record_writer::record_writer(const std::string& path, format f) : format_(f) {
   std::FILE* raw = std::fopen(path.c_str(), "w");

@@ -15,6 +15,7 @@
 #include "diffevo/error.hpp"
 #include "message.hpp"
 #include "optimizer_state.hpp"
+#include "record.hpp"
 
 namespace diffevo {
 
@@ -69,54 +70,15 @@ void optimizer::check_tell(const void* fitness, std::size_t n, bool device) cons
   DIFFEVO_EXPECTS(fitness != nullptr, invalid_argument, "fitness is a null pointer");
 }
 
-namespace {
-double seconds_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-/// best / mean / median / worst of the finite values (NaN when there are none).
-void fitness_stats(std::vector<float> f, objective goal, generation_record& r) {
-  f.erase(std::remove_if(f.begin(), f.end(), [](float v) { return !std::isfinite(v); }), f.end());
-  if (f.empty()) {
-    r.best = r.mean = r.median = r.worst = NAN;
-    return;
-  }
-  std::sort(f.begin(), f.end());
-  double m = 0;
-  for (float v : f) m += v;
-  r.mean = static_cast<float>(m / static_cast<double>(f.size()));
-  const std::size_t h = f.size() / 2;
-  r.median = f.size() % 2 ? f[h] : static_cast<float>((double(f[h - 1]) + f[h]) / 2);
-  r.best = goal == objective::minimize ? f.front() : f.back();
-  r.worst = goal == objective::minimize ? f.back() : f.front();
-}
-
-/// Mean over dimensions of the standard deviation over individuals.
-double spread_of(const float* p, int n, int d) {
-  double total = 0;
-  for (int c = 0; c < d; ++c) {
-    double m = 0, q = 0;
-    for (int i = 0; i < n; ++i) m += p[static_cast<std::size_t>(i) * d + c];
-    m /= n;
-    for (int i = 0; i < n; ++i) {
-      const double e = p[static_cast<std::size_t>(i) * d + c] - m;
-      q += e * e;
-    }
-    total += std::sqrt(q / n);
-  }
-  return total / d;
-}
-}  // namespace
-
 void optimizer::tell(const float* fitness, std::size_t n) {
-  const double started = seconds_now();
+  const double started = detail::seconds_now();
   synchronize();
   check_tell(fitness, n, false);
   apply(s_->impl->summarize(fitness), started);
 }
 
 void optimizer::tell_device(const float* d_fitness, std::size_t n) {
-  const double started = seconds_now();
+  const double started = detail::seconds_now();
   require_cuda("tell_device()");
   synchronize();
   check_tell(d_fitness, n, true);
@@ -150,7 +112,7 @@ void optimizer::apply(const detail::fitness_summary& sum, double started) {
     s_->impl->copy_params_row(sum.best, new_best.data());
   }
   generation_record rec;
-  if (s_->observer) fitness_stats(s_->impl->last_fitness(), s_->cfg.goal, rec);
+  if (s_->observer) detail::fitness_stats(s_->impl->last_fitness(), s_->cfg.goal, rec);
   const ddim_coefficients c = ddim_step(s_->alphas, s_->generation, s_->cfg.eta);
   s_->impl->update(c);
   if (improved) {
@@ -172,8 +134,8 @@ void optimizer::apply(const detail::fitness_summary& sum, double started) {
     rec.alpha_next = c.a_p;
     rec.nonfinite = sum.nonfinite;
     rec.effective_neighbours = s_->impl->effective_neighbours();
-    rec.spread = spread_of(s_->impl->host_params(), s_->cfg.population, s_->cfg.dimension);
-    rec.update_seconds = seconds_now() - started;
+    rec.spread = detail::spread_of(s_->impl->host_params(), s_->cfg.population, s_->cfg.dimension);
+    rec.update_seconds = detail::seconds_now() - started;
     rec.generation_seconds = gen_seconds;
     rec.best_so_far = s_->has_best ? s_->best_fitness : NAN;
     s_->observer(rec);

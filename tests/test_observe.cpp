@@ -187,3 +187,87 @@ TEST(Observe, ProgressPrinterPrintsAHeaderAndOneLinePerGeneration) {
   EXPECT_NE(lines[1].find("1/5"), std::string::npos);
   EXPECT_NE(lines[5].find("5/5"), std::string::npos);
 }
+
+TEST(Observe, BaselinesDeliverTheSameRecords) {
+  // Every baseline, through the strategy interface: one record per tell with the told fitness's
+  // statistics, the next population's spread, best-so-far, and NaN for the diffusion-only fields.
+  cma_es_config cc;
+  cc.population = 20;
+  cc.dimension = 3;
+  cc.generations = 4;
+  cc.goal = objective::minimize;
+  open_es_config oc;
+  oc.population = 20;
+  oc.dimension = 3;
+  oc.generations = 4;
+  oc.goal = objective::minimize;
+  pepg_config pc;
+  pc.population = 20;
+  pc.dimension = 3;
+  pc.generations = 4;
+  pc.goal = objective::minimize;
+  cma_es cma(cc);
+  open_es oes(oc);
+  pepg pe(pc);
+  for (strategy* s : std::vector<strategy*>{&cma, &oes, &pe}) {
+    std::vector<generation_record> got;
+    s->on_generation([&](const generation_record& r) { got.push_back(r); });
+    float best_so_far = INFINITY;
+    int nan_count = 0;
+    while (!s->done()) {
+      const population_view p = s->ask();
+      std::vector<float> f(20);
+      for (int i = 0; i < 20; ++i) {
+        double q = 0;
+        for (int k = 0; k < 3; ++k) q += double(p.row(i)[k]) * p.row(i)[k];
+        f[i] = static_cast<float>(q);
+      }
+      f[s->generation() % 20] = NAN;
+      ++nan_count;
+      s->tell(f);
+      ASSERT_EQ(got.size(), static_cast<std::size_t>(s->generation())) << s->name();
+      const generation_record& r = got.back();
+      std::vector<float> finite;
+      for (float v : f)
+        if (std::isfinite(v)) finite.push_back(v);
+      std::sort(finite.begin(), finite.end());
+      best_so_far = std::min(best_so_far, finite.front());
+      EXPECT_EQ(r.generation, s->generation()) << s->name();
+      EXPECT_EQ(r.generations, 4) << s->name();
+      EXPECT_EQ(r.best, finite.front()) << s->name();  // minimize: the smallest is best
+      EXPECT_EQ(r.worst, finite.back()) << s->name();
+      EXPECT_EQ(r.median, finite[9]) << s->name();   // 19 finite values: the 10th
+      EXPECT_EQ(r.nonfinite, 1) << s->name();
+      EXPECT_EQ(r.best_so_far, best_so_far) << s->name();
+      EXPECT_EQ(r.best_so_far, s->best_fitness()) << s->name();
+      EXPECT_TRUE(std::isnan(r.alpha) && std::isnan(r.alpha_next) && std::isnan(r.effective_neighbours)) << s->name();
+      const population_view next = s->ask();
+      double spread = 0;
+      for (int k = 0; k < 3; ++k) {
+        double m = 0, q = 0;
+        for (int i = 0; i < 20; ++i) m += next.row(i)[k] / 20.0;
+        for (int i = 0; i < 20; ++i) q += (next.row(i)[k] - m) * (next.row(i)[k] - m) / 20.0;
+        spread += std::sqrt(q) / 3;
+      }
+      EXPECT_NEAR(r.spread, spread, 1e-9) << s->name();
+      EXPECT_GT(r.spread, 0.0) << s->name();
+    }
+    EXPECT_EQ(s->total_nonfinite(), nan_count) << s->name();
+  }
+}
+
+TEST(Observe, ABaselinesCallbackExceptionPropagatesAfterTheGenerationIsApplied) {
+  cma_es_config cc;
+  cc.population = 10;
+  cc.generations = 3;
+  cma_es s(cc);
+  s.on_generation([](const generation_record&) { throw std::runtime_error("observer failed"); });
+  std::vector<float> f(10, 1.0f);
+  s.ask();
+  EXPECT_THROW(s.tell(f), std::runtime_error);
+  EXPECT_EQ(s.generation(), 1);
+  s.on_generation(nullptr);
+  s.ask();
+  s.tell(f);
+  EXPECT_EQ(s.generation(), 2);
+}

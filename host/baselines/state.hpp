@@ -39,6 +39,8 @@ struct baseline_state {
   float best_fitness = 0;
   bool has_best = false;
   long long nonfinite = 0;
+  generation_callback observer;
+  double last_tell = 0;  ///< seconds_now() at the previous tell (or construction)
 };
 
 /// Centered ranks in [-0.5, 0.5] (estool's compute_centered_ranks); dropped entries rank below

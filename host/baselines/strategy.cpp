@@ -6,6 +6,7 @@
 
 #include "../backend.hpp"
 #include "../message.hpp"
+#include "../record.hpp"
 #include "diffevo/error.hpp"
 #include "state.hpp"
 
@@ -82,7 +83,10 @@ std::vector<double> initial_mean(const std::vector<float>& mean0, int d, const c
 
 }  // namespace detail
 
-baseline_strategy::baseline_strategy(std::unique_ptr<detail::baseline_state> s) : s_(std::move(s)) { s_->sample(); }
+baseline_strategy::baseline_strategy(std::unique_ptr<detail::baseline_state> s) : s_(std::move(s)) {
+  s_->sample();
+  s_->last_tell = detail::seconds_now();
+}
 baseline_strategy::~baseline_strategy() = default;
 baseline_strategy::baseline_strategy(baseline_strategy&&) noexcept = default;
 baseline_strategy& baseline_strategy::operator=(baseline_strategy&&) noexcept = default;
@@ -93,6 +97,7 @@ population_view baseline_strategy::ask() {
 }
 
 void baseline_strategy::tell(const float* fitness, std::size_t n) {
+  const double started = detail::seconds_now();
   detail::baseline_state& s = *s_;
   DIFFEVO_EXPECTS(!done(), logic_error, s.name, ": tell() after done(): the run has finished its ", s.generations,
                   " generations");
@@ -127,11 +132,27 @@ void baseline_strategy::tell(const float* fitness, std::size_t n) {
     s.best_fitness = fitness[best];
     s.has_best = true;
   }
+  generation_record rec;
+  if (s.observer) detail::fitness_stats(std::vector<float>(fitness, fitness + s.n), s.goal, rec);
   if (best >= 0) s.update(u, dropped);  // no finite fitness at all: nothing to learn from, keep the distribution
   s.nonfinite += bad;
   ++s.generation;
   s.asked = false;
   s.sample();  // after the last tell: the final distribution's population
+  const double now = detail::seconds_now();
+  const double gen_seconds = now - s.last_tell;
+  s.last_tell = now;
+  if (s.observer) {
+    rec.generation = s.generation;
+    rec.generations = s.generations;
+    rec.alpha = rec.alpha_next = rec.effective_neighbours = NAN;
+    rec.nonfinite = bad;
+    rec.spread = detail::spread_of(s.pop.data(), s.n, s.d);
+    rec.update_seconds = now - started;
+    rec.generation_seconds = gen_seconds;
+    rec.best_so_far = s.has_best ? s.best_fitness : NAN;
+    s.observer(rec);
+  }
 }
 
 bool baseline_strategy::done() const noexcept { return s_->generation >= s_->generations; }
@@ -152,5 +173,6 @@ bool baseline_strategy::has_best() const noexcept { return s_->has_best; }
 long long baseline_strategy::total_nonfinite() const noexcept { return s_->nonfinite; }
 const char* baseline_strategy::name() const noexcept { return s_->name; }
 std::vector<float> baseline_strategy::mean() const { return s_->mean(); }
+void baseline_strategy::on_generation(generation_callback cb) { s_->observer = std::move(cb); }
 
 }  // namespace diffevo

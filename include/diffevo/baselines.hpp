@@ -102,6 +102,9 @@ class baseline_strategy : public strategy {
   bool has_best() const noexcept override;
   long long total_nonfinite() const noexcept override;
   const char* name() const noexcept override;
+  /// Records as the optimizer's, from the told fitness and the next population (its spread); alpha,
+  /// alpha_next and effective_neighbours are NaN. Observing costs one pass over both per generation.
+  void on_generation(generation_callback cb) override;
 
   /// The current search distribution's mean (D values).
   std::vector<float> mean() const;

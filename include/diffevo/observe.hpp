@@ -15,11 +15,11 @@ namespace diffevo {
 struct generation_record {
   int generation = 0;          ///< 1-based count of tells so far
   int generations = 0;         ///< T - 1
-  double alpha = 0;            ///< a_t of the step just taken (the noise level it started from)
-  double alpha_next = 0;       ///< a_{t-1}, the level it moved to
+  double alpha = 0;            ///< a_t of the step just taken (the noise level it started from); NaN for a baseline
+  double alpha_next = 0;       ///< a_{t-1}, the level it moved to; NaN for a baseline
   float best = 0, mean = 0, median = 0, worst = 0;  ///< of the finite fitness told (NaN if none)
   int nonfinite = 0;           ///< non-finite fitness values in this tell
-  double effective_neighbours = 0;  ///< mean over i of 1 / sum_j w_ij^2 (1: each sees only itself)
+  double effective_neighbours = 0;  ///< mean over i of 1 / sum_j w_ij^2 (1: each sees only itself); NaN for a baseline
   double spread = 0;           ///< mean over dimensions of the population's std (parameters, after the update)
   double update_seconds = 0;   ///< wall time of the tell() itself
   double generation_seconds = 0;  ///< wall time since the previous tell (or construction): includes fitness

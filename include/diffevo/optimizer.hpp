@@ -102,7 +102,7 @@ class optimizer final : public strategy {
   /// Calls `cb` after every successful tell() with that generation's record (an empty function
   /// detaches it). Attach a record_writer, a progress_printer or your own. Observing costs one pass
   /// over the fitness and the population per generation (on cuda, copies of both to the host).
-  void on_generation(generation_callback cb);
+  void on_generation(generation_callback cb) override;
 
   /// Writes the complete state (config, generation, population, x0, projection, noise position,
   /// best-so-far, counters) to `path` in the versioned format of host/checkpoint_format.cpp. The write is

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "diffevo/config.hpp"
+#include "diffevo/observe.hpp"
 
 namespace diffevo {
 
@@ -53,6 +54,11 @@ class strategy {
   virtual const char* name() const noexcept = 0;
   /// Where the strategy computes (the baselines: cpu).
   virtual backend_kind backend() const noexcept { return backend_kind::cpu; }
+
+  /// Calls `cb` after every successful tell() with that generation's record (an empty function
+  /// detaches it): a record_writer, a progress_printer or your own. The baselines leave the
+  /// diffusion-only fields (alpha, alpha_next, effective_neighbours) NaN.
+  virtual void on_generation(generation_callback cb) = 0;
 };
 
 }  // namespace diffevo
