@@ -1,5 +1,6 @@
 // Checkpoints, the optimizer side: optimizer::save (state -> bytes -> atomic file replace) and
-// optimizer::load (file -> checked bytes -> a new optimizer). The format is in
+// optimizer::load (file -> checked bytes -> a new optimizer); and the file I/O every checkpoint uses
+// (checkpoint_file.hpp). The format is in
 // host/checkpoint_format.cpp.
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,33 +13,16 @@
 #include <iterator>
 #include <thread>
 
+#include "checkpoint_file.hpp"
 #include "checkpoint_format.hpp"
 #include "diffevo/error.hpp"
 #include "message.hpp"
 #include "optimizer_state.hpp"
 
 namespace diffevo {
+namespace detail {
 
-optimizer::optimizer(std::unique_ptr<state> s) : s_(std::move(s)) {}
-
-void optimizer::save(const std::string& path) const {
-  require_settled("save()");
-  const state& s = *s_;
-  detail::backend::state st = s.impl->export_state();
-  detail::checkpoint_data d;
-  d.cfg = s.cfg;
-  d.generation = s.generation;
-  d.last_nonfinite = s.last_nonfinite;
-  d.total_nonfinite = s.total_nonfinite;
-  d.has_best = s.has_best;
-  d.best_fitness = s.best_fitness;
-  d.best = s.best;
-  d.rng_position = st.rng_position;
-  d.x = std::move(st.x);
-  if (s.generation > 0) d.x0 = std::move(st.x0);
-  d.e = std::move(st.e);
-  const std::vector<unsigned char> bytes = detail::encode_checkpoint(d);
-
+void write_file_atomically(const std::string& path, const std::vector<unsigned char>& bytes) {
   // Atomic replace: write a temporary file next to `path` (named by process and thread, so
   // concurrent savers never share one), flush it to disk, rename it over `path`, flush the directory.
   const std::string tmp = detail::msg(path, ".tmp.", ::getpid(), ".", std::hash<std::thread::id>{}(std::this_thread::get_id()));
@@ -67,10 +51,37 @@ void optimizer::save(const std::string& path) const {
   }
 }
 
-optimizer optimizer::load(const std::string& path, const config* expect) {
+std::vector<unsigned char> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw checkpoint_error(detail::msg("checkpoint ", path, ": cannot open: ", std::strerror(errno)));
-  const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in) throw checkpoint_error(msg("checkpoint ", path, ": cannot open: ", std::strerror(errno)));
+  return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace detail
+
+optimizer::optimizer(std::unique_ptr<state> s) : s_(std::move(s)) {}
+
+void optimizer::save(const std::string& path) const {
+  require_settled("save()");
+  const state& s = *s_;
+  detail::backend::state st = s.impl->export_state();
+  detail::checkpoint_data d;
+  d.cfg = s.cfg;
+  d.generation = s.generation;
+  d.last_nonfinite = s.last_nonfinite;
+  d.total_nonfinite = s.total_nonfinite;
+  d.has_best = s.has_best;
+  d.best_fitness = s.best_fitness;
+  d.best = s.best;
+  d.rng_position = st.rng_position;
+  d.x = std::move(st.x);
+  if (s.generation > 0) d.x0 = std::move(st.x0);
+  d.e = std::move(st.e);
+  detail::write_file_atomically(path, detail::encode_checkpoint(d));
+}
+
+optimizer optimizer::load(const std::string& path, const config* expect) {
+  const std::vector<unsigned char> bytes = detail::read_file(path);
   detail::checkpoint_data d = detail::decode_checkpoint(bytes.data(), bytes.size(), path);
   config c = d.cfg;
   if (expect) {

@@ -59,62 +59,6 @@ std::uint32_t crc32(const unsigned char* p, std::size_t n) {
   return c ^ 0xFFFFFFFFu;
 }
 
-class writer {
- public:
-  template <class T>
-  void put(T v) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    unsigned char b[sizeof(T)];
-    std::memcpy(b, &v, sizeof(T));  // little-endian hosts only (x86-64, aarch64): checked below
-    out_.insert(out_.end(), b, b + sizeof(T));
-  }
-  template <class T>
-  void put_array(const std::vector<T>& v) {
-    put<std::uint64_t>(v.size());
-    if (v.empty()) return;
-    const auto* b = reinterpret_cast<const unsigned char*>(v.data());
-    out_.insert(out_.end(), b, b + v.size() * sizeof(T));
-  }
-  std::vector<unsigned char>& bytes() { return out_; }
-
- private:
-  std::vector<unsigned char> out_;
-};
-
-class reader {
- public:
-  reader(const unsigned char* p, std::size_t n, const std::string& path) : p_(p), n_(n), path_(path) {}
-  template <class T>
-  T get(const char* what) {
-    need(sizeof(T), what);
-    T v;
-    std::memcpy(&v, p_ + at_, sizeof(T));
-    at_ += sizeof(T);
-    return v;
-  }
-  template <class T>
-  std::vector<T> get_array(const char* what) {
-    const auto count = get<std::uint64_t>(what);
-    if (count > (n_ - at_) / sizeof(T))
-      throw checkpoint_error(msg("checkpoint ", path_, ": ", what, " claims ", count,
-                                         " values, more than the file holds (corrupted)"));
-    std::vector<T> v(static_cast<std::size_t>(count));
-    if (!v.empty()) std::memcpy(v.data(), p_ + at_, v.size() * sizeof(T));  // memcpy(nullptr, ..., 0) is UB
-    at_ += v.size() * sizeof(T);
-    return v;
-  }
-  bool at_end() const { return at_ == n_; }
-
- private:
-  void need(std::size_t k, const char* what) {
-    if (n_ - at_ < k)
-      throw checkpoint_error(msg("checkpoint ", path_, ": payload ends inside ", what, " (corrupted)"));
-  }
-  const unsigned char* p_;
-  std::size_t n_, at_ = 0;
-  const std::string& path_;
-};
-
 bool little_endian() {
   const std::uint16_t one = 1;
   unsigned char b;
@@ -123,6 +67,52 @@ bool little_endian() {
 }
 
 }  // namespace
+
+const char k_baseline_magic[8] = {'D', 'I', 'F', 'F', 'E', 'V', 'O', 'B'};
+
+std::vector<unsigned char> seal(const char (&magic)[8], const std::vector<unsigned char>& payload) {
+  if (!little_endian()) throw checkpoint_error("checkpoints are written little-endian; this host is big-endian");
+  byte_writer file;
+  for (char ch : magic) file.put<char>(ch);
+  file.put<std::uint32_t>(k_version);
+  file.put<std::uint32_t>(0);
+  file.put<std::uint64_t>(payload.size());
+  std::vector<unsigned char>& bytes = file.bytes();
+  bytes.insert(bytes.end(), payload.begin(), payload.end());
+  file.put<std::uint32_t>(crc32(payload.data(), payload.size()));
+  return std::move(file.bytes());
+}
+
+unsealed unseal(const unsigned char* data, std::size_t size, const char (&magic)[8], const char* what,
+                const std::string& path) {
+  if (size < k_header || std::memcmp(data, magic, sizeof magic) != 0) {
+    const char* other = size >= k_header && std::memcmp(data, k_magic, sizeof k_magic) == 0
+                            ? "; it is an optimizer checkpoint (optimizer::load reads it)"
+                        : size >= k_header && std::memcmp(data, k_baseline_magic, sizeof k_baseline_magic) == 0
+                            ? "; it is a baseline checkpoint (cma_es::load, open_es::load or pepg::load reads it)"
+                            : "";
+    throw checkpoint_error(msg("checkpoint ", path, ": not a ", what, " (bad magic or shorter than the ", k_header,
+                               "-byte header)", other));
+  }
+  byte_reader head(data + 8, k_header - 8, path);
+  const auto version = head.get<std::uint32_t>("version");
+  if (version != k_version)
+    throw checkpoint_error(msg("checkpoint ", path, ": format version ", version, " but this library reads version ",
+                               k_version));
+  const auto flags = head.get<std::uint32_t>("flags");
+  if (flags != 0)
+    throw checkpoint_error(msg("checkpoint ", path, ": unknown header flags ", flags, " (version 1 writes 0)"));
+  const auto payload = head.get<std::uint64_t>("payload size");
+  const std::size_t have = size - k_header;
+  if (payload > std::numeric_limits<std::size_t>::max() - 4 || have != payload + 4)
+    throw checkpoint_error(msg("checkpoint ", path, ": ", have < payload + 4 ? "truncated" : "trailing bytes",
+                               " (header says ", payload + 4, " bytes follow, the file has ", have, ")"));
+  std::uint32_t stored;
+  std::memcpy(&stored, data + k_header + payload, 4);
+  if (crc32(data + k_header, static_cast<std::size_t>(payload)) != stored)
+    throw checkpoint_error(msg("checkpoint ", path, ": checksum mismatch (corrupted)"));
+  return unsealed{data + k_header, static_cast<std::size_t>(payload)};
+}
 
 std::string first_difference(const config& a, const config& b) {
   // the first algorithm field where a (the checkpoint's) differs from b (expected)
@@ -146,8 +136,7 @@ std::string first_difference(const config& a, const config& b) {
 
 
 std::vector<unsigned char> encode_checkpoint(const checkpoint_data& d) {
-  if (!little_endian()) throw checkpoint_error("checkpoints are written little-endian; this host is big-endian");
-  writer w;
+  byte_writer w;
   const config& c = d.cfg;
   w.put<std::int32_t>(c.population);
   w.put<std::int32_t>(c.dimension);
@@ -173,42 +162,12 @@ std::vector<unsigned char> encode_checkpoint(const checkpoint_data& d) {
   w.put_array(d.x);
   w.put_array(d.x0);
   w.put_array(d.e);
-  const std::vector<unsigned char>& payload = w.bytes();
-
-  writer file;
-  for (char ch : k_magic) file.put<char>(ch);
-  file.put<std::uint32_t>(k_version);
-  file.put<std::uint32_t>(0);
-  file.put<std::uint64_t>(payload.size());
-  std::vector<unsigned char>& bytes = file.bytes();
-  bytes.insert(bytes.end(), payload.begin(), payload.end());
-  file.put<std::uint32_t>(crc32(payload.data(), payload.size()));
-  return std::move(file.bytes());
+  return seal(k_magic, w.bytes());
 }
 
 checkpoint_data decode_checkpoint(const unsigned char* data, std::size_t size, const std::string& path) {
-  if (size < k_header || std::memcmp(data, k_magic, sizeof k_magic) != 0)
-    throw checkpoint_error(msg("checkpoint ", path, ": not a diffevo checkpoint (bad magic or shorter than the ",
-                               k_header, "-byte header)"));
-  reader head(data + 8, k_header - 8, path);
-  const auto version = head.get<std::uint32_t>("version");
-  if (version != k_version)
-    throw checkpoint_error(msg("checkpoint ", path, ": format version ", version, " but this library reads version ",
-                               k_version));
-  const auto flags = head.get<std::uint32_t>("flags");
-  if (flags != 0)
-    throw checkpoint_error(msg("checkpoint ", path, ": unknown header flags ", flags, " (version 1 writes 0)"));
-  const auto payload = head.get<std::uint64_t>("payload size");
-  const std::size_t have = size - k_header;
-  if (payload > std::numeric_limits<std::size_t>::max() - 4 || have != payload + 4)
-    throw checkpoint_error(msg("checkpoint ", path, ": ", have < payload + 4 ? "truncated" : "trailing bytes",
-                               " (header says ", payload + 4, " bytes follow, the file has ", have, ")"));
-  std::uint32_t stored;
-  std::memcpy(&stored, data + k_header + payload, 4);
-  if (crc32(data + k_header, static_cast<std::size_t>(payload)) != stored)
-    throw checkpoint_error(msg("checkpoint ", path, ": checksum mismatch (corrupted)"));
-
-  reader r(data + k_header, static_cast<std::size_t>(payload), path);
+  const unsealed payload = unseal(data, size, k_magic, "diffevo checkpoint", path);
+  byte_reader r(payload.data, payload.size, path);
   checkpoint_data d;
   config& c = d.cfg;
   c.population = r.get<std::int32_t>("population");

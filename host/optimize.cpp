@@ -1,4 +1,5 @@
 // The one-call drivers: loop ask/evaluate/tell to the end, evaluate the final population, collect.
+// Also the strategy interface's one default (on_generation).
 #include "diffevo/optimize.hpp"
 
 #include <cmath>
@@ -9,6 +10,11 @@
 #include "message.hpp"
 
 namespace diffevo {
+
+void strategy::on_generation(generation_callback) {
+  throw logic_error(detail::msg(name(), ": on_generation() is not supported by this strategy"));
+}
+
 namespace {
 
 /// The result of a finished run whose final population (host `last`) has host fitness `f`.

@@ -91,6 +91,26 @@ TEST(Faults, AnImpossibleAllocationIsOutOfMemoryAndLeavesNothingBehind) {
   EXPECT_EQ(cartpole_evaluator(r).parameter_count(), 58);
 }
 
+TEST(Faults, ABaselinesImpossibleAllocationIsOutOfMemoryNamingItsSize) {
+  open_es_config o;
+  o.population = 1 << 20;
+  o.dimension = 1 << 20;  // 4 TiB of population
+  try {
+    open_es s(o);
+    FAIL() << "a 4 TiB population was allocated";
+  } catch (const out_of_memory& e) {
+    EXPECT_NE(std::string(e.what()).find("open-es: the population (population = 1048576, dimension = 1048576)"),
+              std::string::npos)
+        << e.what();
+  }
+  pepg_config p;
+  p.population = 1 << 21;
+  p.dimension = 1 << 20;
+  EXPECT_THROW(pepg{p}, out_of_memory);
+  open_es_config fine;
+  EXPECT_EQ(open_es(fine).population_size(), 256);
+}
+
 TEST(Faults, ACheckpointWriteKilledMidwayLeavesAValidCheckpoint) {
   // A large state (about 8 MB) so the kill often lands inside the write.
   config c = base(density_kind::energy, objective::maximize);

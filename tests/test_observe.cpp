@@ -271,3 +271,29 @@ TEST(Observe, ABaselinesCallbackExceptionPropagatesAfterTheGenerationIsApplied) 
   s.tell(f);
   EXPECT_EQ(s.generation(), 2);
 }
+
+TEST(Observe, AStrategyOfYourOwnWithoutObserversSaysSo) {
+  struct fixed final : strategy {  // the smallest strategy a user could write
+    std::vector<float> x{0.0f, 0.0f};
+    int gen = 0;
+    population_view ask() override { return population_view{x.data(), 1, 2}; }
+    void tell(const float*, std::size_t) override { ++gen; }
+    bool done() const noexcept override { return gen >= 1; }
+    int generation() const noexcept override { return gen; }
+    int generations() const noexcept override { return 1; }
+    int population_size() const noexcept override { return 1; }
+    int dimension() const noexcept override { return 2; }
+    objective goal() const noexcept override { return objective::minimize; }
+    std::vector<float> best() const override { return x; }
+    float best_fitness() const override { return 0; }
+    bool has_best() const noexcept override { return false; }
+    long long total_nonfinite() const noexcept override { return 0; }
+    const char* name() const noexcept override { return "fixed"; }
+  } s;
+  try {
+    s.on_generation(progress_printer());
+    FAIL() << "no exception";
+  } catch (const logic_error& e) {
+    EXPECT_STREQ(e.what(), "fixed: on_generation() is not supported by this strategy");
+  }
+}

@@ -216,7 +216,9 @@ const cma_es_config& validated(const cma_es_config& c) {
 }  // namespace
 
 cma_es::cma_es(const cma_es_config& cfg)
-    : baseline_strategy(std::make_unique<detail::cma_state>(validated(cfg))) {}
+    : baseline_strategy(std::make_unique<detail::cma_state>(validated(cfg))) {
+  s_->config = detail::baseline_config_bytes(cfg);
+}
 
 double cma_es::sigma() const noexcept { return static_cast<const detail::cma_state&>(*s_).sigma; }
 

@@ -91,6 +91,8 @@ const open_es_config& validated(const open_es_config& c) {
 }
 }  // namespace
 
-open_es::open_es(const open_es_config& cfg) : baseline_strategy(std::make_unique<detail::open_es_state>(validated(cfg))) {}
+open_es::open_es(const open_es_config& cfg) : baseline_strategy(std::make_unique<detail::open_es_state>(validated(cfg))) {
+  s_->config = detail::baseline_config_bytes(cfg);
+}
 
 }  // namespace diffevo

@@ -134,6 +134,8 @@ const pepg_config& validated(const pepg_config& c) {
 }
 }  // namespace
 
-pepg::pepg(const pepg_config& cfg) : baseline_strategy(std::make_unique<detail::pepg_state>(validated(cfg))) {}
+pepg::pepg(const pepg_config& cfg) : baseline_strategy(std::make_unique<detail::pepg_state>(validated(cfg))) {
+  s_->config = detail::baseline_config_bytes(cfg);
+}
 
 }  // namespace diffevo

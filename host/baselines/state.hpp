@@ -11,11 +11,16 @@
 
 namespace diffevo::detail {
 
+/// The population buffer (draw_count(n d) floats); throws out_of_memory naming population and
+/// dimension when the population and the strategy's other N x D buffer cannot fit this machine's
+/// memory, before trying (host/baselines/strategy.cpp).
+std::vector<float> population_buffer(const char* who, int n, int d);
+
 struct baseline_state {
   baseline_state(const char* name_, int population, int dimension, int generations_, objective goal_,
                  std::uint64_t seed)
       : name(name_), n(population), d(dimension), generations(generations_), goal(goal_), rng(seed),
-        pop(draw_count(static_cast<std::size_t>(population) * dimension)) {}
+        pop(population_buffer(name_, population, dimension)) {}
   virtual ~baseline_state() = default;
 
   /// Fills `pop` (n x d) from the current search distribution.
@@ -40,8 +45,15 @@ struct baseline_state {
   bool has_best = false;
   long long nonfinite = 0;
   generation_callback observer;
+  std::vector<unsigned char> config;  ///< the config as a checkpoint encodes it (baseline_config_bytes)
+  std::vector<float> told;            ///< every fitness told, generation by generation (checkpoints replay them)
   double last_tell = 0;  ///< seconds_now() at the previous tell (or construction)
 };
+
+/// The config's fields as a baseline checkpoint holds them (host/baselines/checkpoint.cpp).
+std::vector<unsigned char> baseline_config_bytes(const cma_es_config& c);
+std::vector<unsigned char> baseline_config_bytes(const open_es_config& c);
+std::vector<unsigned char> baseline_config_bytes(const pepg_config& c);
 
 /// Centered ranks in [-0.5, 0.5] (estool's compute_centered_ranks); dropped entries rank below
 /// every finite one; ties by index.

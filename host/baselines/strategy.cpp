@@ -1,7 +1,10 @@
 // The bookkeeping shared by the baselines: validation at the API boundary, fitness classification
 // (NaN and losing-direction infinity rank last and are counted), best-so-far, the state machine.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <new>
 #include <numeric>
 
 #include "../backend.hpp"
@@ -71,6 +74,20 @@ void validate_gradient_es(const gradient_es_fields& c, const char* who) {
                   ": weight_decay must be finite and >= 0 (got ", c.weight_decay, ")");
 }
 
+std::vector<float> population_buffer(const char* who, int n, int d) {
+  const std::size_t nd = static_cast<std::size_t>(n) * d;
+  const double need = 8.0 * static_cast<double>(nd);  // the population and the draws it is made from
+  const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (have > 0 && need > have)
+    throw out_of_memory(msg(who, ": the population (population = ", n, ", dimension = ", d, ") needs about ", need / 1e9,
+                            " GB but this machine has ", have / 1e9, " GB of memory"));
+  try {
+    return std::vector<float>(draw_count(nd));
+  } catch (const std::bad_alloc&) {
+    throw out_of_memory(msg(who, ": cannot allocate the population (population = ", n, ", dimension = ", d, ")"));
+  }
+}
+
 std::vector<double> initial_mean(const std::vector<float>& mean0, int d, const char* who) {
   DIFFEVO_EXPECTS(mean0.empty() || mean0.size() == static_cast<std::size_t>(d), invalid_argument, who,
                   ": mean0 must have 0 or dimension (", d, ") values (got ", mean0.size(), ")");
@@ -138,6 +155,7 @@ void baseline_strategy::tell(const float* fitness, std::size_t n) {
   s.nonfinite += bad;
   ++s.generation;
   s.asked = false;
+  s.told.insert(s.told.end(), fitness, fitness + s.n);
   s.sample();  // after the last tell: the final distribution's population
   const double now = detail::seconds_now();
   const double gen_seconds = now - s.last_tell;

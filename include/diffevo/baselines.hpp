@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "diffevo/strategy.hpp"
@@ -109,6 +110,14 @@ class baseline_strategy : public strategy {
   /// The current search distribution's mean (D values).
   std::vector<float> mean() const;
 
+  /// Writes the run to `path`: its config, the generation and every fitness told so far, in the
+  /// checkpoint container of host/checkpoint_format.cpp (versioned, CRC-32-checked), atomically (a
+  /// temporary file renamed over `path`). The load of each baseline replays those tells from the
+  /// seed, so the resumed run continues bit for bit as the uninterrupted one would: the file grows by
+  /// 4 N bytes per generation, and loading costs the updates again (not the fitness evaluations).
+  /// Throws checkpoint_error on I/O failure.
+  void save(const std::string& path) const;
+
  protected:
   explicit baseline_strategy(std::unique_ptr<detail::baseline_state> s);
   std::unique_ptr<detail::baseline_state> s_;
@@ -118,6 +127,10 @@ class cma_es final : public baseline_strategy {
  public:
   /// Validates (invalid_argument naming the field and value) and draws the first population.
   explicit cma_es(const cma_es_config& cfg);
+  /// The run saved at `path` (baseline_strategy::save), at its generation. Throws checkpoint_error for
+  /// a file that is missing, corrupted, not a baseline checkpoint or another baseline's, and
+  /// invalid_argument naming the first field where its config differs from `*expect` (if given).
+  static cma_es load(const std::string& path, const cma_es_config* expect = nullptr);
   /// The current step size sigma.
   double sigma() const noexcept;
   /// The lambda recombination weights by rank (best first): the first mu sum to 1, the others are
@@ -128,11 +141,15 @@ class cma_es final : public baseline_strategy {
 class open_es final : public baseline_strategy {
  public:
   explicit open_es(const open_es_config& cfg);
+  /// As cma_es::load.
+  static open_es load(const std::string& path, const open_es_config* expect = nullptr);
 };
 
 class pepg final : public baseline_strategy {
  public:
   explicit pepg(const pepg_config& cfg);
+  /// As cma_es::load.
+  static pepg load(const std::string& path, const pepg_config* expect = nullptr);
 };
 
 }  // namespace diffevo
