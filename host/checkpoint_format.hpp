@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "diffevo/config.hpp"
@@ -42,7 +43,7 @@ class byte_writer {
 /// Reads what byte_writer wrote, throwing checkpoint_error (naming `what`) where the bytes end early.
 class byte_reader {
  public:
-  byte_reader(const unsigned char* p, std::size_t n, const std::string& path) : p_(p), n_(n), path_(path) {}
+  byte_reader(const unsigned char* p, std::size_t n, std::string path) : p_(p), n_(n), path_(std::move(path)) {}
   template <class T>
   T get(const char* what) {
     need(sizeof(T), what);
@@ -71,7 +72,7 @@ class byte_reader {
   }
   const unsigned char* p_;
   std::size_t n_, at_ = 0;
-  const std::string& path_;
+  std::string path_;
 };
 
 /// The container every checkpoint shares (version 1): magic, version, flags, payload size, payload,

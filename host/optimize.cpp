@@ -11,8 +11,8 @@
 
 namespace diffevo {
 
-void strategy::on_generation(generation_callback) {
-  throw logic_error(detail::msg(name(), ": on_generation() is not supported by this strategy"));
+void strategy::on_generation(generation_callback cb) {
+  if (cb) throw logic_error(detail::msg(name(), ": on_generation() is not supported by this strategy"));
 }
 
 namespace {

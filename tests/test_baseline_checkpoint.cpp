@@ -171,6 +171,10 @@ TEST(BaselineCheckpoint, AnotherConfigIsNamed) {
   expect_message<invalid_argument>([&] { cma_es::load(path, &other); },
                                    "sigma0 is 0.7 in the checkpoint but 0.5 expected");
   other = c;
+  other.sigma0 = 0.7000000000000001;  // one ulp away: still a different run
+  expect_message<invalid_argument>([&] { cma_es::load(path, &other); },
+                                   "sigma0 is 0.7 in the checkpoint but 0.7000000000000001 expected");
+  other = c;
   other.mean0[2] = 0.25f;
   expect_message<invalid_argument>([&] { cma_es::load(path, &other); },
                                    "mean0 is [1, -1, 0.5, 0, 2] in the checkpoint but [1, -1, 0.25, 0, 2] expected");
@@ -233,6 +237,36 @@ TEST(BaselineCheckpoint, CorruptedFilesAreCheckpointErrors) {
     }
   }
   EXPECT_GT(thrown, 290);
+  // The same edits inside the payload, sealed again with a valid checksum: the payload parser itself
+  // must reject or load them, never crash or throw anything else (ASan in CI).
+  const diffevo::detail::unsealed payload =
+      diffevo::detail::unseal(good.data(), good.size(), diffevo::detail::k_baseline_magic, "x", path);
+  const std::vector<unsigned char> body(payload.data, payload.data + payload.size);
+  int loaded = 0, rejected = 0;
+  for (int k = 0; k < 300; ++k) {
+    std::vector<unsigned char> e = body;
+    const int edits = 1 + k % 3;
+    for (int x = 0; x < edits; ++x) {
+      // Mostly the population, generation and told-fitness bytes; small values, so that the configs
+      // that parse stay small enough to build.
+      const std::size_t at = rng() % e.size();
+      e[at] = static_cast<unsigned char>(rng() % 4);
+    }
+    if (k % 5 == 0) e.resize(rng() % e.size());
+    write_bytes(path, diffevo::detail::seal(diffevo::detail::k_baseline_magic, e));
+    try {
+      cma_es::load(path);
+      ++loaded;
+    } catch (const checkpoint_error&) {
+      ++rejected;
+    } catch (const invalid_argument& ex) {
+      ADD_FAILURE() << "invalid_argument without an expected config: " << ex.what();
+    }
+  }
+  // Many edits land in told fitness values, which stay valid fitness: both outcomes must occur.
+  std::printf("[ sealed payload edits ] %d rejected, %d loaded\n", rejected, loaded);
+  EXPECT_GT(rejected, 0);
+  EXPECT_GT(loaded, 0);
   std::remove(path.c_str());
 }
 
@@ -287,6 +321,11 @@ TEST(BaselineCheckpoint, HandEditedContentsAreRejected) {
   broken.sigma0 = -1;
   write_bytes(path, hand_made("cma-es", broken, 0, {}));
   expect_message<checkpoint_error>([&] { cma_es::load(path); }, "invalid config: cma-es: sigma0 must be finite and > 0");
+  cma_es_config huge = c;
+  huge.population = 1 << 30;  // 16 GiB of buffers: refused by the expected config before anything is built
+  write_bytes(path, hand_made("cma-es", huge, 0, {}));
+  expect_message<invalid_argument>([&] { cma_es::load(path, &c); },
+                                   "population is 1073741824 in the checkpoint but 12 expected");
   cma_es_config odd_goal = c;
   odd_goal.goal = static_cast<objective>(7);
   write_bytes(path, hand_made("cma-es", odd_goal, 0, {}));

@@ -107,6 +107,17 @@ TEST(Faults, ABaselinesImpossibleAllocationIsOutOfMemoryNamingItsSize) {
   p.population = 1 << 21;
   p.dimension = 1 << 20;
   EXPECT_THROW(pepg{p}, out_of_memory);
+  cma_es_config c;
+  c.population = 1 << 30;
+  c.dimension = 4096;  // 64 TiB for its three N x D buffers
+  try {
+    cma_es s(c);
+    FAIL() << "a 64 TiB cma-es was allocated";
+  } catch (const out_of_memory& e) {
+    EXPECT_NE(std::string(e.what()).find("cma-es: the population (population = 1073741824, dimension = 4096)"),
+              std::string::npos)
+        << e.what();
+  }
   open_es_config fine;
   EXPECT_EQ(open_es(fine).population_size(), 256);
 }

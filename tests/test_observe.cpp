@@ -224,6 +224,10 @@ TEST(Observe, BaselinesDeliverTheSameRecords) {
       }
       f[s->generation() % 20] = NAN;
       ++nan_count;
+      if (s->generation() == 2) {  // one more non-finite value: an even count of finite ones
+        f[19] = INFINITY;          // minimize: +inf loses
+        ++nan_count;
+      }
       s->tell(f);
       ASSERT_EQ(got.size(), static_cast<std::size_t>(s->generation())) << s->name();
       const generation_record& r = got.back();
@@ -236,8 +240,15 @@ TEST(Observe, BaselinesDeliverTheSameRecords) {
       EXPECT_EQ(r.generations, 4) << s->name();
       EXPECT_EQ(r.best, finite.front()) << s->name();  // minimize: the smallest is best
       EXPECT_EQ(r.worst, finite.back()) << s->name();
-      EXPECT_EQ(r.median, finite[9]) << s->name();   // 19 finite values: the 10th
-      EXPECT_EQ(r.nonfinite, 1) << s->name();
+      const std::size_t h = finite.size() / 2;
+      const float median = finite.size() % 2 ? finite[h] : static_cast<float>((double(finite[h - 1]) + finite[h]) / 2);
+      EXPECT_EQ(r.median, median) << s->name();
+      double mean = 0;
+      for (float v : finite) mean += v / static_cast<double>(finite.size());
+      EXPECT_NEAR(r.mean, mean, 1e-6 * std::fabs(mean)) << s->name();
+      EXPECT_EQ(r.nonfinite, s->generation() == 3 ? 2 : 1) << s->name();
+      EXPECT_GE(r.update_seconds, 0.0) << s->name();
+      EXPECT_GE(r.generation_seconds, r.update_seconds) << s->name();
       EXPECT_EQ(r.best_so_far, best_so_far) << s->name();
       EXPECT_EQ(r.best_so_far, s->best_fitness()) << s->name();
       EXPECT_TRUE(std::isnan(r.alpha) && std::isnan(r.alpha_next) && std::isnan(r.effective_neighbours)) << s->name();
@@ -254,6 +265,17 @@ TEST(Observe, BaselinesDeliverTheSameRecords) {
     }
     EXPECT_EQ(s->total_nonfinite(), nan_count) << s->name();
   }
+  // A generation with no finite fitness: NaN statistics, the distribution kept, the record still sent.
+  cma_es all_bad(cc);
+  std::vector<generation_record> got;
+  all_bad.on_generation([&](const generation_record& r) { got.push_back(r); });
+  all_bad.ask();
+  all_bad.tell(std::vector<float>(20, NAN));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(std::isnan(got[0].best) && std::isnan(got[0].mean) && std::isnan(got[0].median) &&
+              std::isnan(got[0].best_so_far));
+  EXPECT_EQ(got[0].nonfinite, 20);
+  all_bad.on_generation(nullptr);
 }
 
 TEST(Observe, ABaselinesCallbackExceptionPropagatesAfterTheGenerationIsApplied) {

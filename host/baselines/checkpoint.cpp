@@ -12,6 +12,9 @@
 //   i32 generation
 //   u64 count + f32[count]   the fitness told, generation by generation (generation x population)
 #include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -26,9 +29,13 @@ namespace diffevo {
 namespace detail {
 namespace {
 
-// A new config field must be added to fields() below, or checkpoints would drop it.
-static_assert(sizeof(cma_es_config) == 64 && sizeof(open_es_config) == 136 && sizeof(pepg_config) == 152,
-              "a baseline config changed: list the new field in fields() and update these sizes");
+// A new config field must be added to fields() below, or checkpoints would drop it: these bindings
+// stop compiling when a config's field count changes (then list the field and update the count).
+[[maybe_unused]] void config_field_counts(cma_es_config& c, open_es_config& o, pepg_config& p) {
+  [[maybe_unused]] auto& [c1, c2, c3, c4, c5, c6, c7] = c;
+  [[maybe_unused]] auto& [o1, o2, o3, o4, o5, o6, o7, o8, o9, o10, o11, o12, o13, o14, o15, o16, o17] = o;
+  [[maybe_unused]] auto& [p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16, p17, p18] = p;
+}
 
 template <class C, class F>
 void fields(C& c, F&& f) {
@@ -117,31 +124,51 @@ std::vector<unsigned char> config_bytes(const C& c) {
   return std::move(w.bytes());
 }
 
-// Each field as text, in fields() order, to name the first difference between two configs.
+// Each field in fields() order: its encoded bytes (compared exactly) and its value as text.
+struct field_value {
+  const char* name;
+  std::vector<unsigned char> bytes;
+  std::string text;
+};
+std::string exact_text(double v) {  // the fewest digits that read back as v
+  for (int digits = 6;; ++digits) {
+    std::ostringstream os;
+    os.precision(digits);
+    os << v;
+    if (std::strtod(os.str().c_str(), nullptr) == v || digits >= std::numeric_limits<double>::max_digits10 || v != v)
+      return os.str();
+  }
+}
 template <class C>
-std::vector<std::pair<const char*, std::string>> field_texts(const C& c) {
-  std::vector<std::pair<const char*, std::string>> out;
+std::vector<field_value> field_values(const C& c) {
+  std::vector<field_value> out;
   fields(c, [&](const char* name, const auto& v) {
     using V = std::decay_t<decltype(v)>;
+    byte_writer w;
+    put_field{w}(name, v);
+    std::string t;
     if constexpr (std::is_same_v<V, std::vector<float>>) {
-      std::string t = "[";
-      for (std::size_t i = 0; i < v.size(); ++i) t += msg(i ? ", " : "", v[i]);
-      out.emplace_back(name, t + "]");
+      t = "[";
+      for (std::size_t i = 0; i < v.size(); ++i) t += (i ? ", " : "") + exact_text(v[i]);
+      t += "]";
     } else if constexpr (std::is_enum_v<V>) {
-      out.emplace_back(name, msg(static_cast<int>(v)));
+      t = std::to_string(static_cast<int>(v));
+    } else if constexpr (std::is_floating_point_v<V>) {
+      t = exact_text(v);
     } else {
-      out.emplace_back(name, msg(v));
+      t = std::to_string(v);
     }
+    out.push_back(field_value{name, std::move(w.bytes()), std::move(t)});
   });
   return out;
 }
 
 template <class C>
 std::string first_difference(const C& saved, const C& expected) {
-  const auto a = field_texts(saved), b = field_texts(expected);
+  const auto a = field_values(saved), b = field_values(expected);
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i].second != b[i].second)
-      return msg(a[i].first, " is ", a[i].second, " in the checkpoint but ", b[i].second, " expected");
+    if (a[i].bytes != b[i].bytes)
+      return msg(a[i].name, " is ", a[i].text, " in the checkpoint but ", b[i].text, " expected");
   return "";
 }
 
@@ -152,13 +179,25 @@ Strategy load_baseline(const std::string& path, const C* expect, const char* kin
   byte_reader r(p.data, p.size, path);
   const std::vector<char> name_chars = r.get_array<char>("strategy name");
   const std::string name(name_chars.begin(), name_chars.end());
-  if (name != kind)
-    throw checkpoint_error(msg("checkpoint ", path, ": it holds a ", name, " run, not ", kind));
+  if (name != kind) {
+    const bool known = name == "cma-es" || name == "open-es" || name == "pepg";
+    throw checkpoint_error(known ? msg("checkpoint ", path, ": it holds a ", name, " run, not ", kind)
+                                 : msg("checkpoint ", path, ": unknown strategy name (corrupted)"));
+  }
   C c;
   fields(c, get_field{r, path});
   const auto generation = r.get<std::int32_t>("generation");
   const std::vector<float> told = r.get_array<float>("told fitness");
   if (!r.at_end()) throw checkpoint_error(msg("checkpoint ", path, ": unexpected bytes after the told fitness"));
+  // Every check before anything is built: the file's config decides the allocations.
+  if (c.population < 0 || generation < 0 || generation > c.generations ||
+      told.size() != static_cast<std::size_t>(generation) * static_cast<std::size_t>(c.population))
+    throw checkpoint_error(msg("checkpoint ", path, ": ", told.size(), " told fitness values do not match generation ",
+                               generation, " of ", c.generations, " with population ", c.population));
+  if (expect) {
+    const std::string diff = first_difference(c, *expect);
+    if (!diff.empty()) throw invalid_argument(msg("checkpoint ", path, ": ", diff));
+  }
   Strategy s = [&] {
     try {
       return Strategy(c);
@@ -167,13 +206,6 @@ Strategy load_baseline(const std::string& path, const C* expect, const char* kin
     }
   }();
   const std::size_t n = static_cast<std::size_t>(c.population);
-  if (generation < 0 || generation > c.generations || told.size() != static_cast<std::size_t>(generation) * n)
-    throw checkpoint_error(msg("checkpoint ", path, ": ", told.size(), " told fitness values do not match generation ",
-                               generation, " of ", c.generations, " with population ", c.population));
-  if (expect) {
-    const std::string diff = first_difference(c, *expect);
-    if (!diff.empty()) throw invalid_argument(msg("checkpoint ", path, ": ", diff));
-  }
   for (int g = 0; g < generation; ++g) {
     s.ask();
     try {

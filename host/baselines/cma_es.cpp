@@ -62,7 +62,11 @@ void jacobi_eigen(std::vector<double>& a, int d, std::vector<double>& w, std::ve
 class cma_state final : public baseline_state {
  public:
   explicit cma_state(const cma_es_config& c)
-      : baseline_state("cma-es", c.population, c.dimension, c.generations, c.goal, c.seed), sigma(c.sigma0) {
+      // population, z (float) and y (double): 16 bytes per entry; C, B and the eigensolver's two
+      // copies: 4 D x D doubles
+      : baseline_state("cma-es", c.population, c.dimension, c.generations, c.goal, c.seed,
+                       16.0 * c.population * c.dimension + 32.0 * c.dimension * c.dimension),
+        sigma(c.sigma0) {
     m = initial_mean(c.mean0, d, name);
     const std::size_t dd = static_cast<std::size_t>(d);
     // Tutorial eq. (49)-(53): w'_i = ln((lambda + 1) / 2) - ln i for all lambda; the best mu = lambda / 2
@@ -215,9 +219,10 @@ const cma_es_config& validated(const cma_es_config& c) {
 }
 }  // namespace
 
-cma_es::cma_es(const cma_es_config& cfg)
-    : baseline_strategy(std::make_unique<detail::cma_state>(validated(cfg))) {
+cma_es::cma_es(const cma_es_config& cfg) try : baseline_strategy(std::make_unique<detail::cma_state>(validated(cfg))) {
   s_->config = detail::baseline_config_bytes(cfg);
+} catch (const std::bad_alloc&) {
+  detail::rethrow_as_out_of_memory("cma-es", cfg.population, cfg.dimension);
 }
 
 double cma_es::sigma() const noexcept { return static_cast<const detail::cma_state&>(*s_).sigma; }

@@ -16,7 +16,10 @@ namespace {
 class open_es_state final : public baseline_state {
  public:
   explicit open_es_state(const open_es_config& c)
-      : baseline_state("open-es", c.population, c.dimension, c.generations, c.goal, c.seed), cfg(c), opt(c.dimension) {
+      : baseline_state("open-es", c.population, c.dimension, c.generations, c.goal, c.seed,
+                       8.0 * c.population * c.dimension),  // population and eps
+        cfg(c),
+        opt(c.dimension) {
     mu = initial_mean(c.mean0, d, name);
     sigma = c.sigma_init;
     lr = c.learning_rate;
@@ -91,8 +94,11 @@ const open_es_config& validated(const open_es_config& c) {
 }
 }  // namespace
 
-open_es::open_es(const open_es_config& cfg) : baseline_strategy(std::make_unique<detail::open_es_state>(validated(cfg))) {
+open_es::open_es(const open_es_config& cfg) try
+    : baseline_strategy(std::make_unique<detail::open_es_state>(validated(cfg))) {
   s_->config = detail::baseline_config_bytes(cfg);
+} catch (const std::bad_alloc&) {
+  detail::rethrow_as_out_of_memory("open-es", cfg.population, cfg.dimension);
 }
 
 }  // namespace diffevo

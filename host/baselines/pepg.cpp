@@ -19,7 +19,10 @@ namespace {
 class pepg_state final : public baseline_state {
  public:
   explicit pepg_state(const pepg_config& c)
-      : baseline_state("pepg", c.population, c.dimension, c.generations, c.goal, c.seed), cfg(c), opt(c.dimension) {
+      : baseline_state("pepg", c.population, c.dimension, c.generations, c.goal, c.seed,
+                       6.0 * c.population * c.dimension),  // population and the half of it drawn
+        cfg(c),
+        opt(c.dimension) {
     mu = initial_mean(c.mean0, d, name);
     sigma.assign(static_cast<std::size_t>(d), c.sigma_init);
     lr = c.learning_rate;
@@ -134,8 +137,10 @@ const pepg_config& validated(const pepg_config& c) {
 }
 }  // namespace
 
-pepg::pepg(const pepg_config& cfg) : baseline_strategy(std::make_unique<detail::pepg_state>(validated(cfg))) {
+pepg::pepg(const pepg_config& cfg) try : baseline_strategy(std::make_unique<detail::pepg_state>(validated(cfg))) {
   s_->config = detail::baseline_config_bytes(cfg);
+} catch (const std::bad_alloc&) {
+  detail::rethrow_as_out_of_memory("pepg", cfg.population, cfg.dimension);
 }
 
 }  // namespace diffevo

@@ -12,15 +12,20 @@
 namespace diffevo::detail {
 
 /// The population buffer (draw_count(n d) floats); throws out_of_memory naming population and
-/// dimension when the population and the strategy's other N x D buffer cannot fit this machine's
-/// memory, before trying (host/baselines/strategy.cpp).
-std::vector<float> population_buffer(const char* who, int n, int d);
+/// dimension when `need` bytes (all the strategy's buffers) exceed this machine's memory, before
+/// trying (host/baselines/strategy.cpp).
+std::vector<float> population_buffer(const char* who, int n, int d, double need);
+
+/// In a catch block for std::bad_alloc: rethrows it as out_of_memory naming the sizes (an
+/// out_of_memory as it is).
+[[noreturn]] void rethrow_as_out_of_memory(const char* who, int n, int d);
 
 struct baseline_state {
+  /// `bytes` estimates all the strategy's buffers (population_buffer checks it).
   baseline_state(const char* name_, int population, int dimension, int generations_, objective goal_,
-                 std::uint64_t seed)
+                 std::uint64_t seed, double bytes)
       : name(name_), n(population), d(dimension), generations(generations_), goal(goal_), rng(seed),
-        pop(population_buffer(name_, population, dimension)) {}
+        pop(population_buffer(name_, population, dimension, bytes)) {}
   virtual ~baseline_state() = default;
 
   /// Fills `pop` (n x d) from the current search distribution.

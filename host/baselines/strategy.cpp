@@ -74,9 +74,8 @@ void validate_gradient_es(const gradient_es_fields& c, const char* who) {
                   ": weight_decay must be finite and >= 0 (got ", c.weight_decay, ")");
 }
 
-std::vector<float> population_buffer(const char* who, int n, int d) {
+std::vector<float> population_buffer(const char* who, int n, int d, double need) {
   const std::size_t nd = static_cast<std::size_t>(n) * d;
-  const double need = 8.0 * static_cast<double>(nd);  // the population and the draws it is made from
   const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
   if (have > 0 && need > have)
     throw out_of_memory(msg(who, ": the population (population = ", n, ", dimension = ", d, ") needs about ", need / 1e9,
@@ -85,6 +84,16 @@ std::vector<float> population_buffer(const char* who, int n, int d) {
     return std::vector<float>(draw_count(nd));
   } catch (const std::bad_alloc&) {
     throw out_of_memory(msg(who, ": cannot allocate the population (population = ", n, ", dimension = ", d, ")"));
+  }
+}
+
+void rethrow_as_out_of_memory(const char* who, int n, int d) {
+  try {
+    throw;
+  } catch (const out_of_memory&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw out_of_memory(msg(who, ": cannot allocate its buffers (population = ", n, ", dimension = ", d, ")"));
   }
 }
 
@@ -143,19 +152,27 @@ void baseline_strategy::tell(const float* fitness, std::size_t n) {
   }
   for (int i = 0; i < s.n; ++i)
     if (dropped[i]) u[i] = std::isfinite(worst) ? worst : 0.0;
-  if (best >= 0 && (!s.has_best || detail::improves(fitness[best], s.best_fitness, s.goal))) {
-    s.best.assign(s.pop.begin() + static_cast<std::ptrdiff_t>(best) * s.d,
-                  s.pop.begin() + static_cast<std::ptrdiff_t>(best + 1) * s.d);
+  // Everything that allocates comes first; best-so-far, the counters and the told history are
+  // committed together after the update, so a save after a failed tell still matches its generation.
+  const bool improved = best >= 0 && (!s.has_best || detail::improves(fitness[best], s.best_fitness, s.goal));
+  std::vector<float> new_best;
+  if (improved)
+    new_best.assign(s.pop.begin() + static_cast<std::ptrdiff_t>(best) * s.d,
+                    s.pop.begin() + static_cast<std::ptrdiff_t>(best + 1) * s.d);
+  generation_record rec;
+  if (s.observer) detail::fitness_stats(std::vector<float>(fitness, fitness + s.n), s.goal, rec);
+  const std::size_t told_size = s.told.size() + static_cast<std::size_t>(s.n);
+  if (s.told.capacity() < told_size) s.told.reserve(std::max(told_size, 2 * s.told.capacity()));
+  if (best >= 0) s.update(u, dropped);  // no finite fitness at all: nothing to learn from, keep the distribution
+  if (improved) {
+    s.best.swap(new_best);
     s.best_fitness = fitness[best];
     s.has_best = true;
   }
-  generation_record rec;
-  if (s.observer) detail::fitness_stats(std::vector<float>(fitness, fitness + s.n), s.goal, rec);
-  if (best >= 0) s.update(u, dropped);  // no finite fitness at all: nothing to learn from, keep the distribution
   s.nonfinite += bad;
   ++s.generation;
   s.asked = false;
-  s.told.insert(s.told.end(), fitness, fitness + s.n);
+  s.told.insert(s.told.end(), fitness, fitness + s.n);  // reserved above: cannot throw
   s.sample();  // after the last tell: the final distribution's population
   const double now = detail::seconds_now();
   const double gen_seconds = now - s.last_tell;

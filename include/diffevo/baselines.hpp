@@ -113,9 +113,10 @@ class baseline_strategy : public strategy {
   /// Writes the run to `path`: its config, the generation and every fitness told so far, in the
   /// checkpoint container of host/checkpoint_format.cpp (versioned, CRC-32-checked), atomically (a
   /// temporary file renamed over `path`). The load of each baseline replays those tells from the
-  /// seed, so the resumed run continues bit for bit as the uninterrupted one would: the file grows by
-  /// 4 N bytes per generation, and loading costs the updates again (not the fitness evaluations).
-  /// Throws checkpoint_error on I/O failure.
+  /// seed, so the resumed run continues bit for bit as the uninterrupted one would. For this every
+  /// baseline keeps the fitness it was told (4 N bytes per generation, in memory and in the file),
+  /// and loading costs the updates again (not the fitness evaluations; CMA-ES: an O(D^3)
+  /// eigendecomposition per generation). Throws checkpoint_error on I/O failure.
   void save(const std::string& path) const;
 
  protected:
@@ -129,7 +130,9 @@ class cma_es final : public baseline_strategy {
   explicit cma_es(const cma_es_config& cfg);
   /// The run saved at `path` (baseline_strategy::save), at its generation. Throws checkpoint_error for
   /// a file that is missing, corrupted, not a baseline checkpoint or another baseline's, and
-  /// invalid_argument naming the first field where its config differs from `*expect` (if given).
+  /// invalid_argument naming the first field where its config differs from `*expect` (if given;
+  /// checked before anything is allocated). Without `expect` the file's config is built as the
+  /// constructor would build it, out_of_memory included.
   static cma_es load(const std::string& path, const cma_es_config* expect = nullptr);
   /// The current step size sigma.
   double sigma() const noexcept;

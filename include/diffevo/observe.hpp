@@ -14,7 +14,7 @@ namespace diffevo {
 /// What happened in one generation (the tell() that just returned).
 struct generation_record {
   int generation = 0;          ///< 1-based count of tells so far
-  int generations = 0;         ///< T - 1
+  int generations = 0;         ///< the run's tells: T - 1, or a baseline's generations
   double alpha = 0;            ///< a_t of the step just taken (the noise level it started from); NaN for a baseline
   double alpha_next = 0;       ///< a_{t-1}, the level it moved to; NaN for a baseline
   float best = 0, mean = 0, median = 0, worst = 0;  ///< of the finite fitness told (NaN if none)

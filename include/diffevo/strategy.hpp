@@ -58,7 +58,7 @@ class strategy {
   /// Calls `cb` after every successful tell() with that generation's record (an empty function
   /// detaches it): a record_writer, a progress_printer or your own. The baselines leave the
   /// diffusion-only fields (alpha, alpha_next, effective_neighbours) NaN. A strategy of your own that
-  /// does not override it throws logic_error here.
+  /// does not override it throws logic_error here (for a callback; detaching does nothing).
   virtual void on_generation(generation_callback cb);
 };
 

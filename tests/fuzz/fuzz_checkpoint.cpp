@@ -1,4 +1,5 @@
-// libFuzzer target for the checkpoint decoder (the only parser of untrusted bytes in the library).
+// libFuzzer target for the optimizer's checkpoint decoder (the baselines' checkpoints share its
+// container; their payload is covered by tests/test_baseline_checkpoint.cpp).
 // Every input must either decode to data that re-encodes to the same bytes, or throw
 // checkpoint_error: no crash, no other exception, no sanitizer report. Built and run by .ci/fuzz.
 #include <cstddef>
