@@ -268,6 +268,19 @@ TEST(ContinuousEnvironment, PendulumResetDrawsGymnasiumsRanges) {
   EXPECT_NEAR(mean, 0.0, 0.06);  // standard error 0.013
 }
 
+namespace {
+// The evaluator's returns for n random controllers (weights N(0, sd^2)) at generation `generation`.
+std::vector<float> evaluate_random(const rollout_config& c, const rollout_environment& env, int n, float sd,
+                                   unsigned seed, std::uint64_t generation, std::vector<float>& params) {
+  rollout_evaluator ev(c, env);
+  params = normal_params(static_cast<std::size_t>(n) * ev.parameter_count(), sd, seed);
+  std::vector<float> got(n);
+  ev.evaluate(population_view{params.data(), n, ev.parameter_count()}, got.data(), generation);
+  EXPECT_EQ(ev.last_steps(), -1);  // rewarded: returns are not lengths
+  return got;
+}
+}  // namespace
+
 TEST(ContinuousEnvironment, TheOutputsAreTheActionOnEveryNet) {
   // Random nets, with and without hidden layers, two episodes each: the evaluator's returns equal the
   // reference rollouts' bit for bit.
@@ -275,24 +288,19 @@ TEST(ContinuousEnvironment, TheOutputsAreTheActionOnEveryNet) {
   for (const std::vector<int>& layers : {std::vector<int>{3, 1}, std::vector<int>{3, 16, 1},
                                          std::vector<int>{3, 8, 8, 1}}) {
     const rollout_config c = cpu_config(layers, 200);
-    rollout_evaluator ev(c, pend);
     const int n = 40;
-    const std::vector<float> params = normal_params(static_cast<std::size_t>(n) * ev.parameter_count(), 1.0f, 17);
-    std::vector<float> got(n);
-    ev.evaluate(population_view{params.data(), n, ev.parameter_count()}, got.data(), 3);
+    std::vector<float> params;
+    const std::vector<float> got = evaluate_random(c, pend, n, 1.0f, 17, 3, params);
     EXPECT_EQ(got, reference_returns<pendulum>(c, params, n, 3, reference_pendulum_step)) << layers.size() << " layers";
     EXPECT_LT(*std::min_element(got.begin(), got.end()), *std::max_element(got.begin(), got.end()));
-    EXPECT_EQ(ev.last_steps(), -1);
   }
   // Two action components, and episodes that end early (inside the disc).
   const rollout_environment mass = make_environment<point_mass>("point mass");
   for (const std::vector<int>& layers : {std::vector<int>{4, 2}, std::vector<int>{4, 16, 2}}) {
     const rollout_config c = cpu_config(layers, 300);
-    rollout_evaluator ev(c, mass);
     const int n = 60;
-    const std::vector<float> params = normal_params(static_cast<std::size_t>(n) * ev.parameter_count(), 1.5f, 19);
-    std::vector<float> got(n);
-    ev.evaluate(population_view{params.data(), n, ev.parameter_count()}, got.data(), 1);
+    std::vector<float> params;
+    const std::vector<float> got = evaluate_random(c, mass, n, 1.5f, 19, 1, params);
     int ended = 0;
     const auto ref = reference_returns<point_mass>(c, params, n, 1, [&](point_mass::state& s, const float* y, double& r) {
       const bool done = point_mass::step(s, y, r);  // the test's own environment: the plumbing is under test
