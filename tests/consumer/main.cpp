@@ -1,6 +1,7 @@
 // A plain C++ project using the installed package: minimizes a sphere with ask/tell (with an
 // observer and a checkpoint round trip), evaluates cart-pole controllers, runs a baseline through
-// the same strategy interface and an environment of its own on the cpu backend. Exits non-zero unless each piece did its job.
+// the same strategy interface (and observes, saves and resumes one), and an environment of its own
+// on the cpu backend. Exits non-zero unless each piece did its job.
 #include <diffevo/diffevo.hpp>
 
 #include <cstdint>
@@ -75,6 +76,20 @@ int main() {
     for (int i = 0; i < pop.rows; ++i) out[i] = pop.row(i)[0] * pop.row(i)[0] + pop.row(i)[1] * pop.row(i)[1];
   });
   if (!(cr.best_fitness < 1e-3f)) return 5;
+  // A baseline observed, saved halfway and resumed from its file.
+  diffevo::cma_es half(cc);
+  int baseline_records = 0;
+  half.on_generation([&](const diffevo::generation_record&) { ++baseline_records; });
+  std::vector<float> hf(8);
+  for (int g = 0; g < 15; ++g) {
+    const diffevo::population_view pop = half.ask();
+    for (int i = 0; i < 8; ++i) hf[i] = pop.row(i)[0] * pop.row(i)[0] + pop.row(i)[1] * pop.row(i)[1];
+    half.tell(hf);
+  }
+  half.save("consumer-cma.ckpt");
+  diffevo::cma_es resumed = diffevo::cma_es::load("consumer-cma.ckpt", &cc);
+  std::remove("consumer-cma.ckpt");
+  if (baseline_records != 15 || resumed.generation() != 15 || resumed.mean() != half.mean()) return 7;
 
   // Its own environment on the cpu backend: a controller that always pushes right (bias of action 1
   // above action 0's) gets past x = 1 from x0 in ceil((1 - x0) / 0.05) or so steps, under 31.
