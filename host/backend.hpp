@@ -1,6 +1,8 @@
 #pragma once
 // The interface a backend (cpu in host/, cuda in cuda/) implements; the optimizer facade in
 // host/optimizer.cpp owns validation, the generation counter and best-so-far bookkeeping.
+#include <unistd.h>
+
 #include <cstdint>
 #include <vector>
 
@@ -9,6 +11,7 @@
 #include "diffevo/optimizer.hpp"
 #include "diffevo/detail/math.hpp"
 #include "diffevo/schedule.hpp"
+#include "message.hpp"
 
 namespace diffevo::detail {
 
@@ -82,6 +85,15 @@ inline void backend::tell_deferred(const float*, const ddim_coefficients&, int) 
 }
 inline backend::deferred_outcome backend::end_deferred() {
   throw logic_error("this backend has no deferred tells (can_defer() is false)");
+}
+
+/// Refuses what cannot fit before trying: throws out_of_memory naming `who`, the population and the
+/// dimension when `need` bytes exceed this machine's physical memory (the cpu backend, the baselines).
+inline void require_host_memory(const char* who, int n, int d, double need) {
+  const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (have > 0 && need > have)
+    throw out_of_memory(msg(who, ": the population (population = ", n, ", dimension = ", d, ") needs about ", need / 1e9,
+                            " GB but this machine has ", have / 1e9, " GB of memory"));
 }
 
 /// Plain-data density settings of a config.

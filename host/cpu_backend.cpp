@@ -1,7 +1,5 @@
 #include "cpu_backend.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -33,10 +31,7 @@ class cpu_backend final : public backend {
     const bool wide = latent_ == 0 && d_ > k_direct_distance_max;
     const double gram = wide ? std::min(8.0 * n_ * n_, static_cast<double>(cpu_gram_budget())) : 0.0;
     const double need = (wide ? 24.0 : 20.0) * static_cast<double>(nd) + 4.0 * latent_ * d_ + gram;
-    const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
-    if (have > 0 && need > have)
-      throw out_of_memory(msg("cpu backend: the population (population = ", n_, ", dimension = ", d_, ") needs about ",
-                              need / 1e9, " GB but this machine has ", have / 1e9, " GB of memory"));
+    require_host_memory("cpu backend", n_, d_, need);
     try {
       x_.resize(draw_count(nd));
       p_.resize(nd);

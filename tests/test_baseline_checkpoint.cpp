@@ -17,6 +17,7 @@
 #include "../host/checkpoint_format.hpp"
 #include "diffevo/diffevo.hpp"
 #include "expect.hpp"
+#include "file_bytes.hpp"
 
 using namespace diffevo;
 
@@ -24,15 +25,6 @@ namespace {
 
 std::string temp_path(const std::string& tag) {
   return ::testing::TempDir() + "diffevo_baseline_" + tag + "_" + std::to_string(::getpid()) + ".ckpt";
-}
-
-std::vector<unsigned char> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-void write_bytes(const std::string& path, const std::vector<unsigned char>& b) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 // A shifted sphere with a NaN now and then, so non-finite counts and best-so-far are exercised.
@@ -212,14 +204,14 @@ TEST(BaselineCheckpoint, CorruptedFilesAreCheckpointErrors) {
   cma_es s(small_cma());
   run_on(s, 3);
   s.save(path);
-  const std::vector<unsigned char> good = read_bytes(path);
+  const std::vector<unsigned char> good = read_all(path);
   std::vector<unsigned char> b = good;
   b[40] ^= 0x10;
-  write_bytes(path, b);
+  write_all(path, b);
   expect_message<checkpoint_error>([&] { cma_es::load(path); }, "checksum mismatch (corrupted)");
   b = good;
   b.pop_back();
-  write_bytes(path, b);
+  write_all(path, b);
   expect_message<checkpoint_error>([&] { cma_es::load(path); }, "truncated");
   std::mt19937 rng(9);
   int thrown = 0;
@@ -228,7 +220,7 @@ TEST(BaselineCheckpoint, CorruptedFilesAreCheckpointErrors) {
     const int edits = 1 + k % 4;
     for (int e = 0; e < edits; ++e) b[rng() % b.size()] = static_cast<unsigned char>(rng());
     if (k % 7 == 0) b.resize(rng() % b.size());
-    write_bytes(path, b);
+    write_all(path, b);
     try {
       cma_es::load(path);
       EXPECT_EQ(b, good) << "a changed file loaded (corruption " << k << ")";
@@ -253,7 +245,7 @@ TEST(BaselineCheckpoint, CorruptedFilesAreCheckpointErrors) {
       e[at] = static_cast<unsigned char>(rng() % 4);
     }
     if (k % 5 == 0) e.resize(rng() % e.size());
-    write_bytes(path, diffevo::detail::seal(diffevo::detail::k_baseline_magic, e));
+    write_all(path, diffevo::detail::seal(diffevo::detail::k_baseline_magic, e));
     try {
       cma_es::load(path);
       ++loaded;
@@ -305,30 +297,30 @@ TEST(BaselineCheckpoint, HandEditedContentsAreRejected) {
       std::copy(f.begin(), f.end(), told.begin() + g * 12);
       again.tell(f);
     }
-    EXPECT_EQ(hand_made("cma-es", c, 2, told), read_bytes(path));
+    EXPECT_EQ(hand_made("cma-es", c, 2, told), read_all(path));
   }
-  write_bytes(path, hand_made("cma-es", c, 3, told));
+  write_all(path, hand_made("cma-es", c, 3, told));
   expect_message<checkpoint_error>([&] { cma_es::load(path); },
                                    "24 told fitness values do not match generation 3 of 9 with population 12");
-  write_bytes(path, hand_made("cma-es", c, 10, std::vector<float>(120, 1.0f)));
+  write_all(path, hand_made("cma-es", c, 10, std::vector<float>(120, 1.0f)));
   expect_message<checkpoint_error>([&] { cma_es::load(path); }, "do not match generation 10 of 9");
   std::vector<float> bad = told;
   bad[13] = -INFINITY;  // minimize: -inf wins, which tell rejects
-  write_bytes(path, hand_made("cma-es", c, 2, bad));
+  write_all(path, hand_made("cma-es", c, 2, bad));
   expect_message<checkpoint_error>([&] { cma_es::load(path); },
                                    "the fitness told at generation 1 is invalid: cma-es: fitness[1] = -inf");
   cma_es_config broken = c;
   broken.sigma0 = -1;
-  write_bytes(path, hand_made("cma-es", broken, 0, {}));
+  write_all(path, hand_made("cma-es", broken, 0, {}));
   expect_message<checkpoint_error>([&] { cma_es::load(path); }, "invalid config: cma-es: sigma0 must be finite and > 0");
   cma_es_config huge = c;
   huge.population = 1 << 30;  // 16 GiB of buffers: refused by the expected config before anything is built
-  write_bytes(path, hand_made("cma-es", huge, 0, {}));
+  write_all(path, hand_made("cma-es", huge, 0, {}));
   expect_message<invalid_argument>([&] { cma_es::load(path, &c); },
                                    "population is 1073741824 in the checkpoint but 12 expected");
   cma_es_config odd_goal = c;
   odd_goal.goal = static_cast<objective>(7);
-  write_bytes(path, hand_made("cma-es", odd_goal, 0, {}));
+  write_all(path, hand_made("cma-es", odd_goal, 0, {}));
   expect_message<checkpoint_error>([&] { cma_es::load(path); }, "goal has the unknown value 7");
   std::remove(path.c_str());
 }

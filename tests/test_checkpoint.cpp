@@ -15,6 +15,7 @@
 
 #include "diffevo/diffevo.hpp"
 #include "expect.hpp"
+#include "file_bytes.hpp"
 
 using namespace diffevo;
 
@@ -22,15 +23,6 @@ namespace {
 
 std::string temp_path(const std::string& name) {
   return ::testing::TempDir() + "diffevo_ckpt_" + std::to_string(::getpid()) + "_" + name;
-}
-
-std::vector<unsigned char> read_all(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-void write_all(const std::string& p, const std::vector<unsigned char>& b) {
-  std::ofstream out(p, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 float fitness(const float* p, int d) {

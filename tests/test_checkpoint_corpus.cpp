@@ -12,6 +12,7 @@
 
 #include "../host/checkpoint_format.hpp"
 #include "diffevo/error.hpp"
+#include "file_bytes.hpp"
 
 namespace fs = std::filesystem;
 
@@ -21,8 +22,7 @@ TEST(CheckpointCorpus, EveryInputDecodesOrThrowsCheckpointError) {
     if (!fs::exists(dir)) continue;
     for (const auto& entry : fs::directory_iterator(dir)) {
       if (!entry.is_regular_file() || entry.path().filename() == "README.md") continue;
-      std::ifstream in(entry.path(), std::ios::binary);
-      const std::vector<unsigned char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::vector<unsigned char> b = read_all(entry.path().string());
       ++files;
       try {
         const auto d = diffevo::detail::decode_checkpoint(b.data(), b.size(), entry.path().string());
@@ -37,8 +37,7 @@ TEST(CheckpointCorpus, EveryInputDecodesOrThrowsCheckpointError) {
 }
 
 TEST(CheckpointCorpus, AHandEditedNoisePositionOrBestIsRejected) {
-  std::ifstream in(DIFFEVO_FUZZ_DIR "/corpus/latent-gen2.ckpt", std::ios::binary);
-  const std::vector<unsigned char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<unsigned char> b = read_all(DIFFEVO_FUZZ_DIR "/corpus/latent-gen2.ckpt");
   diffevo::detail::checkpoint_data d = diffevo::detail::decode_checkpoint(b.data(), b.size(), "corpus");
   auto reencoded_error = [](diffevo::detail::checkpoint_data e) -> std::string {
     const auto bytes = diffevo::detail::encode_checkpoint(e);  // a valid checksum over edited content

@@ -14,6 +14,7 @@
 
 #include "diffevo/diffevo.hpp"
 #include "expect.hpp"
+#include "file_bytes.hpp"
 
 using namespace diffevo;
 
@@ -29,10 +30,6 @@ config base(density_kind d, objective goal) {
   c.seed = 12;
   c.backend = backend_kind::cpu;
   return c;
-}
-std::vector<unsigned char> read_all(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 }  // namespace
 

@@ -1,7 +1,5 @@
 // The bookkeeping shared by the baselines: validation at the API boundary, fitness classification
 // (NaN and losing-direction infinity rank last and are counted), best-so-far, the state machine.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <new>
@@ -76,10 +74,7 @@ void validate_gradient_es(const gradient_es_fields& c, const char* who) {
 
 std::vector<float> population_buffer(const char* who, int n, int d, double need) {
   const std::size_t nd = static_cast<std::size_t>(n) * d;
-  const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
-  if (have > 0 && need > have)
-    throw out_of_memory(msg(who, ": the population (population = ", n, ", dimension = ", d, ") needs about ", need / 1e9,
-                            " GB but this machine has ", have / 1e9, " GB of memory"));
+  require_host_memory(who, n, d, need);
   try {
     return std::vector<float>(draw_count(nd));
   } catch (const std::bad_alloc&) {
