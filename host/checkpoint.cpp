@@ -3,14 +3,13 @@
 // (checkpoint_file.hpp). The format is in
 // host/checkpoint_format.cpp.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <thread>
 
 #include "checkpoint_file.hpp"
@@ -22,24 +21,48 @@
 namespace diffevo {
 namespace detail {
 
-void write_file_atomically(const std::string& path, const std::vector<unsigned char>& bytes) {
-  // Atomic replace: write a temporary file next to `path` (named by process and thread, so
-  // concurrent savers never share one), flush it to disk, rename it over `path`, flush the directory.
+namespace {
+
+/// The file a save writes: `path` itself, or, when `path` is a symbolic link (or a chain of them), the
+/// file it finally names, so the link survives and its target is replaced (a link whose target does
+/// not exist yet gets that target created). Relative targets are resolved against the link's folder.
+std::string follow_links(std::string path) {
+  for (int hops = 0;; ++hops) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return path;
+    if (hops == 40) throw checkpoint_error(msg("checkpoint ", path, ": too many levels of symbolic links"));
+    std::vector<char> buf(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 255) + 1);
+    const ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+    if (n < 0 || static_cast<std::size_t>(n) >= buf.size())
+      throw checkpoint_error(msg("checkpoint ", path, ": cannot read the symbolic link: ", std::strerror(errno)));
+    std::string target(buf.data(), static_cast<std::size_t>(n));
+    const std::string::size_type slash = path.find_last_of('/');
+    if (target.empty() || target[0] != '/') target = (slash == std::string::npos ? "" : path.substr(0, slash + 1)) + target;
+    path = std::move(target);
+  }
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& given, const std::vector<unsigned char>& bytes) {
+  // Atomic replace: write a temporary file next to the file (named by process and thread, so
+  // concurrent savers never share one), flush it to disk, rename it over the file, flush the folder.
+  const std::string path = follow_links(given);
   const std::string tmp = detail::msg(path, ".tmp.", ::getpid(), ".", std::hash<std::thread::id>{}(std::this_thread::get_id()));
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw checkpoint_error(detail::msg("checkpoint ", path, ": cannot create ", tmp, ": ", std::strerror(errno)));
+  if (!f) throw checkpoint_error(detail::msg("checkpoint ", given, ": cannot create ", tmp, ": ", std::strerror(errno)));
   const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
   const bool flushed = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
   const int err = errno;
   const bool closed = std::fclose(f) == 0;
   if (!written || !flushed || !closed) {
     std::remove(tmp.c_str());
-    throw checkpoint_error(detail::msg("checkpoint ", path, ": writing ", tmp, " failed: ", std::strerror(err)));
+    throw checkpoint_error(detail::msg("checkpoint ", given, ": writing ", tmp, " failed: ", std::strerror(err)));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int e = errno;
     std::remove(tmp.c_str());
-    throw checkpoint_error(detail::msg("checkpoint ", path, ": cannot rename ", tmp, " over it: ", std::strerror(e)));
+    throw checkpoint_error(detail::msg("checkpoint ", given, ": cannot rename ", tmp, " over ", path, ": ", std::strerror(e)));
   }
   // Durability of the rename itself (best effort: the file is already complete and in place).
   const std::string::size_type slash = path.find_last_of('/');
@@ -52,9 +75,43 @@ void write_file_atomically(const std::string& path, const std::vector<unsigned c
 }
 
 std::vector<unsigned char> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw checkpoint_error(msg("checkpoint ", path, ": cannot open: ", std::strerror(errno)));
-  return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; anything but a regular file is refused
+  // (a folder, /dev/zero, a FIFO or a socket would fail late, read forever or block).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw checkpoint_error(msg("checkpoint ", path, ": cannot open: ", std::strerror(errno)));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    throw checkpoint_error(msg("checkpoint ", path, ": cannot stat: ", std::strerror(e)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "a special file";
+    throw checkpoint_error(msg("checkpoint ", path, ": is ", kind, ", not a regular file"));
+  }
+  std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  for (;;) {
+    if (got == bytes.size()) bytes.resize(bytes.size() + 4096);  // the file may have grown since fstat
+    const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      throw checkpoint_error(msg("checkpoint ", path, ": cannot read: ", std::strerror(e)));
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  bytes.resize(got);
+  return bytes;
 }
 
 }  // namespace detail

@@ -1,4 +1,5 @@
 // API-boundary validation of a config (SPEC §1-§5).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -19,9 +20,25 @@ void validate_affine(const std::vector<float>& v, const char* name, int dim, boo
       DIFFEVO_EXPECTS(v[i] > 0, invalid_argument, name, "[", i, "] must be > 0 (got ", v[i], ")");
   }
 }
+/// p = center + scale * x must be finite for every x the run can reach; |x| <= k_max_abs_x is a
+/// generous bound (the start is N(0, 1), and each update mixes rows of the population).
+void validate_parameters_finite(const config& c) {
+  const std::size_t n = std::max(c.center.size(), c.scale.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const double ce = c.center.empty() ? 0.0 : c.center[c.center.size() == 1 ? 0 : i];
+    const double sc = c.scale.empty() ? 1.0 : c.scale[c.scale.size() == 1 ? 0 : i];
+    DIFFEVO_EXPECTS(std::fabs(ce) + sc * k_max_abs_x <= std::numeric_limits<float>::max(), invalid_argument,
+                    "center + scale * x overflows float in dimension ", i, " (center = ", ce, ", scale = ", sc,
+                    "; |center| + scale * ", k_max_abs_x, " must be <= ", std::numeric_limits<float>::max(), ")");
+  }
+}
 }  // namespace
 
 void validate(const config& c) {
+  detail::expect_enum<invalid_argument>(c.schedule, "schedule", 4, "cosine, linear, ddpm or user (0-3)");
+  detail::expect_enum<invalid_argument>(c.density, "density", 4, "identity, power, energy or log_density (0-3)");
+  detail::expect_enum<invalid_argument>(c.goal, "goal", 2, "maximize or minimize (0-1)");
+  detail::expect_enum<invalid_argument>(c.backend, "backend", 3, "automatic, cpu or cuda (0-2)");
   DIFFEVO_EXPECTS(c.population >= 2, invalid_argument, "population must be >= 2 (got ", c.population, ")");
   DIFFEVO_EXPECTS(c.dimension >= 1, invalid_argument, "dimension must be >= 1 (got ", c.dimension, ")");
   DIFFEVO_EXPECTS(c.steps >= 2, invalid_argument, "steps must be >= 2 (got ", c.steps, ")");
@@ -46,6 +63,7 @@ void validate(const config& c) {
                   "better; got goal = minimize)");
   validate_affine(c.center, "center", c.dimension, false);
   validate_affine(c.scale, "scale", c.dimension, true);
+  validate_parameters_finite(c);
   const std::vector<double> alphas = make_schedule(c);  // validates a user schedule
   for (int k = 0; k + 1 < c.steps; ++k) ddim_step(alphas, k, c.eta);  // validates eta
 }
@@ -68,7 +86,13 @@ const char* to_string(density_kind k) noexcept {
   }
   return "?";
 }
-const char* to_string(objective k) noexcept { return k == objective::maximize ? "maximize" : "minimize"; }
+const char* to_string(objective k) noexcept {
+  switch (k) {
+    case objective::maximize: return "maximize";
+    case objective::minimize: return "minimize";
+  }
+  return "?";
+}
 const char* to_string(backend_kind k) noexcept {
   switch (k) {
     case backend_kind::automatic: return "automatic";

@@ -97,15 +97,19 @@ void record_writer::operator()(const generation_record& r) {
   if (std::fflush(f) != 0) throw std::runtime_error(std::string("record_writer: write failed: ") + std::strerror(errno));
 }
 
+progress_printer::progress_printer(std::FILE* out) : out_(out) {
+  if (!out) throw std::invalid_argument("progress_printer: out must not be null (stderr is the default)");
+}
+
 void progress_printer::operator()(const generation_record& r) {
   if (lines_ % 20 == 0)
-    std::fprintf(out_, "%9s %12s %12s %12s %12s %6s %8s %10s %8s\n", "gen/total", "best", "mean", "median", "worst",
-                 "nonfin", "neigh", "spread", "sec");
+    std::fprintf(out_, "%9s %12s %12s %12s %12s %12s %6s %8s %10s %8s\n", "gen/total", "best", "mean", "median",
+                 "worst", "best-so-far", "nonfin", "neigh", "spread", "sec");
   ++lines_;
   char gen[32];
   std::snprintf(gen, sizeof gen, "%d/%d", r.generation, r.generations);
-  std::fprintf(out_, "%9s %12.5g %12.5g %12.5g %12.5g %6d %8.3g %10.4g %8.3f\n", gen, r.best, r.mean, r.median, r.worst,
-               r.nonfinite, r.effective_neighbours, r.spread, r.generation_seconds);
+  std::fprintf(out_, "%9s %12.5g %12.5g %12.5g %12.5g %12.5g %6d %8.3g %10.4g %8.3f\n", gen, r.best, r.mean, r.median,
+               r.worst, r.best_so_far, r.nonfinite, r.effective_neighbours, r.spread, r.generation_seconds);
   std::fflush(out_);
 }
 

@@ -40,6 +40,7 @@ detail::rollout_params validated(const rollout_config& c, const rollout_environm
   DIFFEVO_EXPECTS(c.layers.back() == en.num_actions, invalid_argument, "the last layer width must be ",
                   en.num_actions, en.continuous ? " (the dimension of the " : " (one logit per ", en.name,
                   " action; got ", c.layers.back(), " in ", arch, ")");
+  detail::expect_enum<invalid_argument>(c.backend, "backend", 3, "automatic, cpu or cuda (0-2)");
   DIFFEVO_EXPECTS(c.episodes >= 1, invalid_argument, "episodes must be >= 1 (got ", c.episodes, ")");
   DIFFEVO_EXPECTS(c.max_steps >= 1, invalid_argument, "max_steps must be >= 1 (got ", c.max_steps, ")");
   DIFFEVO_EXPECTS(c.cpu_threads >= 0, invalid_argument, "cpu_threads must be >= 0 (got ", c.cpu_threads, ")");
@@ -107,8 +108,16 @@ long long rollout_evaluator::last_steps() const noexcept { return p_->last_steps
 long long rollout_evaluator::count_steps(const float* returns, int n) const {
   DIFFEVO_EXPECTS(!p_->env.rewarded, logic_error, "count_steps: the ", p_->name,
                   " environment has rewards, so its returns are not episode lengths");
+  DIFFEVO_EXPECTS(n >= 0 && (n == 0 || returns != nullptr), invalid_argument,
+                  "count_steps: n must be >= 0 with non-null returns (got n = ", n, ")");
+  // A return is a mean episode length, in [1, max_steps]; anything else did not come from evaluate()
+  // (and a NaN or huge value would overflow the count).
   long long s = 0;
-  for (int i = 0; i < n; ++i) s += std::llround(static_cast<double>(returns[i]) * p_->rp.episodes);
+  for (int i = 0; i < n; ++i) {
+    DIFFEVO_EXPECTS(returns[i] >= 1.0f && static_cast<double>(returns[i]) <= p_->rp.max_steps, invalid_argument, "count_steps: returns[", i,
+                    "] = ", returns[i], " is not an episode length in [1, max_steps = ", p_->rp.max_steps, "]");
+    s += std::llround(static_cast<double>(returns[i]) * p_->rp.episodes);
+  }
   return s;
 }
 

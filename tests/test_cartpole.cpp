@@ -404,6 +404,24 @@ TEST(RolloutValidation, BadCallsNameTheValue) {
     expect_message<device_unavailable>([&] { cartpole_evaluator e(c); }, "no CUDA device");
 }
 
+TEST(RolloutValidation, CountStepsRefusesReturnsThatAreNotEpisodeLengths) {
+  // {-5, NaN} used to give 9223372036854775803 (a signed overflow).
+  rollout_config c = cpu_cfg({4, 8, 2});
+  c.episodes = 2;
+  cartpole_evaluator ev(c);
+  const std::vector<float> bad{-5.0f, NAN};
+  expect_message<invalid_argument>([&] { ev.count_steps(bad.data(), 2); },
+                                   "count_steps: returns[0] = -5 is not an episode length in [1, max_steps = 500]");
+  const std::vector<float> nan_second{3.0f, NAN, 2.0f};
+  expect_message<invalid_argument>([&] { ev.count_steps(nan_second.data(), 3); }, "returns[1] = nan");
+  const std::vector<float> too_long{500.5f};
+  expect_message<invalid_argument>([&] { ev.count_steps(too_long.data(), 1); }, "returns[0] = 500.5");
+  expect_message<invalid_argument>([&] { ev.count_steps(nullptr, 1); }, "count_steps: n must be >= 0");
+  const std::vector<float> good{1.0f, 500.0f, 7.5f};
+  EXPECT_EQ(ev.count_steps(good.data(), 3), 2 + 1000 + 15);
+  EXPECT_EQ(ev.count_steps(nullptr, 0), 0);
+}
+
 TEST(Rollout, FixedStartGivesEveryoneTheSameEpisode) {
   rollout_config c = cpu_cfg({4, 2});
   c.fixed_start = true;

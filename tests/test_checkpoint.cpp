@@ -183,3 +183,58 @@ TEST(Checkpoint, AFailedSaveLeavesThePreviousCheckpointIntact) {
   expect_message<checkpoint_error>([&] { o.save(temp_path("no/such/dir/file")); }, "cannot create");
   std::remove(path.c_str());
 }
+
+TEST(Checkpoint, OnlyRegularFilesAreLoaded) {
+  // A directory gave std::ios_base::failure, /dev/zero read until bad_alloc, and a FIFO blocked forever.
+  // Every baseline's load reads through the same function.
+  const std::string dir = temp_path("a_directory"), fifo = temp_path("a_fifo");
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  expect_message<checkpoint_error>([&] { optimizer::load(dir); }, "checkpoint " + dir + ": is a directory, not a regular file");
+  expect_message<checkpoint_error>([&] { optimizer::load("/dev/zero"); },
+                                   "checkpoint /dev/zero: is a character device, not a regular file");
+  expect_message<checkpoint_error>([&] { optimizer::load(fifo); }, "checkpoint " + fifo + ": is a FIFO, not a regular file");
+  expect_message<checkpoint_error>([&] { cma_es::load(dir); }, "is a directory, not a regular file");
+  expect_message<checkpoint_error>([&] { open_es::load("/dev/zero"); }, "is a character device");
+  expect_message<checkpoint_error>([&] { pepg::load(fifo); }, "is a FIFO");
+  ::rmdir(dir.c_str());
+  std::remove(fifo.c_str());
+}
+
+TEST(Checkpoint, SavingThroughASymbolicLinkReplacesItsTargetAndKeepsTheLink) {
+  // Documented choice: the link is followed (it used to be replaced by a regular file).
+  optimizer o(cfg(0));
+  step(o);
+  const std::string target = temp_path("link_target"), link = temp_path("link"), link2 = temp_path("link_to_link");
+  std::remove(link.c_str());
+  std::remove(link2.c_str());
+  write_all(target, std::vector<unsigned char>(7, 'x'));
+  // A relative target, resolved against the link's folder; and a chain of two links.
+  const std::string base = target.substr(target.find_last_of('/') + 1);
+  ASSERT_EQ(::symlink(base.c_str(), link.c_str()), 0);
+  ASSERT_EQ(::symlink(link.c_str(), link2.c_str()), 0);
+  o.save(link2);
+  struct stat st;
+  ASSERT_EQ(::lstat(link2.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  ASSERT_EQ(::lstat(target.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(optimizer::load(target).generation(), 1);
+  EXPECT_EQ(read_all(target), read_all(link2));
+  // A dangling link gets its target created.
+  std::remove(target.c_str());
+  o.save(link);
+  EXPECT_EQ(optimizer::load(target).generation(), 1);
+  ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  // A loop is named.
+  const std::string loop_a = temp_path("loop_a"), loop_b = temp_path("loop_b");
+  std::remove(loop_a.c_str());
+  std::remove(loop_b.c_str());
+  ASSERT_EQ(::symlink(loop_b.c_str(), loop_a.c_str()), 0);
+  ASSERT_EQ(::symlink(loop_a.c_str(), loop_b.c_str()), 0);
+  expect_message<checkpoint_error>([&] { o.save(loop_a); }, "too many levels of symbolic links");
+  for (const std::string& p : {target, link, link2, loop_a, loop_b}) std::remove(p.c_str());
+}

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
+#include "expect.hpp"
 
 using namespace diffevo;
 
@@ -184,8 +185,43 @@ TEST(Observe, ProgressPrinterPrintsAHeaderAndOneLinePerGeneration) {
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   ASSERT_EQ(lines.size(), 6u);
   EXPECT_NE(lines[0].find("gen/total"), std::string::npos);
+  EXPECT_NE(lines[0].find("best-so-far"), std::string::npos);
   EXPECT_NE(lines[1].find("1/5"), std::string::npos);
   EXPECT_NE(lines[5].find("5/5"), std::string::npos);
+}
+
+TEST(Observe, ProgressShowsTheBestSoFarBesideThisGenerationsBest) {
+  // Fitness falls every generation (maximize): this generation's best drops, the run's stays at the first.
+  std::FILE* tmp = std::tmpfile();
+  ASSERT_NE(tmp, nullptr);
+  optimizer o(small(8, 2));
+  o.on_generation(progress_printer(tmp));
+  for (int g = 0; !o.done(); ++g) {
+    o.ask();
+    std::vector<float> f(8, 100.0f - 10.0f * static_cast<float>(g));
+    f[3] += 1.0f;
+    o.tell(f);
+  }
+  std::rewind(tmp);
+  char header[256], gen[32];
+  ASSERT_NE(std::fgets(header, sizeof header, tmp), nullptr);
+  std::vector<double> best, best_so_far;
+  double b, m, med, w, bsf;
+  while (std::fscanf(tmp, "%31s %lf %lf %lf %lf %lf %*[^\n]", gen, &b, &m, &med, &w, &bsf) == 6) {
+    best.push_back(b);
+    best_so_far.push_back(bsf);
+  }
+  std::fclose(tmp);
+  ASSERT_EQ(best.size(), 5u);
+  for (std::size_t g = 0; g < best.size(); ++g) {
+    EXPECT_EQ(best[g], 101.0 - 10.0 * static_cast<double>(g));
+    EXPECT_EQ(best_so_far[g], 101.0);
+  }
+}
+
+TEST(Observe, ProgressPrinterRefusesANullStream) {
+  // progress_printer(nullptr) used to crash (SIGSEGV) at the first generation.
+  expect_message<std::invalid_argument>([] { progress_printer p(nullptr); }, "progress_printer: out must not be null");
 }
 
 TEST(Observe, BaselinesDeliverTheSameRecords) {

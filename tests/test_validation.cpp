@@ -50,6 +50,93 @@ TEST(Validation, ConfigFields) {
                                    "density = log_density needs goal = maximize");
 }
 
+TEST(Validation, EnumFieldsOutsideTheirValuesAreNamed) {
+  // A number cast to an enum compiles; it used to pass (goal = 42 optimized as maximize) or fail late
+  // with another field's message (schedule = 42 gave "eta = 1 is too large ... -nan").
+  auto with = [](auto edit) {
+    config c = base();
+    edit(c);
+    return [c] { construct(c); };
+  };
+  expect_message<invalid_argument>(with([](config& c) { c.schedule = static_cast<schedule_kind>(42); }),
+                                   "schedule must be cosine, linear, ddpm or user (0-3) (got 42)");
+  expect_message<invalid_argument>(with([](config& c) { c.density = static_cast<density_kind>(42); }),
+                                   "density must be identity, power, energy or log_density (0-3) (got 42)");
+  expect_message<invalid_argument>(with([](config& c) { c.goal = static_cast<objective>(42); }),
+                                   "goal must be maximize or minimize (0-1) (got 42)");
+  expect_message<invalid_argument>(with([](config& c) { c.backend = static_cast<backend_kind>(-1); }),
+                                   "backend must be automatic, cpu or cuda (0-2) (got -1)");
+  EXPECT_STREQ(to_string(static_cast<objective>(42)), "?");
+  rollout_config rc;
+  rc.backend = static_cast<backend_kind>(7);
+  expect_message<invalid_argument>([rc] { cartpole_evaluator e(rc); }, "backend must be automatic, cpu or cuda (0-2) (got 7)");
+  cma_es_config cc;
+  cc.goal = static_cast<objective>(42);
+  expect_message<invalid_argument>([cc] { cma_es e(cc); }, "cma-es: goal must be maximize or minimize (0-1) (got 42)");
+  open_es_config oc;
+  oc.shaping = static_cast<fitness_shaping>(3);
+  expect_message<invalid_argument>([oc] { open_es e(oc); }, "open-es: shaping must be");
+  oc = open_es_config{};
+  oc.optimizer = static_cast<es_optimizer>(2);
+  expect_message<invalid_argument>([oc] { open_es e(oc); }, "open-es: optimizer must be adam or momentum (0-1) (got 2)");
+  pepg_config pc;
+  pc.goal = static_cast<objective>(-3);
+  expect_message<invalid_argument>([pc] { pepg e(pc); }, "pepg: goal must be maximize or minimize (0-1) (got -3)");
+}
+
+TEST(Validation, UserParametersMustStayFinite) {
+  // center = 3e38 with scale = 1e38 made 75 of 192 initial parameters infinite, silently.
+  config c = base();
+  c.population = 64;
+  c.center = {3e38f};
+  c.scale = {1e38f};
+  expect_message<invalid_argument>([c] { construct(c); }, "center + scale * x overflows float in dimension 0 (center = 3");
+  c.center = {0.0f, 0.0f, -3.4e38f};
+  c.scale = {1.0f, 1.0f, 1e33f};
+  expect_message<invalid_argument>([c] { construct(c); }, "in dimension 2");
+  // The largest accepted values give finite parameters.
+  c.center = {3e38f};
+  c.scale = {1e31f};
+  optimizer o(c);
+  const population_view p = o.ask();
+  for (std::size_t i = 0; i < p.size(); ++i) ASSERT_TRUE(std::isfinite(p.data[i])) << i;
+}
+
+TEST(Validation, ExtremeTemperatureAndPowerKeepThePopulationFinite) {
+  // temperature = 1e-308 (energy) overflowed f' / temperature to inf, and inf - inf made every entry
+  // NaN after one tell; power = 1e39 did the same through a float +inf log-density.
+  auto run = [](config c) {
+    c.population = 64;
+    c.dimension = 3;
+    c.steps = 6;
+    optimizer o(c);
+    std::vector<float> f(64);
+    while (!o.done()) {
+      const population_view p = o.ask();
+      for (int i = 0; i < p.rows; ++i) f[i] = 2.0f + std::tanh(p.row(i)[0]);  // positive, finite, distinct
+      o.tell(f);
+    }
+    const population_view p = o.ask();
+    for (std::size_t i = 0; i < p.size(); ++i) ASSERT_TRUE(std::isfinite(p.data[i])) << "entry " << i;
+  };
+  for (double t : {1e-308, 4.9e-324, 1e-30, 1e308}) {
+    SCOPED_TRACE(t);
+    config c = base();
+    c.temperature = t;
+    run(c);
+  }
+  for (double pw : {1e39, 1e300, 1e-300}) {
+    for (double t : {1.0, 1e-300, 1e300}) {
+      SCOPED_TRACE(std::to_string(pw) + " " + std::to_string(t));
+      config c = base();
+      c.density = density_kind::power;
+      c.power = pw;
+      c.temperature = t;
+      run(c);
+    }
+  }
+}
+
 TEST(Validation, UserSchedule) {
   auto user = [](std::vector<double> a) {
     config c = base();

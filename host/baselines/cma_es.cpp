@@ -209,6 +209,7 @@ class cma_state final : public baseline_state {
 namespace {
 const cma_es_config& validated(const cma_es_config& c) {
   DIFFEVO_EXPECTS(c.population >= 2, invalid_argument, "cma-es: population must be >= 2 (got ", c.population, ")");
+  detail::expect_enum<invalid_argument>(c.goal, "goal", 2, "maximize or minimize (0-1)", "cma-es");
   DIFFEVO_EXPECTS(c.dimension >= 1, invalid_argument, "cma-es: dimension must be >= 1 (got ", c.dimension, ")");
   DIFFEVO_EXPECTS(c.generations >= 1, invalid_argument, "cma-es: generations must be >= 1 (got ", c.generations, ")");
   DIFFEVO_EXPECTS(std::isfinite(c.sigma0) && c.sigma0 > 0, invalid_argument, "cma-es: sigma0 must be finite and > 0 (got ",

@@ -90,6 +90,9 @@ const open_es_config& validated(const open_es_config& c) {
                                "open-es");
   DIFFEVO_EXPECTS(c.momentum >= 0 && c.momentum < 1, invalid_argument, "open-es: momentum must be in [0, 1) (got ",
                   c.momentum, ")");
+  detail::expect_enum<invalid_argument>(c.goal, "goal", 2, "maximize or minimize (0-1)", "open-es");
+  detail::expect_enum<invalid_argument>(c.shaping, "shaping", 3, "centered_ranks, standardized or raw (0-2)", "open-es");
+  detail::expect_enum<invalid_argument>(c.optimizer, "optimizer", 2, "adam or momentum (0-1)", "open-es");
   return c;
 }
 }  // namespace

@@ -133,6 +133,7 @@ const pepg_config& validated(const pepg_config& c) {
                       c.sigma_max_change >= 0,
                   invalid_argument, "pepg: sigma_alpha and sigma_max_change must be finite and >= 0 (got ",
                   c.sigma_alpha, ", ", c.sigma_max_change, ")");
+  detail::expect_enum<invalid_argument>(c.goal, "goal", 2, "maximize or minimize (0-1)", "pepg");
   return c;
 }
 }  // namespace

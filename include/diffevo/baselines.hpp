@@ -116,7 +116,8 @@ class baseline_strategy : public strategy {
   /// seed, so the resumed run continues bit for bit as the uninterrupted one would. For this every
   /// baseline keeps the fitness it was told (4 N bytes per generation, in memory and in the file),
   /// and loading costs the updates again (not the fitness evaluations; CMA-ES: an O(D^3)
-  /// eigendecomposition per generation). Throws checkpoint_error on I/O failure.
+  /// eigendecomposition per generation). A symbolic link at `path` is followed (its target is
+  /// replaced). Throws checkpoint_error on I/O failure.
   void save(const std::string& path) const;
 
  protected:
@@ -129,7 +130,8 @@ class cma_es final : public baseline_strategy {
   /// Validates (invalid_argument naming the field and value) and draws the first population.
   explicit cma_es(const cma_es_config& cfg);
   /// The run saved at `path` (baseline_strategy::save), at its generation. Throws checkpoint_error for
-  /// a file that is missing, corrupted, not a baseline checkpoint or another baseline's, and
+  /// a file that is missing, corrupted, not a baseline checkpoint or another baseline's, a path that
+  /// is not a regular file, and
   /// invalid_argument naming the first field where its config differs from `*expect` (if given;
   /// checked before anything is allocated). Without `expect` the file's config is built as the
   /// constructor would build it, out_of_memory included.

@@ -56,7 +56,8 @@ struct config {
   int latent_dim = 0;  ///< d: 0 = plain (distances in x), else 1 <= d <= D (SPEC §5)
 
   /// User parameters are p = center + scale * x. Each vector is empty (0 and 1), one value (all
-  /// dimensions) or D values (per dimension). scale must be finite and > 0.
+  /// dimensions) or D values (per dimension). scale must be finite and > 0, and p must stay finite in
+  /// float for |x| <= k_max_abs_x: |center| + scale * k_max_abs_x <= FLT_MAX (about 3.4e38).
   std::vector<float> center;
   std::vector<float> scale;
 
@@ -69,7 +70,12 @@ struct config {
 /// The largest `steps` accepted (the schedule is a table of `steps` doubles).
 constexpr int k_max_steps = 1000000;
 
-/// Throws diffevo::invalid_argument naming the first bad field and its value.
+/// The internal coordinates x start as N(0, 1) and stay within a few units; validate() requires
+/// `center + scale * x` to be finite in float for every |x| up to this bound.
+constexpr double k_max_abs_x = 1e6;
+
+/// Throws diffevo::invalid_argument naming the first bad field and its value. Enum fields must hold
+/// one of their named values (a number cast to the enum is refused, naming it).
 void validate(const config& cfg);
 
 /// Human-readable names, used in messages and logs.

@@ -45,11 +45,12 @@ class record_writer {
 };
 
 /// Prints one line per generation (a header first and every 20 lines), like pycma's display:
-///   gen/total  best  mean  median  worst  nonfin  neigh  spread  sec
-/// to `out` (stderr by default).
+///   gen/total  best  mean  median  worst  best-so-far  nonfin  neigh  spread  sec
+/// to `out` (stderr by default). `best` is this generation's, `best-so-far` the run's.
 class progress_printer {
  public:
-  explicit progress_printer(std::FILE* out = stderr) : out_(out) {}
+  /// Throws std::invalid_argument if `out` is null.
+  explicit progress_printer(std::FILE* out = stderr);
   void operator()(const generation_record& r);
 
  private:

@@ -107,13 +107,15 @@ class optimizer final : public strategy {
   /// Writes the complete state (config, generation, population, x0, projection, noise position,
   /// best-so-far, counters) to `path` in the versioned format of host/checkpoint_format.cpp. The write is
   /// atomic: a temporary file in the same directory is flushed to disk and renamed over `path`, so a
-  /// crash leaves either the previous file or the new one. Throws checkpoint_error on I/O failure.
+  /// crash leaves either the previous file or the new one. When `path` is a symbolic link the link is
+  /// followed: the file it names is replaced and the link stays. Throws checkpoint_error on I/O failure.
   /// Call it between a tell() and the next ask() (or before the first ask()).
   void save(const std::string& path) const;
 
   /// Resumes from a checkpoint: continuing with the same fitness gives a run bit-identical to the
   /// uninterrupted one on the same backend. Throws checkpoint_error for a missing, truncated,
-  /// corrupted or other-version file, and invalid_argument naming the field when `expect` is given
+  /// corrupted or other-version file, or a path that is not a regular file (a directory, a device, a
+  /// FIFO: refused before reading), and invalid_argument naming the field when `expect` is given
   /// and the checkpoint's config differs from it (population, dimension, steps, ...). `expect`
   /// also supplies backend and cpu_threads (default: automatic, all threads).
   static optimizer load(const std::string& path, const config* expect = nullptr);

@@ -106,7 +106,8 @@ class rollout_evaluator {
   /// environment, whose returns are not lengths, it is always unknown (-1).
   long long last_steps() const noexcept;
   /// Steps simulated for these returns: sum of returns times episodes. Throws logic_error for a
-  /// rewarded environment.
+  /// rewarded environment, and invalid_argument naming the index and value of a return outside
+  /// [1, max_steps] (NaN included).
   long long count_steps(const float* returns, int n) const;
 
  private:

@@ -38,8 +38,10 @@ DIFFEVO_HD inline double fitness_to_maximize(float f, const density_params& p) {
   return p.minimize ? -static_cast<double>(f) : static_cast<double>(f);
 }
 
-/// Classifies one fitness value and computes its unshifted log-density.
-/// energy: log_g = f' / temperature (the max shift is applied afterwards by `shift_log_density`).
+/// Classifies one fitness value and computes its unshifted, unscaled log-density `u`:
+/// identity: log f'; power: log f' - log temperature (log g = power * u); energy: f' (log g = u /
+/// temperature); log_density: the value itself. The scale is applied after the max shift, in
+/// `final_log_density`, so an extreme temperature or power cannot overflow to inf - inf = NaN.
 DIFFEVO_HD inline fitness_class classify_fitness(float f, const density_params& p, double* log_g) {
   *log_g = -INFINITY;
   if (is_nan(f)) return fitness_class::dropped;
@@ -57,10 +59,10 @@ DIFFEVO_HD inline fitness_class classify_fitness(float f, const density_params& 
       return fitness_class::ok;
     case k_power:
       if (fp < 0) return fitness_class::negative;
-      *log_g = p.power * (::log(fp) - ::log(p.temperature));
+      *log_g = ::log(fp) - ::log(p.temperature);
       return fitness_class::ok;
     default:  // energy
-      *log_g = fp / p.temperature;
+      *log_g = fp;
       return fitness_class::ok;
   }
 }
@@ -73,7 +75,7 @@ struct fitness_summary {
   float error_value; ///< the fitness value at first_error (for the message)
   int best;          ///< index of the best finite fitness (by objective), or -1 if none
   float best_value;  ///< its raw fitness
-  double max_log_g;  ///< max finite log_g (energy shift), -inf if none
+  double max_log_g;  ///< max of the unscaled log-densities `u` (the power and energy shift), -inf if none
   int positive;      ///< count of entries with g > 0
 };
 
@@ -133,13 +135,16 @@ DIFFEVO_HD inline fitness_summary summary_merge(const fitness_summary& a, const 
   return r;
 }
 
-/// Final log-density of one element given the summary: energy is shifted so the best gets log g = 0;
-/// a population with no positive density falls back to equal weights (SPEC §3).
+/// Final log-density of one element given the summary; a population with no positive density falls
+/// back to equal weights (SPEC §3). Energy and power are shifted so the best gets log g = 0 (the
+/// softmax does not change) before they are scaled: the difference `u - max u` is finite or -inf and
+/// <= 0, so whatever valid temperature and power are, the result is <= 0 or -inf, never NaN or +inf.
 DIFFEVO_HD inline float final_log_density(float f, const density_params& p, const fitness_summary& s) {
   if (s.positive == 0) return 0.0f;
   double lg;
   if (classify_fitness(f, p, &lg) != fitness_class::ok) return -INFINITY;
-  if (p.kind == k_energy) lg -= s.max_log_g;
+  if (p.kind == k_energy) lg = (lg - s.max_log_g) / p.temperature;
+  if (p.kind == k_power) lg = p.power * (lg - s.max_log_g);
   return static_cast<float>(lg);
 }
 
