@@ -1,4 +1,4 @@
-// diffevo-bench cartpole: the paper's cart-pole experiment (SPEC §7). For each net (4-8-2 plain,
+// diffevo-bench cartpole: the paper's cart-pole experiment (docs/algorithm.md §7). For each net (4-8-2 plain,
 // 4-8-2 latent d = 2, 4-128-128-2 latent d = 2) and each seed: N = 256, T = 10 (9 generations plus
 // the final evaluation), cosine, eta = 1, energy density with temperature 1 on the return, one
 // episode per individual, normalised observations. Per generation: mean, quartiles, max of the
@@ -81,7 +81,7 @@ int run_cartpole(const options& o) {
   std::vector<net_case> nets = {
       {"4-8-2 plain", {4, 8, 2}, 0}, {"4-8-2 latent", {4, 8, 2}, 2}, {"4-128-128-2 latent", {4, 128, 128, 2}, 2}};
   if (!o.net.empty()) nets = {nets[o.net == "plain" ? 0 : o.net == "latent" ? 1 : 2]};
-  const std::string path = o.json.empty() ? "diffevo-bench-cartpole.json" : o.json;
+  const std::string& path = o.json;
 
   diffevo::rollout_config rc;
   rc.backend = o.backend;
@@ -89,7 +89,7 @@ int run_cartpole(const options& o) {
   std::printf("diffevo-bench cartpole: backend %s%s; N = 256, T = 10, cosine, eta = 1, energy (temperature %g), "
               "1 episode, %s observations, %s; seeds %llu..%llu per net\n\n",
               diffevo::to_string(probe.backend()), device_note().c_str(), o.temperature,
-              o.raw_obs ? "raw" : "normalised", o.fixed_start ? "one fixed start state (--fixed-start)" : "random start per episode (SPEC 7)", o.seed,
+              o.raw_obs ? "raw" : "normalised", o.fixed_start ? "one fixed start state (--fixed-start)" : "random start per episode (docs/algorithm.md §7)", o.seed,
               o.seed + seeds - 1);
 
   json js;
@@ -171,7 +171,7 @@ int run_cartpole(const options& o) {
   std::printf("### final generation, %d seeds (mean ± std over seeds)\n\n| net | mean return | share at 500 | time |\n"
               "|---|---|---|---|\n", seeds);
   for (const auto& l : summary) std::printf("%s\n", l.c_str());
-  std::printf("\npaper (SPEC §7, 100 runs): 4-8-2 plain 482.9 / 92.5 %%, 4-8-2 latent 491.6 / 96.4 %%, "
+  std::printf("\npaper (docs/algorithm.md §7, 100 runs): 4-8-2 plain 482.9 / 92.5 %%, 4-8-2 latent 491.6 / 96.4 %%, "
               "4-128-128-2 latent 445.0 / 79.4 %%\n");
   js.save(path);
   std::printf("JSON: %s\n", path.c_str());
@@ -181,7 +181,7 @@ int run_cartpole(const options& o) {
 int run_throughput(const options& o) {
   const int n = o.population > 0 ? o.population : 4096;
   const int repeats = o.runs > 0 ? o.runs : 3;
-  const std::string path = o.json.empty() ? "diffevo-bench-throughput.json" : o.json;
+  const std::string& path = o.json;
   json js;
   diffevo::rollout_config rc;
   rc.backend = o.backend;

@@ -1,9 +1,14 @@
 #pragma once
 // Shared pieces of diffevo-bench: command-line values, statistics, a tiny JSON writer, timing.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,7 +30,7 @@ struct options {
   int latent = 0;
   unsigned long long seed = 0;
   diffevo::backend_kind backend = diffevo::backend_kind::automatic;
-  std::string json;  ///< output path ("" = the mode's default)
+  std::string json;  ///< output path (main sets the default diffevo-bench-<mode>.json and checks it)
   int population = -1;  ///< throughput: controllers; speed: N of the 2-D run and the update-step grid (-1: defaults)
   int dimension = -1;   ///< speed: the only D of the update-step grid (-1: all of 2, 58, 17410)
   bool quiet = false;
@@ -62,6 +67,41 @@ inline double quantile(const std::vector<double>& sorted, double q) {
   return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
 }
 
+/// The temporary file a save writes before renaming it over `path`.
+inline std::string temporary_for(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+
+/// Writes `text` to `path` through temporary_for(path) renamed over it. Throws std::runtime_error
+/// naming the path and the reason (errno text); the temporary file is removed on every failure.
+inline void write_via_temporary(const std::string& path, const std::string& text) {
+  const std::string tmp = temporary_for(path);
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
+  int err = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (closed && written) {
+    if (std::rename(tmp.c_str(), path.c_str()) == 0) return;
+    err = errno;
+  } else if (written) {
+    err = errno;
+  }
+  std::remove(tmp.c_str());
+  throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
+}
+
+/// Refuses, before any work, an output path that cannot be written: a directory, or a folder that is
+/// missing or read-only (the temporary file is created and removed). Throws usage_error naming --json.
+inline void check_writable(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw usage_error("--json " + path + ": is a directory (give a file name)");
+  const std::string tmp = temporary_for(path);
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw usage_error("--json " + path + ": cannot be written: " + std::strerror(errno));
+  std::fclose(f);
+  std::remove(tmp.c_str());
+}
+
 /// Appends JSON text; the caller keeps the structure valid.
 class json {
  public:
@@ -78,15 +118,9 @@ class json {
   }
   json& str(const std::string& s) { return raw("\"" + s + "\""); }
   const std::string& text() const { return out_; }
-  /// Writes to `path` (via a temporary file renamed into place). Throws on failure.
-  void save(const std::string& path) const {
-    const std::string tmp = path + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) throw std::runtime_error("cannot write " + tmp);
-    const bool ok = std::fwrite(out_.data(), 1, out_.size(), f) == out_.size();
-    if (std::fclose(f) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0)
-      throw std::runtime_error("cannot write " + path);
-  }
+  /// Writes to `path` via a temporary file renamed into place; on failure nothing is left behind and
+  /// the message says why (errno text).
+  void save(const std::string& path) const { write_via_temporary(path, out_); }
 
  private:
   std::string out_;

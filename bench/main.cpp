@@ -1,8 +1,8 @@
 // diffevo-bench: the program people run first. Modes:
-//   paper       the paper's 2-D benchmark table (SPEC §6) with the baselines   [default]
+//   paper       the paper's 2-D benchmark table (docs/algorithm.md §6) with the baselines   [default]
 //   schedules   the schedule study on Rastrigin
 //   speed       whole-run and update-step timings
-//   cartpole    the paper's cart-pole experiment (SPEC §7), per-generation statistics
+//   cartpole    the paper's cart-pole experiment (docs/algorithm.md §7), per-generation statistics
 //   throughput  the cart-pole evaluator alone, env-steps per second at N = 4096, and a whole generation
 // Every mode prints which backend ran and the seeds, so any cell can be rerun.
 #include <cmath>
@@ -16,7 +16,7 @@ namespace {
 void usage() {
   std::printf(
       "usage: diffevo-bench [paper|schedules|speed|cartpole|throughput] [flags]\n"
-      "  paper       the paper's five 2-D functions (SPEC 6) with Diffusion Evolution (plain and\n"
+      "  paper       the paper's five 2-D functions (docs/algorithm.md §6) with Diffusion Evolution (plain and\n"
       "              latent) and the baselines CMA-ES, OpenES, PEPG at the paper's settings; Markdown\n"
       "              table of entropy (fitness), mean +- std over runs, and JSON [default]\n"
       "  schedules   Rastrigin with cosine / linear / ddpm schedules at T = 10, 25, 50, 100\n"
@@ -40,15 +40,38 @@ void usage() {
       "                  512, the issue's setting) and the only N of the update-step grid\n"
       "  --dimension D   speed: only this D in the update-step grid\n"
       "  --backend B     auto | cpu | cuda (default auto: cuda when a device is present)\n"
-      "  --json PATH     where to write the JSON results (default diffevo-bench-<mode>.json)\n"
+      "  --json PATH     where to write the JSON results (default diffevo-bench-<mode>.json); checked\n"
+      "                  before any work starts\n"
       "  --temperature T cartpole: energy temperature on the return (default 1, the paper's setting)\n"
       "  --net NAME      cartpole: only one net: plain (4-8-2), latent (4-8-2, d = 2) or large\n"
       "                  (4-128-128-2, d = 2)\n"
-      "  --raw-obs       cartpole: observations without the SPEC 7 normalisation\n"
+      "  --raw-obs       cartpole: observations without the normalisation of docs/algorithm.md §7\n"
       "  --fixed-start   cartpole: every episode starts from one fixed state (as the authors' code,\n"
-      "                  which resets Gymnasium with seed 42) instead of SPEC's random start per episode\n"
-      "  --quiet         no progress lines\n"
+      "                  which resets Gymnasium with seed 42) instead of a random start per episode (§7)\n"
+      "  --quiet         no progress lines (on stderr)\n"
+      "A flag that does not apply to the chosen mode is an error (exit 2). What the modes compute and the\n"
+      "tables' metrics are defined in docs/algorithm.md (section 6: the 2-D benchmarks; 7: cart-pole).\n"
       "  --help          this text\n");
+}
+
+/// The modes each flag applies to; a flag given to another mode is an error (it would be ignored).
+struct flag_modes {
+  const char* flag;
+  const char* modes;  ///< space-separated
+};
+constexpr flag_modes k_flag_modes[] = {
+    {"--methods", "paper"},          {"--latent", "paper"},          {"--population", "speed throughput"},
+    {"--dimension", "speed"},        {"--temperature", "cartpole"},  {"--net", "cartpole"},
+    {"--raw-obs", "cartpole"},       {"--fixed-start", "cartpole"},
+};
+
+void check_flag_belongs(const std::string& flag, const std::string& mode) {
+  for (const flag_modes& fm : k_flag_modes) {
+    if (flag != fm.flag) continue;
+    const std::string modes = std::string(" ") + fm.modes + " ";
+    if (modes.find(" " + mode + " ") == std::string::npos)
+      throw bench::usage_error(flag + " applies to " + fm.modes + ", not to " + mode);
+  }
 }
 
 int to_int(const std::string& flag, const std::string& v) {
@@ -75,6 +98,7 @@ int main(int argc, char** argv) {
         if (a + 1 >= argc) throw bench::usage_error(f + " needs a value");
         return argv[++a];
       };
+      check_flag_belongs(f, o.mode);
       if (f == "--help" || f == "-h") {
         usage();
         return 0;
@@ -83,6 +107,7 @@ int main(int argc, char** argv) {
         if (o.runs < 1) throw bench::usage_error("--runs must be >= 1 (got " + std::to_string(o.runs) + ")");
       } else if (f == "--methods") {
         o.methods = value();
+        if (o.methods.empty()) throw bench::usage_error("--methods needs at least one of de,latent,cma-es,open-es,pepg (got '')");
       } else if (f == "--latent") {
         o.latent = to_int(f, value());
         if (o.latent < 1) throw bench::usage_error("--latent must be >= 1 (got " + std::to_string(o.latent) + ")");
@@ -105,6 +130,7 @@ int main(int argc, char** argv) {
         else throw bench::usage_error("--backend must be auto, cpu or cuda (got '" + v + "')");
       } else if (f == "--json") {
         o.json = value();
+        if (o.json.empty()) throw bench::usage_error("--json needs a path (got '')");
       } else if (f == "--temperature") {
         const std::string v = value();
         char* end = nullptr;
@@ -125,6 +151,9 @@ int main(int argc, char** argv) {
         throw bench::usage_error("unknown flag " + f);
       }
     }
+    // Where the JSON goes is checked now, not after the whole experiment.
+    if (o.json.empty()) o.json = "diffevo-bench-" + o.mode + ".json";
+    bench::check_writable(o.json);
   } catch (const bench::usage_error& e) {
     std::fprintf(stderr, "error: %s (see --help)\n", e.what());
     return 2;

@@ -1,4 +1,4 @@
-// diffevo-bench paper: the paper's 2-D benchmark table (SPEC §6): five functions, Diffusion
+// diffevo-bench paper: the paper's 2-D benchmark table (docs/algorithm.md §6): five functions, Diffusion
 // Evolution (plain and latent) and the baselines CMA-ES, OpenES and PEPG with the paper's settings,
 // cells "entropy (fitness)" as mean ± std over runs. diffevo-bench schedules: the schedule study
 // (Rastrigin, cosine / linear / ddpm at 10, 25, 50, 100 steps). Both write every run's numbers and
@@ -29,7 +29,7 @@ struct metrics {
   double fitness, entropy;
 };
 
-// SPEC §6: fitness = mean of the 64 largest g of `ranking` (x0 for Diffusion Evolution, the final
+// docs/algorithm.md §6: fitness = mean of the 64 largest g of `ranking` (x0 for Diffusion Evolution, the final
 // population itself for the baselines); entropy of the matching 64 final individuals binned at
 // round(10 p), in bits.
 metrics paper_metrics(benchmark b, const std::vector<float>& ranking, const std::vector<float>& pop, int n) {
@@ -93,7 +93,7 @@ run_output run_baseline(benchmark b, diffevo::strategy& s) {
   return {paper_metrics(b, r.population, r.population, s.population_size()), r.population};
 }
 
-// The baselines with the paper's benchmark settings (SPEC §6; the authors' scripts in
+// The baselines with the paper's benchmark settings (docs/algorithm.md §6; the authors' scripts in
 // experiments/benchmarks/methods): N = 512, mean 0, sigma 4, and 25 / 1000 / 25 evaluated
 // populations, i.e. 24 / 999 / 24 tells plus the final population.
 run_output run_cma(benchmark b, std::uint64_t seed) {
@@ -163,6 +163,16 @@ std::string cell(const std::vector<double>& ent, const std::vector<double>& fit)
 
 }  // namespace
 
+/// What a table cell means, printed under every table (definitions: docs/algorithm.md §6).
+void print_cell_legend() {
+  std::printf(
+      "cells: entropy (fitness), each mean ± std over runs (docs/algorithm.md §6).\n"
+      "  entropy: diversity of the 64 best final individuals, in bits: each put in the 2-D cell\n"
+      "           (round(10 p1), round(10 p2)), Shannon entropy of the cell counts; 0 = all in one cell,\n"
+      "           6 = all 64 in different cells.\n"
+      "  fitness: mean of the 64 largest densities g of the last generation, in [0, 1]; 1 = at the optimum.\n");
+}
+
 int run_paper(const options& o) {
   const int runs = o.runs > 0 ? o.runs : 100;
   const int latent = o.latent > 0 ? o.latent : 2;
@@ -171,7 +181,7 @@ int run_paper(const options& o) {
   for (const auto& m : methods)
     if (m != "de" && m != "latent" && m != "cma-es" && m != "open-es" && m != "pepg")
       throw usage_error("--methods: unknown method '" + m + "' (de, latent, cma-es, open-es, pepg)");
-  const std::string path = o.json.empty() ? "diffevo-bench-paper.json" : o.json;
+  const std::string& path = o.json;
   diffevo::config probe_cfg;
   probe_cfg.backend = o.backend;
   const diffevo::optimizer probe(probe_cfg);
@@ -239,7 +249,9 @@ int run_paper(const options& o) {
     for (const auto& m : methods) std::printf(" %s |", table[fname][m].c_str());
     std::printf("\n");
   }
-  std::printf("\ncells: entropy (fitness), mean ± std over runs. time per run:");
+  std::printf("\n");
+  print_cell_legend();
+  std::printf("time per run:");
   for (const auto& m : methods) std::printf(" %s %.1f ms;", m.c_str(), 1e3 * seconds[m] / (5.0 * runs));
   std::printf("\nJSON: %s\n", path.c_str());
   js.save(path);
@@ -248,7 +260,7 @@ int run_paper(const options& o) {
 
 int run_schedules(const options& o) {
   const int runs = o.runs > 0 ? o.runs : 100;
-  const std::string path = o.json.empty() ? "diffevo-bench-schedules.json" : o.json;
+  const std::string& path = o.json;
   diffevo::config probe_cfg;
   probe_cfg.backend = o.backend;
   const diffevo::optimizer probe(probe_cfg);
@@ -284,6 +296,8 @@ int run_schedules(const options& o) {
     }
     std::printf("\n");
   }
+  std::printf("\n");
+  print_cell_legend();
   js.raw("\n]}\n");
   js.save(path);
   std::printf("\nJSON: %s\n", path.c_str());

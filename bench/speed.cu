@@ -106,7 +106,7 @@ double copy_bandwidth(bool gpu, std::size_t gpu_bytes, int repeats) {
 
 int run_speed(const options& o) {
   const int repeats = o.runs > 0 ? o.runs : 5;
-  const std::string path = o.json.empty() ? "diffevo-bench-speed.json" : o.json;
+  const std::string& path = o.json;
   diffevo::config probe_cfg;
   probe_cfg.backend = o.backend;
   const diffevo::optimizer probe(probe_cfg);

@@ -154,7 +154,7 @@ def cartpole_table(cp):
                    f"{100 * statistics.mean(s):.1f} ± {100 * statistics.pstdev(s):.1f} % | {len(m)} | "
                    f"{n['seconds']:.1f} s |")
     out.append("")
-    out.append("Paper (SPEC §7, 100 runs): 4-8-2 plain 482.9 / 92.5 %, 4-8-2 latent 491.6 / 96.4 %, "
+    out.append("Paper (docs/algorithm.md §7, 100 runs): 4-8-2 plain 482.9 / 92.5 %, 4-8-2 latent 491.6 / 96.4 %, "
                "4-128-128-2 latent 445.0 / 79.4 %.")
     return out
 

@@ -71,7 +71,7 @@ void softmax_weights_gram(const double* d_g, const double* d_norm2, int n, const
 /// d_xd = d_x in float64 (rows x cols) and d_norm2[i] = ||row i||^2.
 void widen_rows(const float* d_x, int rows, int cols, double* d_xd, double* d_norm2, cudaStream_t stream);
 
-/// Scales each of the `rows` rows of d_e (rows x cols) to unit L2 norm (SPEC §5).
+/// Scales each of the `rows` rows of d_e (rows x cols) to unit L2 norm (docs/algorithm.md §5).
 void normalize_rows(float* d_e, int rows, int cols, cudaStream_t stream);
 
 /// x <- ddim_update(x, x0, z) (z may be null: no noise) and p = center + scale * x, element-wise.

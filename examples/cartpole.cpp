@@ -1,5 +1,5 @@
 // Evolve a 4-8-2 cart-pole controller with latent Diffusion Evolution (the paper's setting) and save
-// the best parameters as text (one float per line, SPEC §7 layout).
+// the best parameters as text (one float per line, docs/algorithm.md §7 layout).
 //   ./example_cartpole [output-path]
 #include <cstdio>
 #include <fstream>

@@ -20,7 +20,7 @@ int main() {
   cfg.dimension = 20;
   cfg.steps = 30;
   cfg.goal = diffevo::objective::minimize;
-  cfg.latent_dim = 2;  // distances through a random 2-D projection (SPEC §5)
+  cfg.latent_dim = 2;  // distances through a random 2-D projection (docs/algorithm.md §5)
   cfg.seed = 1;
   const diffevo::optimize_result r = diffevo::optimize_functor(cfg, shifted_sphere{0.5f});
   std::printf("backend %s: best loss %.4f after %d generations (start: about %d)\n", diffevo::to_string(r.backend),

@@ -108,7 +108,7 @@ inline std::vector<float> expand_affine(const std::vector<float>& v, int dim, fl
   return v;
 }
 
-/// out = center + scale * x for `rows` rows of D = center.size() values (SPEC §1 parameter map).
+/// out = center + scale * x for `rows` rows of D = center.size() values (docs/algorithm.md §1 parameter map).
 inline void to_params(const float* x, float* out, std::size_t rows, const std::vector<float>& center,
                       const std::vector<float>& scale) {
   const std::size_t dim = center.size();

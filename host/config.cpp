@@ -1,4 +1,4 @@
-// API-boundary validation of a config (SPEC §1-§5).
+// API-boundary validation of a config (docs/algorithm.md §1-§5).
 #include <algorithm>
 #include <cmath>
 #include <limits>

@@ -53,7 +53,7 @@ class cpu_backend final : public backend {
     rng_.fill(x_.data(), nd);
     if (latent_ > 0) {
       rng_.fill(e_.data(), static_cast<std::size_t>(latent_) * d_);
-      for (int r = 0; r < latent_; ++r) {  // SPEC §5: unit-norm rows
+      for (int r = 0; r < latent_; ++r) {  // docs/algorithm.md §5: unit-norm rows
         float* row = e_.data() + static_cast<std::size_t>(r) * d_;
         double s = 0;
         for (int c = 0; c < d_; ++c) s += double(row[c]) * row[c];
@@ -74,7 +74,7 @@ class cpu_backend final : public backend {
     return s;
   }
 
-  // One generation (SPEC §4-§5): weights, x0 and the DDIM step. When k > 32, the float64 Gram matrix
+  // One generation (docs/algorithm.md §4-§5): weights, x0 and the DDIM step. When k > 32, the float64 Gram matrix
   // first (full_gram; above cpu_gram_budget(), each block's rows in block_gram instead). Then rows are
   // processed in blocks by the worker threads: each row's normalized weights (row_weights, a float64
   // log-domain softmax), then x0 = W X (block_x0). No result depends on the block size, the thread
@@ -85,7 +85,7 @@ class cpu_backend final : public backend {
     for (int j = 0; j < n_; ++j) p.log_g[j] = final_log_density(fitness_[j], density_, summary_);
     p.q = x_.data();
     p.k = d_;
-    if (latent_ > 0) {  // z = E x, recomputed every generation (SPEC §5)
+    if (latent_ > 0) {  // z = E x, recomputed every generation (docs/algorithm.md §5)
       parallel_rows(n_, threads_, [&](int b, int e) {
         for (int i = b; i < e; ++i)
           for (int r = 0; r < latent_; ++r)
@@ -235,7 +235,7 @@ class cpu_backend final : public backend {
 
   /// The float64 Gram rows q_i . q_j of rows [i0, i0 + rows) with every j, in register tiles of
   /// k_tile_rows x k_gram_cols; each entry continues its sum over the coordinates in ascending order.
-  /// (SPEC §4's distance is then |q_i|^2 - 2 s q_i . q_j + a_t |q_j|^2, without the row constant
+  /// (docs/algorithm.md §4's distance is then |q_i|^2 - 2 s q_i . q_j + a_t |q_j|^2, without the row constant
   /// |q_i|^2, which the softmax cancels: detail::log_weight_gram, as the cuda backend's DGEMM path.)
   void block_gram(const plan& p, workspace& ws, int i0, int rows) const {
     std::fill(ws.d2.begin(), ws.d2.end(), 0.0);
@@ -285,7 +285,7 @@ class cpu_backend final : public backend {
     });
   }
 
-  /// Row i (row r of its block): log-weights, softmax with a max shift (SPEC §4: cannot underflow
+  /// Row i (row r of its block): log-weights, softmax with a max shift (docs/algorithm.md §4: cannot underflow
   /// whatever D and a_t are), the effective number of neighbours, and either x0_i (narrow) or the
   /// normalized weights for block_x0.
   void row_weights(const plan& p, workspace& ws, int i, int r) {

@@ -1,5 +1,5 @@
 #pragma once
-// Seeded normal noise (SPEC §4). A run is one cuRAND Philox sequence keyed by splitmix64(seed); its
+// Seeded normal noise (docs/algorithm.md §4). A run is one cuRAND Philox sequence keyed by splitmix64(seed); its
 // draws are consumed in a fixed order: the initial population (N x D), then the projection (d x D,
 // latent only), then the noise of each generation with sigma > 0 (N x D). The CUDA backend draws with
 // cuRAND's device generator. The host side computes the same sequence itself (host/rng.cpp): bit for

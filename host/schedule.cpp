@@ -1,4 +1,4 @@
-// Noise schedules (SPEC §2) and DDIM coefficients (SPEC §4), in double.
+// Noise schedules (docs/algorithm.md §2) and DDIM coefficients (docs/algorithm.md §4), in double.
 #include "diffevo/schedule.hpp"
 
 #include <cmath>

@@ -1,5 +1,5 @@
 #pragma once
-// The paper's 2-D benchmark setting (SPEC §6: eta 0.1, scale 4, identity density), as the tests use it.
+// The paper's 2-D benchmark setting (docs/algorithm.md §6: eta 0.1, scale 4, identity density), as the tests use it.
 #include <cstdint>
 
 #include "diffevo/config.hpp"

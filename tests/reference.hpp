@@ -1,5 +1,5 @@
 #pragma once
-// A float64 reference of SPEC §4-§5 written in the tests, and the one-generation check against it that
+// A float64 reference of docs/algorithm.md §4-§5 written in the tests, and the one-generation check against it that
 // both backends pass (tests/test_optimizer.cpp on the cpu, tests/test_gpu.cpp on the cuda backend).
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@
 namespace reference {
 using namespace diffevo;
 
-// SPEC §4 in float64: log-domain softmax over all j (self included), then the weighted mean of x.
+// docs/algorithm.md §4 in float64: log-domain softmax over all j (self included), then the weighted mean of x.
 inline std::vector<double> reference_x0(const std::vector<float>& x, const std::vector<double>& q, int n, int dim, int k,
                                  const std::vector<double>& log_g, double a) {
   std::vector<double> x0(static_cast<std::size_t>(n) * dim, 0.0);
@@ -44,7 +44,7 @@ inline std::vector<double> reference_x0(const std::vector<float>& x, const std::
 
 inline std::vector<float> copy(const population_view& p) { return std::vector<float>(p.data, p.data + p.size()); }
 
-// The projection the optimizer draws (SPEC §5), rebuilt independently: it is the second draw of the
+// The projection the optimizer draws (docs/algorithm.md §5), rebuilt independently: it is the second draw of the
 // run's sequence, after the N x D initial population.
 inline std::vector<double> reference_projection(std::uint64_t seed, int n, int d, int dim) {
   detail::host_normal_generator gen(seed);

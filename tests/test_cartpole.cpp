@@ -1,4 +1,4 @@
-// Cart-pole (SPEC §7): the dynamics against an independent float64 transcription of Gymnasium's
+// Cart-pole (docs/algorithm.md §7): the dynamics against an independent float64 transcription of Gymnasium's
 // CartPole-v1, the MLP against a float64 reference, the parameter layout, hand-written controllers
 // with known returns, the evaluator's bad-input errors.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// The paper's 2-D functions (SPEC §6) at their known optima, and Diffusion Evolution finding them.
+// The paper's 2-D functions (docs/algorithm.md §6) at their known optima, and Diffusion Evolution finding them.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// The CPU backend against the float64 reference of SPEC §4-§5 (tests/reference.hpp), on fresh random inputs.
+// The CPU backend against the float64 reference of docs/algorithm.md §4-§5 (tests/reference.hpp), on fresh random inputs.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -19,7 +19,7 @@ from timing import bench_json, median_time  # noqa: E402
 
 
 def himmelblau_density(p):
-    # SPEC §6 identity density for Himmelblau (s = 17.01, Dmax = 308.803), out-of-box value 100.
+    # docs/algorithm.md §6 identity density for Himmelblau (s = 17.01, Dmax = 308.803), out-of-box value 100.
     x, y = p[:, 0], p[:, 1]
     f = (x * x + y - 11) ** 2 + (x + y * y - 7) ** 2
     f = np.where((np.abs(x) > 4) | (np.abs(y) > 4), 100.0, f)

@@ -1,5 +1,5 @@
 """evosax's DiffusionEvolution as a peer, shared by compare_cpu.py and compare_gpu.py: the whole 2-D
-run (N = 512, T = 25 populations, Himmelblau density as in SPEC §6 with scale 4) under jit + lax.scan."""
+run (N = 512, T = 25 populations, Himmelblau density as in docs/algorithm.md §6 with scale 4) under jit + lax.scan."""
 
 
 def whole_run():

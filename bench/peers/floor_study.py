@@ -3,20 +3,20 @@
 
 The paper's numbers come from the authors' public code, whose x0 weights are
     w_ij = (g_j + 1e-9) (p_ij + 1e-9) / (1/N + 1e-9),   p_ij = exp(-|x_i - sqrt(a_t) x_j|^2 / (2 (1 - a_t))),
-where SPEC §4 (and diffevo) use the exact w_ij = g_j p_ij in the log domain. In 58 dimensions p_ij is
+where docs/algorithm.md §4 (and diffevo) use the exact w_ij = g_j p_ij in the log domain. In 58 dimensions p_ij is
 far below 1e-9 for every j except i itself, so the floor turns the weights into
     w_ii ~ g_i p_ii,   w_ij ~ 1e-9 g_j (j != i):
 an individual whose return is more than ~15 below the best (g_i = exp(r_i - r_max) < 1e-6) gets an x0
-near the fitness-weighted mean of the whole population. That is a global selection step that SPEC's
+near the fitness-weighted mean of the whole population. That is a global selection step that the definition's
 exact weights do not have. In d = 2 latent coordinates p_ij is rarely below 1e-9, so the floor barely
 matters there, which matches where the library agrees with the paper (latent) and where it does not
 (plain).
 
 This script runs the paper setting (N = 256, T = 10, eta = 1, energy temperature 1, one episode per
-individual, normalised observations, SPEC §7 dynamics with a random start per individual, episode and
+individual, normalised observations, docs/algorithm.md §7 dynamics with a random start per individual, episode and
 generation) with four weightings:
-  spec            log-domain exact weights, SPEC's cosine schedule (what diffevo computes)
-  spec+floor      SPEC's schedule with the authors' 1e-9 floors
+  spec            log-domain exact weights, the definition's cosine schedule (what diffevo computes)
+  spec+floor      the definition's schedule with the authors' 1e-9 floors
   authors         the authors' weights and their cosine schedule alpha = (cos(linspace(0, pi, T)) + 1) / 2
   authors-nofloor the authors' schedule with exact weights
 and prints the final generation's mean return and share at 500 over the seeds, for the plain 4-8-2 net
@@ -44,7 +44,7 @@ def authors_cosine(T):
 
 
 def returns(params, rng, widths=(4, 8, 2), max_steps=500):
-    """SPEC §7 cart-pole for a batch of MLP controllers (float64); one episode each."""
+    """docs/algorithm.md §7 cart-pole for a batch of MLP controllers (float64); one episode each."""
     n = params.shape[0]
     layers, off = [], 0
     for a, b in zip(widths[:-1], widths[1:]):

@@ -1,4 +1,4 @@
-"""Diffusion Evolution (SPEC §3-§5) in NumPy, float64, vectorized: the "same algorithm in NumPy"
+"""Diffusion Evolution (docs/algorithm.md §3-§5) in NumPy, float64, vectorized: the "same algorithm in NumPy"
 that the cpu backend is compared with. Written for this comparison; it follows the same equations
 as the library (energy/identity density, log-domain softmax with the self term, DDIM update)."""
 import numpy as np

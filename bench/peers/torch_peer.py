@@ -19,7 +19,7 @@ def cosine_alphas(torch, T, device):
 
 
 def torch_update(torch, x, log_g, a_t, a_p, E=None, eta=1.0):
-    """One generation of SPEC §4 in PyTorch float32 (numpy_diffevo.py's algorithm)."""
+    """One generation of docs/algorithm.md §4 in PyTorch float32 (numpy_diffevo.py's algorithm)."""
     q = x if E is None else x @ E.T
     s = math.sqrt(a_t)
     n2 = (q * q).sum(1)
@@ -85,7 +85,7 @@ def authors_cell(torch, device, n, d, latent):
 
 
 def torch_cartpole(torch, device, n, widths, max_steps=500):
-    """SPEC §7 cart-pole for n MLP controllers at once (float32 PyTorch, batched matrix products)."""
+    """docs/algorithm.md §7 cart-pole for n MLP controllers at once (float32 PyTorch, batched matrix products)."""
     # The controllers of `diffevo-bench throughput`: u = theta + theta_dot pushed through every layer
     # (relu(u), relu(-u)), plus N(0, 0.05^2) on every parameter, so episodes last a varied while.
     layers = []

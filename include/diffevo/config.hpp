@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The run configuration of a Diffusion Evolution optimizer (SPEC §1-§5).
+/// The run configuration of a Diffusion Evolution optimizer (docs/algorithm.md §1-§5).
 
 #include <cstdint>
 #include <string>
@@ -8,7 +8,7 @@
 
 namespace diffevo {
 
-/// Noise schedule `alpha[0] > ... > alpha[T-1]` (SPEC §2).
+/// Noise schedule `alpha[0] > ... > alpha[T-1]` (docs/algorithm.md §2).
 enum class schedule_kind {
   cosine,  ///< default; alpha from 0.999 down to 9.98e-4
   linear,  ///< evenly spaced from 1 - 1e-4 down to 1e-8
@@ -16,7 +16,7 @@ enum class schedule_kind {
   user     ///< `config::user_alphas`, strictly decreasing, each in (0, 1)
 };
 
-/// How raw fitness becomes a density `g >= 0` (SPEC §3).
+/// How raw fitness becomes a density `g >= 0` (docs/algorithm.md §3).
 enum class density_kind {
   identity,     ///< g = f'  (f' = f when maximizing, -f when minimizing; f' < 0 is an error)
   power,        ///< g = (f' / temperature)^power  (same sign rule)
@@ -53,7 +53,7 @@ struct config {
   double temperature = 1.0;  ///< of power and energy, > 0
   objective goal = objective::maximize;
 
-  int latent_dim = 0;  ///< d: 0 = plain (distances in x), else 1 <= d <= D (SPEC §5)
+  int latent_dim = 0;  ///< d: 0 = plain (distances in x), else 1 <= d <= D (docs/algorithm.md §5)
 
   /// User parameters are p = center + scale * x. Each vector is empty (0 and 1), one value (all
   /// dimensions) or D values (per dimension). scale must be finite and > 0, and p must stay finite in

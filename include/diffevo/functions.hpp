@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The 2-D benchmark functions of the paper and their density mapping (SPEC §6), usable on host and
+/// The 2-D benchmark functions of the paper and their density mapping (docs/algorithm.md §6), usable on host and
 /// device.
 
 #include <cmath>
@@ -36,7 +36,7 @@ DIFFEVO_HD inline double rastrigin(double x, double y) {
   return 20 + x * x - 10 * ::cos(2 * k_pi * x) + y * y - 10 * ::cos(2 * k_pi * y);
 }
 
-/// Per-function constants of SPEC §6.
+/// Per-function constants of docs/algorithm.md §6.
 struct benchmark_spec {
   double target, s, dmax, outside;
   bool maximize_on_box;  ///< ackley and rastrigin: f_signed = -f

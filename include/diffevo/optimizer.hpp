@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The ask/tell Diffusion Evolution optimizer (SPEC §4-§5).
+/// The ask/tell Diffusion Evolution optimizer (docs/algorithm.md §4-§5).
 
 #include <cstddef>
 #include <memory>
@@ -28,7 +28,7 @@ struct fitness_summary;
 ///
 /// A run has T - 1 generations. Each generation: `ask()` returns the population in parameter space
 /// `p = center + scale * x`; the caller evaluates it and passes the N fitness values to `tell()`,
-/// which maps fitness to density (SPEC §3), estimates x0 and applies the DDIM update (SPEC §4).
+/// which maps fitness to density (docs/algorithm.md §3), estimates x0 and applies the DDIM update (docs/algorithm.md §4).
 /// After T - 1 tells `done()` is true and `ask()` returns the final (clean) population.
 ///
 /// Not thread-safe: one optimizer is driven by one thread at a time. Move-only.

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Batched evaluation of MLP controllers in an environment (SPEC §7: cart-pole): a whole population
+/// Batched evaluation of MLP controllers in an environment (docs/algorithm.md §7: cart-pole): a whole population
 /// in one call, on the cpu (host threads) or cuda (one kernel) backend, with the same dynamics and MLP
 /// code on both. Your own environment: diffevo/rollout.cuh.
 
@@ -19,9 +19,9 @@ struct rollout_config {
   std::vector<int> layers{4, 8, 2};  ///< MLP widths: observations in (cart-pole: 4), actions out (2); 2 to 8 layers, each <= 2^20
   int episodes = 1;                  ///< per individual; the return is their mean
   int max_steps = 500;               ///< truncation (Gymnasium's CartPole-v1: 500)
-  bool normalize_obs = true;         ///< SPEC §7 observation normalisation
+  bool normalize_obs = true;         ///< docs/algorithm.md §7 observation normalisation
   std::uint64_t seed = 0;            ///< start states are a function of (seed, generation, individual, episode)
-  /// false (SPEC §7): every episode starts from its own random state. true: every individual in every
+  /// false (docs/algorithm.md §7): every episode starts from its own random state. true: every individual in every
   /// generation starts episode e from the same state (common random numbers, noise-free fitness with
   /// one episode; the authors' experiment code resets Gymnasium with one fixed seed).
   bool fixed_start = false;

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Noise schedules (SPEC §2) and the per-generation DDIM coefficients (SPEC §4).
+/// Noise schedules (docs/algorithm.md §2) and the per-generation DDIM coefficients (docs/algorithm.md §4).
 
 #include <vector>
 

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The per-element math of one generation (SPEC §3-§4), shared verbatim by the CUDA kernels and the
+/// The per-element math of one generation (docs/algorithm.md §3-§4), shared verbatim by the CUDA kernels and the
 /// CPU backend so both compute the same thing. Pure functions on plain data; no state, no allocation.
 
 #include <cmath>
@@ -136,7 +136,7 @@ DIFFEVO_HD inline fitness_summary summary_merge(const fitness_summary& a, const 
 }
 
 /// Final log-density of one element given the summary; a population with no positive density falls
-/// back to equal weights (SPEC §3). Energy and power are shifted so the best gets log g = 0 (the
+/// back to equal weights (docs/algorithm.md §3). Energy and power are shifted so the best gets log g = 0 (the
 /// softmax does not change) before they are scaled: the difference `u - max u` is finite or -inf and
 /// <= 0, so whatever valid temperature and power are, the result is <= 0 or -inf, never NaN or +inf.
 DIFFEVO_HD inline float final_log_density(float f, const density_params& p, const fitness_summary& s) {
@@ -151,7 +151,7 @@ DIFFEVO_HD inline float final_log_density(float f, const density_params& p, cons
 /// Kernel coordinates up to this many dimensions use the direct float distance; above it, float64.
 constexpr int k_direct_distance_max = 32;
 
-/// || q_i - s q_j ||^2 over k coordinates (SPEC §4: only q_j is scaled by s = sqrt(a_t)).
+/// || q_i - s q_j ||^2 over k coordinates (docs/algorithm.md §4: only q_j is scaled by s = sqrt(a_t)).
 /// Every term is non-negative, so float accumulation has no cancellation.
 DIFFEVO_HD inline float scaled_distance2(const float* qi, const float* qj, int k, float s) {
   float acc = 0.0f;
@@ -162,7 +162,7 @@ DIFFEVO_HD inline float scaled_distance2(const float* qi, const float* qj, int k
   return acc;
 }
 
-/// Row-relative log-weight from a squared distance (SPEC §4):
+/// Row-relative log-weight from a squared distance (docs/algorithm.md §4):
 /// log w_ij = log g_j - ||q_i - s q_j||^2 / (2 (1 - a_t)).
 DIFFEVO_HD inline double log_weight(float log_g_j, double dist2, double inv_two_one_minus_a) {
   return static_cast<double>(log_g_j) - dist2 * inv_two_one_minus_a;
@@ -176,7 +176,7 @@ DIFFEVO_HD inline double log_weight_gram(float log_g_j, double norm2_j, double d
   return static_cast<double>(log_g_j) - (a * norm2_j - 2.0 * s * dot_ij) * inv_two_one_minus_a;
 }
 
-/// Float coefficients of the DDIM update (SPEC §4), rounded once from the double ones.
+/// Float coefficients of the DDIM update (docs/algorithm.md §4), rounded once from the double ones.
 struct update_coefficients {
   float sqrt_ap;       ///< sqrt(a_p)
   float sqrt_at;       ///< sqrt(a_t)

@@ -45,7 +45,7 @@ struct rollout_device_limits {
 class host_mlp {
  public:
   explicit host_mlp(const env::mlp_shape& s);
-  /// One controller's parameters in the SPEC §7 layout.
+  /// One controller's parameters in the docs/algorithm.md §7 layout.
   void load(const float* params);
   /// The outputs (widths[layers - 1] floats, valid until the next call) for an observation of
   /// widths[0] floats.

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Cart-pole with Gymnasium CartPole-v1 semantics (SPEC §7), as plain host/device code.
+/// Cart-pole with Gymnasium CartPole-v1 semantics (docs/algorithm.md §7), as plain host/device code.
 ///
 /// An environment for the batched rollout is a struct with exactly this shape: compile-time sizes,
 /// a `state`, `reset` from a counter key, `step` returning "terminated", and `observe`. A second
@@ -54,7 +54,7 @@ struct cartpole {
     return s.x < -x_threshold || s.x > x_threshold || s.theta < -theta_threshold || s.theta > theta_threshold;
   }
 
-  /// The observation; normalised (SPEC §7) as obs / high * sqrt(3), high = (4.8, 1, 0.41887902, 1).
+  /// The observation; normalised (docs/algorithm.md §7) as obs / high * sqrt(3), high = (4.8, 1, 0.41887902, 1).
   DIFFEVO_HD static void observe(const state& s, bool normalize, float* obs) {
     const double v[obs_dim] = {s.x, s.x_dot, s.theta, s.theta_dot};
     const double high[obs_dim] = {4.8, 1.0, 0.41887902, 1.0};

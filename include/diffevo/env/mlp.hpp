@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The MLP controller of SPEC §7, as plain host/device code: ReLU hidden layers, a linear output layer;
+/// The MLP controller of docs/algorithm.md §7, as plain host/device code: ReLU hidden layers, a linear output layer;
 /// for a discrete environment one output per action and action = argmax (ties -> the lower index),
 /// for a continuous one the outputs are the action. Parameters are flattened layer by layer as W
 /// (out x in, row-major) then b.
@@ -57,7 +57,7 @@ DIFFEVO_HD inline int argmax(const float* v, int n) {
   return best;
 }
 
-/// The reference forward pass: `params` in the SPEC §7 layout, `obs` of widths[0] floats, `a` and `b`
+/// The reference forward pass: `params` in the docs/algorithm.md §7 layout, `obs` of widths[0] floats, `a` and `b`
 /// scratch of max_width() floats each. Returns the widths[layers - 1] outputs (logits, or a continuous
 /// action), which lie in `a` or `b`.
 DIFFEVO_HD inline const float* mlp_forward(const mlp_shape& s, const float* params, const float* obs, float* a,
