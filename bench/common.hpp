@@ -41,6 +41,15 @@ struct options {
   std::string net;  ///< cartpole: run only this net (plain, latent, large); empty: all three
 };
 
+/// A progress line on stderr (flushed at once) unless --quiet: every mode says what it is doing
+/// while work that takes more than a few seconds runs.
+template <class... Args>
+void progress(const options& o, const char* format, Args... args) {
+  if (o.quiet) return;
+  std::fprintf(stderr, format, args...);
+  std::fflush(stderr);
+}
+
 inline double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }

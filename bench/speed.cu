@@ -128,6 +128,7 @@ int run_speed(const options& o) {
   c2.density = diffevo::density_kind::identity;
   c2.backend = o.backend;
   std::vector<double> whole, built, ran;
+  progress(o, "  whole 2-D run, N = %d: 1 warm-up + %d runs\n", c2.population, repeats);
   for (int r = 0; r <= repeats; ++r) {
     c2.seed = o.seed + static_cast<std::uint64_t>(r);
     const double t0 = now_seconds();
@@ -190,6 +191,7 @@ int run_speed(const options& o) {
         c.backend = o.backend;
         c.seed = o.seed;
         std::vector<double> t;
+        progress(o, "  N = %d, D = %d, %s: 1 warm-up + %d tells\n", n, d, variant, repeats);
         try {
           diffevo::optimizer opt(c);
           std::mt19937 rng(1);
@@ -209,6 +211,7 @@ int run_speed(const options& o) {
               secs = now_seconds() - t0;
             }
             if (r > 0) t.push_back(secs);
+            if (secs > 1.0) progress(o, "    tell %d of %d: %.2f s\n", r + 1, repeats + 1, secs);
           }
         } catch (const std::bad_alloc& e) {
           std::printf("| %d | %d | %s | out of memory: %s |\n", n, d, variant, e.what());

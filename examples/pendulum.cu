@@ -40,6 +40,10 @@ int main() {
   cfg.latent_dim = 4;
   cfg.seed = 1;
   diffevo::optimizer opt(cfg);
+  // About 4 s on 2 cores: a progress line every 10 generations (this generation's best and the run's).
+  opt.on_generation([print = diffevo::progress_printer()](const diffevo::generation_record& g) mutable {
+    if (g.generation % 10 == 0 || g.generation == g.generations) print(g);
+  });
   const diffevo::optimize_result r = diffevo::run(opt, [&](diffevo::population_view pop, float* returns) {
     ev.evaluate(pop, returns, static_cast<std::uint64_t>(opt.generation()));
   });

@@ -66,6 +66,21 @@ class Refused(unittest.TestCase):
         self.assertEqual(os.listdir(self.tmp), ["paper.json"])
 
 
+class Progress(unittest.TestCase):
+    def test_long_modes_say_what_they_do_unless_quiet(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "speed.json")
+            args = ["speed", "--population", "64", "--dimension", "3", "--runs", "1", "--json", out]
+            r = run(*args)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("whole 2-D run, N = 64: 1 warm-up + 1 runs", r.stderr)
+            self.assertIn("N = 64, D = 3, plain: 1 warm-up + 1 tells", r.stderr)
+            self.assertIn("N = 64, D = 3, latent d = 2: 1 warm-up + 1 tells", r.stderr)
+            r = run(*args, "--quiet")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr, "")
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
