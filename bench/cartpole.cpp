@@ -6,11 +6,10 @@
 //
 // diffevo-bench throughput: the evaluator alone at N = 4096 on both nets, env-steps per second; then a
 // whole generation of the optimizer on the large net (evaluation and update timed apart).
-#include <cuda_runtime_api.h>
-
 #include <random>
 
 #include "common.hpp"
+#include "gpu.hpp"
 
 namespace bench {
 namespace {
@@ -38,41 +37,6 @@ generation_stats stats_of(std::vector<double> r) {
   s.max = r.back();
   return s;
 }
-
-/// Device copies of a parameter matrix and a return vector, a stream and an event pair.
-class device_timer {
- public:
-  device_timer(const std::vector<float>& params, int n) : n_(n) {
-    cuda_ok(cudaStreamCreate(&stream_), "cudaStreamCreate");
-    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&params_), params.size() * sizeof(float)), "cudaMalloc (parameters)");
-    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&returns_), static_cast<std::size_t>(n) * sizeof(float)), "cudaMalloc (returns)");
-    cuda_ok(cudaMemcpy(params_, params.data(), params.size() * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy");
-  }
-  ~device_timer() {
-    cudaFree(params_);
-    cudaFree(returns_);
-    if (stream_) cudaStreamDestroy(stream_);
-  }
-  device_timer(const device_timer&) = delete;
-  device_timer& operator=(const device_timer&) = delete;
-  diffevo::population_view view(int p) const { return {params_, n_, p}; }
-  float* returns() const { return returns_; }
-  cudaStream_t stream() const { return stream_; }
-  template <class F>
-  double time(F&& f) {
-    return events_.time(stream_, f);
-  }
-  void copy_returns(std::vector<float>& out) const {
-    cuda_ok(cudaMemcpy(out.data(), returns_, out.size() * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
-  }
-
- private:
-  int n_;
-  cudaStream_t stream_ = nullptr;
-  event_pair events_;
-  float* params_ = nullptr;
-  float* returns_ = nullptr;
-};
 
 }  // namespace
 
@@ -229,10 +193,11 @@ int run_throughput(const options& o) {
     long long steps = 0;
     if (ev.backend() == diffevo::backend_kind::cuda) {
       // Device-resident parameters, timed with CUDA events around evaluate_device (no copies).
-      device_timer dt(params, n);
+      gpu::rollout_buffers dt(params, n);
       ev.evaluate_device(dt.view(p), dt.returns(), 0, dt.stream());  // warm-up
       for (int k = 0; k < repeats; ++k) {
-        const double secs = dt.time([&] { ev.evaluate_device(dt.view(p), dt.returns(), k + 1u, dt.stream()); });
+        const double secs = gpu::time_on_stream(
+            dt.stream(), [&] { ev.evaluate_device(dt.view(p), dt.returns(), k + 1u, dt.stream()); });
         dt.copy_returns(ret);
         steps = ev.count_steps(ret.data(), n);
         times.push_back(secs);
@@ -285,19 +250,18 @@ int run_throughput(const options& o) {
     std::vector<double> eval_s, update_s, rate;
     std::vector<float> f(static_cast<std::size_t>(n));
     long long steps = 0;
-    event_pair timer;  // cuda only
     for (int k = 0; k <= repeats; ++k) {  // k = 0 is the warm-up
       double te = 0, tu = 0;
       if (opt.backend() == diffevo::backend_kind::cuda) {
         const diffevo::population_view pop = opt.ask_device();
-        te = timer.time(opt.stream(), [&] {
+        te = gpu::time_on_stream(opt.stream(), [&] {
           ev.evaluate_device(pop, opt.device_fitness(), static_cast<std::uint64_t>(k), opt.stream());
         });
         // The update: the summary's round trip and the queued update, until the device finished.
-        tu = timer.time(opt.stream(), [&] { opt.tell_device(opt.device_fitness(), static_cast<std::size_t>(n)); });
+        tu = gpu::time_on_stream(opt.stream(),
+                                 [&] { opt.tell_device(opt.device_fitness(), static_cast<std::size_t>(n)); });
         // The returns are still in the fitness buffer (the update does not touch it).
-        cuda_ok(cudaMemcpy(f.data(), opt.device_fitness(), f.size() * sizeof(float), cudaMemcpyDeviceToHost),
-                "cudaMemcpy");
+        opt.download(opt.device_fitness(), f.data(), f.size());
         steps = ev.count_steps(f.data(), n);
       } else {
         const diffevo::population_view pop = opt.ask();

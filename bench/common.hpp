@@ -13,8 +13,6 @@
 #include <string>
 #include <vector>
 
-#include <cuda_runtime_api.h>
-
 #include "diffevo/diffevo.hpp"
 
 namespace bench {
@@ -135,39 +133,8 @@ class json {
   std::string out_;
 };
 
-/// Throws std::runtime_error naming `what` unless `e` is cudaSuccess (the bench's own CUDA calls).
-inline void cuda_ok(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
-}
-
-/// Two CUDA events (created on first use) timing work enqueued on a stream, after it finished.
-class event_pair {
- public:
-  event_pair() = default;
-  ~event_pair() {
-    if (a_) cudaEventDestroy(a_);
-    if (b_) cudaEventDestroy(b_);
-  }
-  event_pair(const event_pair&) = delete;
-  event_pair& operator=(const event_pair&) = delete;
-  template <class F>
-  double time(cudaStream_t s, F&& f) {
-    if (!a_) cuda_ok(cudaEventCreate(&a_), "cudaEventCreate");
-    if (!b_) cuda_ok(cudaEventCreate(&b_), "cudaEventCreate");
-    cuda_ok(cudaEventRecord(a_, s), "cudaEventRecord");
-    f();
-    cuda_ok(cudaEventRecord(b_, s), "cudaEventRecord");
-    cuda_ok(cudaEventSynchronize(b_), "cudaEventSynchronize");
-    float ms = 0;
-    cuda_ok(cudaEventElapsedTime(&ms, a_, b_), "cudaEventElapsedTime");
-    return ms / 1e3;
-  }
-
- private:
-  cudaEvent_t a_ = nullptr, b_ = nullptr;
-};
-
 inline std::string device_note() {
+  if (!diffevo::built_with_cuda()) return " (built without CUDA)";
   return diffevo::cuda_device_available() ? "" : " (no CUDA device found)";
 }
 

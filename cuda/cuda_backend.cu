@@ -12,8 +12,9 @@
 #include <atomic>
 #include <vector>
 
-#include "../host/cuda_backend.hpp"
+#include "../host/backend.hpp"
 #include "../host/rng.hpp"
+#include "entry_points.hpp"
 #include "check.cuh"
 #include "kernels.cuh"
 
@@ -87,7 +88,7 @@ class cuda_backend final : public backend {
       } else {
         x0_next_ = device_buffer<float>(nd);  // swapped with x0_ once an update has succeeded
         const std::size_t row_bytes = (sizeof(float) + (gram_ ? sizeof(double) : 0)) * n_;
-        chunk_ = static_cast<int>(std::clamp<std::size_t>(cuda_weight_budget() / row_bytes, 1, n_));
+        chunk_ = static_cast<int>(std::clamp<std::size_t>(device_weight_budget() / row_bytes, 1, n_));
         w_ = device_buffer<float>(static_cast<std::size_t>(chunk_) * n_);
       }
       if (gram_) {
@@ -127,6 +128,13 @@ class cuda_backend final : public backend {
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_p_.data(), p_.data(), sizeof(float) * h_p_.size(), cudaMemcpyDeviceToHost, stream_));
     });
     return h_p_.data();
+  }
+
+  void download(const float* d_src, float* h_dst, std::size_t n) override {
+    const device_scope on(device_);
+    host_round_trip(stream_, [&] {  // the copy must not land in h_dst after the caller's buffer is gone
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_dst, d_src, sizeof(float) * n, cudaMemcpyDeviceToHost, stream_));
+    });
   }
 
   fitness_summary summarize(const float* f) override {
@@ -466,10 +474,10 @@ class cuda_backend final : public backend {
 
 }  // namespace
 
-std::unique_ptr<backend> make_cuda_backend(const config& cfg) { return std::make_unique<cuda_backend>(cfg); }
+std::unique_ptr<backend> create_cuda_backend(const config& cfg) { return std::make_unique<cuda_backend>(cfg); }
 
-std::size_t cuda_weight_budget() noexcept { return g_weight_budget.load(std::memory_order_relaxed); }
+std::size_t device_weight_budget() noexcept { return g_weight_budget.load(std::memory_order_relaxed); }
 
-void set_cuda_weight_budget(std::size_t bytes) noexcept { g_weight_budget.store(bytes, std::memory_order_relaxed); }
+void set_device_weight_budget(std::size_t bytes) noexcept { g_weight_budget.store(bytes, std::memory_order_relaxed); }
 
 }  // namespace diffevo::detail

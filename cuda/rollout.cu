@@ -1,20 +1,17 @@
 // The cuda evaluator: a stream and staging buffers per evaluator, and the launch of the environment's
 // kernels (diffevo/detail/rollout_kernels.cuh: the three mappings and their choice). Cart-pole's
-// environment is compiled here, as a user's own is in their CUDA source (diffevo/rollout.cuh).
+// device code is compiled here, as a user's own environment is in their CUDA source
+// (diffevo/rollout.cuh); its host loop is in the core library (host/rollout.cpp).
 #include <memory>
 
+#include "../host/library_cartpole.hpp"
 #include "../host/rollout_backend.hpp"
 #include "check.cuh"
-#include "diffevo/env/cartpole.hpp"
 #include "diffevo/rollout.cuh"
+#include "entry_points.hpp"
 
 namespace diffevo::detail {
 namespace {
-
-// The library's cart-pole is a type of its own (in this unnamed namespace), so its kernels and host
-// loop, compiled with the library's flags, are private to the library: a user's source that makes
-// env::cartpole with make_environment compiles other symbols, which cannot replace these.
-struct library_cartpole : env::cartpole {};
 
 inline rollout_device_limits limits_of_current_device() {
   int device = 0;
@@ -80,12 +77,13 @@ class cuda_rollout final : public rollout_device {
 
 }  // namespace
 
-std::unique_ptr<rollout_device> make_cuda_rollout(const rollout_params& rp, const rollout_environment& env) {
+std::unique_ptr<rollout_device> create_cuda_rollout(const rollout_params& rp, const rollout_environment& env) {
   return std::make_unique<cuda_rollout>(rp, env);
 }
 
-}  // namespace diffevo::detail
+int launch_library_cartpole(const rollout_params& rp, const float* d_params, int n, float* d_returns,
+                            std::uint64_t generation, const rollout_device_limits& limits, cuda_stream stream) {
+  return launch_environment<library_cartpole>(rp, d_params, n, d_returns, generation, limits, stream);
+}
 
-namespace diffevo {
-rollout_environment cartpole_environment() { return make_environment<detail::library_cartpole>("cart-pole"); }
-}  // namespace diffevo
+}  // namespace diffevo::detail

@@ -52,6 +52,8 @@ class backend {
   /// N floats of device memory for a fitness kernel.
   virtual float* device_fitness() { return nullptr; }
   virtual cuda_stream stream() const { return nullptr; }
+  /// Copies n floats from device to host memory in stream order and waits for them (cuda only).
+  virtual void download(const float* d_src, float* h_dst, std::size_t n);
 
   // Deferred tells (cuda backend, fused update only): the summary, its checks and best-so-far stay on
   // the device, so a whole run needs one host synchronization. A fitness error halts the device work
@@ -82,6 +84,9 @@ inline void backend::begin_deferred(const float*, float) {
 }
 inline void backend::tell_deferred(const float*, const ddim_coefficients&, int) {
   throw logic_error("this backend has no deferred tells (can_defer() is false)");
+}
+inline void backend::download(const float*, float*, std::size_t) {
+  throw logic_error("this backend has no device memory");
 }
 inline backend::deferred_outcome backend::end_deferred() {
   throw logic_error("this backend has no deferred tells (can_defer() is false)");

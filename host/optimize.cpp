@@ -4,7 +4,6 @@
 
 #include <cmath>
 
-#include "../cuda/check.cuh"
 #include "backend.hpp"
 #include "diffevo/error.hpp"
 #include "message.hpp"
@@ -86,9 +85,7 @@ optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness) 
   opt.synchronize();
   fitness(opt.ask_device(), d_f, opt.stream());
   std::vector<float> f(n);
-  detail::host_round_trip(opt.stream(), [&] {  // the copy must not land in f after it is gone
-    DIFFEVO_CUDA_TRY(cudaMemcpyAsync(f.data(), d_f, sizeof(float) * n, cudaMemcpyDeviceToHost, opt.stream()));
-  });
+  opt.download(d_f, f.data(), n);  // waits: the copy cannot land in f after it is gone
   return collect(opt, opt.ask(), f);
 }
 

@@ -2,8 +2,6 @@
 // best-so-far bookkeeping. The numerical work lives in the backends.
 #include "diffevo/optimizer.hpp"
 
-#include <cuda_runtime_api.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -19,26 +17,13 @@
 
 namespace diffevo {
 
-bool cuda_device_available() noexcept {
-  int n = 0;
-  // Any error (no driver, insufficient driver, ...) means "no device", never a crash.
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError();
-    return false;
-  }
-  return n > 0;
-}
-
-
 optimizer::optimizer(const config& cfg) : s_(std::make_unique<state>()) {
   validate(cfg);
   s_->cfg = cfg;
   s_->alphas = make_schedule(cfg);
   const bool gpu = cfg.backend == backend_kind::cuda ||
                    (cfg.backend == backend_kind::automatic && cuda_device_available());
-  if (gpu) {
-    DIFFEVO_EXPECTS(cuda_device_available(), device_unavailable,
-                    "backend = cuda was requested but no CUDA device is available");
+  if (gpu) {  // throws device_unavailable with the reason when there is no device
     s_->kind = backend_kind::cuda;
     s_->impl = detail::make_cuda_backend(cfg);
   } else {
@@ -198,6 +183,12 @@ population_view optimizer::ask_device() {
 float* optimizer::device_fitness() {
   require_cuda("device_fitness()");
   return s_->impl->device_fitness();
+}
+
+void optimizer::download(const float* d_src, float* h_dst, std::size_t n) {
+  require_cuda("download()");
+  DIFFEVO_EXPECTS(n == 0 || (d_src && h_dst), invalid_argument, "download(): null pointer for ", n, " floats");
+  if (n) s_->impl->download(d_src, h_dst, n);
 }
 
 cuda_stream optimizer::stream() const noexcept { return s_->impl->stream(); }

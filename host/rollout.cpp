@@ -8,6 +8,7 @@
 #include <string>
 
 #include "diffevo/error.hpp"
+#include "library_cartpole.hpp"
 #include "message.hpp"
 #include "rollout_backend.hpp"
 
@@ -25,7 +26,8 @@ detail::rollout_params validated(const rollout_config& c, const rollout_environm
                   invalid_argument, "environment: incomplete (name ", en.name ? "set" : "null", ", run_host ",
                   en.run_host ? "set" : "null", ", obs_dim ", en.obs_dim, en.continuous ? ", action_dim " : ", num_actions ", en.num_actions,
                   "); make it with make_environment<Env>(name) or make_host_environment<Env>(name)");
-  DIFFEVO_EXPECTS(c.backend != backend_kind::cuda || en.launch_device != nullptr, invalid_argument,
+  // (A build without CUDA has no device code for any environment: the constructor says so.)
+  DIFFEVO_EXPECTS(c.backend != backend_kind::cuda || en.launch_device != nullptr || !built_with_cuda(), invalid_argument,
                   "backend = cuda, but the ", en.name, " environment has no device code (make_host_environment); "
                   "make it with make_environment<Env>(name) of diffevo/rollout.cuh, compiled by nvcc");
   const std::string arch = widths_text(c.layers);
@@ -87,9 +89,7 @@ rollout_evaluator::rollout_evaluator(const rollout_config& cfg, const rollout_en
   p_->env.name = p_->name.c_str();
   const bool gpu = cfg.backend == backend_kind::cuda ||
                    (cfg.backend == backend_kind::automatic && env.launch_device && cuda_device_available());
-  if (gpu) {
-    DIFFEVO_EXPECTS(cuda_device_available(), device_unavailable,
-                    "backend = cuda was requested but no CUDA device is available");
+  if (gpu) {  // throws device_unavailable with the reason when there is no device
     p_->kind = backend_kind::cuda;
     p_->dev = detail::make_cuda_rollout(p_->rp, p_->env);
   }
@@ -142,6 +142,12 @@ void rollout_evaluator::evaluate_device(population_view d_params, float* d_retur
   p_->last_steps = -1;
   if (d_params.rows == 0) return;
   p_->dev->evaluate_device(d_params.data, d_params.rows, d_returns, generation, stream);
+}
+
+rollout_environment cartpole_environment() {
+  rollout_environment e = make_host_environment<detail::library_cartpole>("cart-pole");
+  if (built_with_cuda()) e.launch_device = &detail::launch_cartpole_on_device;
+  return e;
 }
 
 }  // namespace diffevo

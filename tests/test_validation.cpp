@@ -199,6 +199,13 @@ TEST(Validation, CudaBackendWithoutDevice) {
   config c = base();
   c.backend = backend_kind::cuda;
   expect_message<device_unavailable>([c] { construct(c); }, "backend = cuda was requested but no CUDA device is available");
+  // The message says why (a build with CUDA names the missing driver, device or plugin).
+  if (!built_with_cuda())
+    expect_message<device_unavailable>([c] { construct(c); }, "(this diffevo was built without CUDA");
+  rollout_config rc;
+  rc.backend = backend_kind::cuda;
+  expect_message<device_unavailable>([rc] { cartpole_evaluator e(rc); },
+                                     "backend = cuda was requested but no CUDA device is available");
   c.backend = backend_kind::automatic;
   EXPECT_EQ(optimizer(c).backend(), backend_kind::cpu);
 }

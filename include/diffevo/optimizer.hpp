@@ -96,6 +96,11 @@ class optimizer final : public strategy {
   /// a fitness kernel; tell_device(device_fitness(), N) reads it in place.
   float* device_fitness();
 
+  /// cuda backend only (logic_error otherwise): copies `n` floats of device memory `d_src` (for
+  /// example device_fitness()) to host memory `h_dst` on stream(), after the work already queued
+  /// there, and waits for the copy. Throws cuda_error if it fails.
+  void download(const float* d_src, float* h_dst, std::size_t n);
+
   /// The stream every device operation of this optimizer runs on (nullptr on the cpu backend).
   cuda_stream stream() const noexcept;
 
@@ -161,7 +166,12 @@ class optimizer final : public strategy {
   std::unique_ptr<state> s_;
 };
 
-/// True when a CUDA device can be used (any CUDA error, e.g. no driver, counts as "no device").
+/// True when a CUDA device can be used (any CUDA error, e.g. no driver, counts as "no device"). The
+/// first call with a CUDA driver that reports a device loads the cuda backend (libdiffevo_cuda.so,
+/// with the CUDA runtime, cuBLAS and cuRAND); without a driver nothing is loaded.
 bool cuda_device_available() noexcept;
+
+/// True when this library was built with its cuda backend (CMake option DIFFEVO_ENABLE_CUDA).
+bool built_with_cuda() noexcept;
 
 }  // namespace diffevo

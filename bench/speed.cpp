@@ -8,98 +8,47 @@
 //    (N x N times N x D) measured in the same run; and next to the memory floor: the bytes every
 //    update must move (read x, write x and p, write and read the noise: 20 N D bytes) at the copy
 //    bandwidth measured in the same run.
-// Compiled by nvcc (it uses diffevo/optimize.cuh); runs on either backend.
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
-
+// Plain C++: the cuda backend's own timing (events, the bare GEMM, the functor run) is in bench/gpu.cu.
 #include <cstring>
 #include <random>
 
 #include "common.hpp"
-#include "diffevo/optimize.cuh"
+#include "gpu.hpp"
 
 namespace bench {
 namespace {
 
-/// Median seconds of a bare SGEMM C (D x N) = X^T (D x N) W^T (N x N): the x0 product's shape.
-double bare_gemm_seconds(int n, int d, int repeats) {
-  float *w = nullptr, *x = nullptr, *c = nullptr;
-  cublasHandle_t h = nullptr;
-  const auto release = [&] {
-    cudaFree(w);
-    cudaFree(x);
-    cudaFree(c);
-    if (h) cublasDestroy(h);
-  };
+/// Copy bandwidth (bytes read + written per second), median of repeats: a device-to-device
+/// cudaMemcpy of `gpu_bytes` on cuda, a host memcpy split over all hardware threads on cpu (256 MiB).
+double copy_bandwidth(bool gpu, std::size_t gpu_bytes, int repeats) {
+  if (gpu) return gpu::copy_bandwidth(gpu_bytes, repeats);
   std::vector<double> t;
-  try {
-    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&w), sizeof(float) * n * static_cast<std::size_t>(n)), "cudaMalloc W");
-    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&x), sizeof(float) * n * static_cast<std::size_t>(d)), "cudaMalloc X");
-    cuda_ok(cudaMalloc(reinterpret_cast<void**>(&c), sizeof(float) * n * static_cast<std::size_t>(d)), "cudaMalloc C");
-    cuda_ok(cudaMemset(w, 0, sizeof(float) * n * static_cast<std::size_t>(n)), "cudaMemset");
-    cuda_ok(cudaMemset(x, 0, sizeof(float) * n * static_cast<std::size_t>(d)), "cudaMemset");
-    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) throw std::runtime_error("cublasCreate failed");
-    cublasSetMathMode(h, CUBLAS_PEDANTIC_MATH);  // as the library: full float32, no TF32
-    const float one = 1, zero = 0;
-    event_pair ev;
-    for (int r = 0; r <= repeats; ++r) {  // r = 0 is the warm-up
-      const double secs = ev.time(nullptr, [&] {
-        if (cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, d, n, n, &one, x, d, w, n, &zero, c, d) != CUBLAS_STATUS_SUCCESS)
-          throw std::runtime_error("cublasSgemm failed");
-      });
-      if (r > 0) t.push_back(secs);
-    }
-  } catch (...) {
-    release();
-    throw;
+  const std::size_t bytes = std::size_t(256) << 20;
+  std::vector<char> a(bytes, 1), b(bytes, 0);
+  const int blocks = 64;
+  for (int r = 0; r <= repeats; ++r) {
+    const double t0 = now_seconds();
+    diffevo::detail::parallel_rows(blocks, 0, [&](int lo, int hi) {
+      const std::size_t from = bytes / blocks * lo, to = bytes / blocks * hi;
+      std::memcpy(b.data() + from, a.data() + from, to - from);
+    });
+    if (r > 0) t.push_back(2.0 * bytes / (now_seconds() - t0));
   }
-  release();
   std::sort(t.begin(), t.end());
   return quantile(t, 0.5);
 }
 
-/// Copy bandwidth (bytes read + written per second), median of repeats: a device-to-device
-/// cudaMemcpy of `gpu_bytes` on cuda, a host memcpy split over all hardware threads on cpu (256 MiB).
-double copy_bandwidth(bool gpu, std::size_t gpu_bytes, int repeats) {
-  std::vector<double> t;
-  if (gpu) {
-    const std::size_t bytes = gpu_bytes;
-    void *a = nullptr, *b = nullptr;
-    const auto release = [&] {
-      cudaFree(a);
-      cudaFree(b);
-    };
-    try {
-      cuda_ok(cudaMalloc(&a, bytes), "cudaMalloc (bandwidth)");
-      cuda_ok(cudaMalloc(&b, bytes), "cudaMalloc (bandwidth)");
-      cuda_ok(cudaMemset(a, 1, bytes), "cudaMemset");
-      event_pair ev;
-      for (int r = 0; r <= repeats; ++r) {
-        const double secs = ev.time(nullptr, [&] {
-          cuda_ok(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy (bandwidth)");
-        });
-        if (r > 0) t.push_back(2.0 * bytes / secs);
-      }
-    } catch (...) {
-      release();
-      throw;
-    }
-    release();
-  } else {
-    const std::size_t bytes = std::size_t(256) << 20;
-    std::vector<char> a(bytes, 1), b(bytes, 0);
-    const int blocks = 64;
-    for (int r = 0; r <= repeats; ++r) {
-      const double t0 = now_seconds();
-      diffevo::detail::parallel_rows(blocks, 0, [&](int lo, int hi) {
-        const std::size_t from = bytes / blocks * lo, to = bytes / blocks * hi;
-        std::memcpy(b.data() + from, a.data() + from, to - from);
-      });
-      if (r > 0) t.push_back(2.0 * bytes / (now_seconds() - t0));
-    }
-  }
-  std::sort(t.begin(), t.end());
-  return quantile(t, 0.5);
+/// The paper's Himmelblau run to the end, fitness included: in the library's kernel on cuda, on the
+/// optimizer's host threads on cpu (as diffevo::run_functor does).
+diffevo::optimize_result whole_2d_run(diffevo::optimizer& opt) {
+  const diffevo::functions::paper_fitness f{diffevo::functions::benchmark::himmelblau};
+  if (opt.backend() == diffevo::backend_kind::cuda) return gpu::run_paper_functor(opt, f.fn);
+  const int threads = opt.cfg().cpu_threads;
+  return diffevo::run(opt, [&](diffevo::population_view pop, float* out) {
+    diffevo::detail::parallel_rows(pop.rows, threads, [&](int b, int e) {
+      for (int i = b; i < e; ++i) out[i] = f(pop.row(i), pop.cols);
+    });
+  });
 }
 
 }  // namespace
@@ -134,8 +83,7 @@ int run_speed(const options& o) {
     const double t0 = now_seconds();
     diffevo::optimizer opt(c2);
     const double t1 = now_seconds();
-    const diffevo::optimize_result res =
-        diffevo::run_functor(opt, diffevo::functions::paper_fitness{diffevo::functions::benchmark::himmelblau});
+    const diffevo::optimize_result res = whole_2d_run(opt);
     const double t2 = now_seconds();  // run_functor returns host results: the device has finished
     if (r > 0) {
       whole.push_back(t2 - t0);
@@ -198,12 +146,11 @@ int run_speed(const options& o) {
           std::normal_distribution<float> nd(0.0f, 1.0f);
           std::vector<float> f(static_cast<std::size_t>(n));
           for (float& v : f) v = nd(rng);
-          event_pair ev;
           for (int r = 0; r <= repeats; ++r) {
             double secs = 0;
             if (gpu) {  // CUDA events on the optimizer's stream around tell(): the fitness upload, the
               opt.ask_device();  // summary and its readback, and the whole update, until the device finished
-              secs = ev.time(opt.stream(), [&] { opt.tell(f); });
+              secs = gpu::time_on_stream(opt.stream(), [&] { opt.tell(f); });
             } else {
               opt.ask();
               const double t0 = now_seconds();
@@ -220,7 +167,7 @@ int run_speed(const options& o) {
         std::sort(t.begin(), t.end());
         const double upd = quantile(t, 0.5);
         double gemm = 0;
-        if (gpu) gemm = bare_gemm_seconds(n, d, repeats);
+        if (gpu) gemm = gpu::bare_gemm_seconds(n, d, repeats);
         const double floor_bytes = 20.0 * n * d, floor_s = floor_bytes / bandwidth;
         if (gpu)
           std::printf("| %d | %d | %s | %.3f ms | %.3f ms | %.3f ms | %.2f |\n", n, d, variant, 1e3 * upd, 1e3 * floor_s,

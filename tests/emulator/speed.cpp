@@ -1,2 +1,0 @@
-// bench/speed.cu compiled for the CUDA emulator (cuda_emulator.hpp is force-included).
-#include "../../bench/speed.cu"
