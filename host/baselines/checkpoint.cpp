@@ -5,7 +5,7 @@
 // order. So the checkpoint stores the config and the told fitness, and load replays the tells. That
 // resumes bit for bit, and no state field can be forgotten.
 //
-// Payload, in the container of host/checkpoint_format.cpp (magic "DIFFEVOB", version 1):
+// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOB", version 1):
 //   u64 count + char[count]  the strategy's name ("cma-es", "open-es", "pepg")
 //   the config's fields in the order of fields() below: i32 for int and enums, f64 for double, u8 for
 //   bool, u64 for the seed, u64 count + f32[count] for mean0
@@ -19,9 +19,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "../checkpoint_file.hpp"
-#include "../checkpoint_format.hpp"
-#include "../message.hpp"
+#include "host/checkpoint/checkpoint_file.hpp"
+#include "host/checkpoint/checkpoint_format.hpp"
+#include "host/util/message.hpp"
 #include "diffevo/error.hpp"
 #include "state.hpp"
 

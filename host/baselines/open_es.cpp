@@ -5,7 +5,7 @@
 // geometrically to their limits.
 #include <cmath>
 
-#include "../message.hpp"
+#include "host/util/message.hpp"
 #include "diffevo/error.hpp"
 #include "state.hpp"
 

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "../message.hpp"
+#include "host/util/message.hpp"
 #include "diffevo/error.hpp"
 #include "state.hpp"
 

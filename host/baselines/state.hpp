@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "../rng.hpp"
+#include "host/cpu/rng.hpp"
 #include "diffevo/baselines.hpp"
 
 namespace diffevo::detail {

@@ -5,9 +5,9 @@
 #include <new>
 #include <numeric>
 
-#include "../backend.hpp"
-#include "../message.hpp"
-#include "../record.hpp"
+#include "host/backend/backend.hpp"
+#include "host/util/message.hpp"
+#include "host/api/record.hpp"
 #include "diffevo/error.hpp"
 #include "state.hpp"
 

@@ -111,7 +111,7 @@ class baseline_strategy : public strategy {
   std::vector<float> mean() const;
 
   /// Writes the run to `path`: its config, the generation and every fitness told so far, in the
-  /// checkpoint container of host/checkpoint_format.cpp (versioned, CRC-32-checked), atomically (a
+  /// checkpoint container of host/checkpoint/checkpoint_format.cpp (versioned, CRC-32-checked), atomically (a
   /// temporary file renamed over `path`). The load of each baseline replays those tells from the
   /// seed, so the resumed run continues bit for bit as the uninterrupted one would. For this every
   /// baseline keeps the fitness it was told (4 N bytes per generation, in memory and in the file),

@@ -110,7 +110,7 @@ class optimizer final : public strategy {
   void on_generation(generation_callback cb) override;
 
   /// Writes the complete state (config, generation, population, x0, projection, noise position,
-  /// best-so-far, counters) to `path` in the versioned format of host/checkpoint_format.cpp. The write is
+  /// best-so-far, counters) to `path` in the versioned format of host/checkpoint/checkpoint_format.cpp. The write is
   /// atomic: a temporary file in the same directory is flushed to disk and renamed over `path`, so a
   /// crash leaves either the previous file or the new one. When `path` is a symbolic link the link is
   /// followed: the file it names is replaced and the link stays. Throws checkpoint_error on I/O failure.

@@ -1,2 +1,2 @@
 // cuda_backend.cu compiled for the CUDA emulator (cuda_emulator.hpp is force-included).
-#include "../../cuda/cuda_backend.cu"
+#include "cuda/optimizer/cuda_backend.cu"

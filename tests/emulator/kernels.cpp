@@ -1,2 +1,2 @@
 // kernels.cu compiled for the CUDA emulator (cuda_emulator.hpp is force-included).
-#include "../../cuda/kernels.cu"
+#include "cuda/optimizer/kernels.cu"

@@ -1,2 +1,2 @@
 // rollout.cu compiled for the CUDA emulator (cuda_emulator.hpp is force-included).
-#include "../../cuda/rollout.cu"
+#include "cuda/rollout/rollout.cu"

@@ -12,15 +12,15 @@
 
 #include <unistd.h>
 
-#include "../../cuda/kernels.cuh"
+#include "cuda/optimizer/kernels.cuh"
 #include "diffevo/detail/rollout.hpp"
 #include "diffevo/diffevo.hpp"
 #include "diffevo/env/mlp.hpp"
 #include "diffevo/optimize.cuh"
 #include "diffevo/rollout.cuh"
-#include "../../examples/mountain_car.hpp"
-#include "../paper_config.hpp"
-#include "../population_helpers.hpp"
+#include "examples/mountain_car.hpp"
+#include "tests/helpers/paper_config.hpp"
+#include "tests/helpers/population_helpers.hpp"
 #include "emulator_test_support.hpp"
 
 namespace {

@@ -1,2 +1,2 @@
 // test_gpu_functor.cu compiled for the CUDA emulator (cuda_emulator.hpp is force-included).
-#include "../test_gpu_functor.cu"
+#include "tests/cuda/test_gpu_functor.cu"

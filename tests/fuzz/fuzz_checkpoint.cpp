@@ -1,12 +1,12 @@
 // libFuzzer target for the optimizer's checkpoint decoder (the baselines' checkpoints share its
-// container; their payload is covered by tests/test_baseline_checkpoint.cpp).
+// container; their payload is covered by tests/baselines/test_baseline_checkpoint.cpp).
 // Every input must either decode to data that re-encodes to the same bytes, or throw
 // checkpoint_error: no crash, no other exception, no sanitizer report. Built and run by .ci/fuzz.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 
-#include "../../host/checkpoint_format.hpp"
+#include "host/checkpoint/checkpoint_format.hpp"
 #include "diffevo/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -22,7 +22,7 @@ HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 
 
 def record(g, generations=5):
-    """One line of diffevo::record_writer's JSON Lines (host/observe.cpp): every field it writes."""
+    """One line of diffevo::record_writer's JSON Lines (host/api/observe.cpp): every field it writes."""
     return {"generation": g, "generations": generations, "alpha": 0.1 * g, "alpha_next": 0.1 * g + 0.05,
             "best": 10.0 / g, "mean": 20.0 / g, "median": 15.0 / g, "worst": None if g == 2 else 40.0 / g,
             "nonfinite": 1 if g == 2 else 0, "effective_neighbours": 3.5, "spread": 1.0 / g,

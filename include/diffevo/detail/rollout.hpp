@@ -38,7 +38,7 @@ struct rollout_device_limits {
   int optin = 48 * 1024, sms = 1;
 };
 
-/// One controller's MLP on the host (compiled in the library, host/rollout_cpu.cpp): the weights are
+/// One controller's MLP on the host (compiled in the library, host/rollout/rollout_cpu.cpp): the weights are
 /// transposed once per load so each layer is a vectorized dense layer, with exactly the per-output
 /// summation order of env::dense_unit (bias, then k ascending), so the actions are the reference
 /// forward pass's bit for bit.

@@ -1,0 +1,92 @@
+// The one-call drivers: loop ask/evaluate/tell to the end, evaluate the final population, collect.
+// Also the strategy interface's one default (on_generation).
+#include "diffevo/optimize.hpp"
+
+#include <cmath>
+
+#include "host/backend/backend.hpp"
+#include "diffevo/error.hpp"
+#include "host/util/message.hpp"
+
+namespace diffevo {
+
+void strategy::on_generation(generation_callback cb) {
+  if (cb) throw logic_error(detail::msg(name(), ": on_generation() is not supported by this strategy"));
+}
+
+namespace {
+
+/// The result of a finished run whose final population (host `last`) has host fitness `f`.
+optimize_result collect(const strategy& opt, const population_view& last, const std::vector<float>& f) {
+  optimize_result r;
+  r.population.assign(last.data, last.data + last.size());
+  r.fitness = f;
+  r.generations = opt.generations();
+  r.backend = opt.backend();
+  r.nonfinite = opt.total_nonfinite();
+  r.has_best = opt.has_best();
+  if (r.has_best) {
+    r.best = opt.best();
+    r.best_fitness = opt.best_fitness();
+  }
+  // The final population is evaluated too; it joins the best-so-far comparison.
+  for (int i = 0; i < last.rows; ++i) {
+    const bool winning_inf = std::isinf(f[i]) && ((f[i] > 0) == (opt.goal() == objective::maximize));
+    if (winning_inf)  // as tell() would reject it
+      throw invalid_argument(detail::msg("final population: fitness[", i, "] = ", f[i],
+                                         " is infinite in the winning direction (objective ", to_string(opt.goal()), ")"));
+    if (!std::isfinite(f[i])) {
+      ++r.nonfinite;
+      continue;
+    }
+    if (!r.has_best || detail::improves(f[i], r.best_fitness, opt.goal())) {
+      r.best.assign(last.row(i), last.row(i) + last.cols);
+      r.best_fitness = f[i];
+      r.has_best = true;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+optimize_result optimize(const config& cfg, const batch_fitness& fitness) {
+  if (!fitness) throw invalid_argument("optimize: fitness callback is empty");
+  optimizer opt(cfg);
+  return run(opt, fitness);
+}
+
+optimize_result run(strategy& opt, const batch_fitness& fitness) {
+  if (!fitness) throw invalid_argument("run: fitness callback is empty");
+  std::vector<float> f(static_cast<std::size_t>(opt.population_size()));
+  while (!opt.done()) {
+    fitness(opt.ask(), f.data());
+    opt.tell(f);
+  }
+  const population_view last = opt.ask();
+  fitness(last, f.data());
+  return collect(opt, last, f);
+}
+
+optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness) {
+  if (!fitness) throw invalid_argument("run_device: fitness callback is empty");
+  float* d_f = opt.device_fitness();  // throws logic_error on the cpu backend
+  const std::size_t n = static_cast<std::size_t>(opt.cfg().population);
+  // Asynchronous tells: where the backend can, no host round trip per generation, one at the end.
+  try {
+    while (!opt.done()) {
+      fitness(opt.ask_device(), d_f, opt.stream());
+      opt.tell_device_async(d_f, n);
+    }
+  } catch (...) {
+    opt.synchronize();  // a fitness error of an earlier generation is reported first
+    throw;
+  }
+  opt.synchronize();
+  fitness(opt.ask_device(), d_f, opt.stream());
+  std::vector<float> f(n);
+  opt.download(d_f, f.data(), n);  // waits: the copy cannot land in f after it is gone
+  return collect(opt, opt.ask(), f);
+}
+
+}  // namespace diffevo

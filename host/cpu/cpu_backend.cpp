@@ -1,0 +1,400 @@
+#include "cpu_backend.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "diffevo/detail/parallel.hpp"
+#include "diffevo/error.hpp"
+#include "host/util/message.hpp"
+#include "vector_ops.hpp"
+#include "rng.hpp"
+
+namespace diffevo::detail {
+namespace {
+
+std::atomic<std::size_t> g_gram_budget{std::size_t(256) << 20};
+
+class cpu_backend final : public backend {
+ public:
+  explicit cpu_backend(const config& cfg)
+      : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)), rng_(cfg.seed, cfg.cpu_threads) {
+    threads_ = cfg.cpu_threads > 0 ? cfg.cpu_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    // Refuse what cannot fit before trying: x, parameters, x0, the next x0 and the noise are N x D
+    // floats each (plus a transposed copy and, within its budget, the Gram matrix for plain D > 32).
+    const bool wide = latent_ == 0 && d_ > k_direct_distance_max;
+    const double gram = wide ? std::min(8.0 * n_ * n_, static_cast<double>(cpu_gram_budget())) : 0.0;
+    const double need = (wide ? 24.0 : 20.0) * static_cast<double>(nd) + 4.0 * latent_ * d_ + gram;
+    require_host_memory("cpu backend", n_, d_, need);
+    try {
+      x_.resize(draw_count(nd));
+      p_.resize(nd);
+      x0_.resize(nd);
+      x0_next_.resize(nd);
+      z_.resize(draw_count(nd));
+      fitness_.resize(static_cast<std::size_t>(n_));
+      neff_.assign(static_cast<std::size_t>(n_), 1.0);
+      center_ = expand_affine(cfg.center, d_, 0.0f);
+      scale_ = expand_affine(cfg.scale, d_, 1.0f);
+      if (latent_ > 0) {
+        e_.resize(draw_count(static_cast<std::size_t>(latent_) * d_));
+        q_.resize(static_cast<std::size_t>(n_) * latent_);
+      }
+    } catch (const std::bad_alloc&) {
+      throw out_of_memory(msg("cpu backend: cannot allocate the population (population = ", n_, ", dimension = ", d_,
+                              ", about ", 16.0 * static_cast<double>(nd) / 1e9, " GB)"));
+    }
+    rng_.fill(x_.data(), nd);
+    if (latent_ > 0) {
+      rng_.fill(e_.data(), static_cast<std::size_t>(latent_) * d_);
+      for (int r = 0; r < latent_; ++r) {  // docs/algorithm.md §5: unit-norm rows
+        float* row = e_.data() + static_cast<std::size_t>(r) * d_;
+        double s = 0;
+        for (int c = 0; c < d_; ++c) s += double(row[c]) * row[c];
+        const double inv = 1.0 / std::sqrt(s);
+        for (int c = 0; c < d_; ++c) row[c] = static_cast<float>(row[c] * inv);
+      }
+    }
+    refresh_params();
+  }
+
+  const float* host_params() override { return p_.data(); }
+
+  fitness_summary summarize(const float* f) override {
+    fitness_summary s = empty_summary();
+    for (int j = 0; j < n_; ++j) summary_add(s, j, f[j], density_);
+    std::copy(f, f + n_, fitness_.begin());
+    summary_ = s;
+    return s;
+  }
+
+  // One generation (docs/algorithm.md §4-§5): weights, x0 and the DDIM step. When k > 32, the float64 Gram matrix
+  // first (full_gram; above cpu_gram_budget(), each block's rows in block_gram instead). Then rows are
+  // processed in blocks by the worker threads: each row's normalized weights (row_weights, a float64
+  // log-domain softmax), then x0 = W X (block_x0). No result depends on the block size, the thread
+  // count or the Gram path.
+  void update(const ddim_coefficients& c) override {
+    plan p;
+    p.log_g.resize(static_cast<std::size_t>(n_));
+    for (int j = 0; j < n_; ++j) p.log_g[j] = final_log_density(fitness_[j], density_, summary_);
+    p.q = x_.data();
+    p.k = d_;
+    if (latent_ > 0) {  // z = E x, recomputed every generation (docs/algorithm.md §5)
+      parallel_rows(n_, threads_, [&](int b, int e) {
+        for (int i = b; i < e; ++i)
+          for (int r = 0; r < latent_; ++r)
+            q_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(
+                dot(e_.data() + static_cast<std::size_t>(r) * d_, x_.data() + static_cast<std::size_t>(i) * d_, d_));
+      });
+      p.q = q_.data();
+      p.k = latent_;
+    }
+    p.inv2 = 1.0 / (2.0 * (1.0 - c.a_t));
+    p.a = c.a_t;
+    p.s = std::sqrt(c.a_t);
+    p.wide = p.k > k_direct_distance_max;
+    p.narrow = d_ <= k_narrow;
+    // The block's float weights take about 2 MB (32 to 1024 rows), so each packed panel of X serves
+    // many rows.
+    p.row_block = std::max(32, std::min(1024, (1 << 19) / n_ / 32 * 32));
+    p.n_pad = (n_ + k_gram_cols - 1) / k_gram_cols * k_gram_cols;
+    // Every loop over j reads a transposed copy of q (k x N), so it runs over contiguous memory and
+    // vectorizes, while each distance (or Gram entry) still sums its coordinates in ascending order.
+    transpose(p.q, n_, p.k, p.n_pad, qt_);
+    if (p.narrow) transpose(x_.data(), n_, d_, n_, xt_);
+    if (p.wide) {  // squared norms for the Gram distances
+      p.norm2.resize(static_cast<std::size_t>(n_));
+      parallel_rows(n_, threads_, [&](int b, int e) {
+        for (int j = b; j < e; ++j) {
+          const float* qj = p.q + static_cast<std::size_t>(j) * p.k;
+          p.norm2[static_cast<std::size_t>(j)] = dot(qj, qj, p.k);
+        }
+      });
+      p.full_gram = static_cast<double>(n_) * p.n_pad * sizeof(double) <= static_cast<double>(cpu_gram_budget());
+      if (p.full_gram) full_gram(p);
+    }
+
+    parallel_rows(n_, threads_, [&](int b, int e) {
+      workspace ws(p, n_, std::min(p.row_block, e - b));
+      for (int i0 = b; i0 < e; i0 += p.row_block) {
+        const int rows = std::min(p.row_block, e - i0);
+        if (p.wide && !p.full_gram) block_gram(p, ws, i0, rows);
+        for (int r = 0; r < rows; ++r) row_weights(p, ws, i0 + r, r);
+        if (!p.narrow) block_x0(ws, i0, rows);
+      }
+    });
+
+    // The new x is written into z_ (the noise is read first, element by element), so a throw up to
+    // here (allocation, threads, the noise draw) leaves x, x0 and the noise position unchanged; the
+    // commit after it is swaps and the idempotent parameter map.
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    const update_coefficients uc = update_of(c);
+    const bool noisy = c.sigma > 0;
+    const std::uint64_t position = rng_.position();
+    if (noisy) rng_.fill(z_.data(), nd);
+    try {
+      parallel_rows(n_, threads_, [&](int b, int e) {
+        for (std::size_t t = static_cast<std::size_t>(b) * d_; t < static_cast<std::size_t>(e) * d_; ++t)
+          z_[t] = ddim_update(x_[t], x0_next_[t], noisy ? z_[t] : 0.0f, uc);
+      });
+    } catch (...) {  // threads could not start: the noise is drawn again next time
+      rng_.seek(position);
+      throw;
+    }
+    x0_.swap(x0_next_);
+    x_.swap(z_);
+    refresh_params();
+  }
+
+  std::vector<float> last_fitness() override { return fitness_; }
+
+  double effective_neighbours() override {
+    double m = 0;
+    for (double v : neff_) m += v;
+    return m / n_;
+  }
+
+  std::vector<float> x0_params() override {
+    std::vector<float> out(x0_.size());
+    to_params(x0_.data(), out.data(), static_cast<std::size_t>(n_), center_, scale_);
+    return out;
+  }
+
+  void copy_params_row(int i, float* out) override {
+    std::copy_n(p_.data() + static_cast<std::size_t>(i) * d_, d_, out);
+  }
+
+  state export_state() override {
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    state st;
+    st.x.assign(x_.begin(), x_.begin() + static_cast<std::ptrdiff_t>(nd));
+    st.x0 = x0_;
+    if (latent_ > 0) st.e.assign(e_.begin(), e_.begin() + static_cast<std::ptrdiff_t>(latent_) * d_);
+    st.rng_position = rng_.position();
+    return st;
+  }
+
+  void import_state(const state& st) override {
+    rng_.seek(st.rng_position);
+    std::copy(st.x.begin(), st.x.end(), x_.begin());
+    if (!st.x0.empty()) std::copy(st.x0.begin(), st.x0.end(), x0_.begin());
+    if (latent_ > 0) std::copy(st.e.begin(), st.e.end(), e_.begin());
+    refresh_params();
+  }
+
+  fitness_summary summarize_device(const float*) override {
+    throw logic_error("cpu backend: device fitness is not available");  // the optimizer checks first
+  }
+
+ private:
+  /// At most this many columns: x0 is a float64 weighted sum per row instead of the tiled product.
+  static constexpr int k_narrow = 8;
+  /// Tiles of the float64 Gram loops: j in blocks of k_dist_j, coordinates in blocks of k_dist_c.
+  static constexpr int k_dist_j = 512, k_dist_c = 256;
+
+  /// What every worker of one update reads.
+  struct plan {
+    std::vector<float> log_g;  // final log-density of each individual
+    const float* q = nullptr;  // kernel coordinates (N x k): x, or z = E x
+    int k = 0;
+    double inv2 = 0, a = 0, s = 0;  // 1 / (2 (1 - a_t)), a_t, sqrt(a_t)
+    bool wide = false;         // k > k_direct_distance_max: float64 Gram distances
+    bool full_gram = false;    // wide, and the whole Gram matrix is in gram_ (else per row block)
+    std::vector<double> norm2; // wide: |q_j|^2
+    bool narrow = false;       // D <= k_narrow: float64 x0 per row
+    int row_block = 32;
+    int n_pad = 0;             // qt_'s row stride: whole lane vectors
+  };
+
+  /// One worker's buffers, sized for blocks of `rows` rows.
+  struct workspace {
+    workspace(const plan& p, int n, int rows)
+        : v(static_cast<std::size_t>(n)),
+          d2f(p.wide ? 0 : static_cast<std::size_t>(n)),
+          d2(p.wide && !p.full_gram ? static_cast<std::size_t>(rows) * p.n_pad : 0),
+          w(p.narrow ? 0 : static_cast<std::size_t>(rows + k_tile_rows) * n),
+          panel(p.narrow ? 0 : static_cast<std::size_t>(n) * k_tile_cols),
+          tile(static_cast<std::size_t>(k_tile_rows) * k_tile_cols),
+          nonzero(p.narrow ? 0 : static_cast<std::size_t>(rows / k_tile_rows + 1) * n),
+          nonzero_count(static_cast<std::size_t>(rows / k_tile_rows + 1)) {}
+    std::vector<double> v;    // one row's log-weights, then its unnormalized weights
+    std::vector<float> d2f;   // one row's float distances
+    std::vector<double> d2;   // the block's float64 Gram rows q_i . q_j (rows x n_pad)
+    std::vector<float> w;     // the block's normalized weights (rows x N, then zero rows)
+    std::vector<float> panel; // k_tile_cols columns of x, contiguous (N x k_tile_cols)
+    std::vector<float> tile;  // one k_tile_rows x k_tile_cols tile of x0
+    std::vector<int> nonzero; // per row group, the j with a nonzero weight (groups x N)
+    std::vector<int> nonzero_count;
+  };
+
+  /// The float64 Gram rows q_i . q_j of rows [i0, i0 + rows) with every j, in register tiles of
+  /// k_tile_rows x k_gram_cols; each entry continues its sum over the coordinates in ascending order.
+  /// (docs/algorithm.md §4's distance is then |q_i|^2 - 2 s q_i . q_j + a_t |q_j|^2, without the row constant
+  /// |q_i|^2, which the softmax cancels: detail::log_weight_gram, as the cuda backend's DGEMM path.)
+  void block_gram(const plan& p, workspace& ws, int i0, int rows) const {
+    std::fill(ws.d2.begin(), ws.d2.end(), 0.0);
+    for (int j1 = 0; j1 < n_; j1 += k_dist_j)
+      for (int c0 = 0; c0 < p.k; c0 += k_dist_c) {
+        const int kc = std::min(k_dist_c, p.k - c0);
+        for (int g = 0; g < rows; g += k_tile_rows)
+          for (int j0 = j1; j0 < std::min(n_, j1 + k_dist_j); j0 += k_gram_cols)
+            dot_tile(p.q + static_cast<std::size_t>(i0 + g) * p.k + c0, p.k, std::min(k_tile_rows, rows - g),
+                     qt_.data() + static_cast<std::size_t>(c0) * p.n_pad + j0, p.n_pad, kc,
+                     ws.d2.data() + static_cast<std::size_t>(g) * p.n_pad + j0, p.n_pad);
+      }
+  }
+
+  /// The whole Gram matrix into gram_ (N x n_pad), from the tiles on and above the diagonal only, in
+  /// parallel: each computed entry sums its coordinates in ascending order, and its mirror q_j . q_i
+  /// would sum the same exact products in the same order, so copying it gives the same bits as
+  /// computing it (and as block_gram).
+  void full_gram(const plan& p) {
+    constexpr int tb = 64;  // rows and columns of a task's tile (multiples of k_tile_rows and k_gram_cols)
+    static_assert(tb % k_tile_rows == 0 && tb % k_gram_cols == 0, "whole register tiles");
+    gram_.resize(static_cast<std::size_t>(n_) * p.n_pad);
+    const int nb = (n_ + tb - 1) / tb;
+    std::vector<std::pair<int, int>> tiles;  // (I, J), J >= I: equal work each, so any split balances
+    for (int bi = 0; bi < nb; ++bi)
+      for (int bj = bi; bj < nb; ++bj) tiles.emplace_back(bi, bj);
+    parallel_rows(static_cast<int>(tiles.size()), threads_, [&](int b, int e) {
+      for (int t = b; t < e; ++t) {
+        const int i0 = tiles[t].first * tb, j0 = tiles[t].second * tb;
+        const int rows = std::min(tb, n_ - i0), cols = std::min(tb, p.n_pad - j0);
+        double* out = gram_.data() + static_cast<std::size_t>(i0) * p.n_pad + j0;
+        for (int r = 0; r < rows; ++r) std::fill_n(out + static_cast<std::size_t>(r) * p.n_pad, cols, 0.0);
+        for (int c0 = 0; c0 < p.k; c0 += k_dist_c) {
+          const int kc = std::min(k_dist_c, p.k - c0);
+          for (int g = 0; g < rows; g += k_tile_rows)
+            for (int jj = 0; jj < cols; jj += k_gram_cols)
+              dot_tile(p.q + static_cast<std::size_t>(i0 + g) * p.k + c0, p.k, std::min(k_tile_rows, rows - g),
+                       qt_.data() + static_cast<std::size_t>(c0) * p.n_pad + j0 + jj, p.n_pad, kc,
+                       out + static_cast<std::size_t>(g) * p.n_pad + jj, p.n_pad);
+        }
+        if (j0 == i0) continue;  // a diagonal tile computes both halves itself
+        for (int j = j0; j < std::min(j0 + tb, n_); ++j) {  // contiguous writes; the tile is still in cache
+          double* mirror = gram_.data() + static_cast<std::size_t>(j) * p.n_pad + i0;
+          for (int r = 0; r < rows; ++r) mirror[r] = out[static_cast<std::size_t>(r) * p.n_pad + (j - j0)];
+        }
+      }
+    });
+  }
+
+  /// Row i (row r of its block): log-weights, softmax with a max shift (docs/algorithm.md §4: cannot underflow
+  /// whatever D and a_t are), the effective number of neighbours, and either x0_i (narrow) or the
+  /// normalized weights for block_x0.
+  void row_weights(const plan& p, workspace& ws, int i, int r) {
+    double vmax;
+    if (p.wide) {
+      const double* g = p.full_gram ? gram_.data() + static_cast<std::size_t>(i) * p.n_pad
+                                    : ws.d2.data() + static_cast<std::size_t>(r) * p.n_pad;
+      vmax = log_weights_gram(ws.v.data(), p.log_g.data(), p.norm2.data(), g, p.a, 2.0 * p.s, p.inv2, n_);
+    } else {
+      const float* qi = p.q + static_cast<std::size_t>(i) * p.k;
+      std::fill(ws.d2f.begin(), ws.d2f.end(), 0.0f);
+      for (int cc = 0; cc < p.k; ++cc)
+        add_squared_differences(ws.d2f.data(), qt_.data() + static_cast<std::size_t>(cc) * p.n_pad, qi[cc],
+                                static_cast<float>(p.s), n_);
+      vmax = log_weights(ws.v.data(), p.log_g.data(), ws.d2f.data(), p.inv2, n_);
+    }
+    exp_shifted(ws.v.data(), vmax, n_);
+    double sum = 0, sum_sq = 0;
+    sum_and_squares(ws.v.data(), n_, &sum, &sum_sq);
+    if (p.narrow) {
+      float* x0i = x0_next_.data() + static_cast<std::size_t>(i) * d_;
+      for (int cc = 0; cc < d_; ++cc)
+        x0i[cc] = static_cast<float>(dot(ws.v.data(), xt_.data() + static_cast<std::size_t>(cc) * n_, n_) / sum);
+    } else {
+      scale_to_float(ws.w.data() + static_cast<std::size_t>(r) * n_, ws.v.data(), 1.0 / sum, n_);
+    }
+    neff_[static_cast<std::size_t>(i)] = sum * sum / sum_sq;
+  }
+
+  /// x0 = W X for rows [i0, i0 + rows), in tiles of k_tile_rows x k_tile_cols held in registers and
+  /// accumulated in float in ascending j (as the cuda backend's SGEMM). Each panel of k_tile_cols
+  /// columns of X is copied to contiguous memory once and serves every row group of the block. Rows
+  /// past the block's end have zero weights, and the last panel's columns past D hold stale values:
+  /// both results are dropped.
+  void block_x0(workspace& ws, int i0, int rows) {
+    std::fill(ws.w.begin() + static_cast<std::ptrdiff_t>(rows) * n_, ws.w.end(), 0.0f);
+    // For each group of k_tile_rows rows, the j whose weights are not all zero (late in a run most
+    // weights underflow to 0); a dense group passes no list.
+    const int groups = (rows + k_tile_rows - 1) / k_tile_rows;
+    for (int g = 0; g < groups; ++g)
+      ws.nonzero_count[static_cast<std::size_t>(g)] =
+          nonzero_columns(ws.w.data() + static_cast<std::size_t>(g) * k_tile_rows * n_, n_, n_,
+                          ws.nonzero.data() + static_cast<std::size_t>(g) * n_);
+    for (int cc = 0; cc < d_; cc += k_tile_cols) {
+      const int nc = std::min(k_tile_cols, d_ - cc);
+      float* panel = ws.panel.data();
+      const float* xc = x_.data() + cc;
+      if (nc == k_tile_cols) {  // a constant size: the copy is inlined
+        for (int j = 0; j < n_; ++j)
+          std::memcpy(panel + static_cast<std::size_t>(j) * k_tile_cols, xc + static_cast<std::size_t>(j) * d_,
+                      sizeof(float) * k_tile_cols);
+      } else {
+        for (int j = 0; j < n_; ++j)
+          std::copy_n(xc + static_cast<std::size_t>(j) * d_, nc, panel + static_cast<std::size_t>(j) * k_tile_cols);
+      }
+      for (int g = 0; g < groups; ++g) {
+        const int count = ws.nonzero_count[static_cast<std::size_t>(g)];
+        weighted_sum_tile(ws.w.data() + static_cast<std::size_t>(g) * k_tile_rows * n_, n_, panel, k_tile_cols,
+                          count == n_ ? nullptr : ws.nonzero.data() + static_cast<std::size_t>(g) * n_, count,
+                          ws.tile.data());
+        for (int r = 0; r < std::min(k_tile_rows, rows - g * k_tile_rows); ++r)
+          std::copy_n(ws.tile.data() + static_cast<std::size_t>(r) * k_tile_cols, nc,
+                      x0_next_.data() + static_cast<std::size_t>(i0 + g * k_tile_rows + r) * d_ + cc);
+      }
+    }
+  }
+
+  /// out (cols x stride, zero past rows) = a (rows x cols) transposed.
+  static void transpose(const float* a, int rows, int cols, int stride, std::vector<float>& out) {
+    out.resize(static_cast<std::size_t>(stride) * cols);
+    for (int j = 0; j < rows; ++j)
+      for (int cc = 0; cc < cols; ++cc)
+        out[static_cast<std::size_t>(cc) * stride + j] = a[static_cast<std::size_t>(j) * cols + cc];
+    for (int cc = 0; cc < cols; ++cc)  // only the padding needs zeros
+      std::fill_n(out.begin() + static_cast<std::ptrdiff_t>(cc) * stride + rows, stride - rows, 0.0f);
+  }
+
+  /// p = center + scale x. Cannot fail: if the threads cannot start, it runs on this one (it is
+  /// idempotent, so rows already done are simply done again).
+  void refresh_params() noexcept {
+    auto rows = [&](int b, int e) {
+      to_params(x_.data() + static_cast<std::size_t>(b) * d_, p_.data() + static_cast<std::size_t>(b) * d_,
+                static_cast<std::size_t>(e - b), center_, scale_);
+    };
+    try {
+      parallel_rows(n_, threads_, rows);
+    } catch (...) {
+      rows(0, n_);
+    }
+  }
+
+  int n_, d_, latent_;
+  density_params density_;
+  host_normal_generator rng_;
+  int threads_ = 1;
+  std::vector<float> x_, p_, x0_, x0_next_, z_, e_, q_, fitness_, center_, scale_;
+  fitness_summary summary_ = empty_summary();
+  std::vector<double> neff_;  // per row, last update
+  std::vector<float> qt_;     // q transposed (k x N), for the distances
+  std::vector<float> xt_;     // x transposed (D x N), for x0 with few columns
+  std::vector<double> gram_;  // k > 32 and within cpu_gram_budget(): the whole Gram matrix (N x n_pad)
+};
+
+}  // namespace
+
+std::unique_ptr<backend> make_cpu_backend(const config& cfg) { return std::make_unique<cpu_backend>(cfg); }
+
+std::size_t cpu_gram_budget() noexcept { return g_gram_budget.load(std::memory_order_relaxed); }
+
+void set_cpu_gram_budget(std::size_t bytes) noexcept { g_gram_budget.store(bytes, std::memory_order_relaxed); }
+
+}  // namespace diffevo::detail

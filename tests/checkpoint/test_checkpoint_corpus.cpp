@@ -1,0 +1,60 @@
+// The fuzz corpus and every input the fuzzer ever crashed on (tests/fuzz/regressions) go through the
+// decoder in the normal test suite: each either round-trips or throws checkpoint_error.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include "host/checkpoint/checkpoint_format.hpp"
+#include "diffevo/error.hpp"
+#include "tests/helpers/file_bytes.hpp"
+
+namespace fs = std::filesystem;
+
+TEST(CheckpointCorpus, EveryInputDecodesOrThrowsCheckpointError) {
+  int files = 0, decoded = 0;
+  for (const char* dir : {DIFFEVO_FUZZ_DIR "/corpus", DIFFEVO_FUZZ_DIR "/regressions"}) {
+    if (!fs::exists(dir)) continue;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      if (!entry.is_regular_file() || entry.path().filename() == "README.md") continue;
+      const std::vector<unsigned char> b = read_all(entry.path().string());
+      ++files;
+      try {
+        const auto d = diffevo::detail::decode_checkpoint(b.data(), b.size(), entry.path().string());
+        EXPECT_EQ(diffevo::detail::encode_checkpoint(d), b) << entry.path();
+        ++decoded;
+      } catch (const diffevo::checkpoint_error&) {
+      }
+    }
+  }
+  EXPECT_GE(files, 3);
+  EXPECT_GE(decoded, 3) << "the seed corpus holds valid checkpoints";
+}
+
+TEST(CheckpointCorpus, AHandEditedNoisePositionOrBestIsRejected) {
+  const std::vector<unsigned char> b = read_all(DIFFEVO_FUZZ_DIR "/corpus/latent-gen2.ckpt");
+  diffevo::detail::checkpoint_data d = diffevo::detail::decode_checkpoint(b.data(), b.size(), "corpus");
+  auto reencoded_error = [](diffevo::detail::checkpoint_data e) -> std::string {
+    const auto bytes = diffevo::detail::encode_checkpoint(e);  // a valid checksum over edited content
+    try {
+      diffevo::detail::decode_checkpoint(bytes.data(), bytes.size(), "edited");
+    } catch (const diffevo::checkpoint_error& err) {
+      return err.what();
+    }
+    return "";
+  };
+  auto e = d;
+  e.rng_position += 4;
+  EXPECT_NE(reencoded_error(e).find("noise position"), std::string::npos);
+  e = d;
+  e.has_best = true;
+  e.best.assign(static_cast<std::size_t>(d.cfg.dimension), 0.0f);
+  e.best_fitness = NAN;
+  EXPECT_NE(reencoded_error(e).find("best_fitness is nan"), std::string::npos);
+  EXPECT_EQ(reencoded_error(d), "");
+}

@@ -1,0 +1,449 @@
+// The cpu backend's vectorized inner loops (host/vector_ops) against float64 / long double references
+// on fresh random inputs, and against scalar code that spells out the documented summation order.
+// Every test runs once per instruction set this processor supports (baseline, AVX2, AVX-512), and the
+// last tests run whole optimizer generations and cart-pole rollouts under each and compare the bits.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "host/cpu/cpu_backend.hpp"
+#include "host/cpu/vector_ops.hpp"
+#include "diffevo/detail/math.hpp"
+#include "diffevo/diffevo.hpp"
+
+using namespace diffevo::detail;
+
+namespace {
+
+/// The instruction sets to test here, and a guard that restores the default afterwards.
+std::vector<vector_isa> isas() {
+  std::vector<vector_isa> out;
+  const vector_isa was = active_vector_isa();
+  for (vector_isa i : {vector_isa::baseline, vector_isa::avx2, vector_isa::avx512})
+    if (use_vector_isa(i)) out.push_back(i);
+  use_vector_isa(was);
+  return out;
+}
+struct isa_guard {
+  vector_isa was = active_vector_isa();
+  ~isa_guard() { use_vector_isa(was); }
+};
+/// Runs fn once per supported instruction set (and restores the one in use).
+template <class F>
+void for_each_isa(F fn) {
+  isa_guard guard;
+  for (vector_isa i : isas()) {
+    ASSERT_TRUE(use_vector_isa(i));
+    SCOPED_TRACE(to_string(i));
+    fn();
+  }
+}
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+/// The documented order: element j into partial sum j mod k_lanes, then ((0+1)+(2+3))+((4+5)+(6+7)).
+template <class F>
+double lane_order_sum(int n, F term) {
+  double p[k_lanes] = {};
+  for (int j = 0; j < n; ++j) p[j % k_lanes] += term(j);
+  return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+}
+
+/// Distance in units in the last place of the exact value.
+double ulps(double got, long double exact) {
+  const double e = static_cast<double>(exact);
+  const double ulp = std::nextafter(e, INFINITY) - e;
+  return static_cast<double>(std::fabs(static_cast<long double>(got) - exact) / ulp);
+}
+
+}  // namespace
+
+TEST(VectorOps, ExpIsWithinTwoUlpOfLongDoubleOnFreshInputs) {
+  for_each_isa([] {
+    std::mt19937_64 rng(20261124);
+    std::uniform_real_distribution<double> wide(-708.0, 0.0), near0(-1e-3, 0.0), mid(-5.0, 0.0);
+    double worst = 0;
+    for (int t = 0; t < 200000; ++t) {
+      const double x = t % 3 == 0 ? wide(rng) : t % 3 == 1 ? near0(rng) : mid(rng);
+      worst = std::max(worst, ulps(exp_nonpositive(x), std::exp(static_cast<long double>(x))));
+    }
+    EXPECT_LE(worst, 2.0);
+    for (double x : {-0.5 * std::log(2.0), -std::log(2.0), -1.0, -700.0, -707.9999})
+      EXPECT_LE(ulps(exp_nonpositive(x), std::exp(static_cast<long double>(x))), 2.0) << "x = " << x;
+  });
+}
+
+TEST(VectorOps, ExpEdgeValues) {
+  for_each_isa([] {
+    EXPECT_EQ(exp_nonpositive(0.0), 1.0);
+    EXPECT_EQ(exp_nonpositive(-0.0), 1.0);
+    EXPECT_EQ(exp_nonpositive(-INFINITY), 0.0);
+    EXPECT_EQ(exp_nonpositive(-708.5), 0.0);  // below the flush threshold: exactly 0, never subnormal
+    EXPECT_EQ(exp_nonpositive(-1e300), 0.0);
+    const double at_min = exp_nonpositive(-708.0);
+    EXPECT_GT(at_min, 0.0);
+    EXPECT_TRUE(std::isnormal(at_min));
+  });
+}
+
+TEST(VectorOps, ExpShiftedEqualsTheScalarExpBitForBit) {
+  for_each_isa([] {
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> u(-800.0, 3.0);
+    for (int n : {1, 7, 8, 9, 63, 1003}) {
+      std::vector<double> v(static_cast<std::size_t>(n));
+      for (double& x : v) x = u(rng);
+      v[0] = -INFINITY;
+      const double shift = 3.0;
+      std::vector<double> got = v;
+      exp_shifted(got.data(), shift, n);
+      for (int j = 0; j < n; ++j)
+        ASSERT_TRUE(same_bits(got[j], exp_nonpositive(v[j] - shift))) << "n = " << n << ", j = " << j;
+    }
+  });
+}
+
+TEST(VectorOps, LogWeightsEqualTheSharedFormulasAndFindTheMax) {
+  for_each_isa([] {
+    std::mt19937_64 rng(11);
+    std::normal_distribution<float> g(0.0f, 2.0f);
+    std::uniform_real_distribution<double> d(0.0, 50.0);
+    for (int n : {1, 5, 8, 13, 64, 301}) {
+      std::vector<float> log_g(static_cast<std::size_t>(n)), d2f(static_cast<std::size_t>(n));
+      std::vector<double> norm2(static_cast<std::size_t>(n)), dots(static_cast<std::size_t>(n)),
+          v(static_cast<std::size_t>(n));
+      for (int j = 0; j < n; ++j) {
+        log_g[j] = j % 5 == 3 ? -INFINITY : g(rng);
+        d2f[j] = static_cast<float>(d(rng));
+        norm2[j] = d(rng);
+        dots[j] = d(rng) - 25.0;
+      }
+      const double inv2 = 0.37, a = 0.81, s = 0.9;
+      double m = log_weights(v.data(), log_g.data(), d2f.data(), inv2, n);
+      double want = -INFINITY;
+      for (int j = 0; j < n; ++j) {
+        ASSERT_TRUE(same_bits(v[j], log_weight(log_g[j], d2f[j], inv2))) << "n = " << n << ", j = " << j;
+        want = std::max(want, v[j]);
+      }
+      EXPECT_EQ(m, want) << "n = " << n;
+      m = log_weights_gram(v.data(), log_g.data(), norm2.data(), dots.data(), a, 2.0 * s, inv2, n);
+      want = -INFINITY;
+      for (int j = 0; j < n; ++j) {
+        ASSERT_TRUE(same_bits(v[j], log_weight_gram(log_g[j], norm2[j], dots[j], a, s, inv2)))
+            << "n = " << n << ", j = " << j;
+        want = std::max(want, v[j]);
+      }
+      EXPECT_EQ(m, want) << "n = " << n;
+    }
+  });
+}
+
+TEST(VectorOps, ReductionsFollowTheDocumentedOrderAndMatchLongDouble) {
+  for_each_isa([] {
+    std::mt19937_64 rng(3);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    for (int n : {1, 3, 8, 15, 16, 17, 100, 4097}) {
+      std::vector<double> w(static_cast<std::size_t>(n));
+      std::vector<float> a(static_cast<std::size_t>(n)), b(static_cast<std::size_t>(n));
+      for (int j = 0; j < n; ++j) {
+        w[j] = u(rng);
+        a[j] = g(rng);
+        b[j] = g(rng);
+      }
+      double sum = 0, sum_sq = 0;
+      sum_and_squares(w.data(), n, &sum, &sum_sq);
+      EXPECT_TRUE(same_bits(sum, lane_order_sum(n, [&](int j) { return w[j]; }))) << "n = " << n;
+      EXPECT_TRUE(same_bits(sum_sq, lane_order_sum(n, [&](int j) { return w[j] * w[j]; }))) << "n = " << n;
+      const double wa = dot(w.data(), a.data(), n), ab = dot(a.data(), b.data(), n);
+      EXPECT_TRUE(same_bits(wa, lane_order_sum(n, [&](int j) { return w[j] * static_cast<double>(a[j]); })));
+      EXPECT_TRUE(same_bits(ab, lane_order_sum(n, [&](int j) { return static_cast<double>(a[j]) * b[j]; })));
+
+      long double s = 0, q = 0, sa = 0, sb = 0, mag_a = 0, mag_b = 0;
+      for (int j = 0; j < n; ++j) {
+        s += w[j];
+        q += static_cast<long double>(w[j]) * w[j];
+        sa += static_cast<long double>(w[j]) * a[j];
+        sb += static_cast<long double>(a[j]) * b[j];
+        mag_a += std::fabs(static_cast<long double>(w[j]) * a[j]);
+        mag_b += std::fabs(static_cast<long double>(a[j]) * b[j]);
+      }
+      const double eps = std::numeric_limits<double>::epsilon() * n;
+      EXPECT_NEAR(sum, static_cast<double>(s), eps * static_cast<double>(s));
+      EXPECT_NEAR(sum_sq, static_cast<double>(q), eps * static_cast<double>(q));
+      EXPECT_NEAR(wa, static_cast<double>(sa), eps * static_cast<double>(mag_a));
+      EXPECT_NEAR(ab, static_cast<double>(sb), eps * static_cast<double>(mag_b));
+    }
+  });
+}
+
+TEST(VectorOps, SquaredDifferencesMatchTheSharedDistance) {
+  for_each_isa([] {
+    std::mt19937_64 rng(5);
+    std::normal_distribution<float> g(0.0f, 3.0f);
+    const int n = 37, k = 3;
+    std::vector<float> q(static_cast<std::size_t>(n) * k), qt(static_cast<std::size_t>(k) * n);
+    for (int j = 0; j < n; ++j)
+      for (int c = 0; c < k; ++c) qt[c * n + j] = q[j * k + c] = g(rng);
+    const float s = 0.8f;
+    for (int i : {0, 5, 36}) {
+      std::vector<float> acc(n, 0.0f);
+      for (int c = 0; c < k; ++c) add_squared_differences(acc.data(), qt.data() + c * n, q[i * k + c], s, n);
+      for (int j = 0; j < n; ++j)
+        EXPECT_EQ(acc[j], scaled_distance2(&q[i * k], &q[j * k], k, s)) << "i = " << i << ", j = " << j;
+    }
+  });
+}
+
+TEST(VectorOps, DotTileContinuesEachSumInAscendingOrderWithExactProducts) {
+  for_each_isa([] {
+    std::mt19937_64 rng(6);
+    std::normal_distribution<float> g(0.0f, 2.0f);
+    const int k = 45, stride = 24;  // a: rows of k coordinates; col: k rows of `stride` values
+    std::vector<float> a(static_cast<std::size_t>(k_tile_rows) * k), col(static_cast<std::size_t>(k) * stride);
+    for (float& v : a) v = g(rng);
+    for (float& v : col) v = g(rng);
+    for (int rows = 1; rows <= k_tile_rows; ++rows) {
+      const long os = k_gram_cols + 3;  // output row stride
+      std::vector<double> out(static_cast<std::size_t>(k_tile_rows) * os, -1.0), want = out;
+      for (int r = 0; r < rows; ++r)
+        for (int l = 0; l < k_gram_cols; ++l) out[r * os + l] = want[r * os + l] = 0.25 * (r + l);  // a running sum
+      dot_tile(a.data(), k, rows, col.data() + 3, stride, k, out.data(), os);
+      for (int r = 0; r < rows; ++r)
+        for (int l = 0; l < k_gram_cols; ++l)
+          for (int c = 0; c < k; ++c) {
+            const double x = a[r * k + c], y = col[c * stride + 3 + l];
+            want[r * os + l] += x * y;
+          }
+      for (std::size_t t = 0; t < out.size(); ++t)
+        ASSERT_TRUE(same_bits(out[t], want[t])) << "rows = " << rows << ", element " << t;  // untouched rows stay -1
+    }
+  });
+}
+
+// The cpu backend's plain k > 32 weights come from the Gram form |q_i|^2 - 2 s q_i.q_j + a |q_j|^2,
+// whose sums can cancel: the hard case is a population concentrated away from the origin, late in a
+// run (1 - a_t = 1e-4 amplifies the rounding 1e4-fold). The float64 sums of N(0, 1)-sized rows are
+// within about k * eps * |q|^2 = 7e-12 of exact here, so each log-weight is within about 7e-8 and
+// each normalized weight within a relative 2e-7: the test allows 1e-6 against long double distances.
+TEST(VectorOps, GramWeightsMatchLongDoubleDistancesForAConcentratedPopulationLateInARun) {
+  for_each_isa([] {
+    std::mt19937_64 rng(12);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    const int n = 37, k = 300;
+    const double a = 0.9999, s = std::sqrt(a), inv2 = 1.0 / (2.0 * (1.0 - a));
+    const int pad = (n + k_gram_cols - 1) / k_gram_cols * k_gram_cols;
+    std::vector<float> m(k), q(static_cast<std::size_t>(n) * k), qt(static_cast<std::size_t>(k) * pad, 0.0f);
+    for (float& v : m) v = g(rng);
+    for (int j = 0; j < n; ++j)
+      for (int c = 0; c < k; ++c) qt[c * pad + j] = q[j * k + c] = m[c] + 0.01f * g(rng);
+    std::vector<float> log_g(n);
+    for (float& v : log_g) v = 0.5f * g(rng);
+    std::vector<double> norm2(n), gram(static_cast<std::size_t>(k_tile_rows) * pad), v(n);
+    for (int j = 0; j < n; ++j) norm2[j] = dot(&q[j * k], &q[j * k], k);
+    for (int i : {0, 17, 36}) {
+      std::fill(gram.begin(), gram.end(), 0.0);
+      for (int j0 = 0; j0 < pad; j0 += k_gram_cols)
+        dot_tile(&q[i * k], k, 1, qt.data() + j0, pad, k, gram.data() + j0, pad);
+      exp_shifted(v.data(), log_weights_gram(v.data(), log_g.data(), norm2.data(), gram.data(), a, 2 * s, inv2, n), n);
+      double sum = 0;
+      for (double w : v) sum += w;
+
+      std::vector<long double> ref(n);
+      long double top = -INFINITY, ref_sum = 0;
+      for (int j = 0; j < n; ++j) {
+        long double d2 = 0;
+        for (int c = 0; c < k; ++c) {
+          const long double e = static_cast<long double>(q[i * k + c]) - static_cast<long double>(s) * q[j * k + c];
+          d2 += e * e;
+        }
+        ref[j] = log_g[j] - d2 * static_cast<long double>(inv2);
+        top = std::max(top, ref[j]);
+      }
+      for (long double& r : ref) ref_sum += (r = std::exp(r - top));
+      int shown = 0;  // weights below 1e-300 of the largest are not compared
+      for (int j = 0; j < n; ++j) {
+        const long double want = ref[j] / ref_sum;
+        if (want < 1e-300L) continue;
+        ++shown;
+        EXPECT_NEAR(v[j] / sum, static_cast<double>(want), 1e-6 * static_cast<double>(want)) << "i = " << i << ", j = " << j;
+      }
+      EXPECT_GE(shown, 2) << "the case must not be one-hot";
+    }
+  });
+}
+
+TEST(VectorOps, NonzeroColumnsListsEveryColumnWithANonzeroWeight) {
+  for_each_isa([] {
+    std::mt19937_64 rng(14);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (int n : {1, 15, 16, 17, 100, 515})
+      for (double density : {0.0, 0.02, 0.3, 1.0}) {  // all zero, sparse, mixed, dense
+        const long ws = n + 2;
+        std::vector<float> w(static_cast<std::size_t>(k_tile_rows) * ws);
+        for (float& v : w) v = u(rng) < density ? u(rng) + 0.5f : (u(rng) < 0.5f ? 0.0f : -0.0f);
+        std::vector<int> want, got(static_cast<std::size_t>(n), -1);
+        for (int j = 0; j < n; ++j) {
+          bool any = false;
+          for (int r = 0; r < k_tile_rows; ++r) any = any || w[r * ws + j] != 0.0f;
+          if (any) want.push_back(j);
+        }
+        const int count = nonzero_columns(w.data(), ws, n, got.data());
+        got.resize(static_cast<std::size_t>(count));
+        EXPECT_EQ(got, want) << "n = " << n << ", density " << density;
+      }
+  });
+}
+
+TEST(VectorOps, WeightedSumTileSumsInAscendingOrderOverAllOrListedColumns) {
+  for_each_isa([] {
+    std::mt19937_64 rng(9);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (int n : {1, 6, 33, 250})
+      for (bool listed : {false, true}) {
+        const long ws = n + 3, xs = k_tile_cols + 5;  // strides larger than the tile
+        std::vector<float> w(static_cast<std::size_t>(k_tile_rows) * ws), x(static_cast<std::size_t>(n) * xs);
+        for (float& v : w) v = u(rng);
+        for (float& v : x) v = g(rng);
+        std::vector<int> idx;  // listed: every j but the middle one, whose x is not finite
+        for (int j = 0; j < n; ++j)
+          if (!listed || j != n / 2) idx.push_back(j);
+        if (listed) x[(n / 2) * xs + 1] = INFINITY;
+        std::vector<float> out(static_cast<std::size_t>(k_tile_rows) * k_tile_cols);
+        weighted_sum_tile(w.data(), ws, x.data(), xs, listed ? idx.data() : nullptr, static_cast<int>(idx.size()),
+                          out.data());
+        for (int r = 0; r < k_tile_rows; ++r)
+          for (int c = 0; c < k_tile_cols; ++c) {
+            float want = 0.0f;
+            double want64 = 0, mag = 0;
+            for (int j : idx) {
+              const float prod = w[r * ws + j] * x[j * xs + c];
+              want = want + prod;
+              want64 += static_cast<double>(w[r * ws + j]) * x[j * xs + c];
+              mag += std::fabs(static_cast<double>(w[r * ws + j]) * x[j * xs + c]);
+            }
+            ASSERT_EQ(out[r * k_tile_cols + c], want) << "n = " << n << ", listed " << listed << ", r = " << r;
+            EXPECT_NEAR(out[r * k_tile_cols + c], want64, 1e-6 * n * mag + 1e-30);
+          }
+      }
+  });
+}
+
+TEST(VectorOps, DenseLayerAddsTheBiasThenEachInputInOrder) {
+  for_each_isa([] {
+    std::mt19937_64 rng(10);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    for (int n_out : {2, 8, 32, 45, 128})
+      for (int n_in : {1, 4, 33}) {
+        std::vector<float> wt(static_cast<std::size_t>(n_in) * n_out), bias(n_out), x(n_in), o(n_out);
+        for (float& v : wt) v = g(rng);
+        for (float& v : bias) v = g(rng);
+        for (float& v : x) v = g(rng);
+        dense_layer(o.data(), wt.data(), bias.data(), x.data(), n_in, n_out);
+        for (int j = 0; j < n_out; ++j) {
+          float want = bias[j];
+          double want64 = bias[j], mag = std::fabs(bias[j]);
+          for (int k = 0; k < n_in; ++k) {
+            const float prod = wt[k * n_out + j] * x[k];
+            want = want + prod;
+            want64 += static_cast<double>(wt[k * n_out + j]) * x[k];
+            mag += std::fabs(static_cast<double>(wt[k * n_out + j]) * x[k]);
+          }
+          ASSERT_EQ(o[j], want) << "n_in " << n_in << ", n_out " << n_out << ", j " << j;
+          EXPECT_NEAR(o[j], want64, 1e-6 * (n_in + 1) * mag);
+        }
+      }
+  });
+}
+
+// Whole generations and rollouts under each instruction set: the same bits.
+namespace {
+std::vector<float> run_generations(int n, int d, int latent) {
+  diffevo::config cfg;
+  cfg.population = n;
+  cfg.dimension = d;
+  cfg.latent_dim = latent;
+  cfg.steps = 4;
+  cfg.seed = 3;
+  cfg.backend = diffevo::backend_kind::cpu;
+  diffevo::optimizer opt(cfg);
+  std::vector<float> f(static_cast<std::size_t>(n));
+  for (int gen = 0; gen < 3; ++gen) {
+    const diffevo::population_view p = opt.ask();
+    for (int i = 0; i < n; ++i) {
+      double s = 0;
+      for (int c = 0; c < d; ++c) s += std::cos(3.0 * p.row(i)[c]) - 0.1 * p.row(i)[c] * p.row(i)[c];
+      f[static_cast<std::size_t>(i)] = static_cast<float>(s);
+    }
+    opt.tell(f);
+  }
+  const diffevo::population_view p = opt.ask();
+  std::vector<float> out(p.data, p.data + p.size());
+  const std::vector<float> x0 = opt.x0();
+  out.insert(out.end(), x0.begin(), x0.end());
+  return out;
+}
+bool identical(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+}  // namespace
+
+TEST(VectorOps, OptimizerGenerationsAreBitIdenticalOnEveryInstructionSet) {
+  struct shape {
+    int n, d, latent;
+  };
+  // narrow x0 (D <= 8), float distances with tiled x0, float64 Gram distances, latent
+  for (shape sh : {shape{67, 3, 0}, shape{61, 20, 0}, shape{45, 77, 0}, shape{50, 40, 2}}) {
+    std::vector<float> first;
+    for_each_isa([&] {
+      const std::vector<float> got = run_generations(sh.n, sh.d, sh.latent);
+      if (first.empty()) first = got;
+      EXPECT_TRUE(identical(got, first)) << "N " << sh.n << ", D " << sh.d << ", latent " << sh.latent;
+    });
+  }
+}
+
+// k > 32: the whole Gram matrix mirrored from its upper half, or each row block's rows computed in
+// full (what updates above cpu_gram_budget() do), give the same bits; plain and latent d > 32.
+TEST(VectorOps, BothGramPathsGiveTheSameBits) {
+  struct restore {
+    std::size_t bytes = cpu_gram_budget();
+    ~restore() { set_cpu_gram_budget(bytes); }
+  } guard;
+  struct shape {
+    int n, d, latent;
+  };
+  for (shape sh : {shape{150, 45, 0}, shape{67, 300, 0}, shape{70, 60, 40}}) {  // 150, 67: partial 64-row tiles
+    set_cpu_gram_budget(std::size_t(256) << 20);
+    const std::vector<float> full = run_generations(sh.n, sh.d, sh.latent);
+    set_cpu_gram_budget(0);
+    const std::vector<float> blocks = run_generations(sh.n, sh.d, sh.latent);
+    EXPECT_TRUE(identical(full, blocks)) << "N " << sh.n << ", D " << sh.d << ", latent " << sh.latent;
+  }
+}
+
+TEST(VectorOps, CartpoleReturnsAreBitIdenticalOnEveryInstructionSet) {
+  for (const std::vector<int>& widths : {std::vector<int>{4, 8, 2}, {4, 40, 33, 2}}) {
+    diffevo::rollout_config c;
+    c.layers = widths;
+    c.backend = diffevo::backend_kind::cpu;
+    diffevo::cartpole_evaluator ev(c);
+    const int p = ev.parameter_count(), n = 24;
+    std::mt19937 rng(4);
+    std::normal_distribution<float> nd(0.0f, 0.5f);
+    std::vector<float> params(static_cast<std::size_t>(n) * p);
+    for (float& v : params) v = nd(rng);
+    std::vector<float> first;
+    for_each_isa([&] {
+      std::vector<float> ret(static_cast<std::size_t>(n));
+      ev.evaluate(diffevo::population_view{params.data(), n, p}, ret.data(), 7);
+      if (first.empty()) first = ret;
+      EXPECT_TRUE(identical(ret, first)) << "net of " << widths.size() << " layers";
+    });
+  }
+}
