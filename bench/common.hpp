@@ -135,7 +135,8 @@ class json {
 
 inline std::string device_note() {
   if (!diffevo::built_with_cuda()) return " (built without CUDA)";
-  return diffevo::cuda_device_available() ? "" : " (no CUDA device found)";
+  const std::string why = diffevo::cuda_unavailable_reason();
+  return why.empty() ? "" : " (no CUDA device: " + why + ")";
 }
 
 int run_paper(const options& o);

@@ -8,19 +8,20 @@
 namespace diffevo::detail {
 namespace {
 
-bool any_device() noexcept {
+const char* no_device_reason() noexcept {
   int n = 0;
   // Any error (no driver, insufficient driver, ...) means "no device", never a crash.
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
     cudaGetLastError();
-    return false;
+    return cudaGetErrorString(e);
   }
-  return n > 0;
+  return n > 0 ? nullptr : "the CUDA runtime reports no device";
 }
 
 cuda_plugin make_table() {
   cuda_plugin t;
-  t.device_available = &any_device;
+  t.no_device_reason = &no_device_reason;
   t.make_backend = &create_cuda_backend;
   t.make_rollout = &create_cuda_rollout;
   t.launch_cartpole = &launch_library_cartpole;

@@ -40,10 +40,20 @@ bool driver_reports_a_device(std::string& why) {
   using count_fn = int (*)(int*);
   const auto init = reinterpret_cast<init_fn>(::dlsym(driver, "cuInit"));
   const auto count = reinterpret_cast<count_fn>(::dlsym(driver, "cuDeviceGetCount"));
+  if (!init || !count) {
+    why = "libcuda.so.1 lacks cuInit or cuDeviceGetCount";
+    return false;
+  }
+  // The driver stays loaded either way: the CUDA runtime would load it again.
   int n = 0;
-  if (!init || !count || init(0) != 0 || count(&n) != 0 || n < 1) {
-    why = "the CUDA driver reports no usable device";
-    return false;  // the driver stays loaded: the CUDA runtime would load it again anyway
+  if (const int e = init(0); e != 0) {
+    why = msg("the CUDA driver's cuInit failed (CUresult ", e, e == 100 ? ": no CUDA-capable device" : "", ")");
+    return false;
+  }
+  if (const int e = count(&n); e != 0 || n < 1) {
+    why = e ? msg("the CUDA driver's cuDeviceGetCount failed (CUresult ", e, ")")
+            : std::string("the CUDA driver reports no device");
+    return false;
   }
   return true;
 }
@@ -64,17 +74,26 @@ loaded load() {
   const char* env = std::getenv("DIFFEVO_CUDA_PLUGIN");
   const std::string path = env && *env ? env : own_folder() + "libdiffevo_cuda.so";
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle && !(env && *env)) handle = ::dlopen("libdiffevo_cuda.so", RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
-    const char* e = ::dlerror();
-    r.why = msg("the CUDA plugin could not be loaded (", path, ": ", e ? e : "unknown error", ")");
-    return r;
+    const char* e = ::dlerror();  // the first attempt's reason (a missing libcublas, say) is the one to report
+    const std::string first = e ? e : "unknown error";
+    if (!(env && *env)) handle = ::dlopen("libdiffevo_cuda.so", RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      r.why = msg("the CUDA plugin could not be loaded: ", first,
+                  env && *env ? "" : " (nor libdiffevo_cuda.so from the library search path)");
+      return r;
+    }
   }
   using entry_fn = const cuda_plugin* (*)();
   const auto entry = reinterpret_cast<entry_fn>(::dlsym(handle, "diffevo_cuda_plugin_v1"));
-  const cuda_plugin* p = entry ? entry() : nullptr;
-  if (!p || p->abi != k_cuda_plugin_abi) {
-    r.why = msg("the CUDA plugin ", path, " is of another diffevo version (rebuild and reinstall both libraries)");
+  if (!entry) {
+    r.why = msg("the CUDA plugin ", path, " has no entry point diffevo_cuda_plugin_v1");
+    return r;
+  }
+  const cuda_plugin* p = entry();
+  if (!p || std::string(p->build_id) != k_build_id) {
+    r.why = msg("the CUDA plugin ", path, " comes from another build of diffevo (", p ? p->build_id : "none",
+                ", this library ", k_build_id, "): install both libraries from one build");
     return r;  // not closed: its static objects may already live
   }
   r.plugin = p;
@@ -99,10 +118,11 @@ const loaded& once() {
 
 const cuda_plugin* cuda_plugin_with_device(std::string* why) noexcept {
   const loaded& l = once();
-  if (l.plugin && l.plugin->device_available()) return l.plugin;
+  const char* runtime = l.plugin ? l.plugin->no_device_reason() : nullptr;
+  if (l.plugin && !runtime) return l.plugin;
   if (why) {
     try {
-      *why = l.plugin ? "the CUDA runtime reports no device" : l.why;
+      *why = l.plugin ? msg("the CUDA runtime: ", runtime) : l.why;
     } catch (...) {
     }
   }
@@ -137,6 +157,11 @@ int launch_cartpole_on_device(const rollout_params& rp, const float* d_params, i
 }  // namespace detail
 
 bool cuda_device_available() noexcept { return detail::cuda_plugin_with_device() != nullptr; }
+
+std::string cuda_unavailable_reason() {
+  std::string why;
+  return detail::cuda_plugin_with_device(&why) ? std::string() : why;
+}
 
 bool built_with_cuda() noexcept {
 #if defined(DIFFEVO_WITH_CUDA)

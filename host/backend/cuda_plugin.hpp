@@ -13,14 +13,18 @@
 
 namespace diffevo::detail {
 
-/// Bumped whenever the table or anything it passes changes layout: the loader refuses a plugin of
-/// another version (a stale libdiffevo_cuda.so next to a newer libdiffevo.so).
-constexpr int k_cuda_plugin_abi = 1;
+/// The configure run that built the core and the plugin (DIFFEVO_BUILD_ID, a random string CMake draws
+/// at each configure): the loader refuses a plugin from another build, whose table, backend vtables or
+/// config layout may differ (a stale libdiffevo_cuda.so next to a newer libdiffevo.so).
+#ifndef DIFFEVO_BUILD_ID
+#define DIFFEVO_BUILD_ID "unset"
+#endif
+constexpr const char* k_build_id = DIFFEVO_BUILD_ID;
 
 struct cuda_plugin {
-  int abi = k_cuda_plugin_abi;
-  /// cudaGetDeviceCount > 0; any error means no device.
-  bool (*device_available)() noexcept = nullptr;
+  const char* build_id = k_build_id;
+  /// Null when the CUDA runtime reports a device; else why not (its error string, or "no device").
+  const char* (*no_device_reason)() noexcept = nullptr;
   std::unique_ptr<backend> (*make_backend)(const config& cfg) = nullptr;
   /// The evaluator's device side for `env` (its launch_device compiled by nvcc, here or in user code).
   std::unique_ptr<rollout_device> (*make_rollout)(const rollout_params& rp, const rollout_environment& env) = nullptr;

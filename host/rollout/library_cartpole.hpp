@@ -1,6 +1,6 @@
 #pragma once
 // The library's own cart-pole type. A type of its own (not env::cartpole), so that its host loop
-// (host/backend/cuda_loader.cpp) and kernels (cuda/rollout/rollout.cu), compiled with the library's flags, are symbols
+// (host/rollout/rollout.cpp) and kernels (cuda/rollout/rollout.cu), compiled with the library's flags, are symbols
 // no user source can instantiate: a user's make_environment<env::cartpole> compiles other ones.
 #include "diffevo/env/cartpole.hpp"
 

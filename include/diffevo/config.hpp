@@ -29,7 +29,7 @@ enum class objective { maximize, minimize };
 
 /// Where the population lives and the update runs.
 enum class backend_kind {
-  automatic,  ///< cuda when a CUDA device is present, else cpu
+  automatic,  ///< cuda when a CUDA device can be used (cuda_device_available()), else cpu
   cpu,        ///< host threads; same algorithm and noise as cuda
   cuda        ///< device-resident population; throws device_unavailable without a device
 };

@@ -6,6 +6,12 @@
 #include <stdexcept>
 #include <string>
 
+// Default visibility even where diffevo is compiled with hidden symbols (its cuda plugin): an exception
+// thrown there is caught by type in your code, which needs one type identity on every C++ runtime.
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 namespace diffevo {
 
 /// A configuration field or call argument is out of range. Thrown before any state changes.
@@ -63,3 +69,7 @@ class out_of_memory : public std::bad_alloc {
 };
 
 }  // namespace diffevo
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif

@@ -98,7 +98,8 @@ class optimizer final : public strategy {
 
   /// cuda backend only (logic_error otherwise): copies `n` floats of device memory `d_src` (for
   /// example device_fitness()) to host memory `h_dst` on stream(), after the work already queued
-  /// there, and waits for the copy. Throws cuda_error if it fails.
+  /// there, and waits for the copy. Throws invalid_argument for a null pointer, cuda_error if the
+  /// copy fails.
   void download(const float* d_src, float* h_dst, std::size_t n);
 
   /// The stream every device operation of this optimizer runs on (nullptr on the cpu backend).
@@ -173,5 +174,11 @@ bool cuda_device_available() noexcept;
 
 /// True when this library was built with its cuda backend (CMake option DIFFEVO_ENABLE_CUDA).
 bool built_with_cuda() noexcept;
+
+/// Why cuda_device_available() is false, in words ("" when it is true): built without CUDA, no CUDA
+/// driver, the driver's or runtime's error, or why the cuda backend's plugin could not be loaded (for
+/// example a CUDA library it needs that the loader cannot find). A backend = cuda request throws
+/// device_unavailable with the same reason.
+std::string cuda_unavailable_reason();
 
 }  // namespace diffevo

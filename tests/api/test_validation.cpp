@@ -200,6 +200,9 @@ TEST(Validation, CudaBackendWithoutDevice) {
   c.backend = backend_kind::cuda;
   expect_message<device_unavailable>([c] { construct(c); }, "backend = cuda was requested but no CUDA device is available");
   // The message says why (a build with CUDA names the missing driver, device or plugin).
+  const std::string why = cuda_unavailable_reason();
+  EXPECT_FALSE(why.empty());
+  expect_message<device_unavailable>([c] { construct(c); }, "(" + why + ")");
   if (!built_with_cuda())
     expect_message<device_unavailable>([c] { construct(c); }, "(this diffevo was built without CUDA");
   rollout_config rc;
