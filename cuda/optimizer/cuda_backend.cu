@@ -16,6 +16,7 @@
 #include "host/cpu/rng.hpp"
 #include "cuda/plugin/entry_points.hpp"
 #include "cuda/util/check.cuh"
+#include "cuda/util/handles.cuh"
 #include "kernels.cuh"
 
 namespace diffevo::detail {
@@ -42,17 +43,16 @@ class cuda_backend final : public backend {
     }
     h_center_ = expand_affine(cfg.center, d_, 0.0f);
     h_scale_ = expand_affine(cfg.scale, d_, 1.0f);
-    DIFFEVO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    try {
+    // The handles are owners (cuda/util/handles.cuh): if anything below throws, what was made is released.
+    stream_ = owned_stream::create();
+    {
       fused_ = d_ <= k_fused_max_dim;
       if (latent_ > 0 || !fused_) {  // the plain fused path needs no cuBLAS handle (one less thing to create)
-        DIFFEVO_CUBLAS_TRY(cublasCreate(&blas_));
-        DIFFEVO_CUBLAS_TRY(cublasSetStream(blas_, stream_));
+        blas_ = cublas_handle::create(stream_.view());
         // Full float32 GEMMs: no TF32, so x0 is a float32 weighted mean like the cpu backend's.
         DIFFEVO_CUBLAS_TRY(cublasSetMathMode(blas_, CUBLAS_PEDANTIC_MATH));
       }
-      DIFFEVO_CURAND_TRY(curandCreateGenerator(&rng_, CURAND_RNG_PSEUDO_PHILOX4_32_10));
-      DIFFEVO_CURAND_TRY(curandSetStream(rng_, stream_));
+      rng_ = curand_generator::create(CURAND_RNG_PSEUDO_PHILOX4_32_10, stream_.view());
       DIFFEVO_CURAND_TRY(curandSetPseudoRandomGeneratorSeed(rng_, run_seed(cfg.seed)));
       DIFFEVO_CURAND_TRY(curandSetGeneratorOffset(rng_, 0));
 
@@ -113,13 +113,14 @@ class cuda_backend final : public backend {
       ddim_update_and_params(x_.data(), nullptr, nullptr, update_coefficients{}, center_.data(), scale_.data(),
                              p_.data(), n_, d_, stream_);
       DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_));
-    } catch (...) {
-      release_handles();
-      throw;
     }
   }
 
-  ~cuda_backend() override { release_handles(); }
+  // Queued work may still use the generator's state: wait for it before the owners release anything
+  // (best effort; after a lost context the wait fails and there is nothing to wait for).
+  ~cuda_backend() override {
+    if (stream_ && cudaStreamSynchronize(stream_) != cudaSuccess) cudaGetLastError();
+  }
 
   const float* host_params() override {
     const device_scope on(device_);
@@ -427,21 +428,6 @@ class cuda_backend final : public backend {
     return s;
   }
 
-  void release_handles() noexcept {
-    // Best effort: cuBLAS and cuRAND handles are destroyed with their device current.
-    int previous = 0;
-    const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != device_ &&
-                          cudaSetDevice(device_) == cudaSuccess;
-    if (stream_) cudaStreamSynchronize(stream_);
-    if (rng_) curandDestroyGenerator(rng_);
-    if (blas_) cublasDestroy(blas_);
-    if (stream_) cudaStreamDestroy(stream_);
-    rng_ = nullptr;
-    blas_ = nullptr;
-    stream_ = nullptr;
-    if (switched) cudaSetDevice(previous);
-  }
-
   int n_, d_, latent_;
   density_params density_;
   int device_ = 0;
@@ -450,9 +436,6 @@ class cuda_backend final : public backend {
   bool gram_ = false;
   bool has_x0_ = false;
   std::uint64_t rng_position_ = 0;
-  cudaStream_t stream_ = nullptr;
-  cublasHandle_t blas_ = nullptr;
-  curandGenerator_t rng_ = nullptr;
   std::vector<float> h_center_, h_scale_, h_p_, h_candidate_;
   int candidate_index_ = -1;  // the row in h_candidate_ (valid until the parameters change), or -1
   device_buffer<float> x_, p_, x0_, fitness_, log_g_, neff_, center_, scale_, w_, e_, z_;
@@ -470,6 +453,11 @@ class cuda_backend final : public backend {
   };
   std::vector<rewind_point> deferred_;
   device_buffer<double> xd_, norm2_, g_;  // Gram path only
+  // Declared last, so destroyed first: the stream is synchronized before any buffer it uses is freed,
+  // and the generator and cuBLAS handle go before the stream they work on.
+  owned_stream stream_;
+  cublas_handle blas_;
+  curand_generator rng_;
 };
 
 }  // namespace

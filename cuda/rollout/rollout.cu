@@ -7,6 +7,7 @@
 #include "host/rollout/library_cartpole.hpp"
 #include "host/rollout/rollout_backend.hpp"
 #include "cuda/util/check.cuh"
+#include "cuda/util/handles.cuh"
 #include "diffevo/rollout.cuh"
 #include "cuda/plugin/entry_points.hpp"
 
@@ -34,13 +35,7 @@ class cuda_rollout final : public rollout_device {
       throw invalid_argument(msg("layers: a layer of width ", rp.shape.max_width(), " needs ", act,
                                  " bytes of shared memory for the cuda evaluator's activations, but this device "
                                  "allows ", limits_.optin, " per block; use backend = cpu or narrower layers"));
-    DIFFEVO_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-  }
-  ~cuda_rollout() override {
-    if (stream_) {
-      cudaStreamSynchronize(stream_);
-      cudaStreamDestroy(stream_);
-    }
+    stream_ = owned_stream::create();
   }
 
   void evaluate_host(const float* params, int n, float* returns, std::uint64_t generation) override {
@@ -71,8 +66,8 @@ class cuda_rollout final : public rollout_device {
   rollout_environment env_;  // its name is the facade's copy, which outlives this evaluator
   int device_ = 0;
   rollout_device_limits limits_;
-  cudaStream_t stream_ = nullptr;
   device_buffer<float> params_, returns_;
+  owned_stream stream_;  // last: synchronized and destroyed before the buffers are freed
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cuda/optimizer/kernels.cuh"
+#include "cuda/util/handles.cuh"
 #include "diffevo/detail/rollout.hpp"
 #include "diffevo/diffevo.hpp"
 #include "diffevo/env/mlp.hpp"
@@ -408,6 +409,31 @@ bool with_call_failing(long k, bool& threw, const std::function<void()>& f, bool
 }  // namespace
 
 // The constructor throws for every failing call it makes and leaves no device allocation behind.
+// The handle owners (cuda/util/handles.cuh): each handle is released exactly once, also after moves
+// (a second destroy of a stream or handle is a fault the emulator reports), and a stream view
+// refuses the default stream.
+TEST(EmulatorHandles, OwnersReleaseEachHandleOnceThroughMoves) {
+  using namespace diffevo::detail;
+  const long faults = diffevo::emu::faults_reported();
+  {
+    owned_stream s = owned_stream::create();
+    owned_stream moved = std::move(s);
+    EXPECT_EQ(s.get(), nullptr);
+    ASSERT_NE(moved.get(), nullptr);
+    cublas_handle blas = cublas_handle::create(moved.view());
+    curand_generator rng = curand_generator::create(CURAND_RNG_PSEUDO_PHILOX4_32_10, moved.view());
+    owned_event e = owned_event::create(), e2;
+    e2 = std::move(e);
+    EXPECT_EQ(e.get(), nullptr);
+    cublas_handle blas2;
+    blas2 = std::move(blas);
+    owned_stream other = owned_stream::create();
+    other = std::move(moved);  // releases the stream `other` held
+  }
+  EXPECT_EQ(diffevo::emu::faults_reported(), faults);
+  EXPECT_THROW(stream_view(nullptr), diffevo::logic_error);
+}
+
 TEST(EmulatorFaults, EveryFailingCallInAConstructorThrowsAndLeaksNothing) {
   for (const diffevo::config& c : update_paths()) {
     const std::size_t before = diffevo::emu::live_allocations();
