@@ -6,6 +6,12 @@
 namespace diffevo::detail {
 namespace {
 
+// Every kernel here is launched with k_block threads and says so with __launch_bounds__(k_block) (the
+// compiler then budgets registers for that block size). The block reductions are written here rather
+// than taken from CUB: CUB's BlockReduce is deterministic at a fixed block size too, but it reaches
+// the hardware through inline PTX, which the CUDA emulator (tests/emulator, which runs these kernels
+// with g++ in CI) cannot execute; the fixed trees below are deterministic and run in both places.
+
 /// Tree reduction of one double per thread over the block; every thread gets the result.
 template <class Op>
 __device__ double block_reduce(double v, double* sh, Op op) {
@@ -62,7 +68,7 @@ __device__ void copy_row(float* dst, const float* params, int row, int dim) {
 // summary_merge (associative, lowest-index ties) combines them: deterministic. Then every thread
 // writes the final log-density of its j. A deferred run's record is read by every thread before
 // thread 0 updates it.
-__global__ void summarize_fitness_kernel(const float* f, int n, density_params p, fitness_summary* out,
+__global__ void __launch_bounds__(k_block) summarize_fitness_kernel(const float* f, int n, density_params p, fitness_summary* out,
                                          float* log_g, summary_extras d) {
   __shared__ fitness_summary sh[k_block];
   if (d.rec) {  // the state before this generation, for a failed enqueue of its update to restore
@@ -147,7 +153,7 @@ __device__ void softmax_row(int n, const Value& v, float* wr, double* sh, float*
 }
 
 // One block per row i = r0 + blockIdx.x; distances computed directly from the coordinates q (n x k).
-__global__ void softmax_weights_kernel(const float* q, int n, int k, const float* log_g, float s, double sd,
+__global__ void __launch_bounds__(k_block) softmax_weights_kernel(const float* q, int n, int k, const float* log_g, float s, double sd,
                                        double inv2, int r0, float* w, float* neff) {
   __shared__ double sh[k_block];
   const float* qi = q + static_cast<size_t>(r0 + blockIdx.x) * k;
@@ -158,7 +164,7 @@ __global__ void softmax_weights_kernel(const float* q, int n, int k, const float
 
 // One block per row i: pass 1 the row's maximum log-weight, pass 2 the float64 sums of e_j = exp(v_j - max),
 // e_j^2 and e_j x_j (the weights never leave registers), then thread c < dim finishes column c.
-__global__ void fused_update_kernel(const float* q, int k, const float* x, int n, int dim, const float* log_g, float s,
+__global__ void __launch_bounds__(k_block) fused_update_kernel(const float* q, int k, const float* x, int n, int dim, const float* log_g, float s,
                                     double sd, double inv2, update_coefficients co, const float* z,
                                     const float* center, const float* scale, float* x_next, float* x0, float* p,
                                     float* neff, const run_record* rec) {
@@ -206,7 +212,7 @@ __global__ void fused_update_kernel(const float* q, int k, const float* x, int n
 }
 
 // One block per chunk row r; distances from the float64 Gram chunk g (rows x n) and the squared norms.
-__global__ void softmax_weights_gram_kernel(const double* g, const double* norm2, int n, const float* log_g, double a,
+__global__ void __launch_bounds__(k_block) softmax_weights_gram_kernel(const double* g, const double* norm2, int n, const float* log_g, double a,
                                             double sd, double inv2, float* w, float* neff) {
   __shared__ double sh[k_block];
   const double* gr = g + static_cast<size_t>(blockIdx.x) * n;
@@ -216,7 +222,7 @@ __global__ void softmax_weights_gram_kernel(const double* g, const double* norm2
 }
 
 // One block per row: the row in float64 and its squared norm (fixed tree).
-__global__ void widen_rows_kernel(const float* x, int cols, double* xd, double* norm2) {
+__global__ void __launch_bounds__(k_block) widen_rows_kernel(const float* x, int cols, double* xd, double* norm2) {
   __shared__ double sh[k_block];
   const float* row = x + static_cast<size_t>(blockIdx.x) * cols;
   double* out = xd + static_cast<size_t>(blockIdx.x) * cols;
@@ -231,7 +237,7 @@ __global__ void widen_rows_kernel(const float* x, int cols, double* xd, double* 
 }
 
 // One block per row.
-__global__ void normalize_rows_kernel(float* e, int cols) {
+__global__ void __launch_bounds__(k_block) normalize_rows_kernel(float* e, int cols) {
   __shared__ double sh[k_block];
   float* row = e + static_cast<size_t>(blockIdx.x) * cols;
   double s = 0;
