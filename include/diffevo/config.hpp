@@ -41,17 +41,17 @@ struct config {
   int dimension = 2;     ///< D >= 1, parameters per individual
   int steps = 25;        ///< 2 <= T <= k_max_steps noise levels; a run has T - 1 generations
 
-  schedule_kind schedule = schedule_kind::cosine;
+  schedule_kind schedule = schedule_kind::cosine;  ///< noise schedule (docs/algorithm.md §2)
   std::vector<double> user_alphas;  ///< used when schedule == user; size T, strictly decreasing, in (0, 1)
 
   /// DDIM stochasticity: 0 is deterministic DDIM, 1 is DDPM. Values > 1 are allowed only while
   /// `1 - a_p - sigma^2 >= 0` at every generation.
   double eta = 1.0;
 
-  density_kind density = density_kind::energy;
+  density_kind density = density_kind::energy;  ///< fitness to density mapping (docs/algorithm.md §3)
   double power = 1.0;        ///< exponent of density_kind::power, > 0
   double temperature = 1.0;  ///< of power and energy, > 0
-  objective goal = objective::maximize;
+  objective goal = objective::maximize;  ///< whether larger or smaller fitness is better
 
   int latent_dim = 0;  ///< d: 0 = plain (distances in x), else 1 <= d <= D (docs/algorithm.md §5)
 
@@ -59,11 +59,11 @@ struct config {
   /// dimensions) or D values (per dimension). scale must be finite and > 0, and p must stay finite in
   /// float for |x| <= k_max_abs_x: |center| + scale * k_max_abs_x <= FLT_MAX (about 3.4e38).
   std::vector<float> center;
-  std::vector<float> scale;
+  std::vector<float> scale;  ///< as center (see above); each value finite and > 0
 
   std::uint64_t seed = 0;  ///< one seed gives one run (bit-identical on the same backend)
 
-  backend_kind backend = backend_kind::automatic;
+  backend_kind backend = backend_kind::automatic;  ///< where the population lives and the update runs
   int cpu_threads = 0;  ///< cpu backend worker threads; 0 = hardware concurrency. Results do not depend on it.
 };
 
@@ -74,14 +74,35 @@ constexpr int k_max_steps = 1000000;
 /// `center + scale * x` to be finite in float for every |x| up to this bound.
 constexpr double k_max_abs_x = 1e6;
 
-/// Throws diffevo::invalid_argument naming the first bad field and its value. Enum fields must hold
-/// one of their named values (a number cast to the enum is refused, naming it).
+/// Checks every field of a configuration (the optimizer constructor calls it).
+///
+/// Enum fields must hold one of their named values (a number cast to the enum is refused, naming
+/// it). A user schedule and `eta` are checked by building the schedule and every generation's
+/// coefficients.
+/// @param cfg The configuration to check.
+/// @throws invalid_argument naming the first bad field and its value.
+/// @note Host only; no device work (it does not look for a CUDA device either).
 void validate(const config& cfg);
 
-/// Human-readable names, used in messages and logs.
+/// The name of a schedule kind, used in messages and logs.
+/// @param k The value to name.
+/// @return "cosine", "linear", "ddpm" or "user"; "?" for a value outside the enum.
+/// @note Host only; no device work.
 const char* to_string(schedule_kind k) noexcept;
+/// The name of a density mapping, used in messages and logs.
+/// @param k The value to name.
+/// @return "identity", "power", "energy" or "log_density"; "?" for a value outside the enum.
+/// @note Host only; no device work.
 const char* to_string(density_kind k) noexcept;
+/// The name of an objective, used in messages and logs.
+/// @param k The value to name.
+/// @return "maximize" or "minimize"; "?" for a value outside the enum.
+/// @note Host only; no device work.
 const char* to_string(objective k) noexcept;
+/// The name of a backend kind, used in messages and logs.
+/// @param k The value to name.
+/// @return "automatic", "cpu" or "cuda"; "?" for a value outside the enum.
+/// @note Host only; no device work.
 const char* to_string(backend_kind k) noexcept;
 
 }  // namespace diffevo

@@ -26,17 +26,29 @@ struct generation_record {
   float best_so_far = 0;       ///< best fitness over the run (NaN if none yet)
 };
 
-/// Called after every successful tell(). An exception it throws propagates out of tell(), after the
-/// generation has been applied.
+/// Called after every successful tell() with that generation's record.
+///
+/// An exception it throws propagates out of tell(), after the generation has been applied.
 using generation_callback = std::function<void(const generation_record&)>;
 
-/// Appends one row per generation to a CSV file (with a header) or a JSON Lines file. Opens (and
-/// truncates) the file on construction; throws std::runtime_error naming the path if it cannot.
-/// Each record is flushed, so a crash loses at most the line being written.
+/// Writes one row per generation to a CSV file (with a header) or a JSON Lines file.
+///
+/// Each record is flushed, so a crash loses at most the line being written. Copies share the file.
 class record_writer {
  public:
+  /// The file format: `csv` (comma-separated, a header line of the field names first) or `jsonl`
+  /// (one JSON object per line; non-finite values are written as null).
   enum class format { csv, jsonl };
+  /// Opens (and truncates) the file; a CSV file gets its header line.
+  /// @param path The file to write.
+  /// @param f Its format.
+  /// @throws std::runtime_error naming the path if the file cannot be opened (no diffevo exception).
+  /// @note Host only; no device work.
   record_writer(const std::string& path, format f);
+  /// Appends the record as one line and flushes it.
+  /// @param r The generation's record.
+  /// @throws std::runtime_error if the write fails (it propagates out of the tell() that called it).
+  /// @note Host only; no device work.
   void operator()(const generation_record& r);
 
  private:
@@ -49,8 +61,15 @@ class record_writer {
 /// to `out` (stderr by default). `best` is this generation's, `best-so-far` the run's.
 class progress_printer {
  public:
-  /// Throws std::invalid_argument if `out` is null.
+  /// A printer writing to `out`.
+  /// @param out The stream to print to (stderr by default); it is not closed.
+  /// @throws std::invalid_argument (not diffevo::invalid_argument) if `out` is null.
+  /// @note Host only; no device work.
   explicit progress_printer(std::FILE* out = stderr);
+  /// Prints the record as one line (after the header on the first call and every 20 lines) and
+  /// flushes `out`.
+  /// @param r The generation's record.
+  /// @note Host only; no device work. Write errors are not reported.
   void operator()(const generation_record& r);
 
  private:

@@ -55,7 +55,18 @@ constexpr void check_fitness_functor() {
 }  // namespace detail
 
 /// Enqueues d_out[i] = f(row i of the device matrix d_x (n x dim)) for i < n on `stream`.
-/// Throws cuda_error if the launch fails (the message names the functor's kernel).
+///
+/// One thread per individual, on the current device.
+/// @tparam Fitness A fitness functor (see the file comment).
+/// @param f The functor, copied into the kernel.
+/// @param d_x n x dim parameters, row-major, device memory.
+/// @param n The number of individuals; n <= 0 does nothing.
+/// @param dim The parameters per individual.
+/// @param d_out n floats of device memory.
+/// @param stream The stream to enqueue the kernel on.
+/// @throws cuda_error if the launch fails (the message gives the number of individuals and CUDA's
+///         error string).
+/// @note Only enqueues on `stream`; no synchronization.
 template <class Fitness>
 void evaluate_device(const Fitness& f, const float* d_x, int n, int dim, float* d_out, cuda_stream stream) {
   detail::check_fitness_functor<Fitness>();
@@ -71,7 +82,14 @@ void evaluate_device(const Fitness& f, const float* d_x, int n, int dim, float* 
   }
 }
 
-/// out[i] = f(pop.row(i)) on the host, rows spread over `threads` threads (<= 0: all hardware threads).
+/// out[i] = f(pop.row(i)) on the host, rows spread over `threads` threads.
+/// @tparam Fitness A fitness functor (see the file comment).
+/// @param f The functor, possibly called from several threads at once.
+/// @param pop The population, host memory.
+/// @param out pop.rows floats of host memory.
+/// @param threads The number of threads; <= 0: all hardware threads.
+/// @note Host only; no device work. An exception thrown by `f` on any thread is rethrown here (the
+///       first one, after all threads have finished).
 template <class Fitness>
 void evaluate_host(const Fitness& f, population_view pop, float* out, int threads = 0) {
   detail::check_fitness_functor<Fitness>();
@@ -80,8 +98,22 @@ void evaluate_host(const Fitness& f, population_view pop, float* out, int thread
   });
 }
 
-/// Drives `opt` to the end with the functor: in a kernel on the cuda backend (the population never
-/// leaves the device), on cfg().cpu_threads host threads on the cpu backend.
+/// Drives `opt` to the end with the functor.
+///
+/// On the cuda backend the functor runs in a kernel (the population never leaves the device):
+/// run_device() with evaluate_device(). On the cpu backend it runs on cfg().cpu_threads host
+/// threads: run() with evaluate_host().
+/// @tparam Fitness A fitness functor (see the file comment).
+/// @param opt The optimizer, at any generation.
+/// @param f The functor.
+/// @return As run_device() or run().
+/// @throws invalid_argument as run_device() (cuda backend) or run() (cpu backend).
+/// @throws out_of_memory likewise.
+/// @throws cuda_error as run_device() (cuda backend).
+/// @throws cublas_error likewise.
+/// @throws curand_error likewise.
+/// @note cuda backend: waits for the device as run_device() does (once per run for D <= 8 without
+///       an observer). cpu backend: host only.
 template <class Fitness>
 optimize_result run_functor(optimizer& opt, const Fitness& f) {
   detail::check_fitness_functor<Fitness>();
@@ -93,7 +125,19 @@ optimize_result run_functor(optimizer& opt, const Fitness& f) {
   return run(opt, [&f, threads](population_view pop, float* out) { evaluate_host(f, pop, out, threads); });
 }
 
-/// A whole optimization with a `__host__ __device__` fitness functor (see the file comment).
+/// A whole optimization with a `__host__ __device__` fitness functor (see the file comment):
+/// run_functor() on an optimizer(cfg).
+/// @tparam Fitness A fitness functor.
+/// @param cfg The run's configuration.
+/// @param f The functor.
+/// @return The final population, its fitness and the best individual over the run.
+/// @throws invalid_argument as the optimizer's constructor and run_functor().
+/// @throws device_unavailable as the optimizer's constructor.
+/// @throws out_of_memory as the optimizer's constructor and run_functor().
+/// @throws cuda_error likewise (cuda backend).
+/// @throws cublas_error likewise.
+/// @throws curand_error likewise.
+/// @note As run_functor(); the optimizer's destruction at return also waits for its stream.
 template <class Fitness>
 optimize_result optimize_functor(const config& cfg, const Fitness& f) {
   optimizer opt(cfg);

@@ -56,8 +56,15 @@ int launch_environment(const rollout_params& rp, const float* d_params, int n, f
 
 }  // namespace detail
 
-/// The environment `Env` (see the file comment) compiled for the evaluator, host loop and device
-/// kernels, both instantiated here. `name` appears in the evaluator's messages (it keeps a copy).
+/// The environment `Env` (see the file comment) compiled for the evaluator: host loop and device
+/// kernels, both instantiated here.
+///
+/// A shape error in `Env` is a compile-time error.
+/// @tparam Env The environment type.
+/// @param name Appears in the evaluator's messages; the result stores the pointer (an evaluator
+///        copies the string).
+/// @return The environment, for rollout_evaluator on the cpu or cuda backend.
+/// @note Host only; no device work (the kernels are launched by the evaluator).
 template <class Env>
 rollout_environment make_environment(const char* name) {
   rollout_environment e = make_host_environment<Env>(name);

@@ -8,12 +8,22 @@
 
 namespace diffevo {
 
-/// The T levels alpha[0] (clean, near 1) > ... > alpha[T-1] (noise, near 0) of `kind`.
-/// For schedule_kind::user returns `user` after validating it. Throws invalid_argument on T < 2 or
-/// a bad user array (names the index and the value).
+/// The T noise levels alpha[0] (clean, near 1) > ... > alpha[T-1] (noise, near 0) of `kind`.
+///
+/// @param kind The schedule; for schedule_kind::user the result is `user` after validating it.
+/// @param steps T, the number of levels (>= 2).
+/// @param user The levels of a user schedule: T values, strictly decreasing, each in (0, 1).
+///             Ignored for the other kinds.
+/// @return The T levels, computed in double.
+/// @throws invalid_argument when T < 2, or for a bad user array (naming the index and the value).
+/// @note Host only; no device work.
 std::vector<double> make_schedule(schedule_kind kind, int steps, const std::vector<double>& user = {});
 
-/// The schedule of a configuration.
+/// The schedule of a configuration: make_schedule(cfg.schedule, cfg.steps, cfg.user_alphas).
+/// @param cfg The configuration (only schedule, steps and user_alphas are read).
+/// @return The T levels alpha[0 .. T-1].
+/// @throws invalid_argument as make_schedule(schedule_kind, int, const std::vector<double>&).
+/// @note Host only; no device work.
 inline std::vector<double> make_schedule(const config& cfg) {
   return make_schedule(cfg.schedule, cfg.steps, cfg.user_alphas);
 }
@@ -26,8 +36,15 @@ struct ddim_coefficients {
   double c_eps;  ///< sqrt(1 - a_p - sigma^2)
 };
 
-/// Coefficients of generation k = 0 .. T-2 (a_t = alpha[T-1-k], a_p = alpha[T-2-k]).
-/// Throws invalid_argument when eta makes 1 - a_p - sigma^2 negative.
+/// The DDIM coefficients of one generation.
+///
+/// @param alphas The schedule alpha[0 .. T-1] (make_schedule()).
+/// @param generation k in [0, T-2]; a_t = alpha[T-1-k], a_p = alpha[T-2-k].
+/// @param eta DDIM stochasticity (config::eta).
+/// @return The coefficients, in double.
+/// @throws invalid_argument when `generation` is outside [0, T-2], or when eta makes
+///         1 - a_p - sigma^2 negative (beyond rounding).
+/// @note Host only; no device work.
 ddim_coefficients ddim_step(const std::vector<double>& alphas, int generation, double eta);
 
 }  // namespace diffevo
