@@ -265,7 +265,7 @@ __global__ void ddim_update_kernel(float* x, const float* x0, const float* z, up
 
 void summarize_fitness(const float* d_fitness, int n, density_params p, fitness_summary* d_summary, float* d_log_g,
                        cudaStream_t stream, const summary_extras& x) {
-  DIFFEVO_LAUNCH(1, k_block, 0, stream, summarize_fitness_kernel)(d_fitness, n, p, d_summary, d_log_g, x);
+  summarize_fitness_kernel<<<1, k_block, 0, stream>>>(d_fitness, n, p, d_summary, d_log_g, x);
   DIFFEVO_CHECK_LAUNCH();
 }
 
@@ -276,7 +276,7 @@ void fused_update(const float* d_q, int k, const float* d_x, int n, int dim, con
   if (dim > k_fused_max_dim)
     throw logic_error(msg("fused_update: dimension ", dim, " exceeds k_fused_max_dim = ", k_fused_max_dim));
   const double sd = sqrt(a_t);
-  DIFFEVO_LAUNCH(n, k_block, 0, stream, fused_update_kernel)(d_q, k, d_x, n, dim, d_log_g, static_cast<float>(sd), sd,
+  fused_update_kernel<<<n, k_block, 0, stream>>>(d_q, k, d_x, n, dim, d_log_g, static_cast<float>(sd), sd,
                                                  1.0 / (2.0 * (1.0 - a_t)), c, d_z, d_center, d_scale, d_x_next,
                                                  d_x0, d_p, d_neff, d_rec);
   DIFFEVO_CHECK_LAUNCH();
@@ -285,25 +285,25 @@ void fused_update(const float* d_q, int k, const float* d_x, int n, int dim, con
 void softmax_weights(const float* d_q, int n, int k, const float* d_log_g, double a_t, int r0, int rows, float* d_w,
                      float* d_neff, cudaStream_t stream) {
   const double sd = sqrt(a_t);
-  DIFFEVO_LAUNCH(rows, k_block, 0, stream, softmax_weights_kernel)(d_q, n, k, d_log_g, static_cast<float>(sd), sd,
+  softmax_weights_kernel<<<rows, k_block, 0, stream>>>(d_q, n, k, d_log_g, static_cast<float>(sd), sd,
                                                        1.0 / (2.0 * (1.0 - a_t)), r0, d_w, d_neff);
   DIFFEVO_CHECK_LAUNCH();
 }
 
 void softmax_weights_gram(const double* d_g, const double* d_norm2, int n, const float* d_log_g, double a_t, int rows,
                           float* d_w, float* d_neff, cudaStream_t stream) {
-  DIFFEVO_LAUNCH(rows, k_block, 0, stream, softmax_weights_gram_kernel)(d_g, d_norm2, n, d_log_g, a_t, sqrt(a_t),
+  softmax_weights_gram_kernel<<<rows, k_block, 0, stream>>>(d_g, d_norm2, n, d_log_g, a_t, sqrt(a_t),
                                                             1.0 / (2.0 * (1.0 - a_t)), d_w, d_neff);
   DIFFEVO_CHECK_LAUNCH();
 }
 
 void widen_rows(const float* d_x, int rows, int cols, double* d_xd, double* d_norm2, cudaStream_t stream) {
-  DIFFEVO_LAUNCH(rows, k_block, 0, stream, widen_rows_kernel)(d_x, cols, d_xd, d_norm2);
+  widen_rows_kernel<<<rows, k_block, 0, stream>>>(d_x, cols, d_xd, d_norm2);
   DIFFEVO_CHECK_LAUNCH();
 }
 
 void normalize_rows(float* d_e, int rows, int cols, cudaStream_t stream) {
-  DIFFEVO_LAUNCH(rows, k_block, 0, stream, normalize_rows_kernel)(d_e, cols);
+  normalize_rows_kernel<<<rows, k_block, 0, stream>>>(d_e, cols);
   DIFFEVO_CHECK_LAUNCH();
 }
 
@@ -312,7 +312,7 @@ void ddim_update_and_params(float* d_x, const float* d_x0, const float* d_z, upd
                             cudaStream_t stream) {
   const size_t total = static_cast<size_t>(n) * dim;
   const int blocks = static_cast<int>(std::min<size_t>((total + k_block - 1) / k_block, 65535));
-  DIFFEVO_LAUNCH(blocks, k_block, 0, stream, ddim_update_kernel)(d_x, d_x0, d_z, c, d_center, d_scale, d_p, total, dim);
+  ddim_update_kernel<<<blocks, k_block, 0, stream>>>(d_x, d_x0, d_z, c, d_center, d_scale, d_p, total, dim);
   DIFFEVO_CHECK_LAUNCH();
 }
 

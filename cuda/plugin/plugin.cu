@@ -3,7 +3,7 @@
 #include <cuda_runtime_api.h>
 
 #include "host/backend/cuda_plugin.hpp"
-#include "entry_points.hpp"
+#include "cuda/plugin/entry_points.hpp"
 
 namespace diffevo::detail {
 namespace {

@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "host/util/message.hpp"
-#include "diffevo/detail/launch.cuh"
 #include "diffevo/error.hpp"
 
 namespace diffevo::detail {

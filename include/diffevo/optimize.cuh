@@ -20,7 +20,7 @@
 ///     diffevo::config cfg;  cfg.dimension = 10;  cfg.goal = diffevo::objective::minimize;
 ///     auto result = diffevo::optimize_functor(cfg, sphere{});
 
-#if !defined(__CUDACC__) && !defined(DIFFEVO_CUDA_EMULATOR)  // the emulator: tests/emulator
+#if !defined(__CUDACC__)
 #error "diffevo/optimize.cuh needs nvcc; plain C++ code uses diffevo/optimize.hpp"
 #endif
 
@@ -30,7 +30,6 @@
 #include <string>
 #include <type_traits>
 
-#include "diffevo/detail/launch.cuh"
 #include "diffevo/detail/parallel.hpp"
 #include "diffevo/error.hpp"
 #include "diffevo/optimize.hpp"
@@ -73,7 +72,7 @@ void evaluate_device(const Fitness& f, const float* d_x, int n, int dim, float* 
   if (n <= 0) return;
   constexpr int block = 128;
   const int grid = std::min((n + block - 1) / block, 65535);
-  DIFFEVO_LAUNCH(grid, block, 0, stream, detail::evaluate_rows_kernel<Fitness>)(f, d_x, n, dim, d_out);
+  detail::evaluate_rows_kernel<Fitness><<<grid, block, 0, stream>>>(f, d_x, n, dim, d_out);
   const cudaError_t e = cudaPeekAtLastError();
   if (e != cudaSuccess) {
     cudaGetLastError();

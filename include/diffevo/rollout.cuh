@@ -35,7 +35,7 @@
 /// cart-pole's do. Like any template, an environment type is compiled once per program: make it in
 /// one source, or with the same flags.
 
-#if !defined(__CUDACC__) && !defined(DIFFEVO_CUDA_EMULATOR)  // the emulator: tests/emulator
+#if !defined(__CUDACC__)
 #error "diffevo/rollout.cuh needs nvcc; plain C++ code uses diffevo/rollout.hpp"
 #endif
 

@@ -14,7 +14,7 @@
 /// Every path evaluates each unit as env::dense_unit does (bias, then k ascending, no FMA when compiled
 /// with --fmad=false, as the library is), so returns match the cpu evaluator up to the float64 math of
 /// the dynamics (cart-pole: sin and cos). A block ends as soon as its controller's episodes end: finished episodes cost nothing.
-#if !defined(__CUDACC__) && !defined(DIFFEVO_CUDA_EMULATOR)  // the emulator: tests/emulator
+#if !defined(__CUDACC__)
 #error "diffevo/detail/rollout_kernels.cuh needs nvcc"
 #endif
 
@@ -24,7 +24,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "diffevo/detail/launch.cuh"
 #include "diffevo/detail/rollout.hpp"
 #include "diffevo/env/mlp.hpp"
 
@@ -39,7 +38,7 @@ inline constexpr std::size_t k_thread_smem_max = 96 * 1024;  // thread mapping: 
 template <class Env>
 __global__ void rollout_thread_kernel(const float* params, int n, rollout_params rp, std::uint64_t generation,
                                       int stride, float* returns) {
-  DIFFEVO_DYNAMIC_SHARED(float, smem);
+  extern __shared__ float smem[];
   const int p = static_cast<int>(rp.shape.parameter_count());
   const int maxw = rp.shape.max_width();
   const int first = blockIdx.x * blockDim.x;  // blockDim.x controllers per block
@@ -145,7 +144,7 @@ __global__ void __launch_bounds__(H, 384 / H) rollout_hidden2_kernel(const float
 template <class Env, bool InShared>
 __global__ void __launch_bounds__(k_generic_block) rollout_block_kernel(const float* params, rollout_params rp,
                                                                        std::uint64_t generation, float* returns) {
-  DIFFEVO_DYNAMIC_SHARED(float, smem);
+  extern __shared__ float smem[];
   __shared__ int done;
   const env::mlp_shape& sh = rp.shape;
   const int p = static_cast<int>(sh.parameter_count());
@@ -240,7 +239,7 @@ bool launch_hidden2([[maybe_unused]] const rollout_params& rp, [[maybe_unused]] 
                     [[maybe_unused]] std::uint64_t generation, [[maybe_unused]] cudaStream_t stream) {
   if constexpr (hidden2_supports<Env, H>) {
     if (is_hidden2<Env>(rp.shape, H)) {
-      DIFFEVO_LAUNCH(n, H, 0, stream, rollout_hidden2_kernel<Env, H>)(d_params, rp, generation, d_returns);
+      rollout_hidden2_kernel<Env, H><<<n, H, 0, stream>>>(d_params, rp, generation, d_returns);
       return true;
     }
   }
@@ -277,17 +276,17 @@ cudaError_t launch_rollout(const rollout_params& rp, const float* d_params, int 
     const std::size_t bytes = thread_smem(per_block);
     if (const cudaError_t e = allow_smem(rollout_thread_kernel<Env>, bytes)) return e;
     const int blocks = (n + per_block - 1) / per_block;
-    DIFFEVO_LAUNCH(blocks, per_block, bytes, stream, rollout_thread_kernel<Env>)(d_params, n, rp, generation,
+    rollout_thread_kernel<Env><<<blocks, per_block, bytes, stream>>>(d_params, n, rp, generation,
                                                                      static_cast<int>(stride), d_returns);
   } else {
     const std::size_t act = block_activation_bytes(s);
     const std::size_t shared = act + sizeof(float) * static_cast<std::size_t>(p);
     if (shared <= room) {
       if (const cudaError_t e = allow_smem(rollout_block_kernel<Env, true>, shared)) return e;
-      DIFFEVO_LAUNCH(n, k_generic_block, shared, stream, rollout_block_kernel<Env, true>)(d_params, rp, generation, d_returns);
+      rollout_block_kernel<Env, true><<<n, k_generic_block, shared, stream>>>(d_params, rp, generation, d_returns);
     } else {  // act <= room: checked when the evaluator was made
       if (const cudaError_t e = allow_smem(rollout_block_kernel<Env, false>, act)) return e;
-      DIFFEVO_LAUNCH(n, k_generic_block, act, stream, rollout_block_kernel<Env, false>)(d_params, rp, generation, d_returns);
+      rollout_block_kernel<Env, false><<<n, k_generic_block, act, stream>>>(d_params, rp, generation, d_returns);
     }
   }
   return cudaPeekAtLastError();
