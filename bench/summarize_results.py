@@ -39,6 +39,23 @@ def load(folders, name):
         return json.load(f) if name.endswith(".json") else f.read()
 
 
+def load_speed(folders):
+    """speed.json and every speed-*.json (gpu-check's first stage runs the whole 2-D run at N = 512 and
+    the N = 4096 update cell in two calls): the whole run of the N = 512 file (else the last), and the
+    update cells of all of them."""
+    paths = [p for f in folders for p in sorted(glob.glob(os.path.join(f, "speed*.json")))]
+    if not paths:
+        return None
+    runs = []
+    for p in paths:
+        with open(p) as f:
+            runs.append(json.load(f))
+    base = next((r for r in runs if r.get("whole_2d_population", 512) == 512), runs[-1])
+    merged = dict(base)
+    merged["update"] = [c for r in runs for c in r.get("update", [])]
+    return merged
+
+
 def ms(s):
     return f"{s * 1e3:.3f} ms"
 
@@ -196,7 +213,7 @@ def main():
         sys.exit(__doc__)
     folder = unpack(sys.argv[1:])
     summary = load(folder, "summary.txt")
-    speed, thr = load(folder, "speed.json"), load(folder, "throughput.json")
+    speed, thr = load_speed(folder), load(folder, "throughput.json")
     paper, cp = load(folder, "paper.json"), load(folder, "cartpole.json")
     cmp, ctest = load(folder, "compare-gpu.json"), load(folder, "ctest.txt")
     gpu_tests = load(folder, "gpu-tests.txt")
