@@ -3,14 +3,14 @@
 the Markdown summary that goes to bench/results/<device>-<date>.md: every issue target next to what was
 measured, then the tables. Reads only what is there; says what is missing. Standard library only.
 
-    python3 bench/summarize_results.py test.tgz bench.tgz sanitize.tgz peers.tgz > bench/results/h100-2026-11-30.md
+    python3 bench/summarize_results.py first.tgz tests.tgz bench.tgz sanitize.tgz peers.tgz > bench/results/h100-2026-11-30.md
     python3 bench/summarize_results.py build/ci-bench > ...          (a folder: CI does this with the cpu JSON)
 
 With several inputs (one .tgz per gpu-check stage, each from its own call of the device tool), a file
 is taken from the last input that has it and the summary.txt files are joined.
 
 Files it reads (names as .ci/gpu-check writes them): summary.txt, ctest.txt, gpu-tests.txt,
-speed.json, throughput.json, paper.json, cartpole.json, compare-gpu.json, sanitizer-*.txt.
+speed*.json, throughput.json, paper.json, cartpole.json, compare-gpu.json, sanitizer-*.txt.
 """
 import atexit
 import glob
@@ -52,7 +52,11 @@ def load_speed(folders):
             runs.append(json.load(f))
     base = next((r for r in runs if r.get("whole_2d_population", 512) == 512), runs[-1])
     merged = dict(base)
-    merged["update"] = [c for r in runs for c in r.get("update", [])]
+    cells = {}  # one cell per (N, D, variant): the last file measured wins
+    for r in runs:
+        for c in r.get("update", []):
+            cells[(c["n"], c["d"], c["latent"])] = c
+    merged["update"] = list(cells.values())
     return merged
 
 

@@ -6,8 +6,9 @@
 namespace diffevo::detail {
 namespace {
 
-// Every kernel here is launched with k_block threads and says so with __launch_bounds__(k_block) (the
-// compiler then budgets registers for that block size). The block reductions are written here rather
+// Every kernel here is launched with k_block threads; those whose code assumes it (shared arrays and
+// loops of k_block) say so with __launch_bounds__(k_block), so the compiler budgets registers for
+// that block size (ddim_update_kernel strides by blockDim and assumes nothing). The block reductions are written here rather
 // than taken from CUB: CUB's BlockReduce is deterministic at a fixed block size too, but it reaches
 // the hardware through inline PTX, which the CUDA emulator (tests/emulator, which runs these kernels
 // with g++ in CI) cannot execute; the fixed trees below are deterministic and run in both places.

@@ -65,8 +65,10 @@ class owned_handle {
   owned_handle(const owned_handle&) = delete;
   owned_handle& operator=(const owned_handle&) = delete;
   H get() const noexcept { return h_; }
-  /// The raw handle, for the library calls that take it (as rmm's stream view converts).
-  operator H() const noexcept { return h_; }
+  /// The raw handle, for the library calls that take it (as rmm's stream view converts); not from a
+  /// temporary owner, whose handle would be destroyed at once.
+  operator H() const& noexcept { return h_; }
+  operator H() const&& = delete;
 
  protected:
   /// Takes a handle just created on the current device.

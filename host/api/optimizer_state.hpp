@@ -15,7 +15,6 @@ struct optimizer::state {
   config cfg;
   std::vector<double> alphas;
   backend_kind kind = backend_kind::cpu;
-  std::unique_ptr<detail::backend> impl;
   int generation = 0;
   bool asked = false;
   std::vector<float> best;
@@ -26,6 +25,9 @@ struct optimizer::state {
   generation_callback observer;
   bool pending = false;  // tell_device_async() tells await synchronize()
   std::chrono::steady_clock::time_point last_tell = std::chrono::steady_clock::now();
+  // Last, so destroyed first: the cuda backend waits for its stream, where a deferred run may still
+  // read `best` (a copy from host memory), before `best` is freed.
+  std::unique_ptr<detail::backend> impl;
 };
 
 }  // namespace diffevo

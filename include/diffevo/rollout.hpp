@@ -106,7 +106,7 @@ class rollout_evaluator {
   ///         shared memory per block than the device allows.
   /// @throws device_unavailable if cfg.backend is cuda and no CUDA device can be used.
   /// @throws cuda_error if querying the device or creating the evaluator's stream fails (cuda
-  ///         backend).
+  ///         backend); out_of_memory if the device has no memory for it.
   /// @note cuda backend: queries the device and creates a stream; enqueues nothing and waits for no
   ///       device work. cpu backend: host only.
   rollout_evaluator(const rollout_config& cfg, const rollout_environment& env);
@@ -163,8 +163,10 @@ class rollout_evaluator {
 
   /// Environment steps simulated by the last evaluate() (sum over individuals and episodes).
   ///
-  /// After evaluate_device() it is unknown (-1) until `count_steps(host returns)`; for a rewarded
-  /// environment, whose returns are not lengths, it is always unknown (-1).
+  /// After evaluate_device() it is unknown (-1): count the steps of its returns, copied to the host,
+  /// with count_steps() (which does not change this value). For a rewarded environment, whose
+  /// returns are not lengths, it is unknown (-1) after any evaluation of one or more rows; an
+  /// evaluation of zero rows sets it to 0.
   /// @return The step count, or -1 when unknown.
   /// @note Host only; no device work.
   long long last_steps() const noexcept;

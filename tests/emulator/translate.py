@@ -67,11 +67,14 @@ def translate(s):
         args += ["0"] * (4 - len(args))
         out.append(s[pos:start])
         out.append("DIFFEVO_LAUNCH(%s, %s)" % (", ".join(args), s[start:end]))
+        out.append("\n" * s.count("\n", end, close))  # keep the line count: __LINE__ names the original
         pos = close + 3
     out.append(s[pos:])
     s = "".join(out)
     s = re.sub(r"extern\s+__shared__\s+(.+?)\s+(\w+)\s*\[\s*\]\s*;", r"DIFFEVO_DYNAMIC_SHARED(\1, \2);", s)
-    s = re.sub(r"^#if\s+!defined\(__CUDACC__\)[^\n]*$", "#if 0  // (translated for the CUDA emulator)", s, flags=re.M)
+    # Only the exact guard that refuses a non-CUDA compiler (followed by its #error).
+    s = re.sub(r"^#if !defined\(__CUDACC__\)\n(#error [^\n]*)$", r"#if 0  // (translated for the CUDA emulator)\n\1", s,
+               flags=re.M)
     return s
 
 
