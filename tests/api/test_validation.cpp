@@ -20,14 +20,16 @@ config base() {
   return c;
 }
 void construct(const config& c) { optimizer o(c); }
+/// A call constructing an optimizer from base() changed by `edit`.
+template <class Edit>
+auto with(Edit edit) {
+  config c = base();
+  edit(c);
+  return [c] { construct(c); };
+}
 }  // namespace
 
 TEST(Validation, ConfigFields) {
-  auto with = [](auto edit) {
-    config c = base();
-    edit(c);
-    return [c] { construct(c); };
-  };
   expect_message<invalid_argument>(with([](config& c) { c.population = 1; }), "population must be >= 2 (got 1)");
   expect_message<invalid_argument>(with([](config& c) { c.dimension = 0; }), "dimension must be >= 1 (got 0)");
   expect_message<invalid_argument>(with([](config& c) { c.steps = 1; }), "steps must be >= 2 (got 1)");
@@ -53,11 +55,6 @@ TEST(Validation, ConfigFields) {
 TEST(Validation, EnumFieldsOutsideTheirValuesAreNamed) {
   // A number cast to an enum compiles; it used to pass (goal = 42 optimized as maximize) or fail late
   // with another field's message (schedule = 42 gave "eta = 1 is too large ... -nan").
-  auto with = [](auto edit) {
-    config c = base();
-    edit(c);
-    return [c] { construct(c); };
-  };
   expect_message<invalid_argument>(with([](config& c) { c.schedule = static_cast<schedule_kind>(42); }),
                                    "schedule must be cosine, linear, ddpm or user (0-3) (got 42)");
   expect_message<invalid_argument>(with([](config& c) { c.density = static_cast<density_kind>(42); }),
