@@ -37,6 +37,8 @@ struct options {
   double temperature = 1.0;  ///< cartpole: energy temperature
   std::string methods;  ///< paper: comma-separated methods; empty: all
   std::string net;  ///< cartpole: run only this net (plain, latent, large); empty: all three
+  std::string workload;  ///< distributed: cartpole or synthetic; empty: both
+  std::string update;    ///< distributed: automatic, replicated or sharded; empty: automatic
 };
 
 /// A progress line on stderr (flushed at once) unless --quiet: every mode says what it is doing
@@ -144,5 +146,7 @@ int run_schedules(const options& o);
 int run_speed(const options& o);
 int run_cartpole(const options& o);
 int run_throughput(const options& o);
+/// Mode distributed (under mpiexec); without the MPI component it throws usage_error saying so.
+int run_distributed(const options& o);
 
 }  // namespace bench

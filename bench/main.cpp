@@ -15,7 +15,7 @@ namespace {
 
 void usage() {
   std::printf(
-      "usage: diffevo-bench [paper|schedules|speed|cartpole|throughput] [flags]\n"
+      "usage: diffevo-bench [paper|schedules|speed|cartpole|throughput|distributed] [flags]\n"
       "  paper       the paper's five 2-D functions (docs/algorithm.md §6) with Diffusion Evolution (plain and\n"
       "              latent) and the baselines CMA-ES, OpenES, PEPG at the paper's settings; Markdown\n"
       "              table of entropy (fitness), mean +- std over runs, and JSON [default]\n"
@@ -30,19 +30,26 @@ void usage() {
       "  throughput  the batched cart-pole evaluator alone (N = 4096, 58 and 17,410 parameters):\n"
       "              env-steps per second, counting only simulated steps; then a whole generation\n"
       "              of the optimizer on 17,410 parameters, latent d = 2, evaluation and update apart\n"
+      "  distributed under mpiexec -n P: strong scaling of a generation (cart-pole 4-128-128-2 latent\n"
+      "              and a synthetic fitness of 1e6 multiply-adds per individual, N = 4096), one rank\n"
+      "              alone and P ranks side by side, one thread per rank; and MPI_Allgather timings\n"
       "flags:\n"
       "  --runs N        runs (paper, schedules: per cell, default 100; cartpole: seeds per net,\n"
-      "                  default 20; throughput: timed calls, default 3; speed: repeats, default 5)\n"
+      "                  default 20; throughput: timed calls, default 3; speed: repeats, default 5;\n"
+      "                  distributed: alternations of the two phases, default 3)\n"
       "  --methods LIST  paper: comma-separated subset of de,latent,cma-es,open-es,pepg (default all)\n"
       "  --latent D      paper: latent dimension of the latent method (default 2)\n"
       "  --seed S        first seed; run r uses seed S + r (default 0)\n"
-      "  --population N  throughput: controllers (default 4096); speed: the whole 2-D run's N (default\n"
+      "  --population N  throughput, distributed: controllers / individuals (default 4096); speed: the\n"
+      "                  whole 2-D run's N (default\n"
       "                  512, the issue's setting) and the only N of the update-step grid\n"
       "  --dimension D   speed: only this D in the update-step grid\n"
       "  --backend B     auto | cpu | cuda (default auto: cuda when a device is present)\n"
       "  --json PATH     where to write the JSON results (default diffevo-bench-<mode>.json); checked\n"
       "                  before any work starts\n"
       "  --temperature T cartpole: energy temperature on the return (default 1, the paper's setting)\n"
+      "  --workload W    distributed: only cartpole or synthetic (default both)\n"
+      "  --update U      distributed: automatic | replicated | sharded (default automatic)\n"
       "  --net NAME      cartpole: only one net: plain (4-8-2), latent (4-8-2, d = 2) or large\n"
       "                  (4-128-128-2, d = 2)\n"
       "  --raw-obs       cartpole: observations without the normalisation of docs/algorithm.md §7\n"
@@ -60,9 +67,10 @@ struct flag_modes {
   const char* modes;  ///< space-separated
 };
 constexpr flag_modes k_flag_modes[] = {
-    {"--methods", "paper"},          {"--latent", "paper"},          {"--population", "speed throughput"},
+    {"--methods", "paper"},          {"--latent", "paper"},          {"--population", "speed throughput distributed"},
     {"--dimension", "speed"},        {"--temperature", "cartpole"},  {"--net", "cartpole"},
-    {"--raw-obs", "cartpole"},       {"--fixed-start", "cartpole"},
+    {"--raw-obs", "cartpole"},       {"--fixed-start", "cartpole"},  {"--workload", "distributed"},
+    {"--update", "distributed"},
 };
 
 void check_flag_belongs(const std::string& flag, const std::string& mode) {
@@ -90,8 +98,9 @@ int main(int argc, char** argv) {
     int a = 1;
     if (a < argc && argv[a][0] != '-') o.mode = argv[a++];
     if (o.mode != "paper" && o.mode != "schedules" && o.mode != "speed" && o.mode != "cartpole" &&
-        o.mode != "throughput")
-      throw bench::usage_error("unknown mode '" + o.mode + "' (paper, schedules, speed, cartpole or throughput)");
+        o.mode != "throughput" && o.mode != "distributed")
+      throw bench::usage_error("unknown mode '" + o.mode +
+                               "' (paper, schedules, speed, cartpole, throughput or distributed)");
     for (; a < argc; ++a) {
       const std::string f = argv[a];
       auto value = [&]() -> std::string {
@@ -141,6 +150,14 @@ int main(int argc, char** argv) {
         o.net = value();
         if (o.net != "plain" && o.net != "latent" && o.net != "large")
           throw bench::usage_error("--net must be plain, latent or large (got '" + o.net + "')");
+      } else if (f == "--workload") {
+        o.workload = value();
+        if (o.workload != "cartpole" && o.workload != "synthetic")
+          throw bench::usage_error("--workload must be cartpole or synthetic (got '" + o.workload + "')");
+      } else if (f == "--update") {
+        o.update = value();
+        if (o.update != "automatic" && o.update != "replicated" && o.update != "sharded")
+          throw bench::usage_error("--update must be automatic, replicated or sharded (got '" + o.update + "')");
       } else if (f == "--raw-obs") {
         o.raw_obs = true;
       } else if (f == "--fixed-start") {
@@ -161,6 +178,7 @@ int main(int argc, char** argv) {
   try {
     if (o.mode == "cartpole") return bench::run_cartpole(o);
     if (o.mode == "throughput") return bench::run_throughput(o);
+    if (o.mode == "distributed") return bench::run_distributed(o);
     if (o.mode == "schedules") return bench::run_schedules(o);
     if (o.mode == "speed") return bench::run_speed(o);
     return bench::run_paper(o);

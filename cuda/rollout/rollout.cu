@@ -38,27 +38,31 @@ class cuda_rollout final : public rollout_device {
     stream_ = owned_stream::create();
   }
 
-  void evaluate_host(const float* params, int n, float* returns, std::uint64_t generation) override {
+  void evaluate_host(const float* params, int n, float* returns, std::uint64_t generation,
+                     std::uint64_t first) override {
     const device_scope on(device_);
     const std::size_t p = static_cast<std::size_t>(rp_.shape.parameter_count());
     host_round_trip(stream_, [&] {  // no copy may still touch the caller's buffers when this returns or throws
       if (params_.size() < p * n) params_ = device_buffer<float>(p * n);
       if (returns_.size() < static_cast<std::size_t>(n)) returns_ = device_buffer<float>(static_cast<std::size_t>(n));
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(params_.data(), params, sizeof(float) * p * n, cudaMemcpyHostToDevice, stream_));
-      launch(params_.data(), n, returns_.data(), generation, stream_);
+      launch(params_.data(), n, returns_.data(), generation, first, stream_);
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(returns, returns_.data(), sizeof(float) * n, cudaMemcpyDeviceToHost, stream_));
     });
   }
 
-  void evaluate_device(const float* d_params, int n, float* d_returns, std::uint64_t generation,
+  void evaluate_device(const float* d_params, int n, float* d_returns, std::uint64_t generation, std::uint64_t first,
                        cuda_stream stream) override {
     const device_scope on(device_);
-    launch(d_params, n, d_returns, generation, stream);
+    launch(d_params, n, d_returns, generation, first, stream);
   }
 
  private:
-  void launch(const float* d_params, int n, float* d_returns, std::uint64_t generation, cudaStream_t stream) {
-    const auto e = static_cast<cudaError_t>(env_.launch_device(rp_, d_params, n, d_returns, generation, limits_, stream));
+  void launch(const float* d_params, int n, float* d_returns, std::uint64_t generation, std::uint64_t first,
+              cudaStream_t stream) {
+    rollout_params rp = rp_;
+    rp.first_individual = first;
+    const auto e = static_cast<cudaError_t>(env_.launch_device(rp, d_params, n, d_returns, generation, limits_, stream));
     if (e != cudaSuccess) cuda_check(e, msg("launching the ", env_.name, " rollout kernels").c_str(), __FILE__, __LINE__);
   }
 

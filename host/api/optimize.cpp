@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "host/api/collect.hpp"
 #include "host/backend/backend.hpp"
 #include "diffevo/error.hpp"
 #include "host/util/message.hpp"
@@ -14,10 +15,9 @@ void strategy::on_generation(generation_callback cb) {
   if (cb) throw logic_error(detail::msg(name(), ": on_generation() is not supported by this strategy"));
 }
 
-namespace {
+namespace detail {
 
-/// The result of a finished run whose final population (host `last`) has host fitness `f`.
-optimize_result collect(const strategy& opt, const population_view& last, const std::vector<float>& f) {
+optimize_result collect_result(const strategy& opt, const population_view& last, const std::vector<float>& f) {
   optimize_result r;
   r.population.assign(last.data, last.data + last.size());
   r.fitness = f;
@@ -48,7 +48,7 @@ optimize_result collect(const strategy& opt, const population_view& last, const 
   return r;
 }
 
-}  // namespace
+}  // namespace detail
 
 optimize_result optimize(const config& cfg, const batch_fitness& fitness) {
   if (!fitness) throw invalid_argument("optimize: fitness callback is empty");
@@ -65,7 +65,7 @@ optimize_result run(strategy& opt, const batch_fitness& fitness) {
   }
   const population_view last = opt.ask();
   fitness(last, f.data());
-  return collect(opt, last, f);
+  return detail::collect_result(opt, last, f);
 }
 
 optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness) {
@@ -86,7 +86,7 @@ optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness) 
   fitness(opt.ask_device(), d_f, opt.stream());
   std::vector<float> f(n);
   opt.download(d_f, f.data(), n);  // waits: the copy cannot land in f after it is gone
-  return collect(opt, opt.ask(), f);
+  return detail::collect_result(opt, opt.ask(), f);
 }
 
 }  // namespace diffevo

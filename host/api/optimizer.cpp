@@ -99,7 +99,10 @@ void optimizer::apply(const detail::fitness_summary& sum, double started) {
   generation_record rec;
   if (s_->observer) detail::fitness_stats(s_->impl->last_fitness(), s_->cfg.goal, rec);
   const ddim_coefficients c = ddim_step(s_->alphas, s_->generation, s_->cfg.eta);
-  s_->impl->update(c);
+  if (s_->exchange)
+    s_->impl->update_rows(c, *s_->exchange);
+  else
+    s_->impl->update(c);
   if (improved) {
     s_->best.swap(new_best);
     s_->best_fitness = sum.best_value;
@@ -223,5 +226,18 @@ long long optimizer::total_nonfinite() const noexcept { return s_->total_nonfini
 backend_kind optimizer::backend() const noexcept { return s_->kind; }
 const config& optimizer::cfg() const noexcept { return s_->cfg; }
 const std::vector<double>& optimizer::alphas() const noexcept { return s_->alphas; }
+
+namespace detail {
+struct optimizer_access {
+  static void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex) {
+    DIFFEVO_EXPECTS(!ex || opt.s_->kind == backend_kind::cpu, logic_error,
+                    "a sharded update needs the cpu backend; this optimizer runs on ", to_string(opt.s_->kind));
+    opt.s_->exchange = std::move(ex);
+  }
+};
+void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex) {
+  optimizer_access::set_row_exchange(opt, std::move(ex));
+}
+}  // namespace detail
 
 }  // namespace diffevo

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "host/backend/backend.hpp"
+#include "host/backend/row_exchange.hpp"
 #include "diffevo/observe.hpp"
 #include "diffevo/optimizer.hpp"
 
@@ -25,6 +26,7 @@ struct optimizer::state {
   generation_callback observer;
   bool pending = false;  // tell_device_async() tells await synchronize()
   std::chrono::steady_clock::time_point last_tell = std::chrono::steady_clock::now();
+  std::shared_ptr<detail::row_exchange> exchange;  // a sharded update's rows (mpi/), else null
   // Last, so destroyed first: the cuda backend waits for its stream, where a deferred run may still
   // read `best` (a copy from host memory), before `best` is freed.
   std::unique_ptr<detail::backend> impl;

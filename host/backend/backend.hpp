@@ -15,6 +15,8 @@
 
 namespace diffevo::detail {
 
+class row_exchange;
+
 class backend {
  public:
   virtual ~backend() = default;
@@ -25,6 +27,9 @@ class backend {
   virtual fitness_summary summarize(const float* fitness) = 0;
   /// One DDIM generation with the last summarized fitness (noise is the next draw of the run).
   virtual void update(const ddim_coefficients& c) = 0;
+  /// update() computing only ex's rows, then exchanging them (host/backend/row_exchange.hpp); the
+  /// same bits as update(). On a throw the state is unchanged, as update()'s.
+  virtual void update_rows(const ddim_coefficients& c, row_exchange& ex);
   /// The fitness of the last summarize() (N values, host copy).
   virtual std::vector<float> last_fitness() = 0;
   /// Mean over rows of 1 / sum_j w_ij^2 for the weights of the last update().
@@ -79,6 +84,9 @@ class backend {
   virtual deferred_outcome end_deferred();
 };
 
+inline void backend::update_rows(const ddim_coefficients&, row_exchange&) {
+  throw logic_error("a sharded update needs the cpu backend");
+}
 inline void backend::begin_deferred(const float*, float) {
   throw logic_error("this backend has no deferred tells (can_defer() is false)");
 }

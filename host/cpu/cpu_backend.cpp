@@ -4,12 +4,14 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <new>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "diffevo/detail/parallel.hpp"
+#include "host/backend/row_exchange.hpp"
 #include "diffevo/error.hpp"
 #include "host/util/message.hpp"
 #include "vector_ops.hpp"
@@ -79,7 +81,19 @@ class cpu_backend final : public backend {
   // processed in blocks by the worker threads: each row's normalized weights (row_weights, a float64
   // log-domain softmax), then x0 = W X (block_x0). No result depends on the block size, the thread
   // count or the Gram path.
-  void update(const ddim_coefficients& c) override {
+  void update(const ddim_coefficients& c) override { update_impl(c, nullptr); }
+  void update_rows(const ddim_coefficients& c, row_exchange& ex) override { update_impl(c, &ex); }
+
+  /// The generation itself. With `ex` (a sharded update, docs/architecture.md "Many processes") only
+  /// this process's rows [ex->first(), ex->last()) of x0 and of the new x are computed, from the whole
+  /// replicated x, then every process's rows are exchanged; each row's arithmetic is the same as
+  /// without `ex`, so the bits do not depend on the split.
+  void update_impl(const ddim_coefficients& c, row_exchange* ex) {
+    const int rb = ex ? ex->first() : 0, re = ex ? ex->last() : n_;
+    // parallel_rows over this process's rows only.
+    const auto own_rows = [&](const std::function<void(int, int)>& fn) {
+      if (re > rb) parallel_rows(re - rb, threads_, [&](int b, int e) { fn(rb + b, rb + e); });
+    };
     plan p;
     p.log_g.resize(static_cast<std::size_t>(n_));
     for (int j = 0; j < n_; ++j) p.log_g[j] = final_log_density(fitness_[j], density_, summary_);
@@ -116,11 +130,12 @@ class cpu_backend final : public backend {
           p.norm2[static_cast<std::size_t>(j)] = dot(qj, qj, p.k);
         }
       });
-      p.full_gram = static_cast<double>(n_) * p.n_pad * sizeof(double) <= static_cast<double>(cpu_gram_budget());
+      // A shard computes only its own rows' Gram entries (block_gram); the values are the same.
+      p.full_gram = !ex && static_cast<double>(n_) * p.n_pad * sizeof(double) <= static_cast<double>(cpu_gram_budget());
       if (p.full_gram) full_gram(p);
     }
 
-    parallel_rows(n_, threads_, [&](int b, int e) {
+    own_rows([&](int b, int e) {
       workspace ws(p, n_, std::min(p.row_block, e - b));
       for (int i0 = b; i0 < e; i0 += p.row_block) {
         const int rows = std::min(p.row_block, e - i0);
@@ -137,13 +152,27 @@ class cpu_backend final : public backend {
     const update_coefficients uc = update_of(c);
     const bool noisy = c.sigma > 0;
     const std::uint64_t position = rng_.position();
-    if (noisy) rng_.fill(z_.data(), nd);
     try {
-      parallel_rows(n_, threads_, [&](int b, int e) {
+      if (noisy && ex) {  // only this process's rows of the draw (each Philox block is a function of its index)
+        const std::size_t lo = (static_cast<std::size_t>(rb) * d_) & ~std::size_t(3);
+        const std::size_t hi = draw_count(static_cast<std::size_t>(re) * d_);
+        rng_.seek(position + lo);
+        if (hi > lo) rng_.fill(z_.data() + lo, hi - lo);
+        rng_.seek(position + draw_count(nd));
+      } else if (noisy) {
+        rng_.fill(z_.data(), nd);
+      }
+      own_rows([&](int b, int e) {
         for (std::size_t t = static_cast<std::size_t>(b) * d_; t < static_cast<std::size_t>(e) * d_; ++t)
           z_[t] = ddim_update(x_[t], x0_next_[t], noisy ? z_[t] : 0.0f, uc);
       });
-    } catch (...) {  // threads could not start: the noise is drawn again next time
+      if (ex) {  // every process's rows of the new x, of x0 and of the effective neighbours
+        ex->allgather_rows(z_.data(), sizeof(float) * static_cast<std::size_t>(d_));
+        ex->allgather_rows(x0_next_.data(), sizeof(float) * static_cast<std::size_t>(d_));
+        ex->allgather_rows(neff_.data(), sizeof(double));
+      }
+    } catch (...) {  // threads could not start, or the exchange failed: the noise is drawn again next time
+      // (a failed draw leaves the position unchanged; x, x0 and the population are untouched)
       rng_.seek(position);
       throw;
     }

@@ -121,27 +121,31 @@ long long rollout_evaluator::count_steps(const float* returns, int n) const {
   return s;
 }
 
-void rollout_evaluator::evaluate(population_view params, float* returns, std::uint64_t generation) {
+void rollout_evaluator::evaluate(population_view params, float* returns, std::uint64_t generation,
+                                 std::uint64_t first_individual) {
   p_->check(params, returns, "evaluate");
   if (params.rows == 0) {
     p_->last_steps = 0;
     return;
   }
   if (p_->kind == backend_kind::cuda)
-    p_->dev->evaluate_host(params.data, params.rows, returns, generation);
-  else
-    p_->env.run_host(p_->rp, params.data, params.rows, returns, generation, p_->cfg.cpu_threads);
+    p_->dev->evaluate_host(params.data, params.rows, returns, generation, first_individual);
+  else {
+    detail::rollout_params rp = p_->rp;
+    rp.first_individual = first_individual;
+    p_->env.run_host(rp, params.data, params.rows, returns, generation, p_->cfg.cpu_threads);
+  }
   p_->last_steps = p_->env.rewarded ? -1 : count_steps(returns, params.rows);
 }
 
 void rollout_evaluator::evaluate_device(population_view d_params, float* d_returns, std::uint64_t generation,
-                                         cuda_stream stream) {
+                                         cuda_stream stream, std::uint64_t first_individual) {
   DIFFEVO_EXPECTS(p_->kind == backend_kind::cuda, logic_error,
                   "evaluate_device() needs backend = cuda; this evaluator runs on cpu");
   p_->check(d_params, d_returns, "evaluate_device");
   p_->last_steps = -1;
   if (d_params.rows == 0) return;
-  p_->dev->evaluate_device(d_params.data, d_params.rows, d_returns, generation, stream);
+  p_->dev->evaluate_device(d_params.data, d_params.rows, d_returns, generation, first_individual, stream);
 }
 
 rollout_environment cartpole_environment() {

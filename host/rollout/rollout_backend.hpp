@@ -14,9 +14,11 @@ namespace diffevo::detail {
 class rollout_device {
  public:
   virtual ~rollout_device() = default;
-  virtual void evaluate_host(const float* params, int n, float* returns, std::uint64_t generation) = 0;
+  /// `first`: the population index of row 0 (rollout_params::first_individual).
+  virtual void evaluate_host(const float* params, int n, float* returns, std::uint64_t generation,
+                             std::uint64_t first) = 0;
   virtual void evaluate_device(const float* d_params, int n, float* d_returns, std::uint64_t generation,
-                               cuda_stream stream) = 0;
+                               std::uint64_t first, cuda_stream stream) = 0;
 };
 /// The CUDA plugin's evaluator (host/backend/cuda_loader.cpp forwards to it; device_unavailable without one).
 /// env.name must outlive the evaluator (the facade passes its own copy).

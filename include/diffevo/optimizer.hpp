@@ -23,6 +23,7 @@ using cuda_stream = CUstream_st*;
 namespace detail {
 class backend;
 struct fitness_summary;
+struct optimizer_access;
 }
 
 /// Diffusion Evolution with an ask/tell interface.
@@ -316,6 +317,7 @@ class optimizer final : public strategy {
   const std::vector<double>& alphas() const noexcept;
 
  private:
+  friend struct detail::optimizer_access;  // host/api/optimizer.cpp: the sharded update's seam (mpi/)
   struct state;
   explicit optimizer(std::unique_ptr<state> s);
   void check_tell(const void* fitness, std::size_t n, bool device) const;

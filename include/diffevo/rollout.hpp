@@ -142,24 +142,29 @@ class rollout_evaluator {
   /// @param params params.rows x parameter_count() host parameters, one controller per row.
   /// @param returns params.rows host floats, written with each controller's return.
   /// @param generation Keys the start states (with cfg().seed).
+  /// @param first_individual The population index of row 0, which keys its start states with the
+  ///        generation: a process evaluating rows [b, e) of a population passes b, so every
+  ///        individual gets the start states it gets in one evaluation of the whole population.
   /// @throws invalid_argument when params.cols is not parameter_count(), rows < 0, or a pointer is
   ///         null (rows > 0).
   /// @throws out_of_memory if the device staging buffers cannot be allocated (cuda backend).
   /// @throws cuda_error if a copy or the kernel launch fails (cuda backend).
   /// @note cuda backend: waits for the evaluator's stream (the returns are on the host when it
   ///       returns). cpu backend: host only, on cfg().cpu_threads threads.
-  void evaluate(population_view params, float* returns, std::uint64_t generation);
+  void evaluate(population_view params, float* returns, std::uint64_t generation, std::uint64_t first_individual = 0);
 
   /// Evaluates device parameters to device returns (cuda backend only).
   /// @param d_params d_params.rows x parameter_count() parameters in device memory.
   /// @param d_returns d_params.rows floats of device memory, written in stream order.
   /// @param generation Keys the start states (with cfg().seed).
   /// @param stream The stream to enqueue the rollout kernels on.
+  /// @param first_individual The population index of row 0 (as in evaluate()).
   /// @throws logic_error on the cpu backend.
   /// @throws invalid_argument as evaluate().
   /// @throws cuda_error if the launch fails.
   /// @note Only enqueues on `stream` (on the evaluator's device); no synchronization.
-  void evaluate_device(population_view d_params, float* d_returns, std::uint64_t generation, cuda_stream stream);
+  void evaluate_device(population_view d_params, float* d_returns, std::uint64_t generation, cuda_stream stream,
+                       std::uint64_t first_individual = 0);
 
   /// Environment steps simulated by the last evaluate() (sum over individuals and episodes).
   ///

@@ -192,7 +192,7 @@ TEST(Emulator, HostPointerKernelArgumentIsALaunchError) {
 static_assert(diffevo::emu::field_count<inner_args>() == 2);
 static_assert(diffevo::emu::field_count<nested_args>() == 5);
 static_assert(diffevo::emu::field_count<diffevo::env::mlp_shape>() == 2);
-static_assert(diffevo::emu::field_count<diffevo::detail::rollout_params>() == 6);
+static_assert(diffevo::emu::field_count<diffevo::detail::rollout_params>() == 7);
 static_assert(diffevo::emu::field_count<diffevo::detail::summary_extras>() == 8);
 
 TEST(Emulator, HostPointerInsideAStructArgumentIsALaunchErrorNamingTheField) {

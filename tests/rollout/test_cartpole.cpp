@@ -319,6 +319,25 @@ TEST(Rollout, DeterministicAcrossThreadCountsAndKeyedByGeneration) {
   EXPECT_NE(evaluate(one, params, 300, 4), evaluate(one, params, 300, 5));
 }
 
+TEST(Rollout, RowsEvaluatedApartWithTheirFirstIndexGetTheWholeEvaluationsReturns) {
+  // A process evaluating rows [b, e) passes b: every individual keeps its own start states.
+  std::mt19937 rng(2);
+  std::normal_distribution<float> nd(0, 1);
+  const int n = 50;
+  std::vector<float> params(58 * n);
+  for (float& v : params) v = nd(rng);
+  cartpole_evaluator ev(cpu_cfg({4, 8, 2}));
+  const std::vector<float> whole = evaluate(ev, params, n, 7);
+  std::vector<float> parts(static_cast<std::size_t>(n));
+  for (const auto& [b, e] : {std::pair<int, int>{0, 13}, {13, 14}, {14, 14}, {14, 50}})
+    ev.evaluate(population_view{params.data() + 58 * b, e - b, 58}, parts.data() + b, 7, static_cast<std::uint64_t>(b));
+  EXPECT_EQ(whole, parts);
+  // Without the offset the rows would take the first rows' start states.
+  std::vector<float> shifted(36);
+  ev.evaluate(population_view{params.data() + 58 * 14, 36, 58}, shifted.data(), 7);
+  EXPECT_NE(std::vector<float>(whole.begin() + 14, whole.end()), shifted);
+}
+
 TEST(Rollout, CpuEvaluatorEqualsTheReferenceForwardBitForBit) {
   // The vectorized, transposed cpu forward against env::mlp_action driving the same episodes.
   std::mt19937 rng(4);

@@ -23,13 +23,17 @@ struct rollout_params {
   bool normalize;
   std::uint64_t seed;
   bool fixed_start;
+  /// The population index of the first row evaluated (a process evaluating rows [b, e) of the
+  /// population passes b), so an individual's start states do not depend on how rows are split.
+  std::uint64_t first_individual;
 };
 
 /// The key of an episode's start state (rollout_config::fixed_start: one start for everyone).
 DIFFEVO_HD inline std::uint64_t start_key(const rollout_params& rp, std::uint64_t generation, std::uint64_t individual,
                                           int episode) {
   const std::uint64_t e = static_cast<std::uint64_t>(episode);
-  return rp.fixed_start ? episode_key(rp.seed, 0, 0, e) : episode_key(rp.seed, generation, individual, e);
+  return rp.fixed_start ? episode_key(rp.seed, 0, 0, e)
+                        : episode_key(rp.seed, generation, rp.first_individual + individual, e);
 }
 
 /// What the device kernels' choice of mapping depends on: the shared-memory opt-in limit per block

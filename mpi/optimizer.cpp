@@ -1,0 +1,332 @@
+// The distributed optimizer (docs/architecture.md "Many processes"): every rank drives an identical
+// single-process optimizer; only fitness (and, sharded, the new rows) moves between them. This file is
+// the collective state machine: agreement on errors, the config check, the fitness all-gather and the
+// population hash that catches drift.
+#include "diffevo/mpi.hpp"
+
+#include <cstring>
+#include <optional>
+#include <utility>
+
+#include "diffevo/error.hpp"
+#include "host/api/collect.hpp"
+#include "host/backend/row_exchange.hpp"
+#include "host/util/message.hpp"
+#include "mpi/comm.hpp"
+#include "mpi/row_exchange.hpp"
+
+namespace diffevo::mpi {
+
+using diffevo::detail::msg;
+
+struct optimizer::state {
+  explicit state(MPI_Comm comm) : ch(comm) {}
+  detail::channel ch;  // first, so destroyed last: the row exchange in `run` uses it
+  options opts;
+  std::vector<int> counts, firsts;  // each rank's rows
+  std::optional<diffevo::optimizer> run;
+  bool asked = false;
+  bool broken = false;  // the ranks' states may differ: every call throws
+  std::string broken_why;
+  // The population of the current generation on the host (the cuda backend copies it on every
+  // ask()), kept for ask() and ask_local() after the hash check read it.
+  population_view pop{};
+  int pop_generation = -1;
+  std::vector<float> all_fitness;
+
+  int first() const { return firsts[static_cast<std::size_t>(ch.rank())]; }
+  int count() const { return counts[static_cast<std::size_t>(ch.rank())]; }
+
+  void require_intact() const {
+    if (broken) throw state_drift(broken_why);
+  }
+
+  population_view current() {
+    if (pop_generation != run->generation()) {
+      pop = run->ask();
+      pop_generation = run->generation();
+    }
+    return pop;
+  }
+
+  std::string where() const { return msg("generation ", run ? run->generation() : 0); }
+
+  /// Collective: compares the population hash across ranks; a difference breaks the run.
+  void check_hash() {
+    const population_view p = current();
+    std::uint64_t h = population_hash(p.data, p.size());
+    std::uint64_t lo = h, hi = h;
+    ch.run("MPI_Allreduce", [&] { return MPI_Allreduce(&h, &lo, 1, MPI_UINT64_T, MPI_MIN, ch.comm()); });
+    ch.run("MPI_Allreduce", [&] { return MPI_Allreduce(&h, &hi, 1, MPI_UINT64_T, MPI_MAX, ch.comm()); });
+    if (lo == hi) return;
+    // Name the ranks whose state differs from rank 0's.
+    std::uint64_t h0 = h;
+    ch.run("MPI_Bcast", [&] { return MPI_Bcast(&h0, 1, MPI_UINT64_T, 0, ch.comm()); });
+    int differs = h != h0 ? 1 : 0, how_many = 0, lowest = differs ? ch.rank() : ch.size();
+    ch.run("MPI_Allreduce", [&] { return MPI_Allreduce(&differs, &how_many, 1, MPI_INT, MPI_SUM, ch.comm()); });
+    ch.run("MPI_Allreduce", [&] { return MPI_Allreduce(MPI_IN_PLACE, &lowest, 1, MPI_INT, MPI_MIN, ch.comm()); });
+    broken = true;
+    broken_why = msg("state drift at generation ", run->generation(), ": the population on ", how_many,
+                     " rank(s) (the first: rank ", lowest, ") differs from rank 0's (hash ", h0,
+                     "); unlike hardware or libraries give other bits. The run cannot go on: resume from the "
+                     "last checkpoint on ranks that agree");
+    throw state_drift(broken_why);
+  }
+
+  bool hash_due() const {
+    return opts.check_every > 0 && run->generation() % opts.check_every == 0;
+  }
+
+  /// After construction or load (collective): same backend everywhere, the exchange, the first hash.
+  void start() {
+    std::vector<std::pair<std::string, std::string>> kind{{"backend (in use)", to_string(run->backend())}};
+    detail::require_same(ch, kind, "optimizer");
+    const config& c = run->cfg();
+    detail::row_layout(c.population, ch.size(), counts, firsts);
+    all_fitness.resize(static_cast<std::size_t>(c.population));
+    if (opts.update == update_mode::automatic)
+      opts.update = run->backend() == backend_kind::cpu && ch.size() > 1 && c.population >= k_shard_min_population
+                        ? update_mode::sharded
+                        : update_mode::replicated;
+    if (opts.update == update_mode::sharded) {
+      if (run->backend() != backend_kind::cpu)
+        throw invalid_argument(msg("options.update = sharded needs the cpu backend; this run is on ",
+                                   to_string(run->backend()), " (use replicated or automatic)"));
+      if (ch.size() > 1)
+        diffevo::detail::set_row_exchange(*run, std::make_shared<detail::mpi_row_exchange>(ch, c.population));
+    }
+    if (opts.check_every > 0) check_hash();
+  }
+};
+
+namespace {
+void check_options(const options& o) {
+  const int u = static_cast<int>(o.update);
+  DIFFEVO_EXPECTS(u >= 0 && u <= 2, invalid_argument, "options.update must be automatic, replicated or sharded (got ", u, ")");
+  DIFFEVO_EXPECTS(o.check_every >= 0, invalid_argument, "options.check_every must be >= 0 (got ", o.check_every, ")");
+}
+}  // namespace
+
+optimizer::optimizer(std::unique_ptr<state> s) : s_(std::move(s)) {}
+
+optimizer::optimizer(const config& cfg, MPI_Comm comm, const options& opts) {
+  auto s = std::make_unique<state>(comm);
+  detail::require_same(s->ch, detail::describe(cfg, opts), "config");
+  std::exception_ptr err;
+  try {
+    check_options(opts);
+    s->opts = opts;
+    s->run.emplace(cfg);
+  } catch (...) {
+    err = std::current_exception();
+  }
+  s->ch.agree(err, "");
+  s->start();
+  s_ = std::move(s);
+}
+
+optimizer optimizer::load(const std::string& path, MPI_Comm comm, const config* expect, const options& opts) {
+  auto s = std::make_unique<state>(comm);
+  std::exception_ptr err;
+  try {
+    check_options(opts);
+    s->opts = opts;
+    s->run.emplace(diffevo::optimizer::load(path, expect));
+  } catch (...) {
+    err = std::current_exception();
+  }
+  s->ch.agree(err, "loading " + path);
+  detail::require_same(s->ch, detail::describe(s->run->cfg(), opts), "config");
+  s->start();
+  return optimizer(std::move(s));
+}
+
+optimizer::~optimizer() = default;
+optimizer::optimizer(optimizer&&) noexcept = default;
+optimizer& optimizer::operator=(optimizer&&) noexcept = default;
+
+population_view optimizer::ask() {
+  s_->require_intact();
+  const population_view p = s_->current();
+  s_->asked = true;
+  return p;
+}
+
+population_view optimizer::ask_local() {
+  const population_view p = ask();
+  return population_view{p.data + static_cast<std::size_t>(s_->first()) * static_cast<std::size_t>(p.cols),
+                         s_->count(), p.cols};
+}
+
+std::pair<int, int> optimizer::local_rows() const noexcept { return {s_->first(), s_->first() + s_->count()}; }
+
+void optimizer::tell_local(const float* fitness, std::size_t n) {
+  s_->require_intact();
+  state& s = *s_;
+  std::exception_ptr err;
+  try {
+    DIFFEVO_EXPECTS(!s.run->done(), logic_error, "tell_local() after done(): the run has finished its ",
+                    s.run->generations(), " generations");
+    DIFFEVO_EXPECTS(s.asked, logic_error, "tell_local() before ask() or ask_local()");
+    DIFFEVO_EXPECTS(n == static_cast<std::size_t>(s.count()), invalid_argument, "tell_local(): fitness has ", n,
+                    " values but this rank has ", s.count(), " rows (", s.first(), " .. ", s.first() + s.count(), ")");
+    DIFFEVO_EXPECTS(n == 0 || fitness != nullptr, invalid_argument, "tell_local(): fitness is a null pointer");
+  } catch (...) {
+    err = std::current_exception();
+  }
+  s.ch.agree(err, s.where());
+
+  s.ch.run("MPI_Allgatherv", [&] {
+    return MPI_Allgatherv(fitness, s.count(), MPI_FLOAT, s.all_fitness.data(), s.counts.data(), s.firsts.data(),
+                          MPI_FLOAT, s.ch.comm());
+  });
+
+  // Every rank now tells the same values to the same state: a bad value fails everywhere alike. A
+  // failure of one rank only (memory, an observer on rank 0) is told apart by whether the
+  // generation was applied.
+  const int before = s.run->generation();
+  err = nullptr;
+  try {
+    s.current();  // asked this generation (cached: the cuda backend copies on every ask())
+    s.run->tell(s.all_fitness);
+  } catch (...) {
+    err = std::current_exception();
+  }
+  int applied = s.run->generation() != before ? 1 : 0, all_applied = applied, any_applied = applied;
+  s.ch.run("MPI_Allreduce", [&] { return MPI_Allreduce(&applied, &all_applied, 1, MPI_INT, MPI_MIN, s.ch.comm()); });
+  s.ch.run("MPI_Allreduce", [&] { return MPI_Allreduce(&applied, &any_applied, 1, MPI_INT, MPI_MAX, s.ch.comm()); });
+  if (all_applied != any_applied) {
+    s.broken = true;
+    s.broken_why = msg("generation ", before, " was applied on some ranks only (a rank's update failed); the ranks' "
+                       "states differ and the run cannot go on: resume from the last checkpoint");
+    try {
+      s.ch.agree(err, msg("generation ", before));
+    } catch (...) {
+      std::throw_with_nested(state_drift(s.broken_why));
+    }
+    throw state_drift(s.broken_why);
+  }
+  if (all_applied) s.asked = false;  // else the same generation is told again
+  s.ch.agree(err, msg("generation ", before));
+  if (s.hash_due()) s.check_hash();
+}
+
+void optimizer::tell_local_failed(std::exception_ptr error) {
+  if (!error) error = std::make_exception_ptr(invalid_argument("tell_local_failed(): the exception is null"));
+  s_->ch.agree(error, s_->where());
+  std::rethrow_exception(error);  // unreachable: agree() throws when this rank passes an error
+}
+
+void optimizer::save(const std::string& path) const {
+  s_->require_intact();
+  std::exception_ptr err;
+  if (s_->ch.rank() == 0) {
+    try {
+      s_->run->save(path);
+    } catch (...) {
+      err = std::current_exception();
+    }
+  }
+  s_->ch.agree(err, "saving " + path);
+}
+
+void optimizer::on_generation(generation_callback cb) {
+  if (s_->ch.rank() == 0) s_->run->on_generation(std::move(cb));
+}
+
+bool optimizer::done() const noexcept { return s_->run->done(); }
+int optimizer::generation() const noexcept { return s_->run->generation(); }
+int optimizer::generations() const noexcept { return s_->run->generations(); }
+std::vector<float> optimizer::best() const { return s_->run->best(); }
+float optimizer::best_fitness() const { return s_->run->best_fitness(); }
+bool optimizer::has_best() const noexcept { return s_->run->has_best(); }
+std::vector<float> optimizer::x0() const { return s_->run->x0(); }
+const config& optimizer::cfg() const noexcept { return s_->run->cfg(); }
+const options& optimizer::opts() const noexcept { return s_->opts; }
+int optimizer::rank() const noexcept { return s_->ch.rank(); }
+int optimizer::size() const noexcept { return s_->ch.size(); }
+const diffevo::optimizer& optimizer::local() const noexcept { return *s_->run; }
+double optimizer::communication_seconds() const noexcept { return s_->ch.seconds(); }
+
+optimize_result run(optimizer& opt, const local_fitness& fitness) {
+  // Each rank evaluates its rows; a throw there becomes every rank's exception (tell_local_failed).
+  const auto evaluate = [&](population_view rows, float* f) {
+    try {
+      if (!fitness) throw invalid_argument("diffevo::mpi::run: fitness callback is empty");
+      fitness(rows, opt.local_rows().first, f);
+    } catch (...) {
+      opt.tell_local_failed(std::current_exception());
+    }
+  };
+  const auto [first, last] = opt.local_rows();
+  std::vector<float> f(static_cast<std::size_t>(last - first));
+  while (!opt.done()) {
+    evaluate(opt.ask_local(), f.data());
+    opt.tell_local(f.data(), f.size());
+  }
+  // The final population: evaluated by rows, gathered, collected alike on every rank.
+  optimizer::state& s = *opt.s_;
+  const population_view all = opt.ask();
+  std::exception_ptr err;
+  try {
+    if (!fitness) throw invalid_argument("diffevo::mpi::run: fitness callback is empty");
+    fitness(opt.ask_local(), first, f.data());
+  } catch (...) {
+    err = std::current_exception();
+  }
+  s.ch.agree(err, "final population");
+  s.ch.run("MPI_Allgatherv", [&] {
+    return MPI_Allgatherv(f.data(), s.count(), MPI_FLOAT, s.all_fitness.data(), s.counts.data(), s.firsts.data(),
+                          MPI_FLOAT, s.ch.comm());
+  });
+  return diffevo::detail::collect_result(*s.run, all, s.all_fitness);
+}
+
+optimize_result optimize(const config& cfg, MPI_Comm comm, const local_fitness& fitness, const options& opts) {
+  optimizer opt(cfg, comm, opts);
+  return run(opt, fitness);
+}
+
+int node_local_rank(MPI_Comm comm) {
+  MPI_Comm node = MPI_COMM_NULL;
+  int rank = 0;
+  detail::check(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
+  detail::check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  int local = 0;
+  const int rc = MPI_Comm_rank(node, &local);
+  MPI_Comm_free(&node);
+  detail::check(rc, "MPI_Comm_rank");
+  return local;
+}
+
+std::uint64_t population_hash(const float* data, std::size_t n) noexcept {
+  // Four independent lanes of xxHash64's round over 64-bit words, then its merge and avalanche.
+  constexpr std::uint64_t p1 = 11400714785074694791ull, p2 = 14029467366897019727ull, p3 = 1609587929392839161ull;
+  const auto rotl = [](std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); };
+  const auto round = [&](std::uint64_t acc, std::uint64_t w) { return rotl(acc + w * p2, 31) * p1; };
+  std::uint64_t lane[4] = {p1 + p2, p2, 0, 0 - p1};
+  const unsigned char* b = reinterpret_cast<const unsigned char*>(data);
+  const std::size_t bytes = n * sizeof(float), blocks = bytes / 32;
+  for (std::size_t i = 0; i < blocks; ++i)
+    for (int l = 0; l < 4; ++l) {
+      std::uint64_t w;
+      std::memcpy(&w, b + i * 32 + static_cast<std::size_t>(l) * 8, 8);
+      lane[l] = round(lane[l], w);
+    }
+  std::uint64_t h = rotl(lane[0], 1) + rotl(lane[1], 7) + rotl(lane[2], 12) + rotl(lane[3], 18);
+  for (int l = 0; l < 4; ++l) h = (h ^ round(0, lane[l])) * p1 + p3;
+  h += bytes;
+  for (std::size_t i = blocks * 32; i < bytes; i += 4) {
+    std::uint32_t w;
+    std::memcpy(&w, b + i, 4);
+    h = rotl(h ^ (w * p1), 23) * p2 + p3;
+  }
+  h ^= h >> 33;
+  h *= p2;
+  h ^= h >> 29;
+  h *= p3;
+  h ^= h >> 32;
+  return h;
+}
+
+}  // namespace diffevo::mpi

@@ -1,0 +1,449 @@
+// The MPI component under mpiexec (ctest label mpi, run at 1, 2, 3 and 4 ranks): every test runs on
+// every rank; each compares the distributed run with the single-process optimizer bit for bit, or
+// checks that one rank's failure becomes every rank's exception at the same call.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "diffevo/mpi.hpp"
+#include "diffevo/optimize.hpp"
+#include "diffevo/rollout.hpp"
+
+namespace {
+
+int rank_of() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+int size_of() {
+  int p = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &p);
+  return p;
+}
+
+/// A fitness of one row alone (so it is the same whichever rank evaluates the row): a bumpy bowl.
+float row_fitness(const float* x, int d) {
+  float s = 0;
+  for (int c = 0; c < d; ++c) {
+    const float t = x[c] - 0.5f * static_cast<float>(c % 3);
+    s += t * t - 0.3f * std::cos(3.0f * t);
+  }
+  return -s;
+}
+
+diffevo::config make_config(int n, int d, int latent, std::uint64_t seed) {
+  diffevo::config c;
+  c.population = n;
+  c.dimension = d;
+  c.latent_dim = latent;
+  c.steps = 12;
+  c.seed = seed;
+  c.backend = diffevo::backend_kind::cpu;
+  c.cpu_threads = 1;
+  return c;
+}
+
+diffevo::optimize_result single_process(const diffevo::config& c) {
+  return diffevo::optimize(c, [](diffevo::population_view p, float* f) {
+    for (int i = 0; i < p.rows; ++i) f[i] = row_fitness(p.row(i), p.cols);
+  });
+}
+
+diffevo::mpi::local_fitness local_rows_fitness() {
+  return [](diffevo::population_view rows, int, float* f) {
+    for (int i = 0; i < rows.rows; ++i) f[i] = row_fitness(rows.row(i), rows.cols);
+  };
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+/// Every rank's flag, and-ed: a test's verdict must not differ between ranks.
+bool all_ranks(bool ok) {
+  int v = ok ? 1 : 0, all = 0;
+  MPI_Allreduce(&v, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  return all == 1;
+}
+
+struct shape {
+  int n, d, latent;
+};
+
+// N not divisible by P (7, 301), N smaller than P (2 at 3 and 4 ranks), narrow (D = 3), wide plain
+// (D = 40: the Gram path) and latent.
+const shape k_shapes[] = {{2, 3, 0}, {7, 3, 0}, {7, 40, 0}, {301, 3, 0}, {301, 40, 0}, {301, 40, 4}, {64, 40, 2}};
+
+class SameBits : public ::testing::TestWithParam<diffevo::mpi::update_mode> {};
+
+TEST_P(SameBits, AsTheSingleProcessRunForEveryShape) {
+  for (const shape& s : k_shapes) {
+    SCOPED_TRACE(testing::Message() << "N = " << s.n << ", D = " << s.d << ", latent = " << s.latent);
+    const diffevo::config c = make_config(s.n, s.d, s.latent, 100u + static_cast<unsigned>(s.n + s.d + s.latent));
+    const diffevo::optimize_result one = single_process(c);
+    diffevo::mpi::options o;
+    o.update = GetParam();
+    const diffevo::optimize_result many = diffevo::mpi::optimize(c, MPI_COMM_WORLD, local_rows_fitness(), o);
+    EXPECT_TRUE(same_bits(one.population, many.population));
+    EXPECT_TRUE(same_bits(one.fitness, many.fitness));
+    EXPECT_TRUE(same_bits(one.best, many.best));
+    EXPECT_EQ(one.best_fitness, many.best_fitness);
+    EXPECT_EQ(one.generations, many.generations);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Mpi, SameBits,
+                         ::testing::Values(diffevo::mpi::update_mode::replicated, diffevo::mpi::update_mode::sharded,
+                                           diffevo::mpi::update_mode::automatic));
+
+TEST(Mpi, AskTellLoopGivesTheSameX0AndBestAsOneProcess) {
+  const diffevo::config c = make_config(37, 40, 0, 5);
+  diffevo::optimizer one(c);
+  diffevo::mpi::options o;
+  o.update = diffevo::mpi::update_mode::sharded;
+  diffevo::mpi::optimizer many(c, MPI_COMM_WORLD, o);
+  const auto [b, e] = many.local_rows();
+  std::vector<float> f(static_cast<std::size_t>(e - b)), all(37);
+  while (!many.done()) {
+    const diffevo::population_view rows = many.ask_local();
+    for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = row_fitness(rows.row(i), rows.cols);
+    many.tell_local(f.data(), f.size());
+    const diffevo::population_view p = one.ask();
+    for (int i = 0; i < p.rows; ++i) all[static_cast<std::size_t>(i)] = row_fitness(p.row(i), p.cols);
+    one.tell(all);
+    ASSERT_TRUE(same_bits(one.x0(), many.x0()));
+  }
+  const diffevo::population_view a = one.ask(), m = many.ask();
+  EXPECT_EQ(std::memcmp(a.data, m.data, a.size() * sizeof(float)), 0);
+  EXPECT_TRUE(same_bits(one.best(), many.best()));
+  EXPECT_EQ(one.generation(), many.generation());
+}
+
+TEST(Mpi, RowsSplitInRankOrderAndSizesDifferByAtMostOne) {
+  for (int n : {2, 3, 5, 64, 1001}) {
+    diffevo::mpi::optimizer opt(make_config(n, 2, 0, 1), MPI_COMM_WORLD);
+    const auto [b, e] = opt.local_rows();
+    std::vector<int> firsts(static_cast<std::size_t>(size_of())), lasts(firsts.size());
+    MPI_Allgather(&b, 1, MPI_INT, firsts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+    MPI_Allgather(&e, 1, MPI_INT, lasts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+    EXPECT_EQ(firsts.front(), 0);
+    EXPECT_EQ(lasts.back(), n);
+    for (std::size_t r = 0; r < firsts.size(); ++r) {
+      const int count = lasts[r] - firsts[r];
+      EXPECT_TRUE(count == n / size_of() || count == n / size_of() + 1) << "rank " << r << " has " << count;
+      if (r > 0) EXPECT_EQ(firsts[r], lasts[r - 1]);
+    }
+    EXPECT_EQ(opt.ask_local().rows, e - b);
+  }
+}
+
+TEST(Mpi, AConfigThatDiffersOnOneRankThrowsOnEveryRankNamingTheField) {
+  if (size_of() < 2) GTEST_SKIP() << "needs 2 or more ranks";
+  diffevo::config c = make_config(16, 3, 0, 1);
+  if (rank_of() == size_of() - 1) c.temperature = 0.5;
+  const std::string expect = "config.temperature differs between ranks: rank 0 has 1, rank " +
+                             std::to_string(size_of() - 1) + " has 0.5";
+  try {
+    diffevo::mpi::optimizer opt(c, MPI_COMM_WORLD);
+    ADD_FAILURE() << "no exception";
+  } catch (const diffevo::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+  }
+  // The options too.
+  diffevo::mpi::options o;
+  if (rank_of() == 0) o.check_every = 3;
+  EXPECT_THROW(diffevo::mpi::optimizer(make_config(16, 3, 0, 1), MPI_COMM_WORLD, o), diffevo::invalid_argument);
+}
+
+TEST(Mpi, ABadConfigOnEveryRankThrowsItsOwnMessage) {
+  diffevo::config c = make_config(16, 3, 0, 1);
+  c.population = 1;
+  try {
+    diffevo::mpi::optimizer opt(c, MPI_COMM_WORLD);
+    ADD_FAILURE() << "no exception";
+  } catch (const diffevo::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 0: population must be >= 2"), std::string::npos) << e.what();
+  }
+}
+
+struct evaluation_failed : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+TEST(Mpi, AFitnessThatThrowsOnOneRankThrowsOnEveryRankAtTheSameGenerationAndCanBeRetried) {
+  const diffevo::config c = make_config(23, 3, 0, 9);
+  const diffevo::optimize_result one = single_process(c);
+  const int bad = size_of() - 1;
+  for (const bool library_type : {false, true}) {
+    diffevo::mpi::optimizer opt(c, MPI_COMM_WORLD);
+    const auto [b, e] = opt.local_rows();
+    std::vector<float> f(static_cast<std::size_t>(e - b));
+    bool thrown = false;
+    while (!opt.done()) {
+      const diffevo::population_view rows = opt.ask_local();
+      try {
+        try {
+          if (!thrown && opt.generation() == 4 && rank_of() == bad) {
+            if (library_type) throw diffevo::invalid_argument("my evaluator refused row 3");
+            throw evaluation_failed("simulator crashed");
+          }
+          for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = row_fitness(rows.row(i), rows.cols);
+        } catch (...) {
+          opt.tell_local_failed(std::current_exception());
+        }
+        opt.tell_local(f.data(), f.size());
+      } catch (const diffevo::invalid_argument& x) {
+        EXPECT_TRUE(library_type);
+        EXPECT_EQ(std::string(x.what()), "rank " + std::to_string(bad) + ", generation 4: my evaluator refused row 3");
+        thrown = true;
+      } catch (const diffevo::mpi::rank_failure& x) {
+        EXPECT_FALSE(library_type);
+        EXPECT_EQ(x.rank(), bad);
+        EXPECT_EQ(std::string(x.what()), "rank " + std::to_string(bad) + ", generation 4: simulator crashed");
+        if (rank_of() == bad) {  // the original is nested on the rank where it happened
+          EXPECT_THROW(std::rethrow_if_nested(x), evaluation_failed);
+        }
+        thrown = true;
+      }
+    }
+    EXPECT_TRUE(all_ranks(thrown));
+    // The retry told generation 4 again: the run is the uninterrupted one.
+    const diffevo::population_view p = opt.ask();
+    EXPECT_TRUE(all_ranks(std::memcmp(p.data, one.population.data(), p.size() * sizeof(float)) == 0));
+  }
+}
+
+TEST(Mpi, TheOneCallDriverThrowsOnEveryRankWhenOneRanksFitnessThrows) {
+  const int bad = size_of() - 1;
+  int calls = 0;
+  try {
+    diffevo::mpi::optimize(make_config(23, 3, 0, 9), MPI_COMM_WORLD, [&](diffevo::population_view rows, int, float* f) {
+      if (++calls == 3 && rank_of() == bad) throw evaluation_failed("boom");
+      for (int i = 0; i < rows.rows; ++i) f[i] = 0;
+    });
+    ADD_FAILURE() << "no exception";
+  } catch (const diffevo::mpi::rank_failure& x) {
+    EXPECT_EQ(std::string(x.what()), "rank " + std::to_string(bad) + ", generation 2: boom");
+  }
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(Mpi, ABadFitnessValueOnOneRankIsNamedByItsPopulationIndexOnEveryRank) {
+  diffevo::config c = make_config(10, 2, 0, 3);
+  c.density = diffevo::density_kind::identity;
+  diffevo::mpi::optimizer opt(c, MPI_COMM_WORLD);
+  const auto [b, e] = opt.local_rows();
+  opt.ask_local();
+  std::vector<float> f(static_cast<std::size_t>(e - b), 1.0f);
+  if (b <= 7 && 7 < e) f[static_cast<std::size_t>(7 - b)] = -2.0f;  // negative under identity
+  try {
+    opt.tell_local(f.data(), f.size());
+    ADD_FAILURE() << "no exception";
+  } catch (const diffevo::invalid_argument& x) {
+    EXPECT_NE(std::string(x.what()).find("generation 0: fitness[7] = -2"), std::string::npos) << x.what();
+  }
+  EXPECT_EQ(opt.generation(), 0);
+  std::fill(f.begin(), f.end(), 1.0f);
+  opt.tell_local(f.data(), f.size());  // the retry goes through
+  EXPECT_EQ(opt.generation(), 1);
+}
+
+TEST(Mpi, AWrongCountOrOrderOnOneRankThrowsOnEveryRankWithoutHanging) {
+  diffevo::mpi::optimizer opt(make_config(10, 2, 0, 3), MPI_COMM_WORLD);
+  const auto [b, e] = opt.local_rows();
+  std::vector<float> f(static_cast<std::size_t>(e - b) + 1, 1.0f);
+  // tell_local before ask on every rank:
+  EXPECT_THROW(opt.tell_local(f.data(), static_cast<std::size_t>(e - b)), diffevo::logic_error);
+  opt.ask();
+  const std::size_t n = rank_of() == size_of() - 1 ? f.size() : f.size() - 1;
+  try {
+    opt.tell_local(f.data(), n);
+    ADD_FAILURE() << "no exception";
+  } catch (const diffevo::invalid_argument& x) {
+    EXPECT_NE(std::string(x.what()).find("rank " + std::to_string(size_of() - 1) + ", generation 0: tell_local(): fitness has"),
+              std::string::npos)
+        << x.what();
+  }
+  EXPECT_EQ(opt.generation(), 0);
+}
+
+TEST(Mpi, ObserversRunOnRankZeroOnly) {
+  diffevo::mpi::optimizer opt(make_config(12, 2, 0, 3), MPI_COMM_WORLD);
+  int records = 0;
+  opt.on_generation([&](const diffevo::generation_record&) { ++records; });
+  diffevo::mpi::run(opt, local_rows_fitness());
+  EXPECT_EQ(records, rank_of() == 0 ? opt.generations() : 0);
+}
+
+std::string temp_path(const char* name) {
+  const char* dir = std::getenv("DIFFEVO_MPI_TEST_DIR");
+  std::string base = dir ? dir : ".";
+  return base + "/" + name + "-" + std::to_string(size_of()) + ".ckpt";
+}
+
+TEST(Mpi, ASaveByRankZeroResumesAtThisRankCountAndInOneProcess) {
+  for (const shape& s : {shape{29, 40, 0}, shape{29, 40, 4}}) {
+    const diffevo::config c = make_config(s.n, s.d, s.latent, 77);
+    const diffevo::optimize_result one = single_process(c);
+    const std::string path = temp_path("save");
+    {
+      diffevo::mpi::optimizer opt(c, MPI_COMM_WORLD);
+      const auto [b, e] = opt.local_rows();
+      std::vector<float> f(static_cast<std::size_t>(e - b));
+      for (int g = 0; g < 5; ++g) {
+        const diffevo::population_view rows = opt.ask_local();
+        for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = row_fitness(rows.row(i), rows.cols);
+        opt.tell_local(f.data(), f.size());
+      }
+      opt.save(path);
+    }
+    diffevo::mpi::optimizer resumed = diffevo::mpi::optimizer::load(path, MPI_COMM_WORLD, &c);
+    EXPECT_EQ(resumed.generation(), 5);
+    const diffevo::optimize_result many = diffevo::mpi::run(resumed, local_rows_fitness());
+    EXPECT_TRUE(same_bits(one.population, many.population));
+    EXPECT_TRUE(same_bits(one.best, many.best));
+    if (rank_of() == 0) {  // the same file in one process
+      diffevo::optimizer alone = diffevo::optimizer::load(path, &c);
+      const diffevo::optimize_result r = diffevo::run(alone, [](diffevo::population_view p, float* f) {
+        for (int i = 0; i < p.rows; ++i) f[i] = row_fitness(p.row(i), p.cols);
+      });
+      EXPECT_TRUE(same_bits(one.population, r.population));
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank_of() == 0) std::remove(path.c_str());
+  }
+}
+
+TEST(Mpi, ASaveThatFailsOnRankZeroThrowsOnEveryRank) {
+  diffevo::mpi::optimizer opt(make_config(8, 2, 0, 3), MPI_COMM_WORLD);
+  try {
+    opt.save("/nonexistent-directory/run.ckpt");
+    ADD_FAILURE() << "no exception";
+  } catch (const diffevo::checkpoint_error& x) {
+    EXPECT_NE(std::string(x.what()).find("rank 0, saving /nonexistent-directory/run.ckpt: "), std::string::npos) << x.what();
+  }
+}
+
+TEST(Mpi, ALoadThatFailsOnOneRankThrowsOnEveryRank) {
+  if (size_of() < 2) GTEST_SKIP() << "needs 2 or more ranks";
+  const diffevo::config c = make_config(8, 2, 0, 3);
+  const std::string path = temp_path("load-one");
+  {
+    diffevo::mpi::optimizer opt(c, MPI_COMM_WORLD);
+    opt.save(path);
+  }
+  const std::string mine = rank_of() == 1 ? path + ".missing" : path;
+  EXPECT_THROW(diffevo::mpi::optimizer::load(mine, MPI_COMM_WORLD), diffevo::checkpoint_error);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank_of() == 0) std::remove(path.c_str());
+}
+
+TEST(Mpi, PlantedDriftIsCaughtOnEveryRankNamingTheGeneration) {
+  if (size_of() < 2) GTEST_SKIP() << "needs 2 or more ranks";
+  // Two runs of one config told different fitness: at generation 3 their populations differ. Rank 1
+  // resumes the other one, as a rank whose hardware gave other bits would hold another state.
+  const diffevo::config c = make_config(12, 3, 0, 3);
+  const std::string a = temp_path("drift-a"), b = temp_path("drift-b");
+  if (rank_of() == 0) {
+    for (const std::string& path : {a, b}) {
+      diffevo::optimizer opt(c);
+      for (int g = 0; g < 3; ++g) {
+        opt.ask();
+        std::vector<float> f(12, 1.0f);
+        if (path == b) f[static_cast<std::size_t>(g)] = 5.0f;
+        opt.tell(f);
+      }
+      opt.save(path);
+    }
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  try {
+    diffevo::mpi::optimizer::load(rank_of() == 1 ? b : a, MPI_COMM_WORLD);
+    ADD_FAILURE() << "no exception";
+  } catch (const diffevo::mpi::state_drift& x) {
+    EXPECT_NE(std::string(x.what()).find("state drift at generation 3: the population on 1 rank(s) (the first: rank 1)"),
+              std::string::npos)
+        << x.what();
+  }
+  // With the check off, nothing is compared.
+  diffevo::mpi::options off;
+  off.check_every = 0;
+  EXPECT_NO_THROW(diffevo::mpi::optimizer::load(rank_of() == 1 ? b : a, MPI_COMM_WORLD, nullptr, off));
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank_of() == 0) {
+    std::remove(a.c_str());
+    std::remove(b.c_str());
+  }
+}
+
+TEST(Mpi, PopulationHashSeesOneFlippedBit) {
+  std::vector<float> v(1001);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i) * 0.25f - 3.0f;
+  const std::uint64_t h = diffevo::mpi::population_hash(v.data(), v.size());
+  EXPECT_EQ(h, diffevo::mpi::population_hash(v.data(), v.size()));
+  for (std::size_t i : {std::size_t(0), std::size_t(7), std::size_t(512), std::size_t(1000)}) {
+    std::vector<float> w = v;
+    std::uint32_t bits;
+    std::memcpy(&bits, &w[i], 4);
+    bits ^= 1u;
+    std::memcpy(&w[i], &bits, 4);
+    EXPECT_NE(h, diffevo::mpi::population_hash(w.data(), w.size())) << "index " << i;
+  }
+  EXPECT_NE(h, diffevo::mpi::population_hash(v.data(), v.size() - 1));
+}
+
+TEST(Mpi, CartPoleReturnsOfEachRanksRowsAreThoseOfOneWholeEvaluation) {
+  diffevo::rollout_config rc;
+  rc.layers = {4, 8, 2};
+  rc.seed = 11;
+  rc.max_steps = 200;
+  rc.backend = diffevo::backend_kind::cpu;
+  rc.cpu_threads = 1;
+  diffevo::cartpole_evaluator ev(rc);
+  diffevo::config c = make_config(19, ev.parameter_count(), 0, 4);
+  c.steps = 4;
+  std::uint64_t gen = 0;
+  const diffevo::optimize_result one = diffevo::optimize(c, [&](diffevo::population_view p, float* f) {
+    ev.evaluate(p, f, gen++);
+  });
+  std::uint64_t gen2 = 0;
+  const diffevo::optimize_result many =
+      diffevo::mpi::optimize(c, MPI_COMM_WORLD, [&](diffevo::population_view rows, int first, float* f) {
+        ev.evaluate(rows, f, gen2++, static_cast<std::uint64_t>(first));
+      });
+  EXPECT_TRUE(same_bits(one.fitness, many.fitness));
+  EXPECT_TRUE(same_bits(one.population, many.population));
+}
+
+TEST(Mpi, NodeLocalRanksCountFromZeroOnThisMachine) {
+  // mpiexec here starts every rank on this machine.
+  EXPECT_EQ(diffevo::mpi::node_local_rank(MPI_COMM_WORLD), rank_of());
+}
+
+TEST(Mpi, CommunicationTimeIsCounted) {
+  diffevo::mpi::optimizer opt(make_config(16, 2, 0, 3), MPI_COMM_WORLD);
+  diffevo::mpi::run(opt, local_rows_fitness());
+  EXPECT_GT(opt.communication_seconds(), 0.0);
+  EXPECT_EQ(opt.size(), size_of());
+  EXPECT_EQ(opt.rank(), rank_of());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  if (rank_of() != 0) ::testing::GTEST_FLAG(brief) = true;  // rank 0 reports in full, the others failures only
+  int failed = RUN_ALL_TESTS() != 0 ? 1 : 0, any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Finalize();
+  return any;
+}
