@@ -1,7 +1,8 @@
 // Mode `distributed` (run under mpiexec): strong scaling of a generation across ranks. In one job, rank 0
 // first runs the workload alone (one rank, one thread: the P = 1 time, measured side by side with the
-// P-rank time, since this machine's timings drift), then every rank runs it together; the two phases
-// alternate --runs times and the medians are compared. Also times MPI_Allgather from 4 B to 64 MB per
+// P-rank time, since this machine's timings drift), then every rank runs it alone at once (the P = 1
+// time when every core is busy: the machine's shared memory bandwidth and caches, apart from MPI),
+// then every rank runs it together; the phases alternate --runs times and the medians are compared. Also times MPI_Allgather from 4 B to 64 MB per
 // rank, the latency and bandwidth that bench/NOTES.md's model for large rank counts is built from.
 #include <mpi.h>
 
@@ -160,17 +161,22 @@ int run_distributed(const options& o) {
   j.raw(", ").key("workloads").raw("[");
   if (rank == 0)
     std::printf("distributed: %d rank(s), one thread each, %d generations x %d runs per phase (cpu backend)\n\n"
-                "| workload | N | update | 1 rank s/gen | %d ranks s/gen | speedup | efficiency | comm s/gen | comm %% | eval s | update s |\n"
-                "|---|---|---|---|---|---|---|---|---|---|---|\n",
+                "| workload | N | update | 1 rank s/gen | 1 rank s/gen, all cores busy | %d ranks s/gen | speedup | "
+                "efficiency | efficiency vs busy | comm s/gen | comm %% | eval s | update s |\n"
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
                 size, generations, runs, size);
   for (std::size_t wi = 0; wi < work.size(); ++wi) {
     const workload& w = work[wi];
-    std::vector<double> one, many, comm, eval, upd;
+    std::vector<double> one, busy, many, comm, eval, upd;
     std::string mode_name;
     for (int r = 0; r < runs; ++r) {
       progress(quiet_o, "distributed: %s, run %d of %d: 1 rank\n", w.name.c_str(), r + 1, runs);
       if (rank == 0) one.push_back(time_generations(w, MPI_COMM_SELF, mo, generations).generation);
       quiet_barrier(MPI_COMM_WORLD);
+      // Every rank alone at once (no communication): what sharing the machine's memory and caches
+      // costs by itself, apart from anything MPI does.
+      progress(quiet_o, "distributed: %s, run %d of %d: %d ranks each alone\n", w.name.c_str(), r + 1, runs, size);
+      busy.push_back(max_over(time_generations(w, MPI_COMM_SELF, mo, generations).generation, MPI_COMM_WORLD));
       progress(quiet_o, "distributed: %s, run %d of %d: %d ranks\n", w.name.c_str(), r + 1, runs, size);
       const timing t = time_generations(w, MPI_COMM_WORLD, mo, generations);
       many.push_back(max_over(t.generation, MPI_COMM_WORLD));
@@ -183,16 +189,18 @@ int run_distributed(const options& o) {
                          (mo.update == diffevo::mpi::update_mode::automatic && size > 1 &&
                           w.cfg.population >= diffevo::mpi::k_shard_min_population);
     mode_name = sharded ? "sharded" : "replicated";
-    const double t1 = median(one), tp = median(many), c = median(comm);
+    const double t1 = median(one), tb = median(busy), tp = median(many), c = median(comm);
     if (rank == 0) {
-      std::printf("| %s | %d | %s | %.3f | %.3f | %.2f | %.1f %% | %.4f | %.2f | %.3f | %.3f |\n", w.name.c_str(),
-                  w.cfg.population, mode_name.c_str(), t1, tp, t1 / tp, 100.0 * t1 / (size * tp), c, 100.0 * c / tp,
-                  median(eval), median(upd));
+      std::printf("| %s | %d | %s | %.3f | %.3f | %.3f | %.2f | %.1f %% | %.1f %% | %.4f | %.2f | %.3f | %.3f |\n",
+                  w.name.c_str(), w.cfg.population, mode_name.c_str(), t1, tb, tp, t1 / tp, 100.0 * t1 / (size * tp),
+                  100.0 * tb / (size * tp), c, 100.0 * c / tp, median(eval), median(upd));
       std::fflush(stdout);
     }
     j.raw(wi ? ", {" : "{").key("workload").str(w.name).raw(", ").key("population").num(w.cfg.population);
     j.raw(", ").key("dimension").num(w.cfg.dimension).raw(", ").key("update").str(mode_name);
     j.raw(", ").key("one_rank_seconds_per_generation").num(t1).raw(", ").key("ranks_seconds_per_generation").num(tp);
+    j.raw(", ").key("one_rank_all_cores_busy_seconds_per_generation").num(tb);
+    j.raw(", ").key("efficiency_vs_busy").num(tb / (size * tp));
     j.raw(", ").key("efficiency").num(t1 / (size * tp)).raw(", ").key("communication_seconds_per_generation").num(c);
     j.raw(", ").key("evaluation_seconds").num(median(eval)).raw(", ").key("update_seconds").num(median(upd));
     j.raw(", ").key("one_rank_runs").raw("[");

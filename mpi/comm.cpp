@@ -136,6 +136,10 @@ void channel::agree(std::exception_ptr local, const std::string& where) {
   int failing = local ? rank_ : size_;
   run("MPI_Allreduce", [&] { return MPI_Allreduce(MPI_IN_PLACE, &failing, 1, MPI_INT, MPI_MIN, comm_); });
   if (failing == size_) return;
+  raise_from(failing, local, where);
+}
+
+void channel::raise_from(int failing, std::exception_ptr local, const std::string& where) {
   std::pair<int, std::string> error{k_other, ""};
   if (rank_ == failing) error = classify(local);
   int k = error.first;

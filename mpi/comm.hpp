@@ -12,7 +12,8 @@
 
 namespace diffevo::mpi::detail {
 
-/// Throws mpi_error naming `call` and MPI's reason unless `rc` is MPI_SUCCESS.
+/// Throws mpi_error naming `call` and MPI's reason unless `rc` is MPI_SUCCESS. An MPI error is this
+/// rank's alone (the others are not told): the job should end (MPI_Abort), as MPI's default would.
 void check(int rc, const char* call);
 
 /// A duplicated communicator that returns errors (never aborts) and times the calls made through it.
@@ -43,6 +44,9 @@ class channel {
   /// lowest failing rank, as the same diffevo type (else rank_failure), its message prefixed by
   /// "rank r, <where>: " ("rank r: " for an empty `where`); on that rank with `local` nested.
   void agree(std::exception_ptr local, const std::string& where);
+  /// The second half of agree(), for callers that found the lowest failing rank `failing` in a
+  /// reduction of their own (folded with other values): every rank throws that rank's error.
+  [[noreturn]] void raise_from(int failing, std::exception_ptr local, const std::string& where);
 
   /// Broadcasts a string from `root` (collective).
   std::string broadcast(const std::string& s, int root);

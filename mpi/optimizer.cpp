@@ -25,6 +25,7 @@ struct optimizer::state {
   options opts;
   std::vector<int> counts, firsts;  // each rank's rows
   std::optional<diffevo::optimizer> run;
+  std::shared_ptr<detail::mpi_row_exchange> exchange;  // sharded with 2 or more ranks, else null
   bool asked = false;
   bool broken = false;  // the ranks' states may differ: every call throws
   std::string broken_why;
@@ -51,15 +52,15 @@ struct optimizer::state {
 
   std::string where() const { return msg("generation ", run ? run->generation() : 0); }
 
-  /// Collective: compares the population hash across ranks; a difference breaks the run.
-  void check_hash() {
+  /// This rank's population hash (local: the cuda backend copies the population to the host).
+  std::uint64_t local_hash() {
     const population_view p = current();
-    std::uint64_t h = population_hash(p.data, p.size());
-    std::uint64_t lo = h, hi = h;
-    ch.run("MPI_Allreduce", [&] { return MPI_Allreduce(&h, &lo, 1, MPI_UINT64_T, MPI_MIN, ch.comm()); });
-    ch.run("MPI_Allreduce", [&] { return MPI_Allreduce(&h, &hi, 1, MPI_UINT64_T, MPI_MAX, ch.comm()); });
-    if (lo == hi) return;
-    // Name the ranks whose state differs from rank 0's.
+    return population_hash(p.data, p.size());
+  }
+
+  /// Collective, after the ranks found that their hashes differ (`h`: this rank's): names the ranks
+  /// whose population differs from rank 0's, breaks the run and throws state_drift on every rank.
+  [[noreturn]] void drift(std::uint64_t h) {
     std::uint64_t h0 = h;
     ch.run("MPI_Bcast", [&] { return MPI_Bcast(&h0, 1, MPI_UINT64_T, 0, ch.comm()); });
     int differs = h != h0 ? 1 : 0, how_many = 0, lowest = differs ? ch.rank() : ch.size();
@@ -73,28 +74,54 @@ struct optimizer::state {
     throw state_drift(broken_why);
   }
 
+  /// Collective: compares the population hash across ranks (one reduction of {h, ~h} by MIN gives the
+  /// smallest and the largest hash).
+  void check_hash() {
+    std::exception_ptr err;
+    std::uint64_t h = 0;
+    try {
+      h = local_hash();
+    } catch (...) {
+      err = std::current_exception();
+    }
+    ch.agree(err, where());
+    std::uint64_t v[2] = {h, ~h};
+    ch.run("MPI_Allreduce", [&] { return MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_UINT64_T, MPI_MIN, ch.comm()); });
+    if (v[0] != ~v[1]) drift(h);
+  }
+
+  /// Whether the hash is compared after this generation. Not with a sharded update: every rank's rows
+  /// are then the owner's, exchanged, so the ranks cannot drift apart (only the start is compared).
   bool hash_due() const {
-    return opts.check_every > 0 && run->generation() % opts.check_every == 0;
+    return opts.check_every > 0 && !exchange && run->generation() % opts.check_every == 0;
   }
 
   /// After construction or load (collective): same backend everywhere, the exchange, the first hash.
   void start() {
     std::vector<std::pair<std::string, std::string>> kind{{"backend (in use)", to_string(run->backend())}};
     detail::require_same(ch, kind, "optimizer");
-    const config& c = run->cfg();
-    detail::row_layout(c.population, ch.size(), counts, firsts);
-    all_fitness.resize(static_cast<std::size_t>(c.population));
-    if (opts.update == update_mode::automatic)
-      opts.update = run->backend() == backend_kind::cpu && ch.size() > 1 && c.population >= k_shard_min_population
-                        ? update_mode::sharded
-                        : update_mode::replicated;
-    if (opts.update == update_mode::sharded) {
-      if (run->backend() != backend_kind::cpu)
+    std::exception_ptr err;
+    try {
+      const config& c = run->cfg();
+      detail::row_layout(c.population, ch.size(), counts, firsts);
+      all_fitness.resize(static_cast<std::size_t>(c.population));
+      if (opts.update == update_mode::automatic)
+        opts.update = run->backend() == backend_kind::cpu && ch.size() > 1 && c.population >= k_shard_min_population
+                          ? update_mode::sharded
+                          : update_mode::replicated;
+      if (opts.update == update_mode::sharded && run->backend() != backend_kind::cpu)
         throw invalid_argument(msg("options.update = sharded needs the cpu backend; this run is on ",
                                    to_string(run->backend()), " (use replicated or automatic)"));
-      if (ch.size() > 1)
-        diffevo::detail::set_row_exchange(*run, std::make_shared<detail::mpi_row_exchange>(ch, c.population));
+      if (opts.update == update_mode::sharded && ch.size() > 1) {
+        const std::size_t row = sizeof(float) * static_cast<std::size_t>(c.dimension);
+        exchange = std::make_shared<detail::mpi_row_exchange>(
+            ch, c.population, std::initializer_list<std::size_t>{row, sizeof(float) * static_cast<std::size_t>(c.latent_dim), sizeof(double)});
+        diffevo::detail::set_row_exchange(*run, exchange);
+      }
+    } catch (...) {
+      err = std::current_exception();
     }
+    ch.agree(err, "");
     if (opts.check_every > 0) check_hash();
   }
 };
@@ -181,10 +208,16 @@ void optimizer::tell_local(const float* fitness, std::size_t n) {
                           MPI_FLOAT, s.ch.comm());
   });
 
-  // Every rank now tells the same values to the same state: a bad value fails everywhere alike. A
-  // failure of one rank only (memory, an observer on rank 0) is told apart by whether the
-  // generation was applied.
+  // Every rank now tells the same values to the same state: a bad value fails everywhere alike. The
+  // sharded update agrees on its local failures before each exchange (an error every rank then holds,
+  // nothing applied anywhere). Anything else that failed on some ranks only (an observer on rank 0,
+  // memory) is told apart below by whether the generation was applied.
   const int before = s.run->generation();
+  const std::string where = msg("generation ", before);
+  if (s.exchange) {
+    s.exchange->where = where;
+    s.exchange->agreed = nullptr;
+  }
   err = nullptr;
   try {
     s.current();  // asked this generation (cached: the cuda backend copies on every ask())
@@ -192,26 +225,42 @@ void optimizer::tell_local(const float* fitness, std::size_t n) {
   } catch (...) {
     err = std::current_exception();
   }
-  int applied = s.run->generation() != before ? 1 : 0, all_applied = applied, any_applied = applied;
-  s.ch.run("MPI_Allreduce", [&] { return MPI_Allreduce(&applied, &all_applied, 1, MPI_INT, MPI_MIN, s.ch.comm()); });
-  s.ch.run("MPI_Allreduce", [&] { return MPI_Allreduce(&applied, &any_applied, 1, MPI_INT, MPI_MAX, s.ch.comm()); });
-  if (all_applied != any_applied) {
+  if (s.exchange && s.exchange->agreed) std::rethrow_exception(s.exchange->agreed);
+  const bool applied = s.run->generation() != before;
+  if (applied) s.asked = false;  // else the same generation is told again
+  std::uint64_t h = 0;
+  const bool hash = applied && s.hash_due();
+  if (hash) {
+    try {
+      h = s.local_hash();
+    } catch (...) {
+      if (!err) err = std::current_exception();
+    }
+  }
+  // One reduction by MIN: the lowest failing rank, applied on every rank, applied on none, and the
+  // smallest and largest hash.
+  std::uint64_t v[5] = {static_cast<std::uint64_t>(err ? s.ch.rank() : s.ch.size()), applied ? 1u : 0u,
+                        applied ? 0u : 1u, h, ~h};
+  s.ch.run("MPI_Allreduce", [&] { return MPI_Allreduce(MPI_IN_PLACE, v, 5, MPI_UINT64_T, MPI_MIN, s.ch.comm()); });
+  const bool all_applied = v[1] == 1, none_applied = v[2] == 1;
+  const int failing = static_cast<int>(v[0]);
+  if (!all_applied && !none_applied) {
     s.broken = true;
     s.broken_why = msg("generation ", before, " was applied on some ranks only (a rank's update failed); the ranks' "
                        "states differ and the run cannot go on: resume from the last checkpoint");
     try {
-      s.ch.agree(err, msg("generation ", before));
+      if (failing < s.ch.size()) s.ch.raise_from(failing, err, where);
     } catch (...) {
       std::throw_with_nested(state_drift(s.broken_why));
     }
     throw state_drift(s.broken_why);
   }
-  if (all_applied) s.asked = false;  // else the same generation is told again
-  s.ch.agree(err, msg("generation ", before));
-  if (s.hash_due()) s.check_hash();
+  if (hash && failing == s.ch.size() && v[3] != ~v[4]) s.drift(h);
+  if (failing < s.ch.size()) s.ch.raise_from(failing, err, where);
 }
 
 void optimizer::tell_local_failed(std::exception_ptr error) {
+  s_->require_intact();  // a broken run throws on every rank alike, before any collective
   if (!error) error = std::make_exception_ptr(invalid_argument("tell_local_failed(): the exception is null"));
   s_->ch.agree(error, s_->where());
   std::rethrow_exception(error);  // unreachable: agree() throws when this rank passes an error
@@ -219,6 +268,7 @@ void optimizer::tell_local_failed(std::exception_ptr error) {
 
 void optimizer::save(const std::string& path) const {
   s_->require_intact();
+  diffevo::detail::complete_rows(*s_->run);  // a sharded update's x0, exchanged (collective)
   std::exception_ptr err;
   if (s_->ch.rank() == 0) {
     try {
@@ -240,7 +290,11 @@ int optimizer::generations() const noexcept { return s_->run->generations(); }
 std::vector<float> optimizer::best() const { return s_->run->best(); }
 float optimizer::best_fitness() const { return s_->run->best_fitness(); }
 bool optimizer::has_best() const noexcept { return s_->run->has_best(); }
-std::vector<float> optimizer::x0() const { return s_->run->x0(); }
+std::vector<float> optimizer::x0() const {
+  s_->require_intact();
+  diffevo::detail::complete_rows(*s_->run);  // a sharded update's x0, exchanged (collective)
+  return s_->run->x0();
+}
 const config& optimizer::cfg() const noexcept { return s_->run->cfg(); }
 const options& optimizer::opts() const noexcept { return s_->opts; }
 int optimizer::rank() const noexcept { return s_->ch.rank(); }
@@ -250,26 +304,25 @@ double optimizer::communication_seconds() const noexcept { return s_->ch.seconds
 
 optimize_result run(optimizer& opt, const local_fitness& fitness) {
   // Each rank evaluates its rows; a throw there becomes every rank's exception (tell_local_failed).
-  const auto evaluate = [&](population_view rows, float* f) {
-    try {
-      if (!fitness) throw invalid_argument("diffevo::mpi::run: fitness callback is empty");
-      fitness(rows, opt.local_rows().first, f);
-    } catch (...) {
-      opt.tell_local_failed(std::current_exception());
-    }
-  };
   const auto [first, last] = opt.local_rows();
   std::vector<float> f(static_cast<std::size_t>(last - first));
   while (!opt.done()) {
-    evaluate(opt.ask_local(), f.data());
+    try {
+      if (!fitness) throw invalid_argument("diffevo::mpi::run: fitness callback is empty");
+      fitness(opt.ask_local(), first, f.data());
+    } catch (...) {
+      opt.tell_local_failed(std::current_exception());
+    }
     opt.tell_local(f.data(), f.size());
   }
   // The final population: evaluated by rows, gathered, collected alike on every rank.
   optimizer::state& s = *opt.s_;
-  const population_view all = opt.ask();
+  s.require_intact();
+  population_view all{};
   std::exception_ptr err;
   try {
     if (!fitness) throw invalid_argument("diffevo::mpi::run: fitness callback is empty");
+    all = opt.ask();
     fitness(opt.ask_local(), first, f.data());
   } catch (...) {
     err = std::current_exception();

@@ -4,6 +4,10 @@
 #include <mpi.h>
 
 #include <climits>
+#include <exception>
+#include <initializer_list>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "diffevo/error.hpp"
@@ -15,30 +19,65 @@ namespace diffevo::mpi::detail {
 
 class mpi_row_exchange final : public diffevo::detail::row_exchange {
  public:
-  mpi_row_exchange(channel& ch, int n) : ch_(ch) { row_layout(n, ch.size(), counts_, firsts_); }
+  /// `row_sizes`: the row sizes in bytes that will be exchanged, whose types are made now (local work,
+  /// so that the exchanges themselves allocate nothing).
+  mpi_row_exchange(channel& ch, int n, std::initializer_list<std::size_t> row_sizes) : ch_(ch) {
+    row_layout(n, ch.size(), counts_, firsts_);
+    for (std::size_t b : row_sizes) row_type(b);
+  }
+  ~mpi_row_exchange() override {
+    int finalized = 1;
+    if (MPI_Finalized(&finalized) != MPI_SUCCESS || finalized) return;
+    for (auto& t : types_) MPI_Type_free(&t.second);
+  }
+  mpi_row_exchange(const mpi_row_exchange&) = delete;
+  mpi_row_exchange& operator=(const mpi_row_exchange&) = delete;
+
   int first() const override { return firsts_[static_cast<std::size_t>(ch_.rank())]; }
   int last() const override { return first() + counts_[static_cast<std::size_t>(ch_.rank())]; }
 
   void allgather_rows(void* data, std::size_t row_bytes) override {
-    if (row_bytes > static_cast<std::size_t>(INT_MAX))
-      throw invalid_argument(diffevo::detail::msg("diffevo::mpi: a row of ", row_bytes,
-                                                  " bytes is too large for the sharded update's exchange"));
-    // One row is one element, so the counts stay small whatever N x D is.
-    MPI_Datatype row = MPI_DATATYPE_NULL;
-    ch_.run("MPI_Type_contiguous", [&] { return MPI_Type_contiguous(static_cast<int>(row_bytes), MPI_BYTE, &row); });
-    struct release {
-      MPI_Datatype* t;
-      ~release() { MPI_Type_free(t); }
-    } guard{&row};
-    ch_.run("MPI_Type_commit", [&] { return MPI_Type_commit(&row); });
+    const MPI_Datatype row = row_type(row_bytes);
     ch_.run("MPI_Allgatherv", [&] {
       return MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts_.data(), firsts_.data(), row, ch_.comm());
     });
   }
 
+  void agree(std::exception_ptr local) override {
+    try {
+      ch_.agree(local, where);
+    } catch (...) {
+      agreed = std::current_exception();  // every rank holds it now; the update changed nothing
+      throw;
+    }
+  }
+
+  std::string where;              ///< names the call in an agreed error ("generation 4")
+  std::exception_ptr agreed;      ///< the last error agree() threw (on every rank alike)
+
  private:
+  /// One committed type per row size, so each row is one element and the counts stay small whatever
+  /// N x D is; kept for the exchange's lifetime.
+  MPI_Datatype row_type(std::size_t row_bytes) {
+    const auto it = types_.find(row_bytes);
+    if (it != types_.end()) return it->second;
+    if (row_bytes > static_cast<std::size_t>(INT_MAX))
+      throw invalid_argument(diffevo::detail::msg("diffevo::mpi: a row of ", row_bytes,
+                                                  " bytes is too large for the sharded update's exchange"));
+    MPI_Datatype t = MPI_DATATYPE_NULL;
+    check(MPI_Type_contiguous(static_cast<int>(row_bytes), MPI_BYTE, &t), "MPI_Type_contiguous");
+    const int rc = MPI_Type_commit(&t);
+    if (rc != MPI_SUCCESS) {
+      MPI_Type_free(&t);
+      check(rc, "MPI_Type_commit");
+    }
+    types_[row_bytes] = t;
+    return t;
+  }
+
   channel& ch_;
   std::vector<int> counts_, firsts_;
+  std::map<std::size_t, MPI_Datatype> types_;
 };
 
 }  // namespace diffevo::mpi::detail

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <string>
 
 #include "host/backend/backend.hpp"
@@ -92,12 +93,25 @@ void optimizer::apply(const detail::fitness_summary& sum, double started) {
   std::vector<float> new_best;
   const bool improved =
       sum.best >= 0 && (!s_->has_best || detail::improves(sum.best_value, s_->best_fitness, s_->cfg.goal));
-  if (improved) {
-    new_best.resize(static_cast<std::size_t>(s_->cfg.dimension));
-    s_->impl->copy_params_row(sum.best, new_best.data());
-  }
   generation_record rec;
-  if (s_->observer) detail::fitness_stats(s_->impl->last_fitness(), s_->cfg.goal, rec);
+  const auto prepare = [&] {
+    if (improved) {
+      new_best.resize(static_cast<std::size_t>(s_->cfg.dimension));
+      s_->impl->copy_params_row(sum.best, new_best.data());
+    }
+    if (s_->observer) detail::fitness_stats(s_->impl->last_fitness(), s_->cfg.goal, rec);
+  };
+  if (s_->exchange) {  // sharded: a failure here on one process must not leave the others in the update's exchange
+    std::exception_ptr local;
+    try {
+      prepare();
+    } catch (...) {
+      local = std::current_exception();
+    }
+    s_->exchange->agree(local);
+  } else {
+    prepare();
+  }
   const ddim_coefficients c = ddim_step(s_->alphas, s_->generation, s_->cfg.eta);
   if (s_->exchange)
     s_->impl->update_rows(c, *s_->exchange);
@@ -232,12 +246,17 @@ struct optimizer_access {
   static void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex) {
     DIFFEVO_EXPECTS(!ex || opt.s_->kind == backend_kind::cpu, logic_error,
                     "a sharded update needs the cpu backend; this optimizer runs on ", to_string(opt.s_->kind));
+    if (opt.s_->exchange && ex != opt.s_->exchange) opt.s_->impl->complete_rows(*opt.s_->exchange);
     opt.s_->exchange = std::move(ex);
+  }
+  static void complete_rows(optimizer& opt) {
+    if (opt.s_->exchange) opt.s_->impl->complete_rows(*opt.s_->exchange);
   }
 };
 void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex) {
   optimizer_access::set_row_exchange(opt, std::move(ex));
 }
+void complete_rows(optimizer& opt) { optimizer_access::complete_rows(opt); }
 }  // namespace detail
 
 }  // namespace diffevo

@@ -30,6 +30,9 @@ class backend {
   /// update() computing only ex's rows, then exchanging them (host/backend/row_exchange.hpp); the
   /// same bits as update(). On a throw the state is unchanged, as update()'s.
   virtual void update_rows(const ddim_coefficients& c, row_exchange& ex);
+  /// After update_rows(), x0 holds this process's rows only (nothing reads it until asked): exchanges
+  /// the rest. Collective; a no-op when x0 is whole. x0_params() and export_state() need it first.
+  virtual void complete_rows(row_exchange&) {}
   /// The fitness of the last summarize() (N values, host copy).
   virtual std::vector<float> last_fitness() = 0;
   /// Mean over rows of 1 / sum_j w_ij^2 for the weights of the last update().

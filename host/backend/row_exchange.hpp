@@ -3,6 +3,7 @@
 // splits its update by rows between processes and exchanges the rows it computed. The core knows
 // nothing of MPI; mpi/ implements row_exchange and attaches it with set_row_exchange().
 #include <cstddef>
+#include <exception>
 #include <memory>
 
 #include "diffevo/optimizer.hpp"
@@ -21,11 +22,20 @@ class row_exchange {
   /// the values of the process that owns it. Collective: every process calls it with the same
   /// row_bytes. Throws (leaving `data`'s other rows unspecified) if the exchange fails.
   virtual void allgather_rows(void* data, std::size_t row_bytes) = 0;
+  /// Collective, before an exchange: returns when no process passes an error; otherwise every
+  /// process throws (the same error), so none waits in an exchange that another has left. The update
+  /// calls it after its local work (whose failure leaves the state unchanged) and before exchanging.
+  virtual void agree(std::exception_ptr local) = 0;
 };
 
-/// Attaches `ex` to `opt`: its later tells compute only ex's rows and exchange them (cpu backend).
+/// Attaches `ex` to `opt`: its later tells compute only ex's rows and exchange the new x (cpu backend);
+/// x0 is exchanged only by complete_rows().
 /// A null `ex` detaches it (the whole update again).
 /// @throws logic_error if `ex` is not null and `opt` is not on the cpu backend.
 void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex);
+
+/// Completes what a sharded update left split (its x0) by exchanging rows; collective. Call it on every
+/// process before x0() or save(). A no-op without a row exchange or when nothing is split.
+void complete_rows(optimizer& opt);
 
 }  // namespace diffevo::detail

@@ -91,68 +91,93 @@ class cpu_backend final : public backend {
   void update_impl(const ddim_coefficients& c, row_exchange* ex) {
     const int rb = ex ? ex->first() : 0, re = ex ? ex->last() : n_;
     // parallel_rows over this process's rows only.
-    const auto own_rows = [&](const std::function<void(int, int)>& fn) {
+    const std::function<void(const std::function<void(int, int)>&)> own_rows = [&](const std::function<void(int, int)>& fn) {
       if (re > rb) parallel_rows(re - rb, threads_, [&](int b, int e) { fn(rb + b, rb + e); });
     };
+    const std::function<void(const std::function<void(int, int)>&)> whole = [&](const std::function<void(int, int)>& fn) {
+      parallel_rows(n_, threads_, fn);
+    };
+    // Sharded, local work that may fail (memory, threads) is agreed on before each exchange, so a
+    // failure on one process throws on all of them instead of leaving the others in the exchange.
+    const auto stage = [&](const std::function<void()>& fn) {
+      if (!ex) return fn();
+      std::exception_ptr local;
+      try {
+        fn();
+      } catch (...) {
+        local = std::current_exception();
+      }
+      ex->agree(local);
+    };
     plan p;
-    p.log_g.resize(static_cast<std::size_t>(n_));
-    for (int j = 0; j < n_; ++j) p.log_g[j] = final_log_density(fitness_[j], density_, summary_);
     p.q = x_.data();
     p.k = d_;
-    if (latent_ > 0) {  // z = E x, recomputed every generation (docs/algorithm.md §5)
-      parallel_rows(n_, threads_, [&](int b, int e) {
-        for (int i = b; i < e; ++i)
-          for (int r = 0; r < latent_; ++r)
-            q_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(
-                dot(e_.data() + static_cast<std::size_t>(r) * d_, x_.data() + static_cast<std::size_t>(i) * d_, d_));
-      });
+    const auto project = [&] {
+      p.log_g.resize(static_cast<std::size_t>(n_));
+      for (int j = 0; j < n_; ++j) p.log_g[j] = final_log_density(fitness_[j], density_, summary_);
+      if (latent_ > 0)  // z = E x, recomputed every generation (docs/algorithm.md §5); sharded: own rows, exchanged
+        (ex ? own_rows : whole)([&](int b, int e) {
+          for (int i = b; i < e; ++i)
+            for (int r = 0; r < latent_; ++r)
+              q_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(
+                  dot(e_.data() + static_cast<std::size_t>(r) * d_, x_.data() + static_cast<std::size_t>(i) * d_, d_));
+        });
+    };
+    const bool exchange_q = latent_ > 0 && ex != nullptr;
+    if (exchange_q) {  // the latent rows first: every row's distances need every row's z
+      stage(project);
+      ex->allgather_rows(q_.data(), sizeof(float) * static_cast<std::size_t>(latent_));
+    }
+    if (latent_ > 0) {
       p.q = q_.data();
       p.k = latent_;
     }
-    p.inv2 = 1.0 / (2.0 * (1.0 - c.a_t));
-    p.a = c.a_t;
-    p.s = std::sqrt(c.a_t);
-    p.wide = p.k > k_direct_distance_max;
-    p.narrow = d_ <= k_narrow;
-    // The block's float weights take about 2 MB (32 to 1024 rows), so each packed panel of X serves
-    // many rows.
-    p.row_block = std::max(32, std::min(1024, (1 << 19) / n_ / 32 * 32));
-    p.n_pad = (n_ + k_gram_cols - 1) / k_gram_cols * k_gram_cols;
-    // Every loop over j reads a transposed copy of q (k x N), so it runs over contiguous memory and
-    // vectorizes, while each distance (or Gram entry) still sums its coordinates in ascending order.
-    transpose(p.q, n_, p.k, p.n_pad, qt_);
-    if (p.narrow) transpose(x_.data(), n_, d_, n_, xt_);
-    if (p.wide) {  // squared norms for the Gram distances
-      p.norm2.resize(static_cast<std::size_t>(n_));
-      parallel_rows(n_, threads_, [&](int b, int e) {
-        for (int j = b; j < e; ++j) {
-          const float* qj = p.q + static_cast<std::size_t>(j) * p.k;
-          p.norm2[static_cast<std::size_t>(j)] = dot(qj, qj, p.k);
-        }
-      });
-      // A shard computes only its own rows' Gram entries (block_gram); the values are the same.
-      p.full_gram = !ex && static_cast<double>(n_) * p.n_pad * sizeof(double) <= static_cast<double>(cpu_gram_budget());
-      if (p.full_gram) full_gram(p);
-    }
-
-    own_rows([&](int b, int e) {
-      workspace ws(p, n_, std::min(p.row_block, e - b));
-      for (int i0 = b; i0 < e; i0 += p.row_block) {
-        const int rows = std::min(p.row_block, e - i0);
-        if (p.wide && !p.full_gram) block_gram(p, ws, i0, rows);
-        for (int r = 0; r < rows; ++r) row_weights(p, ws, i0 + r, r);
-        if (!p.narrow) block_x0(ws, i0, rows);
-      }
-    });
-
     // The new x is written into z_ (the noise is read first, element by element), so a throw up to
-    // here (allocation, threads, the noise draw) leaves x, x0 and the noise position unchanged; the
-    // commit after it is swaps and the idempotent parameter map.
+    // the commit (allocation, threads, the noise draw, an exchange) leaves x, x0 and the noise
+    // position unchanged; the commit after it is swaps and the idempotent parameter map.
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     const update_coefficients uc = update_of(c);
     const bool noisy = c.sigma > 0;
     const std::uint64_t position = rng_.position();
-    try {
+    const auto weights_x0_and_step = [&] {
+      if (!exchange_q) project();
+      p.inv2 = 1.0 / (2.0 * (1.0 - c.a_t));
+      p.a = c.a_t;
+      p.s = std::sqrt(c.a_t);
+      p.wide = p.k > k_direct_distance_max;
+      p.narrow = d_ <= k_narrow;
+      // The block's float weights take about 2 MB (32 to 1024 rows), so each packed panel of X serves
+      // many rows.
+      p.row_block = std::max(32, std::min(1024, (1 << 19) / n_ / 32 * 32));
+      p.n_pad = (n_ + k_gram_cols - 1) / k_gram_cols * k_gram_cols;
+      // Every loop over j reads a transposed copy of q (k x N), so it runs over contiguous memory and
+      // vectorizes, while each distance (or Gram entry) still sums its coordinates in ascending order.
+      transpose(p.q, n_, p.k, p.n_pad, qt_);
+      if (p.narrow) transpose(x_.data(), n_, d_, n_, xt_);
+      if (p.wide) {  // squared norms for the Gram distances
+        p.norm2.resize(static_cast<std::size_t>(n_));
+        parallel_rows(n_, threads_, [&](int b, int e) {
+          for (int j = b; j < e; ++j) {
+            const float* qj = p.q + static_cast<std::size_t>(j) * p.k;
+            p.norm2[static_cast<std::size_t>(j)] = dot(qj, qj, p.k);
+          }
+        });
+        // A shard computes only its own rows' Gram entries (block_gram); the values are the same.
+        p.full_gram =
+            !ex && static_cast<double>(n_) * p.n_pad * sizeof(double) <= static_cast<double>(cpu_gram_budget());
+        if (p.full_gram) full_gram(p);
+      }
+
+      own_rows([&](int b, int e) {
+        workspace ws(p, n_, std::min(p.row_block, e - b));
+        for (int i0 = b; i0 < e; i0 += p.row_block) {
+          const int rows = std::min(p.row_block, e - i0);
+          if (p.wide && !p.full_gram) block_gram(p, ws, i0, rows);
+          for (int r = 0; r < rows; ++r) row_weights(p, ws, i0 + r, r);
+          if (!p.narrow) block_x0(ws, i0, rows);
+        }
+      });
+
       if (noisy && ex) {  // only this process's rows of the draw (each Philox block is a function of its index)
         const std::size_t lo = (static_cast<std::size_t>(rb) * d_) & ~std::size_t(3);
         const std::size_t hi = draw_count(static_cast<std::size_t>(re) * d_);
@@ -166,9 +191,11 @@ class cpu_backend final : public backend {
         for (std::size_t t = static_cast<std::size_t>(b) * d_; t < static_cast<std::size_t>(e) * d_; ++t)
           z_[t] = ddim_update(x_[t], x0_next_[t], noisy ? z_[t] : 0.0f, uc);
       });
-      if (ex) {  // every process's rows of the new x, of x0 and of the effective neighbours
+    };
+    try {
+      stage(weights_x0_and_step);
+      if (ex) {  // every process's rows of the new x and of the effective neighbours (x0: complete_rows())
         ex->allgather_rows(z_.data(), sizeof(float) * static_cast<std::size_t>(d_));
-        ex->allgather_rows(x0_next_.data(), sizeof(float) * static_cast<std::size_t>(d_));
         ex->allgather_rows(neff_.data(), sizeof(double));
       }
     } catch (...) {  // threads could not start, or the exchange failed: the noise is drawn again next time
@@ -178,7 +205,14 @@ class cpu_backend final : public backend {
     }
     x0_.swap(x0_next_);
     x_.swap(z_);
+    x0_partial_ = ex != nullptr;  // nothing reads x0 until complete_rows(): it is exchanged only then
     refresh_params();
+  }
+
+  void complete_rows(row_exchange& ex) override {
+    if (!x0_partial_) return;
+    ex.allgather_rows(x0_.data(), sizeof(float) * static_cast<std::size_t>(d_));
+    x0_partial_ = false;
   }
 
   std::vector<float> last_fitness() override { return fitness_; }
@@ -190,6 +224,7 @@ class cpu_backend final : public backend {
   }
 
   std::vector<float> x0_params() override {
+    require_whole_x0("x0()");
     std::vector<float> out(x0_.size());
     to_params(x0_.data(), out.data(), static_cast<std::size_t>(n_), center_, scale_);
     return out;
@@ -200,6 +235,7 @@ class cpu_backend final : public backend {
   }
 
   state export_state() override {
+    require_whole_x0("save()");
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     state st;
     st.x.assign(x_.begin(), x_.begin() + static_cast<std::ptrdiff_t>(nd));
@@ -211,6 +247,7 @@ class cpu_backend final : public backend {
 
   void import_state(const state& st) override {
     rng_.seek(st.rng_position);
+    x0_partial_ = false;
     std::copy(st.x.begin(), st.x.end(), x_.begin());
     if (!st.x0.empty()) std::copy(st.x0.begin(), st.x0.end(), x0_.begin());
     if (latent_ > 0) std::copy(st.e.begin(), st.e.end(), e_.begin());
@@ -392,6 +429,13 @@ class cpu_backend final : public backend {
       std::fill_n(out.begin() + static_cast<std::ptrdiff_t>(cc) * stride + rows, stride - rows, 0.0f);
   }
 
+  /// Throws logic_error while x0 holds only this process's rows (after a sharded update).
+  void require_whole_x0(const char* call) const {
+    if (x0_partial_)
+      throw logic_error(msg(call, ": x0 of a sharded update is still split between the processes (the MPI "
+                                  "component completes it first)"));
+  }
+
   /// p = center + scale x. Cannot fail: if the threads cannot start, it runs on this one (it is
   /// idempotent, so rows already done are simply done again).
   void refresh_params() noexcept {
@@ -413,6 +457,7 @@ class cpu_backend final : public backend {
   std::vector<float> x_, p_, x0_, x0_next_, z_, e_, q_, fitness_, center_, scale_;
   fitness_summary summary_ = empty_summary();
   std::vector<double> neff_;  // per row, last update
+  bool x0_partial_ = false;   // a sharded update left only this process's rows of x0 (complete_rows())
   std::vector<float> qt_;     // q transposed (k x N), for the distances
   std::vector<float> xt_;     // x transposed (D x N), for x0 with few columns
   std::vector<double> gram_;  // k > 32 and within cpu_gram_budget(): the whole Gram matrix (N x n_pad)

@@ -37,7 +37,8 @@ enum class update_mode {
   automatic,   ///< sharded on the cpu backend with 2 or more ranks and N >= k_shard_min_population, else replicated
   replicated,  ///< every rank computes the whole update (moves N floats of fitness a generation)
   sharded,     ///< each rank computes its own rows, then the rows are all-gathered (cpu backend only;
-               ///< moves 2 N D floats plus N doubles a generation)
+               ///< moves N D floats, N d latent floats and N doubles a generation; x0's N D floats
+               ///< only when x0() or save() asks)
 };
 
 /// The smallest population for which update_mode::automatic shards the update (bench/NOTES.md
@@ -48,8 +49,10 @@ constexpr int k_shard_min_population = 256;
 struct options {
   update_mode update = update_mode::automatic;  ///< how the update is shared
   /// Compare a hash of the whole population across ranks after every `check_every`-th generation
-  /// (and after construction and load); 0 never compares. A difference (for example unlike hardware
-  /// giving other bits) throws state_drift.
+  /// of a replicated update (and after construction and load); 0 never compares. A difference (for
+  /// example unlike hardware giving other bits) throws state_drift. A sharded update needs no
+  /// per-generation comparison: every row is then computed by one rank and copied to the others, so
+  /// the ranks cannot drift apart (only the start is compared).
   int check_every = 1;
 };
 
@@ -94,10 +97,16 @@ optimize_result run(optimizer& opt, const local_fitness& fitness);
 /// (the lowest rank's where several fail) with "rank r, generation g: " in front of its message,
 /// as the same diffevo exception type (else rank_failure); the rank where it happened throws it
 /// with its original exception nested (std::rethrow_if_nested). After such a throw the optimizer
-/// is at the same generation on every rank and the call can be retried, except after state_drift.
+/// is at the same generation on every rank and the call can be retried, except after state_drift,
+/// and except an observer's exception (rank 0), thrown after the generation was applied everywhere.
+/// An MPI call that fails (mpi_error) is the exception to all this: MPI reports it on that rank only,
+/// so end the job (MPI_Abort), as MPI's default handler would have.
 ///
-/// Not thread-safe. Move-only. The cuda backend runs replicated; pick each rank's device (for example
-/// the node-local rank, node_local_rank()) with cudaSetDevice before constructing.
+/// MPI must be initialized (MPI_Init, or MPI_Init_thread with at least MPI_THREAD_FUNNELED: the cpu
+/// backend's worker threads never call MPI) and the optimizer destroyed before MPI_Finalize.
+/// Not thread-safe. Move-only; a moved-from optimizer may only be destroyed or assigned to. The cuda
+/// backend runs replicated; pick each rank's device (for example the node-local rank,
+/// node_local_rank()) with cudaSetDevice before constructing.
 class optimizer {
  public:
   /// Starts a run on every rank of `comm` (collective).
@@ -162,12 +171,14 @@ class optimizer {
   /// @param error The exception (std::current_exception() in a catch block); must not be null.
   [[noreturn]] void tell_local_failed(std::exception_ptr error);
 
-  /// Writes a checkpoint (collective): rank 0 writes `path` atomically (diffevo::optimizer::save);
+  /// Writes a checkpoint (collective): the ranks complete a sharded update's x0, then rank 0 writes
+  /// `path` atomically (diffevo::optimizer::save);
   /// every rank throws if it fails. The checkpoint resumes at any rank count, and in one process
   /// with diffevo::optimizer::load.
   void save(const std::string& path) const;
 
   /// Calls `cb` on rank 0 after every tell with that generation's record (other ranks ignore it).
+  /// `cb` runs on rank 0 alone, so it must call nothing collective (x0(), save(), ...).
   void on_generation(generation_callback cb);
 
   /// @return True after T - 1 generations.
@@ -182,7 +193,9 @@ class optimizer {
   float best_fitness() const;
   /// @return True once a finite fitness has been told.
   bool has_best() const noexcept;
-  /// @return The x0 estimate of the last tell (N x D, parameter space).
+  /// The x0 estimate of the last tell (collective: a sharded update exchanges x0's rows only when
+  /// asked, here or in save(), so a generation moves the new x only, not x0 as well).
+  /// @return N x D values, parameter space, the same on every rank.
   std::vector<float> x0() const;
   /// @return The configuration.
   const config& cfg() const noexcept;
@@ -193,7 +206,9 @@ class optimizer {
   /// @return The number of ranks.
   int size() const noexcept;
   /// @return The single-process optimizer this rank drives (every rank's holds the same state); for
-  ///         reading (best(), x0(), alphas(), ...). Telling it directly breaks the run.
+  ///         reading (best(), alphas(), ...; its x0() and save() throw logic_error after a sharded
+  ///         update until this optimizer's x0() or save() has completed x0). Telling it directly
+  ///         breaks the run.
   const diffevo::optimizer& local() const noexcept;
   /// @return Seconds this rank spent in MPI calls since construction (the fitness all-gather, the
   ///         row exchange, the agreement and hash checks), for measuring.

@@ -3,6 +3,8 @@
 // checks that one rank's failure becomes every rank's exception at the same call.
 #include <gtest/gtest.h>
 #include <mpi.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -273,6 +275,84 @@ TEST(Mpi, AWrongCountOrOrderOnOneRankThrowsOnEveryRankWithoutHanging) {
         << x.what();
   }
   EXPECT_EQ(opt.generation(), 0);
+}
+
+/// This process's address-space size in bytes (/proc/self/statm, first field in pages).
+std::size_t address_space_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  unsigned long pages = 0;
+  if (f) {
+    if (std::fscanf(f, "%lu", &pages) != 1) pages = 0;
+    std::fclose(f);
+  }
+  return static_cast<std::size_t>(pages) * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+TEST(Mpi, AnAllocationThatFailsInsideTheShardedUpdateOnOneRankThrowsOnEveryRankAndCanBeRetried) {
+  if (size_of() < 2) GTEST_SKIP() << "needs 2 or more ranks";
+  // The last rank's address space is capped just above its size while it updates, so the update's
+  // workspace (megabytes at N = 2000, D = 40) cannot be allocated there; the other ranks have already
+  // entered the update. They must all throw, none wait in the row exchange.
+  const diffevo::config c = make_config(2000, 40, 0, 21);
+  diffevo::mpi::options o;
+  o.update = diffevo::mpi::update_mode::sharded;
+  diffevo::mpi::optimizer opt(c, MPI_COMM_WORLD, o);
+  diffevo::optimizer one(c);
+  const auto [b, e] = opt.local_rows();
+  std::vector<float> f(static_cast<std::size_t>(e - b)), all(2000);
+  const diffevo::population_view rows = opt.ask_local();
+  for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = row_fitness(rows.row(i), rows.cols);
+  const bool capped = rank_of() == size_of() - 1;
+  rlimit old{};
+  getrlimit(RLIMIT_AS, &old);
+  if (capped) {
+    rlimit tight = old;
+    tight.rlim_cur = address_space_bytes() + (std::size_t(1) << 20);
+    ASSERT_EQ(setrlimit(RLIMIT_AS, &tight), 0);
+  }
+  std::string what;
+  try {
+    opt.tell_local(f.data(), f.size());
+  } catch (const diffevo::out_of_memory& x) {
+    what = x.what();
+  } catch (const std::exception& x) {
+    what = std::string("wrong type: ") + x.what();
+  }
+  if (capped) setrlimit(RLIMIT_AS, &old);
+  EXPECT_EQ(what.rfind("rank " + std::to_string(size_of() - 1) + ", generation 0: ", 0), 0u) << what;
+  EXPECT_EQ(opt.generation(), 0);
+  opt.tell_local(f.data(), f.size());  // the retry: the uninterrupted run's bits
+  const diffevo::population_view p = one.ask();
+  for (int i = 0; i < p.rows; ++i) all[static_cast<std::size_t>(i)] = row_fitness(p.row(i), p.cols);
+  one.tell(all);
+  const diffevo::population_view a = one.ask(), m = opt.ask();
+  EXPECT_EQ(std::memcmp(a.data, m.data, a.size() * sizeof(float)), 0);
+}
+
+TEST(Mpi, AnObserverThatThrowsOnRankZeroThrowsOnEveryRankAfterTheGenerationWasApplied) {
+  diffevo::mpi::optimizer opt(make_config(12, 2, 0, 3), MPI_COMM_WORLD);
+  opt.on_generation([](const diffevo::generation_record& r) {
+    if (r.generation == 2) throw std::runtime_error("observer failed");
+  });
+  const auto [b, e] = opt.local_rows();
+  std::vector<float> f(static_cast<std::size_t>(e - b), 1.0f);
+  for (int g = 0; g < 2; ++g) {
+    opt.ask_local();
+    if (g == 0) {
+      opt.tell_local(f.data(), f.size());
+      continue;
+    }
+    try {
+      opt.tell_local(f.data(), f.size());
+      ADD_FAILURE() << "no exception";
+    } catch (const diffevo::mpi::rank_failure& x) {
+      EXPECT_EQ(std::string(x.what()), "rank 0, generation 1: observer failed");
+    }
+  }
+  EXPECT_EQ(opt.generation(), 2);  // applied on every rank
+  opt.ask_local();
+  opt.tell_local(f.data(), f.size());  // and the run goes on
+  EXPECT_EQ(opt.generation(), 3);
 }
 
 TEST(Mpi, ObserversRunOnRankZeroOnly) {
