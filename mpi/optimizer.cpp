@@ -27,6 +27,8 @@ struct optimizer::state {
   std::optional<diffevo::optimizer> run;
   std::shared_ptr<detail::mpi_row_exchange> exchange;  // sharded with 2 or more ranks, else null
   bool asked = false;
+  bool asked_device = false;  // asked through ask_local_device(): the tell asks the device (no host copy)
+  std::vector<float> host_fitness;  // tell_local_device()'s copy
   bool broken = false;  // the ranks' states may differ: every call throws
   std::string broken_why;
   // The population of the current generation on the host (the cuda backend copies it on every
@@ -220,14 +222,17 @@ void optimizer::tell_local(const float* fitness, std::size_t n) {
   }
   err = nullptr;
   try {
-    s.current();  // asked this generation (cached: the cuda backend copies on every ask())
+    if (s.asked_device)
+      s.run->ask_device();  // asked this generation, no copy
+    else
+      s.current();  // asked this generation (cached: the cuda backend copies on every ask())
     s.run->tell(s.all_fitness);
   } catch (...) {
     err = std::current_exception();
   }
   if (s.exchange && s.exchange->agreed) std::rethrow_exception(s.exchange->agreed);
   const bool applied = s.run->generation() != before;
-  if (applied) s.asked = false;  // else the same generation is told again
+  if (applied) s.asked = s.asked_device = false;  // else the same generation is told again
   std::uint64_t h = 0;
   const bool hash = applied && s.hash_due();
   if (hash) {
@@ -257,6 +262,32 @@ void optimizer::tell_local(const float* fitness, std::size_t n) {
   }
   if (hash && failing == s.ch.size() && v[3] != ~v[4]) s.drift(h);
   if (failing < s.ch.size()) s.ch.raise_from(failing, err, where);
+}
+
+population_view optimizer::ask_local_device() {
+  s_->require_intact();
+  const population_view p = s_->run->ask_device();  // throws logic_error on the cpu backend
+  s_->asked = s_->asked_device = true;
+  return population_view{p.data + static_cast<std::size_t>(s_->first()) * static_cast<std::size_t>(p.cols),
+                         s_->count(), p.cols};
+}
+
+void optimizer::tell_local_device(const float* d_fitness, std::size_t n) {
+  s_->require_intact();
+  state& s = *s_;
+  std::exception_ptr err;
+  try {
+    DIFFEVO_EXPECTS(s.run->backend() == backend_kind::cuda, logic_error,
+                    "tell_local_device() needs backend = cuda; this run is on ", to_string(s.run->backend()));
+    DIFFEVO_EXPECTS(n == static_cast<std::size_t>(s.count()), invalid_argument, "tell_local_device(): fitness has ",
+                    n, " values but this rank has ", s.count(), " rows (", s.first(), " .. ", s.first() + s.count(), ")");
+    s.host_fitness.resize(n);
+    if (n) s.run->download(d_fitness, s.host_fitness.data(), n);  // after the work queued on the stream
+  } catch (...) {
+    err = std::current_exception();
+  }
+  if (err) tell_local_failed(err);  // meets the other ranks' agreement at the start of tell_local()
+  tell_local(s.host_fitness.data(), n);
 }
 
 void optimizer::tell_local_failed(std::exception_ptr error) {

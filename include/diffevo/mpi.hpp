@@ -105,8 +105,9 @@ optimize_result run(optimizer& opt, const local_fitness& fitness);
 /// MPI must be initialized (MPI_Init, or MPI_Init_thread with at least MPI_THREAD_FUNNELED: the cpu
 /// backend's worker threads never call MPI) and the optimizer destroyed before MPI_Finalize.
 /// Not thread-safe. Move-only; a moved-from optimizer may only be destroyed or assigned to. The cuda
-/// backend runs replicated; pick each rank's device (for example the node-local rank,
-/// node_local_rank()) with cudaSetDevice before constructing.
+/// backend runs replicated (every rank's device repeats the update; fitness moves through host
+/// memory); pick each rank's device (for example the node-local rank, node_local_rank()) with
+/// cudaSetDevice before constructing.
 class optimizer {
  public:
   /// Starts a run on every rank of `comm` (collective).
@@ -166,6 +167,20 @@ class optimizer {
   ///         update failed on some ranks only.
   /// @throws mpi_error, out_of_memory ... as diffevo::optimizer::tell().
   void tell_local(const float* fitness, std::size_t n);
+  /// This rank's rows of the device population (cuda backend): rows local_rows() of
+  /// diffevo::optimizer::ask_device(), ready in stream order on local().stream(). No copy, not
+  /// collective.
+  /// @throws logic_error on the cpu backend.
+  population_view ask_local_device();
+  /// tell_local() with this rank's fitness in device memory (cuda backend; collective).
+  ///
+  /// The n values are copied to the host after the work queued on local().stream() (the copy waits
+  /// for it), all-gathered with MPI on host memory, and told; the update then runs on the device.
+  /// @param d_fitness n floats of device memory on the optimizer's device.
+  /// @param n local_rows().second - local_rows().first.
+  /// @throws logic_error on the cpu backend (on every rank), and as tell_local().
+  /// @throws cuda_error if the copy fails (on every rank), and as tell_local().
+  void tell_local_device(const float* d_fitness, std::size_t n);
   /// tell_local() for a rank whose evaluation failed (collective): every rank throws `error` as
   /// described in the class comment, and the generation can be told again.
   /// @param error The exception (std::current_exception() in a catch block); must not be null.

@@ -34,12 +34,18 @@ class Refused(unittest.TestCase):
 
     def test_flags_of_another_mode(self):
         self.refused(["paper", "--temperature", "5"], "--temperature applies to cartpole, not to paper")
-        self.refused(["paper", "--population", "4"], "--population applies to speed throughput, not to paper")
+        self.refused(["paper", "--population", "4"], "--population applies to speed throughput distributed, not to paper")
+        self.refused(["speed", "--workload", "cartpole"], "--workload applies to distributed, not to speed")
+        self.refused(["throughput", "--update", "sharded"], "--update applies to distributed, not to throughput")
         self.refused(["cartpole", "--methods", "de"], "--methods applies to paper, not to cartpole")
         self.refused(["schedules", "--latent", "3"], "--latent applies to paper, not to schedules")
         self.refused(["throughput", "--dimension", "3"], "--dimension applies to speed, not to throughput")
         self.refused(["speed", "--net", "plain"], "--net applies to cartpole, not to speed")
         self.refused(["--raw-obs"], "--raw-obs applies to cartpole, not to paper")
+
+    def test_distributed_values(self):
+        self.refused(["distributed", "--workload", "pendulum"], "--workload must be cartpole or synthetic (got 'pendulum')")
+        self.refused(["distributed", "--update", "halved"], "--update must be automatic, replicated or sharded (got 'halved')")
 
     def test_empty_values(self):
         self.refused(["paper", "--methods", ""], "--methods needs at least one of de,latent,cma-es,open-es,pepg")

@@ -1,0 +1,148 @@
+// The MPI component on the cuda backend (labels gpu and mpi; each test skips without a device), and
+// the same file on the CUDA emulator under mpiexec (labels emulated and mpi): a run whose fitness stays
+// in device memory (ask_local_device / tell_local_device) across ranks equals the single-process cuda
+// run bit for bit.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <cuda_runtime.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "diffevo/mpi.hpp"
+#include "diffevo/optimize.hpp"
+
+#define SKIP_WITHOUT_DEVICE() \
+  if (!diffevo::cuda_device_available()) GTEST_SKIP() << "no CUDA device"
+
+namespace {
+
+int rank_of() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+float row_fitness(const float* x, int d) {
+  float s = 0;
+  for (int c = 0; c < d; ++c) s += (x[c] - 0.3f) * (x[c] - 0.3f);
+  return -s;
+}
+
+diffevo::config cuda_config(int n, int d, int latent) {
+  diffevo::config c;
+  c.population = n;
+  c.dimension = d;
+  c.latent_dim = latent;
+  c.steps = 6;
+  c.seed = 8;
+  c.backend = diffevo::backend_kind::cuda;
+  return c;
+}
+
+/// Device memory for n floats, freed at scope exit.
+struct device_floats {
+  explicit device_floats(std::size_t n) {
+    if (n && cudaMalloc(reinterpret_cast<void**>(&p), n * sizeof(float)) != cudaSuccess) p = nullptr;
+  }
+  ~device_floats() {
+    if (p) cudaFree(p);
+  }
+  float* p = nullptr;
+};
+
+TEST(GpuMpi, DeviceFitnessAcrossRanksEqualsTheSingleProcessCudaRun) {
+  SKIP_WITHOUT_DEVICE();
+  for (const int latent : {0, 3}) {
+    SCOPED_TRACE(testing::Message() << "latent " << latent);
+    const diffevo::config c = cuda_config(37, 40, latent);
+    diffevo::optimizer one(c);
+    diffevo::mpi::optimizer many(c, MPI_COMM_WORLD);
+    EXPECT_EQ(many.opts().update, diffevo::mpi::update_mode::replicated);
+    const auto [b, e] = many.local_rows();
+    std::vector<float> f(static_cast<std::size_t>(e - b)), all(37);
+    device_floats d_f(f.size());
+    ASSERT_TRUE(f.empty() || d_f.p);
+    while (!many.done()) {
+      // This rank's rows are evaluated on the host here, then their fitness is put in device memory
+      // (as a fitness kernel would write it) and told from there.
+      const diffevo::population_view rows_d = many.ask_local_device();
+      EXPECT_EQ(rows_d.rows, e - b);
+      const diffevo::population_view whole = many.ask();
+      for (int i = b; i < e; ++i) f[static_cast<std::size_t>(i - b)] = row_fitness(whole.row(i), whole.cols);
+      if (!f.empty()) ASSERT_EQ(cudaMemcpy(d_f.p, f.data(), f.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+      many.tell_local_device(d_f.p, f.size());
+      const diffevo::population_view p = one.ask();
+      for (int i = 0; i < p.rows; ++i) all[static_cast<std::size_t>(i)] = row_fitness(p.row(i), p.cols);
+      one.tell(all);
+    }
+    const diffevo::population_view a = one.ask(), m = many.ask();
+    EXPECT_EQ(std::memcmp(a.data, m.data, a.size() * sizeof(float)), 0);
+    EXPECT_EQ(one.best(), many.best());
+  }
+}
+
+TEST(GpuMpi, AShardedUpdateOnTheCudaBackendIsRefusedOnEveryRankNamingTheOption) {
+  SKIP_WITHOUT_DEVICE();
+  diffevo::mpi::options o;
+  o.update = diffevo::mpi::update_mode::sharded;
+  try {
+    diffevo::mpi::optimizer opt(cuda_config(16, 4, 0), MPI_COMM_WORLD, o);
+    ADD_FAILURE() << "no exception";
+  } catch (const diffevo::invalid_argument& x) {
+    EXPECT_NE(std::string(x.what()).find("options.update = sharded needs the cpu backend"), std::string::npos)
+        << x.what();
+  }
+}
+
+TEST(GpuMpi, DeviceCallsOnTheCpuBackendThrowOnEveryRank) {
+  diffevo::config c = cuda_config(16, 4, 0);
+  c.backend = diffevo::backend_kind::cpu;
+  diffevo::mpi::optimizer opt(c, MPI_COMM_WORLD);
+  EXPECT_THROW(opt.ask_local_device(), diffevo::logic_error);
+  opt.ask_local();
+  float dummy[16] = {};
+  const auto [b, e] = opt.local_rows();
+  try {
+    opt.tell_local_device(dummy, static_cast<std::size_t>(e - b));
+    ADD_FAILURE() << "no exception";
+  } catch (const diffevo::logic_error& x) {
+    EXPECT_NE(std::string(x.what()).find("rank 0, generation 0: tell_local_device() needs backend = cuda"),
+              std::string::npos)
+        << x.what();
+  }
+  EXPECT_EQ(opt.generation(), 0);
+}
+
+}  // namespace
+
+#ifdef DIFFEVO_EMULATED_MPI_TEST
+#include "emulator_test_support.hpp"
+namespace diffevo::emu {
+long& expected_faults() {
+  static long n = 0;
+  return n;
+}
+}  // namespace diffevo::emu
+#endif
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  if (rank_of() != 0) ::testing::GTEST_FLAG(brief) = true;
+  int failed = RUN_ALL_TESTS() != 0 ? 1 : 0;
+#ifdef DIFFEVO_EMULATED_MPI_TEST
+  const long unexpected = diffevo::emu::faults_reported() - diffevo::emu::expected_faults();
+  if (unexpected != 0) {
+    std::fprintf(stderr, "%ld fault(s) reported by the CUDA emulator that no test expected\n", unexpected);
+    failed = 1;
+  }
+#endif
+  int any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Finalize();
+  return any;
+}
