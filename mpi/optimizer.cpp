@@ -111,9 +111,6 @@ struct optimizer::state {
         opts.update = run->backend() == backend_kind::cpu && ch.size() > 1 && c.population >= k_shard_min_population
                           ? update_mode::sharded
                           : update_mode::replicated;
-      if (opts.update == update_mode::sharded && run->backend() != backend_kind::cpu)
-        throw invalid_argument(msg("options.update = sharded needs the cpu backend; this run is on ",
-                                   to_string(run->backend()), " (use replicated or automatic)"));
       if (opts.update == update_mode::sharded && ch.size() > 1) {
         const std::size_t row = sizeof(float) * static_cast<std::size_t>(c.dimension);
         exchange = std::make_shared<detail::mpi_row_exchange>(
@@ -219,6 +216,7 @@ void optimizer::tell_local(const float* fitness, std::size_t n) {
   if (s.exchange) {
     s.exchange->where = where;
     s.exchange->agreed = nullptr;
+    s.exchange->agrees = 0;
   }
   err = nullptr;
   try {
@@ -229,6 +227,15 @@ void optimizer::tell_local(const float* fitness, std::size_t n) {
     s.run->tell(s.all_fitness);
   } catch (...) {
     err = std::current_exception();
+  }
+  // Sharded: a rank that failed before the update's first agreement (its summary, on the device)
+  // meets the others there now; where every rank failed alike before it (a bad fitness value), they
+  // all meet here. Either way every rank throws the agreed error, nothing applied anywhere.
+  if (s.exchange && err && !s.exchange->agreed && s.exchange->agrees == 0) {
+    try {
+      s.exchange->agree(err);
+    } catch (...) {
+    }
   }
   if (s.exchange && s.exchange->agreed) std::rethrow_exception(s.exchange->agreed);
   const bool applied = s.run->generation() != before;

@@ -44,6 +44,7 @@ class mpi_row_exchange final : public diffevo::detail::row_exchange {
   }
 
   void agree(std::exception_ptr local) override {
+    ++agrees;
     try {
       ch_.agree(local, where);
     } catch (...) {
@@ -54,6 +55,7 @@ class mpi_row_exchange final : public diffevo::detail::row_exchange {
 
   std::string where;              ///< names the call in an agreed error ("generation 4")
   std::exception_ptr agreed;      ///< the last error agree() threw (on every rank alike)
+  int agrees = 0;                 ///< agreements entered since the caller reset it
 
  private:
   /// One committed type per row size, so each row is one element and the counts stay small whatever

@@ -10,9 +10,12 @@
 // (backend.hpp): checks and best-so-far on the device, one host synchronization per run.
 #include <algorithm>
 #include <atomic>
+#include <exception>
+#include <functional>
 #include <vector>
 
 #include "host/backend/backend.hpp"
+#include "host/backend/row_exchange.hpp"
 #include "host/cpu/rng.hpp"
 #include "cuda/plugin/entry_points.hpp"
 #include "cuda/util/check.cuh"
@@ -154,6 +157,7 @@ class cuda_backend final : public backend {
   }
 
   state export_state() override {
+    require_whole_x0("save()");
     const device_scope on(device_);
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     state st;
@@ -175,6 +179,7 @@ class cuda_backend final : public backend {
   void import_state(const state& st) override {
     const device_scope on(device_);
     candidate_index_ = -1;
+    x0_partial_ = false;
     host_round_trip(stream_, [&] {
       DIFFEVO_CUDA_TRY(cudaMemcpyAsync(x_.data(), st.x.data(), sizeof(float) * st.x.size(), cudaMemcpyHostToDevice, stream_));
       if (!st.x0.empty())
@@ -198,6 +203,40 @@ class cuda_backend final : public backend {
   void update(const ddim_coefficients& c) override {
     const device_scope on(device_);
     step(c, nullptr);
+  }
+
+  // A sharded update (the MPI component, host/backend/row_exchange.hpp): this process computes rows
+  // [first, last) of x0 and of the new x from the whole x, drawing only those rows' noise (the Philox
+  // stream is a function of the position), then the rows go through host memory to the other
+  // processes. The fused path (D <= 8) is one kernel over every row: there it runs whole on every
+  // process, which gives the same bits with nothing to exchange.
+  void update_rows(const ddim_coefficients& c, row_exchange& ex) override {
+    const device_scope on(device_);
+    if (fused_) {
+      step(c, nullptr);
+      return;
+    }
+    candidate_index_ = -1;  // the parameters change
+    const std::uint64_t position = rng_position_;
+    try {
+      sharded_step(c, ex);
+    } catch (...) {  // as step(): the noise position back, p recomputed from the unchanged x
+      curandSetGeneratorOffset(rng_, position);
+      rng_position_ = position;
+      try {
+        ddim_update_and_params(x_.data(), nullptr, nullptr, update_coefficients{}, center_.data(), scale_.data(),
+                               p_.data(), n_, d_, stream_);
+      } catch (...) {
+      }
+      throw;
+    }
+  }
+
+  void complete_rows(row_exchange& ex) override {
+    if (!x0_partial_) return;
+    const device_scope on(device_);
+    exchange_device_rows(x0_.data(), ex.first(), ex.last(), ex, nullptr);
+    x0_partial_ = false;
   }
 
   bool can_defer() const override { return fused_; }
@@ -305,6 +344,7 @@ class cuda_backend final : public backend {
   }
 
   std::vector<float> x0_params() override {
+    require_whole_x0("x0()");
     const device_scope on(device_);
     std::vector<float> out(static_cast<std::size_t>(n_) * d_);
     host_round_trip(stream_, [&] {
@@ -400,6 +440,116 @@ class cuda_backend final : public backend {
     has_x0_ = true;
   }
 
+  void require_whole_x0(const char* call) const {
+    if (x0_partial_)
+      throw logic_error(msg(call, ": x0 of a sharded update is still split between the processes (the MPI "
+                                  "component completes it first)"));
+  }
+
+  /// The sharded update's body (update_rows() restores the noise position and p when it throws).
+  void sharded_step(const ddim_coefficients& c, row_exchange& ex) {
+    const int rb = ex.first(), re = ex.last();
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    const bool noisy = c.sigma > 0;
+    std::exception_ptr local;
+    try {  // this process's rows; a failure is agreed on before any exchange
+      if (x_next_.size() < draw_count(nd)) x_next_ = device_buffer<float>(draw_count(nd));
+      const float one = 1.0f, zero = 0.0f;
+      const float* q = x_.data();
+      int k = d_;
+      if (latent_ > 0) {  // every row's z (each row's distances need them all; a small product)
+        DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, latent_, n_, d_, &one, e_.data(), d_,
+                                       x_.data(), d_, &zero, z_.data(), latent_));
+        q = z_.data();
+        k = latent_;
+      }
+      if (gram_) widen_rows(x_.data(), n_, d_, xd_.data(), norm2_.data(), stream_);
+      for (int r0 = rb; r0 < re; r0 += chunk_) {  // as step_body(), over this process's rows
+        const int rows = std::min(chunk_, re - r0);
+        if (gram_) {
+          const double done = 1.0, dzero = 0.0;
+          DIFFEVO_CUBLAS_TRY(cublasDgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, n_, rows, d_, &done, xd_.data(), d_,
+                                         xd_.data() + static_cast<std::size_t>(r0) * d_, d_, &dzero, g_.data(), n_));
+          softmax_weights_gram(g_.data(), norm2_.data(), n_, log_g_.data(), c.a_t, rows, w_.data(), neff_.data() + r0,
+                               stream_);
+        } else {
+          softmax_weights(q, n_, k, log_g_.data(), c.a_t, r0, rows, w_.data(), neff_.data(), stream_);
+        }
+        DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, d_, rows, n_, &one, x_.data(), d_, w_.data(),
+                                       n_, &zero, x0_next_.data() + static_cast<std::size_t>(r0) * d_, d_));
+      }
+      const std::size_t b = static_cast<std::size_t>(rb) * d_, e = static_cast<std::size_t>(re) * d_;
+      if (noisy && re > rb) {  // the draw's elements [b, e), from a 4-aligned start
+        const std::size_t lo = b & ~std::size_t(3), hi = draw_count(e);
+        DIFFEVO_CURAND_TRY(curandSetGeneratorOffset(rng_, rng_position_ + lo));
+        DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data() + lo, hi - lo, 0.0f, 1.0f));
+      }
+      if (noisy) DIFFEVO_CURAND_TRY(curandSetGeneratorOffset(rng_, rng_position_ + draw_count(nd)));
+      if (re > rb) {  // the new rows in x_next_ (x stays as it was until the exchange succeeded)
+        DIFFEVO_CUDA_TRY(cudaMemcpyAsync(x_next_.data() + b, x_.data() + b, sizeof(float) * (e - b),
+                                         cudaMemcpyDeviceToDevice, stream_));
+        ddim_update_and_params(x_next_.data() + b, x0_next_.data() + b, noisy ? p_.data() + b : nullptr,
+                               update_of(c), center_.data(), scale_.data(), p_.data() + b, re - rb, d_, stream_);
+      }
+    } catch (...) {
+      local = std::current_exception();
+    }
+    ex.agree(local);
+    // The new x in x_next_, and p from it (the parameters of every row; agreed on with the copy in),
+    // then the commit, which cannot fail.
+    exchange_device_rows(x_next_.data(), rb, re, ex, neff_.data(), [&] {
+      ddim_update_and_params(x_next_.data(), nullptr, nullptr, update_coefficients{}, center_.data(), scale_.data(),
+                             p_.data(), n_, d_, stream_);
+    });
+    if (noisy) rng_position_ += draw_count(nd);
+    std::swap(x_, x_next_);
+    std::swap(x0_, x0_next_);
+    has_x0_ = true;
+    x0_partial_ = true;  // x0's other rows come only when asked (complete_rows())
+  }
+
+  /// Exchanges rows [rb, re) of the N x D device matrix `d_rows` (and of the N floats `d_neff`, if
+  /// given) with the other processes through host memory, then enqueues `then` (its failure is agreed
+  /// on with the copies'). Collective.
+  void exchange_device_rows(float* d_rows, int rb, int re, row_exchange& ex, float* d_neff,
+                            const std::function<void()>& then = {}) {
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    const std::size_t b = static_cast<std::size_t>(rb) * d_, e = static_cast<std::size_t>(re) * d_;
+    // Each side of the exchange is local work that can fail on one process: agreed on, so no process
+    // is left in the exchange, and none commits rows that another could not take in.
+    const auto agreed = [&](const std::function<void()>& fn) {
+      std::exception_ptr local;
+      try {
+        fn();
+      } catch (...) {
+        local = std::current_exception();
+      }
+      ex.agree(local);
+    };
+    agreed([&] {
+      h_rows_.resize(nd);
+      if (d_neff) h_neff_.resize(static_cast<std::size_t>(n_));
+      host_round_trip(stream_, [&] {
+        if (e > b)
+          DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_rows_.data() + b, d_rows + b, sizeof(float) * (e - b),
+                                           cudaMemcpyDeviceToHost, stream_));
+        if (d_neff && re > rb)
+          DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h_neff_.data() + rb, d_neff + rb, sizeof(float) * (re - rb),
+                                           cudaMemcpyDeviceToHost, stream_));
+      });
+    });
+    ex.allgather_rows(h_rows_.data(), sizeof(float) * static_cast<std::size_t>(d_));
+    if (d_neff) ex.allgather_rows(h_neff_.data(), sizeof(float));
+    agreed([&] {
+      host_round_trip(stream_, [&] {
+        DIFFEVO_CUDA_TRY(cudaMemcpyAsync(d_rows, h_rows_.data(), sizeof(float) * nd, cudaMemcpyHostToDevice, stream_));
+        if (d_neff)
+          DIFFEVO_CUDA_TRY(cudaMemcpyAsync(d_neff, h_neff_.data(), sizeof(float) * n_, cudaMemcpyHostToDevice, stream_));
+        if (then) then();
+      });
+    });
+  }
+
   /// Up to this dimension the best row comes back with the summary (one round trip instead of two
   /// when the best improves; larger rows are fetched only when needed).
   static constexpr int k_candidate_max_dim = 1 << 16;
@@ -435,7 +585,9 @@ class cuda_backend final : public backend {
   bool fused_ = false;
   bool gram_ = false;
   bool has_x0_ = false;
+  bool x0_partial_ = false;  // a sharded update left only this process's rows of x0 (complete_rows())
   std::uint64_t rng_position_ = 0;
+  std::vector<float> h_rows_, h_neff_;  // a sharded update's host staging
   std::vector<float> h_center_, h_scale_, h_p_, h_candidate_;
   int candidate_index_ = -1;  // the row in h_candidate_ (valid until the parameters change), or -1
   device_buffer<float> x_, p_, x0_, fitness_, log_g_, neff_, center_, scale_, w_, e_, z_;

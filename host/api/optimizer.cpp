@@ -244,8 +244,6 @@ const std::vector<double>& optimizer::alphas() const noexcept { return s_->alpha
 namespace detail {
 struct optimizer_access {
   static void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex) {
-    DIFFEVO_EXPECTS(!ex || opt.s_->kind == backend_kind::cpu, logic_error,
-                    "a sharded update needs the cpu backend; this optimizer runs on ", to_string(opt.s_->kind));
     if (opt.s_->exchange && ex != opt.s_->exchange) opt.s_->impl->complete_rows(*opt.s_->exchange);
     opt.s_->exchange = std::move(ex);
   }

@@ -88,7 +88,7 @@ class backend {
 };
 
 inline void backend::update_rows(const ddim_coefficients&, row_exchange&) {
-  throw logic_error("a sharded update needs the cpu backend");
+  throw logic_error("this backend has no sharded update");
 }
 inline void backend::begin_deferred(const float*, float) {
   throw logic_error("this backend has no deferred tells (can_defer() is false)");

@@ -28,10 +28,9 @@ class row_exchange {
   virtual void agree(std::exception_ptr local) = 0;
 };
 
-/// Attaches `ex` to `opt`: its later tells compute only ex's rows and exchange the new x (cpu backend);
-/// x0 is exchanged only by complete_rows().
-/// A null `ex` detaches it (the whole update again).
-/// @throws logic_error if `ex` is not null and `opt` is not on the cpu backend.
+/// Attaches `ex` to `opt`: its later tells compute only ex's rows and exchange the new x (the cuda
+/// backend through host memory; its fused D <= 8 update stays whole); x0 is exchanged only by
+/// complete_rows(). A null `ex` detaches it (the whole update again).
 void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex);
 
 /// Completes what a sharded update left split (its x0) by exchanging rows; collective. Call it on every

@@ -85,18 +85,95 @@ TEST(GpuMpi, DeviceFitnessAcrossRanksEqualsTheSingleProcessCudaRun) {
   }
 }
 
-TEST(GpuMpi, AShardedUpdateOnTheCudaBackendIsRefusedOnEveryRankNamingTheOption) {
+TEST(GpuMpi, AShardedCudaUpdateEqualsTheSingleProcessCudaRunForEveryPath) {
   SKIP_WITHOUT_DEVICE();
-  diffevo::mpi::options o;
-  o.update = diffevo::mpi::update_mode::sharded;
-  try {
-    diffevo::mpi::optimizer opt(cuda_config(16, 4, 0), MPI_COMM_WORLD, o);
-    ADD_FAILURE() << "no exception";
-  } catch (const diffevo::invalid_argument& x) {
-    EXPECT_NE(std::string(x.what()).find("options.update = sharded needs the cpu backend"), std::string::npos)
-        << x.what();
+  // Float distances (D = 12 plain), the float64 Gram path (D = 40 plain), latent, and
+  // the fused D <= 8 update (which runs whole on every rank); N not divisible by the rank count.
+  struct shape {
+    int n, d, latent;
+  };
+  for (const shape& sh : {shape{37, 12, 0}, shape{37, 40, 0}, shape{37, 40, 3}, shape{37, 4, 0}}) {
+    SCOPED_TRACE(testing::Message() << "D = " << sh.d << ", latent " << sh.latent);
+    const diffevo::config c = cuda_config(sh.n, sh.d, sh.latent);
+    diffevo::optimizer one(c);
+    diffevo::mpi::options o;
+    o.update = diffevo::mpi::update_mode::sharded;
+    diffevo::mpi::optimizer many(c, MPI_COMM_WORLD, o);
+    const auto [b, e] = many.local_rows();
+    std::vector<float> f(static_cast<std::size_t>(e - b)), all(static_cast<std::size_t>(sh.n));
+    while (!many.done()) {
+      const diffevo::population_view rows = many.ask_local();
+      for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = row_fitness(rows.row(i), rows.cols);
+      many.tell_local(f.data(), f.size());
+      const diffevo::population_view p = one.ask();
+      for (int i = 0; i < p.rows; ++i) all[static_cast<std::size_t>(i)] = row_fitness(p.row(i), p.cols);
+      one.tell(all);
+      EXPECT_EQ(one.x0(), many.x0());  // x0's rows exchanged on request
+    }
+    const diffevo::population_view a = one.ask(), m = many.ask();
+    EXPECT_EQ(std::memcmp(a.data, m.data, a.size() * sizeof(float)), 0);
+    EXPECT_EQ(one.best(), many.best());
   }
 }
+
+#ifdef DIFFEVO_EMULATED_MPI_TEST
+}  // namespace
+#include "emulator_test_support.hpp"
+namespace {
+
+// Each CUDA, cuBLAS or cuRAND call of a sharded cuda tell failing in turn on the last rank only: every
+// rank throws at that generation, the population is unchanged everywhere, and telling again gives the
+// single-process run's bits. (A device fault stays on its rank: the agreement before the exchange
+// turns it into every rank's exception.)
+TEST(GpuMpiFaults, EachFailingCallOfAShardedTellOnOneRankThrowsOnEveryRankAndTheRetryGivesTheSameBits) {
+  const diffevo::config c = cuda_config(29, 40, 3);
+  diffevo::mpi::options o;
+  o.update = diffevo::mpi::update_mode::sharded;
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  const bool failing_rank = rank_of() == size - 1;
+  long k = 0;
+  for (;; ++k) {
+    diffevo::mpi::optimizer many(c, MPI_COMM_WORLD, o);
+    diffevo::optimizer one(c);
+    const auto [b, e] = many.local_rows();
+    std::vector<float> f(static_cast<std::size_t>(e - b)), all(29);
+    const diffevo::population_view rows = many.ask_local();
+    for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = row_fitness(rows.row(i), rows.cols);
+    const std::vector<float> before(many.ask().data, many.ask().data + many.ask().size());
+    bool threw = false, pending = false;
+    diffevo::emu::faults_during([&] {
+      if (failing_rank) diffevo::emu::fail_call(k);
+      try {
+        many.tell_local(f.data(), f.size());
+      } catch (const std::exception& x) {
+        threw = true;
+        EXPECT_NE(std::string(x.what()).find("rank " + std::to_string(size - 1) + ", generation 0: "), std::string::npos)
+            << "call " << k << ": " << x.what();
+      }
+      pending = failing_rank && diffevo::emu::failure_pending();
+      diffevo::emu::fail_call(-1);
+    });
+    int p = pending ? 1 : 0, any_pending = 0;
+    MPI_Allreduce(&p, &any_pending, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (any_pending) {  // the tell made fewer than k + 1 calls on that rank: every call has failed once
+      EXPECT_FALSE(threw);
+      break;
+    }
+    EXPECT_TRUE(threw) << "call " << k;
+    EXPECT_EQ(many.generation(), 0) << "call " << k;
+    const diffevo::population_view now = many.ask();
+    EXPECT_EQ(std::vector<float>(now.data, now.data + now.size()), before) << "call " << k;
+    many.tell_local(f.data(), f.size());
+    const diffevo::population_view p1 = one.ask();
+    for (int i = 0; i < p1.rows; ++i) all[static_cast<std::size_t>(i)] = row_fitness(p1.row(i), p1.cols);
+    one.tell(all);
+    const diffevo::population_view a = one.ask(), m = many.ask();
+    EXPECT_EQ(std::memcmp(a.data, m.data, a.size() * sizeof(float)), 0) << "call " << k;
+  }
+  EXPECT_GT(k, 5);
+}
+#endif
 
 TEST(GpuMpi, DeviceCallsOnTheCpuBackendThrowOnEveryRank) {
   diffevo::config c = cuda_config(16, 4, 0);
