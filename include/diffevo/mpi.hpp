@@ -4,7 +4,7 @@
 /// DIFFEVO_ENABLE_MPI). Every rank holds the whole population and the same noise; each evaluates a
 /// contiguous block of rows, and only fitness moves (an all-gather of N floats per generation). The
 /// update is then either repeated identically on every rank (replicated) or split by rows and the new
-/// rows exchanged (sharded, cpu backend). Either way a run is the single-process run bit for bit, at
+/// rows exchanged (sharded). Either way a run is the single-process run bit for bit, at
 /// any rank count, and a checkpoint written at P ranks resumes at any other P
 /// (docs/architecture.md "Many processes").
 
@@ -34,11 +34,13 @@ namespace diffevo::mpi {
 
 /// How the ranks share the update (x0 and the DDIM step, 2 N^2 D flops a generation).
 enum class update_mode {
-  automatic,   ///< sharded on the cpu backend with 2 or more ranks and N >= k_shard_min_population, else replicated
+  automatic,   ///< sharded on the cpu backend with 2 or more ranks and N >= k_shard_min_population, else
+               ///< replicated (the cuda backend: replicated; bench/NOTES.md has where sharding pays there)
   replicated,  ///< every rank computes the whole update (moves N floats of fitness a generation)
-  sharded,     ///< each rank computes its own rows, then the rows are all-gathered (cpu backend only;
-               ///< moves N D floats, N d latent floats and N doubles a generation; x0's N D floats
-               ///< only when x0() or save() asks)
+  sharded,     ///< each rank computes its own rows, then the rows are all-gathered (moves N D floats,
+               ///< N d latent floats and N doubles a generation; x0's N D floats only when x0() or
+               ///< save() asks). The cuda backend exchanges through host memory (a device-to-host and
+               ///< a host-to-device copy of the rows); its fused D <= 8 update stays whole on every rank
 };
 
 /// The smallest population for which update_mode::automatic shards the update (bench/NOTES.md
@@ -104,9 +106,9 @@ optimize_result run(optimizer& opt, const local_fitness& fitness);
 ///
 /// MPI must be initialized (MPI_Init, or MPI_Init_thread with at least MPI_THREAD_FUNNELED: the cpu
 /// backend's worker threads never call MPI) and the optimizer destroyed before MPI_Finalize.
-/// Not thread-safe. Move-only; a moved-from optimizer may only be destroyed or assigned to. The cuda
-/// backend runs replicated (every rank's device repeats the update; fitness moves through host
-/// memory); pick each rank's device (for example the node-local rank, node_local_rank()) with
+/// Not thread-safe. Move-only; a moved-from optimizer may only be destroyed or assigned to. On the
+/// cuda backend fitness and exchanged rows move through host memory (Debian's Open MPI is not
+/// CUDA-aware); pick each rank's device (for example the node-local rank, node_local_rank()) with
 /// cudaSetDevice before constructing.
 class optimizer {
  public:
