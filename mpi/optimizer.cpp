@@ -114,7 +114,8 @@ struct optimizer::state {
       if (opts.update == update_mode::sharded && ch.size() > 1) {
         const std::size_t row = sizeof(float) * static_cast<std::size_t>(c.dimension);
         exchange = std::make_shared<detail::mpi_row_exchange>(
-            ch, c.population, std::initializer_list<std::size_t>{row, sizeof(float) * static_cast<std::size_t>(c.latent_dim), sizeof(double)});
+            ch, c.population, std::initializer_list<std::size_t>{row, sizeof(float) * static_cast<std::size_t>(c.latent_dim), sizeof(double),
+                                              sizeof(float)});
         diffevo::detail::set_row_exchange(*run, exchange);
       }
     } catch (...) {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "host/backend/backend.hpp"
@@ -208,18 +209,27 @@ class cuda_backend final : public backend {
   // A sharded update (the MPI component, host/backend/row_exchange.hpp): this process computes rows
   // [first, last) of x0 and of the new x from the whole x, drawing only those rows' noise (the Philox
   // stream is a function of the position), then the rows go through host memory to the other
-  // processes. The fused path (D <= 8) is one kernel over every row: there it runs whole on every
-  // process, which gives the same bits with nothing to exchange.
+  // processes. Everything that can fail on one process is agreed on before each exchange and before
+  // the commit. The fused path (D <= 8) is one kernel over every row: there it runs whole on every
+  // process, which gives the same bits with nothing to exchange (and, as a replicated update, a
+  // failure on one process only leaves the processes apart: the MPI layer's state_drift).
   void update_rows(const ddim_coefficients& c, row_exchange& ex) override {
-    const device_scope on(device_);
+    std::optional<device_scope> on;
+    std::exception_ptr failed;  // the device switch, agreed on with the rows' work
+    try {
+      on.emplace(device_);
+    } catch (...) {
+      failed = std::current_exception();
+    }
     if (fused_) {
+      if (failed) std::rethrow_exception(failed);
       step(c, nullptr);
       return;
     }
     candidate_index_ = -1;  // the parameters change
     const std::uint64_t position = rng_position_;
     try {
-      sharded_step(c, ex);
+      sharded_step(c, ex, failed);
     } catch (...) {  // as step(): the noise position back, p recomputed from the unchanged x
       curandSetGeneratorOffset(rng_, position);
       rng_position_ = position;
@@ -234,7 +244,14 @@ class cuda_backend final : public backend {
 
   void complete_rows(row_exchange& ex) override {
     if (!x0_partial_) return;
-    const device_scope on(device_);
+    std::optional<device_scope> on;
+    std::exception_ptr failed;
+    try {
+      on.emplace(device_);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    ex.agree(failed);  // before the exchange's first agreement, so no process is left waiting in it
     exchange_device_rows(x0_.data(), ex.first(), ex.last(), ex, nullptr);
     x0_partial_ = false;
   }
@@ -447,13 +464,17 @@ class cuda_backend final : public backend {
   }
 
   /// The sharded update's body (update_rows() restores the noise position and p when it throws).
-  void sharded_step(const ddim_coefficients& c, row_exchange& ex) {
+  void sharded_step(const ddim_coefficients& c, row_exchange& ex, std::exception_ptr failed) {
     const int rb = ex.first(), re = ex.last();
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     const bool noisy = c.sigma > 0;
-    std::exception_ptr local;
-    try {  // this process's rows; a failure is agreed on before any exchange
-      if (x_next_.size() < draw_count(nd)) x_next_ = device_buffer<float>(draw_count(nd));
+    std::exception_ptr local = failed;
+    if (!local) try {  // this process's rows; a failure is agreed on before any exchange
+      if (x_next_.size() < draw_count(nd)) {
+        x_next_ = device_buffer<float>(draw_count(nd));
+        // Its padding past N x D becomes x's after the swap: defined, as x's own is.
+        DIFFEVO_CUDA_TRY(cudaMemsetAsync(x_next_.data(), 0, sizeof(float) * draw_count(nd), stream_));
+      }
       const float one = 1.0f, zero = 0.0f;
       const float* q = x_.data();
       int k = d_;
@@ -517,7 +538,7 @@ class cuda_backend final : public backend {
     const std::size_t b = static_cast<std::size_t>(rb) * d_, e = static_cast<std::size_t>(re) * d_;
     // Each side of the exchange is local work that can fail on one process: agreed on, so no process
     // is left in the exchange, and none commits rows that another could not take in.
-    const auto agreed = [&](const std::function<void()>& fn) {
+    const auto agreed = [&](auto&& fn) {
       std::exception_ptr local;
       try {
         fn();

@@ -91,15 +91,13 @@ class cpu_backend final : public backend {
   void update_impl(const ddim_coefficients& c, row_exchange* ex) {
     const int rb = ex ? ex->first() : 0, re = ex ? ex->last() : n_;
     // parallel_rows over this process's rows only.
-    const std::function<void(const std::function<void(int, int)>&)> own_rows = [&](const std::function<void(int, int)>& fn) {
+    // (Plain lambdas: nothing between two agreements may allocate outside a stage.)
+    const auto own_rows = [&](auto&& fn) {
       if (re > rb) parallel_rows(re - rb, threads_, [&](int b, int e) { fn(rb + b, rb + e); });
-    };
-    const std::function<void(const std::function<void(int, int)>&)> whole = [&](const std::function<void(int, int)>& fn) {
-      parallel_rows(n_, threads_, fn);
     };
     // Sharded, local work that may fail (memory, threads) is agreed on before each exchange, so a
     // failure on one process throws on all of them instead of leaving the others in the exchange.
-    const auto stage = [&](const std::function<void()>& fn) {
+    const auto stage = [&](auto&& fn) {
       if (!ex) return fn();
       std::exception_ptr local;
       try {
@@ -115,13 +113,15 @@ class cpu_backend final : public backend {
     const auto project = [&] {
       p.log_g.resize(static_cast<std::size_t>(n_));
       for (int j = 0; j < n_; ++j) p.log_g[j] = final_log_density(fitness_[j], density_, summary_);
-      if (latent_ > 0)  // z = E x, recomputed every generation (docs/algorithm.md §5); sharded: own rows, exchanged
-        (ex ? own_rows : whole)([&](int b, int e) {
-          for (int i = b; i < e; ++i)
-            for (int r = 0; r < latent_; ++r)
-              q_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(
-                  dot(e_.data() + static_cast<std::size_t>(r) * d_, x_.data() + static_cast<std::size_t>(i) * d_, d_));
-        });
+      // z = E x, recomputed every generation (docs/algorithm.md §5); sharded: own rows, exchanged
+      const auto project_rows = [&](int b, int e) {
+        for (int i = b; i < e; ++i)
+          for (int r = 0; r < latent_; ++r)
+            q_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(
+                dot(e_.data() + static_cast<std::size_t>(r) * d_, x_.data() + static_cast<std::size_t>(i) * d_, d_));
+      };
+      if (latent_ > 0 && ex) own_rows(project_rows);
+      if (latent_ > 0 && !ex) parallel_rows(n_, threads_, project_rows);
     };
     const bool exchange_q = latent_ > 0 && ex != nullptr;
     if (exchange_q) {  // the latent rows first: every row's distances need every row's z
