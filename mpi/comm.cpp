@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "diffevo/detail/hash.hpp"
 #include "diffevo/error.hpp"
 #include "host/util/message.hpp"
 
@@ -207,7 +208,7 @@ std::string exact_list(const std::vector<T>& v) {
   if (v.size() > 8) {  // long lists by their length and bit hash
     char b[64];
     std::snprintf(b, sizeof b, "[%zu values, hash %016" PRIx64 "]", v.size(),
-                  population_hash(reinterpret_cast<const float*>(v.data()), v.size() * sizeof(T) / sizeof(float)));
+                  diffevo::detail::hash_words(v.data(), v.size() * sizeof(T)));
     return b;
   }
   std::string s = "[";

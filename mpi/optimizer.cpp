@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "diffevo/error.hpp"
+#include "diffevo/detail/hash.hpp"
 #include "host/api/collect.hpp"
 #include "host/backend/row_exchange.hpp"
 #include "host/util/message.hpp"
@@ -54,11 +55,9 @@ struct optimizer::state {
 
   std::string where() const { return msg("generation ", run ? run->generation() : 0); }
 
-  /// This rank's population hash (local: the cuda backend copies the population to the host).
-  std::uint64_t local_hash() {
-    const population_view p = current();
-    return population_hash(p.data, p.size());
-  }
+  /// This rank's population hash (local; computed where the population lives, so the cuda backend
+  /// copies N hashes to the host, not the population).
+  std::uint64_t local_hash() { return diffevo::detail::params_hash(*run); }
 
   /// Collective, after the ranks found that their hashes differ (`h`: this rank's): names the ranks
   /// whose population differs from rank 0's, breaks the run and throws state_drift on every rank.
@@ -391,34 +390,13 @@ int node_local_rank(MPI_Comm comm) {
   return local;
 }
 
-std::uint64_t population_hash(const float* data, std::size_t n) noexcept {
-  // Four independent lanes of xxHash64's round over 64-bit words, then its merge and avalanche.
-  constexpr std::uint64_t p1 = 11400714785074694791ull, p2 = 14029467366897019727ull, p3 = 1609587929392839161ull;
-  const auto rotl = [](std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); };
-  const auto round = [&](std::uint64_t acc, std::uint64_t w) { return rotl(acc + w * p2, 31) * p1; };
-  std::uint64_t lane[4] = {p1 + p2, p2, 0, 0 - p1};
-  const unsigned char* b = reinterpret_cast<const unsigned char*>(data);
-  const std::size_t bytes = n * sizeof(float), blocks = bytes / 32;
-  for (std::size_t i = 0; i < blocks; ++i)
-    for (int l = 0; l < 4; ++l) {
-      std::uint64_t w;
-      std::memcpy(&w, b + i * 32 + static_cast<std::size_t>(l) * 8, 8);
-      lane[l] = round(lane[l], w);
-    }
-  std::uint64_t h = rotl(lane[0], 1) + rotl(lane[1], 7) + rotl(lane[2], 12) + rotl(lane[3], 18);
-  for (int l = 0; l < 4; ++l) h = (h ^ round(0, lane[l])) * p1 + p3;
-  h += bytes;
-  for (std::size_t i = blocks * 32; i < bytes; i += 4) {
-    std::uint32_t w;
-    std::memcpy(&w, b + i, 4);
-    h = rotl(h ^ (w * p1), 23) * p2 + p3;
-  }
-  h ^= h >> 33;
-  h *= p2;
-  h ^= h >> 29;
-  h *= p3;
-  h ^= h >> 32;
-  return h;
+std::uint64_t population_hash(const float* data, int rows, int cols) {
+  DIFFEVO_EXPECTS(rows >= 0 && cols >= 0 && (data != nullptr || rows == 0 || cols == 0), invalid_argument,
+                  "population_hash: rows and cols must be >= 0 with non-null data (got rows = ", rows, ", cols = ",
+                  cols, ")");
+  std::vector<std::uint64_t> h(static_cast<std::size_t>(rows));
+  for (int i = 0; i < rows; ++i) h[static_cast<std::size_t>(i)] = diffevo::detail::row_hash(data, i, cols);
+  return diffevo::detail::combine_row_hashes(h.data(), rows);
 }
 
 }  // namespace diffevo::mpi

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "host/backend/backend.hpp"
+#include "diffevo/detail/hash.hpp"
 #include "host/backend/row_exchange.hpp"
 #include "host/cpu/rng.hpp"
 #include "cuda/plugin/entry_points.hpp"
@@ -240,6 +241,17 @@ class cuda_backend final : public backend {
       }
       throw;
     }
+  }
+
+  std::uint64_t params_hash() override {
+    const device_scope on(device_);
+    device_buffer<std::uint64_t> d_h(static_cast<std::size_t>(n_));
+    std::vector<std::uint64_t> h(static_cast<std::size_t>(n_));
+    host_round_trip(stream_, [&] {  // N hashes come to the host, not the N x D population
+      row_hashes(p_.data(), n_, d_, d_h.data(), stream_);
+      DIFFEVO_CUDA_TRY(cudaMemcpyAsync(h.data(), d_h.data(), sizeof(std::uint64_t) * n_, cudaMemcpyDeviceToHost, stream_));
+    });
+    return combine_row_hashes(h.data(), n_);
   }
 
   void complete_rows(row_exchange& ex) override {

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "cuda/util/check.cuh"
+#include "diffevo/detail/hash.hpp"
 #include "kernels.cuh"
 
 namespace diffevo::detail {
@@ -295,6 +296,20 @@ void softmax_weights_gram(const double* d_g, const double* d_norm2, int n, const
                           float* d_w, float* d_neff, cudaStream_t stream) {
   softmax_weights_gram_kernel<<<rows, k_block, 0, stream>>>(d_g, d_norm2, n, d_log_g, a_t, sqrt(a_t),
                                                             1.0 / (2.0 * (1.0 - a_t)), d_w, d_neff);
+  DIFFEVO_CHECK_LAUNCH();
+}
+
+namespace {
+/// One thread per row: the row's hash (diffevo/detail/hash.hpp, the host's function).
+__global__ void row_hashes_kernel(const float* p, int rows, int cols, std::uint64_t* out) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < rows; i += gridDim.x * blockDim.x)
+    out[i] = row_hash(p, i, cols);
+}
+}  // namespace
+
+void row_hashes(const float* d_p, int rows, int cols, std::uint64_t* d_out, cudaStream_t stream) {
+  const int blocks = std::max(1, std::min((rows + k_block - 1) / k_block, 4096));
+  row_hashes_kernel<<<blocks, k_block, 0, stream>>>(d_p, rows, cols, d_out);
   DIFFEVO_CHECK_LAUNCH();
 }
 

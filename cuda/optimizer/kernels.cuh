@@ -3,6 +3,8 @@
 // checks the launch. All reductions are fixed-shape trees: results are deterministic.
 #include <cuda_runtime.h>
 
+#include <cstdint>
+
 #include "diffevo/detail/math.hpp"
 
 namespace diffevo::detail {
@@ -70,6 +72,9 @@ void softmax_weights_gram(const double* d_g, const double* d_norm2, int n, const
 
 /// d_xd = d_x in float64 (rows x cols) and d_norm2[i] = ||row i||^2.
 void widen_rows(const float* d_x, int rows, int cols, double* d_xd, double* d_norm2, cudaStream_t stream);
+
+/// d_out[i] = row_hash(d_p, i, cols) for every row (diffevo/detail/hash.hpp), one thread per row.
+void row_hashes(const float* d_p, int rows, int cols, std::uint64_t* d_out, cudaStream_t stream);
 
 /// Scales each of the `rows` rows of d_e (rows x cols) to unit L2 norm (docs/algorithm.md §5).
 void normalize_rows(float* d_e, int rows, int cols, cudaStream_t stream);

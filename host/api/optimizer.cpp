@@ -250,11 +250,16 @@ struct optimizer_access {
   static void complete_rows(optimizer& opt) {
     if (opt.s_->exchange) opt.s_->impl->complete_rows(*opt.s_->exchange);
   }
+  static std::uint64_t params_hash(optimizer& opt) {
+    opt.synchronize();
+    return opt.s_->impl->params_hash();
+  }
 };
 void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex) {
   optimizer_access::set_row_exchange(opt, std::move(ex));
 }
 void complete_rows(optimizer& opt) { optimizer_access::complete_rows(opt); }
+std::uint64_t params_hash(optimizer& opt) { return optimizer_access::params_hash(opt); }
 }  // namespace detail
 
 }  // namespace diffevo

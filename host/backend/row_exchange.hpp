@@ -3,6 +3,7 @@
 // splits its update by rows between processes and exchanges the rows it computed. The core knows
 // nothing of MPI; mpi/ implements row_exchange and attaches it with set_row_exchange().
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 
@@ -36,5 +37,9 @@ void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex);
 /// Completes what a sharded update left split (its x0) by exchanging rows; collective. Call it on every
 /// process before x0() or save(). A no-op without a row exchange or when nothing is split.
 void complete_rows(optimizer& opt);
+
+/// The hash of `opt`'s current population in parameter space (diffevo/detail/hash.hpp), computed by its
+/// backend where the population lives. Local (not collective).
+std::uint64_t params_hash(optimizer& opt);
 
 }  // namespace diffevo::detail

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "diffevo/detail/hash.hpp"
 #include "diffevo/detail/parallel.hpp"
 #include "host/backend/row_exchange.hpp"
 #include "diffevo/error.hpp"
@@ -207,6 +208,14 @@ class cpu_backend final : public backend {
     x_.swap(z_);
     x0_partial_ = ex != nullptr;  // nothing reads x0 until complete_rows(): it is exchanged only then
     refresh_params();
+  }
+
+  std::uint64_t params_hash() override {
+    std::vector<std::uint64_t> h(static_cast<std::size_t>(n_));
+    parallel_rows(n_, threads_, [&](int b, int e) {
+      for (int i = b; i < e; ++i) h[static_cast<std::size_t>(i)] = row_hash(p_.data(), i, d_);
+    });
+    return combine_row_hashes(h.data(), n_);
   }
 
   void complete_rows(row_exchange& ex) override {

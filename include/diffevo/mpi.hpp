@@ -53,7 +53,8 @@ struct options {
   update_mode update = update_mode::automatic;  ///< how the update is shared
   /// Compare a hash of the whole population across ranks after every `check_every`-th generation
   /// of a replicated update (and after construction and load); 0 never compares. A difference (for
-  /// example unlike hardware giving other bits) throws state_drift. A sharded update needs no
+  /// example unlike hardware giving other bits) throws state_drift. The hash is computed where the
+  /// population lives (on the device for cuda: N row hashes come to the host). A sharded update needs no
   /// per-generation comparison: every row is then computed by one rank and copied to the others, so
   /// the ranks cannot drift apart (only the start is compared).
   int check_every = 1;
@@ -250,8 +251,11 @@ optimize_result optimize(const config& cfg, MPI_Comm comm, const local_fitness& 
 /// @throws mpi_error if an MPI call fails.
 int node_local_rank(MPI_Comm comm);
 
-/// A 64-bit hash of `n` floats' bits, the one the ranks compare (state drift). Host only.
-std::uint64_t population_hash(const float* data, std::size_t n) noexcept;
+/// The 64-bit hash of a population (rows x cols floats, row-major) that the ranks compare for state
+/// drift: each row's bits hashed alone, then the row hashes in order (diffevo/detail/hash.hpp). The
+/// optimizer computes it where the population lives (the cuda backend on the device). Host only.
+/// @throws invalid_argument for negative sizes or null data with rows x cols > 0.
+std::uint64_t population_hash(const float* data, int rows, int cols);
 
 }  // namespace diffevo::mpi
 

@@ -14,6 +14,7 @@
 
 #include "diffevo/mpi.hpp"
 #include "diffevo/optimize.hpp"
+#include "host/backend/row_exchange.hpp"
 
 #define SKIP_WITHOUT_DEVICE() \
   if (!diffevo::cuda_device_available()) GTEST_SKIP() << "no CUDA device"
@@ -31,6 +32,10 @@ float row_fitness(const float* x, int d) {
   for (int c = 0; c < d; ++c) s += (x[c] - 0.3f) * (x[c] - 0.3f);
   return -s;
 }
+
+struct shape_dims {
+  int n, d;
+};
 
 diffevo::config cuda_config(int n, int d, int latent) {
   diffevo::config c;
@@ -174,6 +179,16 @@ TEST(GpuMpiFaults, EachFailingCallOfAShardedTellOnOneRankThrowsOnEveryRankAndThe
   EXPECT_GT(k, 5);
 }
 #endif
+
+TEST(GpuMpi, TheDeviceHashIsThePopulationHashOfWhatAskReturns) {
+  SKIP_WITHOUT_DEVICE();
+  for (const shape_dims& sh : {shape_dims{33, 40}, shape_dims{17, 5}, shape_dims{8, 1}}) {
+    diffevo::optimizer o(cuda_config(sh.n, sh.d, 0));
+    const diffevo::population_view p = o.ask();
+    EXPECT_EQ(diffevo::detail::params_hash(o), diffevo::mpi::population_hash(p.data, p.rows, p.cols))
+        << "N " << sh.n << ", D " << sh.d;
+  }
+}
 
 TEST(GpuMpi, DeviceCallsOnTheCpuBackendThrowOnEveryRank) {
   diffevo::config c = cuda_config(16, 4, 0);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "diffevo/mpi.hpp"
 #include "diffevo/optimize.hpp"
 #include "diffevo/rollout.hpp"
+#include "host/backend/row_exchange.hpp"
 
 namespace {
 
@@ -464,20 +466,38 @@ TEST(Mpi, PlantedDriftIsCaughtOnEveryRankNamingTheGeneration) {
   }
 }
 
-TEST(Mpi, PopulationHashSeesOneFlippedBit) {
-  std::vector<float> v(1001);
+TEST(Mpi, PopulationHashSeesOneFlippedBitAndEachRowsPlace) {
+  std::vector<float> v(1001 * 3);
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i) * 0.25f - 3.0f;
-  const std::uint64_t h = diffevo::mpi::population_hash(v.data(), v.size());
-  EXPECT_EQ(h, diffevo::mpi::population_hash(v.data(), v.size()));
-  for (std::size_t i : {std::size_t(0), std::size_t(7), std::size_t(512), std::size_t(1000)}) {
+  const std::uint64_t h = diffevo::mpi::population_hash(v.data(), 1001, 3);
+  EXPECT_EQ(h, diffevo::mpi::population_hash(v.data(), 1001, 3));
+  for (std::size_t i : {std::size_t(0), std::size_t(7), std::size_t(1500), std::size_t(3002)}) {
     std::vector<float> w = v;
     std::uint32_t bits;
     std::memcpy(&bits, &w[i], 4);
     bits ^= 1u;
     std::memcpy(&w[i], &bits, 4);
-    EXPECT_NE(h, diffevo::mpi::population_hash(w.data(), w.size())) << "index " << i;
+    EXPECT_NE(h, diffevo::mpi::population_hash(w.data(), 1001, 3)) << "index " << i;
   }
-  EXPECT_NE(h, diffevo::mpi::population_hash(v.data(), v.size() - 1));
+  std::vector<float> swapped = v;  // two rows exchanged
+  std::swap_ranges(swapped.begin(), swapped.begin() + 3, swapped.begin() + 3);
+  EXPECT_NE(h, diffevo::mpi::population_hash(swapped.data(), 1001, 3));
+  EXPECT_NE(h, diffevo::mpi::population_hash(v.data(), 1000, 3));
+  EXPECT_NE(h, diffevo::mpi::population_hash(v.data(), 3, 1001));
+  EXPECT_THROW(diffevo::mpi::population_hash(nullptr, 2, 2), diffevo::invalid_argument);
+}
+
+TEST(Mpi, TheOptimizersHashIsThePopulationHashOfWhatAskReturns) {
+  for (const int latent : {0, 3}) {
+    diffevo::optimizer o(make_config(33, 40, latent, 9));
+    for (int g = 0; g < 3; ++g) {
+      const diffevo::population_view p = o.ask();
+      EXPECT_EQ(diffevo::detail::params_hash(o), diffevo::mpi::population_hash(p.data, p.rows, p.cols));
+      std::vector<float> f(33);
+      for (int i = 0; i < 33; ++i) f[static_cast<std::size_t>(i)] = row_fitness(p.row(i), p.cols);
+      o.tell(f);
+    }
+  }
 }
 
 TEST(Mpi, CartPoleReturnsOfEachRanksRowsAreThoseOfOneWholeEvaluation) {
