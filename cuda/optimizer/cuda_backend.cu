@@ -418,33 +418,26 @@ class cuda_backend final : public backend {
     }
   }
 
-  void step_body(const ddim_coefficients& c, const run_record* rec) {
+  /// The coordinates distances are measured in: x, or (latent) Z = X E^T for every row. Sets `k` to
+  /// their width.
+  const float* distance_coordinates(int& k) {
+    k = d_;
+    if (latent_ == 0) return x_.data();
     const float one = 1.0f, zero = 0.0f;
-    const float* q = x_.data();
-    int k = d_;
-    if (latent_ > 0) {
-      // Z (row-major N x d) = X E^T; column-major: Z^T (d x N) = E (op T of E^T, D x d) * X^T (D x N).
-      DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, latent_, n_, d_, &one, e_.data(), d_, x_.data(),
-                                     d_, &zero, z_.data(), latent_));
-      q = z_.data();
-      k = latent_;
-    }
-    const bool noisy = c.sigma > 0;
-    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
-    if (fused_) {
-      if (noisy) {
-        DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data(), draw_count(nd), 0.0f, 1.0f));
-        rng_position_ += draw_count(nd);
-      }
-      fused_update(q, k, x_.data(), n_, d_, log_g_.data(), c.a_t, update_of(c), noisy ? p_.data() : nullptr,
-                   center_.data(), scale_.data(), x_next_.data(), x0_.data(), p_.data(), neff_.data(), rec, stream_);
-      std::swap(x_, x_next_);
-      has_x0_ = true;
-      return;
-    }
+    // Z (row-major N x d) = X E^T; column-major: Z^T (d x N) = E (op T of E^T, D x d) * X^T (D x N).
+    DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, latent_, n_, d_, &one, e_.data(), d_, x_.data(),
+                                   d_, &zero, z_.data(), latent_));
+    k = latent_;
+    return z_.data();
+  }
+
+  /// Rows [rb, re) of the next x0 (and their effective neighbours), in chunks of chunk_ rows: the
+  /// weights (float distances, or the float64 Gram product for plain large D), then x0 = W X.
+  void x0_rows(const float* q, int k, const ddim_coefficients& c, int rb, int re) {
+    const float one = 1.0f, zero = 0.0f;
     if (gram_) widen_rows(x_.data(), n_, d_, xd_.data(), norm2_.data(), stream_);
-    for (int r0 = 0; r0 < n_; r0 += chunk_) {
-      const int rows = std::min(chunk_, n_ - r0);
+    for (int r0 = rb; r0 < re; r0 += chunk_) {
+      const int rows = std::min(chunk_, re - r0);
       if (gram_) {
         // G rows [r0, r0 + rows) = Xd_chunk Xd^T; column-major: G^T (N x rows) = Xd (op T of Xd^T, N x D) * Xd_chunk^T.
         const double done = 1.0, dzero = 0.0;
@@ -459,6 +452,25 @@ class cuda_backend final : public backend {
       DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, d_, rows, n_, &one, x_.data(), d_, w_.data(), n_,
                                      &zero, x0_next_.data() + static_cast<std::size_t>(r0) * d_, d_));
     }
+  }
+
+  void step_body(const ddim_coefficients& c, const run_record* rec) {
+    int k = d_;
+    const float* q = distance_coordinates(k);
+    const bool noisy = c.sigma > 0;
+    const std::size_t nd = static_cast<std::size_t>(n_) * d_;
+    if (fused_) {
+      if (noisy) {
+        DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data(), draw_count(nd), 0.0f, 1.0f));
+        rng_position_ += draw_count(nd);
+      }
+      fused_update(q, k, x_.data(), n_, d_, log_g_.data(), c.a_t, update_of(c), noisy ? p_.data() : nullptr,
+                   center_.data(), scale_.data(), x_next_.data(), x0_.data(), p_.data(), neff_.data(), rec, stream_);
+      std::swap(x_, x_next_);
+      has_x0_ = true;
+      return;
+    }
+    x0_rows(q, k, c, 0, n_);
     if (noisy) {
       DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data(), draw_count(nd), 0.0f, 1.0f));
       rng_position_ += draw_count(nd);
@@ -487,30 +499,9 @@ class cuda_backend final : public backend {
         // Its padding past N x D becomes x's after the swap: defined, as x's own is.
         DIFFEVO_CUDA_TRY(cudaMemsetAsync(x_next_.data(), 0, sizeof(float) * draw_count(nd), stream_));
       }
-      const float one = 1.0f, zero = 0.0f;
-      const float* q = x_.data();
       int k = d_;
-      if (latent_ > 0) {  // every row's z (each row's distances need them all; a small product)
-        DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, latent_, n_, d_, &one, e_.data(), d_,
-                                       x_.data(), d_, &zero, z_.data(), latent_));
-        q = z_.data();
-        k = latent_;
-      }
-      if (gram_) widen_rows(x_.data(), n_, d_, xd_.data(), norm2_.data(), stream_);
-      for (int r0 = rb; r0 < re; r0 += chunk_) {  // as step_body(), over this process's rows
-        const int rows = std::min(chunk_, re - r0);
-        if (gram_) {
-          const double done = 1.0, dzero = 0.0;
-          DIFFEVO_CUBLAS_TRY(cublasDgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, n_, rows, d_, &done, xd_.data(), d_,
-                                         xd_.data() + static_cast<std::size_t>(r0) * d_, d_, &dzero, g_.data(), n_));
-          softmax_weights_gram(g_.data(), norm2_.data(), n_, log_g_.data(), c.a_t, rows, w_.data(), neff_.data() + r0,
-                               stream_);
-        } else {
-          softmax_weights(q, n_, k, log_g_.data(), c.a_t, r0, rows, w_.data(), neff_.data(), stream_);
-        }
-        DIFFEVO_CUBLAS_TRY(cublasSgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, d_, rows, n_, &one, x_.data(), d_, w_.data(),
-                                       n_, &zero, x0_next_.data() + static_cast<std::size_t>(r0) * d_, d_));
-      }
+      const float* q = distance_coordinates(k);  // every row's (each row's distances need them all)
+      x0_rows(q, k, c, rb, re);
       const std::size_t b = static_cast<std::size_t>(rb) * d_, e = static_cast<std::size_t>(re) * d_;
       if (noisy && re > rb) {  // the draw's elements [b, e), from a 4-aligned start
         const std::size_t lo = b & ~std::size_t(3), hi = draw_count(e);

@@ -15,17 +15,14 @@
 #include "diffevo/mpi.hpp"
 #include "diffevo/optimize.hpp"
 #include "host/backend/row_exchange.hpp"
+#include "tests/helpers/mpi_ranks.hpp"
 
 #define SKIP_WITHOUT_DEVICE() \
   if (!diffevo::cuda_device_available()) GTEST_SKIP() << "no CUDA device"
 
 namespace {
 
-int rank_of() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
+using diffevo::test::rank_of;
 
 float row_fitness(const float* x, int d) {
   float s = 0;

@@ -19,19 +19,13 @@
 #include "diffevo/optimize.hpp"
 #include "diffevo/rollout.hpp"
 #include "host/backend/row_exchange.hpp"
+#include "tests/helpers/mpi_ranks.hpp"
 
 namespace {
 
-int rank_of() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-int size_of() {
-  int p = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &p);
-  return p;
-}
+using diffevo::test::rank_of;
+using diffevo::test::size_of;
+using diffevo::test::all_ranks;
 
 /// A fitness of one row alone (so it is the same whichever rank evaluates the row): a bumpy bowl.
 float row_fitness(const float* x, int d) {
@@ -69,13 +63,6 @@ diffevo::mpi::local_fitness local_rows_fitness() {
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
-/// Every rank's flag, and-ed: a test's verdict must not differ between ranks.
-bool all_ranks(bool ok) {
-  int v = ok ? 1 : 0, all = 0;
-  MPI_Allreduce(&v, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-  return all == 1;
 }
 
 struct shape {
