@@ -4,7 +4,6 @@
 // population hash that catches drift.
 #include "diffevo/mpi.hpp"
 
-#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -24,7 +23,7 @@ struct optimizer::state {
   explicit state(MPI_Comm comm) : ch(comm) {}
   detail::channel ch;  // first, so destroyed last: the row exchange in `run` uses it
   options opts;
-  std::vector<int> counts, firsts;  // each rank's rows
+  std::vector<int> counts, firsts;  // each rank's rows (the row exchange reads them too)
   std::optional<diffevo::optimizer> run;
   std::shared_ptr<detail::mpi_row_exchange> exchange;  // sharded with 2 or more ranks, else null
   bool asked = false;
@@ -33,13 +32,25 @@ struct optimizer::state {
   bool broken = false;  // the ranks' states may differ: every call throws
   std::string broken_why;
   // The population of the current generation on the host (the cuda backend copies it on every
-  // ask()), kept for ask() and ask_local() after the hash check read it.
+  // ask()), kept so that ask(), ask_local() and tell_local() copy it once per generation.
   population_view pop{};
   int pop_generation = -1;
   std::vector<float> all_fitness;
 
   int first() const { return firsts[static_cast<std::size_t>(ch.rank())]; }
   int count() const { return counts[static_cast<std::size_t>(ch.rank())]; }
+
+  /// This rank's rows of `whole` (host or device memory).
+  population_view local_view(population_view whole) const {
+    return population_view{whole.data + static_cast<std::size_t>(first()) * static_cast<std::size_t>(whole.cols),
+                           count(), whole.cols};
+  }
+
+  /// Throws invalid_argument (naming `call`) unless `n` is this rank's row count.
+  void check_count(const char* call, std::size_t n) const {
+    DIFFEVO_EXPECTS(n == static_cast<std::size_t>(count()), invalid_argument, call, ": fitness has ", n,
+                    " values but this rank has ", count(), " rows (", first(), " .. ", first() + count(), ")");
+  }
 
   void require_intact() const {
     if (broken) throw state_drift(broken_why);
@@ -112,9 +123,10 @@ struct optimizer::state {
                           : update_mode::replicated;
       if (opts.update == update_mode::sharded && ch.size() > 1) {
         const std::size_t row = sizeof(float) * static_cast<std::size_t>(c.dimension);
+        // The rows it will exchange: x (and, on cuda, x0), the latent rows, neff (cpu double, cuda float).
+        const std::size_t latent_row = sizeof(float) * static_cast<std::size_t>(c.latent_dim);
         exchange = std::make_shared<detail::mpi_row_exchange>(
-            ch, c.population, std::initializer_list<std::size_t>{row, sizeof(float) * static_cast<std::size_t>(c.latent_dim), sizeof(double),
-                                              sizeof(float)});
+            ch, counts, firsts, std::initializer_list<std::size_t>{row, latent_row, sizeof(double), sizeof(float)});
         diffevo::detail::set_row_exchange(*run, exchange);
       }
     } catch (...) {
@@ -178,11 +190,7 @@ population_view optimizer::ask() {
   return p;
 }
 
-population_view optimizer::ask_local() {
-  const population_view p = ask();
-  return population_view{p.data + static_cast<std::size_t>(s_->first()) * static_cast<std::size_t>(p.cols),
-                         s_->count(), p.cols};
-}
+population_view optimizer::ask_local() { return s_->local_view(ask()); }
 
 std::pair<int, int> optimizer::local_rows() const noexcept { return {s_->first(), s_->first() + s_->count()}; }
 
@@ -194,8 +202,7 @@ void optimizer::tell_local(const float* fitness, std::size_t n) {
     DIFFEVO_EXPECTS(!s.run->done(), logic_error, "tell_local() after done(): the run has finished its ",
                     s.run->generations(), " generations");
     DIFFEVO_EXPECTS(s.asked, logic_error, "tell_local() before ask() or ask_local()");
-    DIFFEVO_EXPECTS(n == static_cast<std::size_t>(s.count()), invalid_argument, "tell_local(): fitness has ", n,
-                    " values but this rank has ", s.count(), " rows (", s.first(), " .. ", s.first() + s.count(), ")");
+    s.check_count("tell_local()", n);
     DIFFEVO_EXPECTS(n == 0 || fitness != nullptr, invalid_argument, "tell_local(): fitness is a null pointer");
   } catch (...) {
     err = std::current_exception();
@@ -275,8 +282,7 @@ population_view optimizer::ask_local_device() {
   s_->require_intact();
   const population_view p = s_->run->ask_device();  // throws logic_error on the cpu backend
   s_->asked = s_->asked_device = true;
-  return population_view{p.data + static_cast<std::size_t>(s_->first()) * static_cast<std::size_t>(p.cols),
-                         s_->count(), p.cols};
+  return s_->local_view(p);
 }
 
 void optimizer::tell_local_device(const float* d_fitness, std::size_t n) {
@@ -286,8 +292,7 @@ void optimizer::tell_local_device(const float* d_fitness, std::size_t n) {
   try {
     DIFFEVO_EXPECTS(s.run->backend() == backend_kind::cuda, logic_error,
                     "tell_local_device() needs backend = cuda; this run is on ", to_string(s.run->backend()));
-    DIFFEVO_EXPECTS(n == static_cast<std::size_t>(s.count()), invalid_argument, "tell_local_device(): fitness has ",
-                    n, " values but this rank has ", s.count(), " rows (", s.first(), " .. ", s.first() + s.count(), ")");
+    s.check_count("tell_local_device()", n);
     s.host_fitness.resize(n);
     if (n) s.run->download(d_fitness, s.host_fitness.data(), n);  // after the work queued on the stream
   } catch (...) {

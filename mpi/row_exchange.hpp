@@ -21,8 +21,10 @@ class mpi_row_exchange final : public diffevo::detail::row_exchange {
  public:
   /// `row_sizes`: the row sizes in bytes that will be exchanged, whose types are made now (local work,
   /// so that the exchanges themselves allocate nothing).
-  mpi_row_exchange(channel& ch, int n, std::initializer_list<std::size_t> row_sizes) : ch_(ch) {
-    row_layout(n, ch.size(), counts_, firsts_);
+  /// `counts`, `firsts`: each rank's rows (row_layout()), owned by the caller, who outlives the exchange.
+  mpi_row_exchange(channel& ch, const std::vector<int>& counts, const std::vector<int>& firsts,
+                   std::initializer_list<std::size_t> row_sizes)
+      : ch_(ch), counts_(counts), firsts_(firsts) {
     for (std::size_t b : row_sizes) row_type(b);
   }
   ~mpi_row_exchange() override {
@@ -78,7 +80,8 @@ class mpi_row_exchange final : public diffevo::detail::row_exchange {
   }
 
   channel& ch_;
-  std::vector<int> counts_, firsts_;
+  const std::vector<int>& counts_;
+  const std::vector<int>& firsts_;
   std::map<std::size_t, MPI_Datatype> types_;
 };
 

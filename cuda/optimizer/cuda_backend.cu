@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
-#include <functional>
 #include <optional>
 #include <vector>
 
@@ -216,31 +215,13 @@ class cuda_backend final : public backend {
   // failure on one process only leaves the processes apart: the MPI layer's state_drift).
   void update_rows(const ddim_coefficients& c, row_exchange& ex) override {
     std::optional<device_scope> on;
-    std::exception_ptr failed;  // the device switch, agreed on with the rows' work
-    try {
-      on.emplace(device_);
-    } catch (...) {
-      failed = std::current_exception();
-    }
+    const std::exception_ptr failed = enter_device(on);  // agreed on with the rows' work
     if (fused_) {
       if (failed) std::rethrow_exception(failed);
       step(c, nullptr);
       return;
     }
-    candidate_index_ = -1;  // the parameters change
-    const std::uint64_t position = rng_position_;
-    try {
-      sharded_step(c, ex, failed);
-    } catch (...) {  // as step(): the noise position back, p recomputed from the unchanged x
-      curandSetGeneratorOffset(rng_, position);
-      rng_position_ = position;
-      try {
-        ddim_update_and_params(x_.data(), nullptr, nullptr, update_coefficients{}, center_.data(), scale_.data(),
-                               p_.data(), n_, d_, stream_);
-      } catch (...) {
-      }
-      throw;
-    }
+    rewinding_on_throw([&] { sharded_step(c, ex, failed); });
   }
 
   std::uint64_t params_hash() override {
@@ -257,14 +238,8 @@ class cuda_backend final : public backend {
   void complete_rows(row_exchange& ex) override {
     if (!x0_partial_) return;
     std::optional<device_scope> on;
-    std::exception_ptr failed;
-    try {
-      on.emplace(device_);
-    } catch (...) {
-      failed = std::current_exception();
-    }
-    ex.agree(failed);  // before the exchange's first agreement, so no process is left waiting in it
-    exchange_device_rows(x0_.data(), ex.first(), ex.last(), ex, nullptr);
+    ex.agree(enter_device(on));  // before the exchange's first agreement, so no process is left waiting in it
+    exchange_device_rows(x0_.data(), ex.first(), ex.last(), ex, nullptr, [] {});
     x0_partial_ = false;
   }
 
@@ -402,10 +377,17 @@ class cuda_backend final : public backend {
   /// the last launch and the final swap, and the catch puts the noise position back and rebuilds the
   /// parameters, which had received the noise, from x.
   void step(const ddim_coefficients& c, const run_record* rec) {
+    rewinding_on_throw([&] { step_body(c, rec); });
+  }
+
+  /// Runs `update` (one generation's update): if it throws, the noise position goes back to where it
+  /// was and p is recomputed from the unchanged x, then the exception propagates.
+  template <class Update>
+  void rewinding_on_throw(Update&& update) {
     candidate_index_ = -1;  // the parameters change
     const std::uint64_t position = rng_position_;
     try {
-      step_body(c, rec);
+      update();
     } catch (...) {
       curandSetGeneratorOffset(rng_, position);  // best effort: after a device fault nothing works
       rng_position_ = position;
@@ -416,6 +398,17 @@ class cuda_backend final : public backend {
       }
       throw;
     }
+  }
+
+  /// Makes the optimizer's device current for the lifetime of `on`. A failure is returned, not
+  /// thrown: a sharded call agrees on it with the other processes before any exchange.
+  std::exception_ptr enter_device(std::optional<device_scope>& on) {
+    try {
+      on.emplace(device_);
+    } catch (...) {
+      return std::current_exception();
+    }
+    return nullptr;
   }
 
   /// The coordinates distances are measured in: x, or (latent) Z = X E^T for every row. Sets `k` to
@@ -487,13 +480,13 @@ class cuda_backend final : public backend {
                                   "component completes it first)"));
   }
 
-  /// The sharded update's body (update_rows() restores the noise position and p when it throws).
+  /// The sharded update's body (update_rows() runs it rewinding_on_throw).
   void sharded_step(const ddim_coefficients& c, row_exchange& ex, std::exception_ptr failed) {
     const int rb = ex.first(), re = ex.last();
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     const bool noisy = c.sigma > 0;
-    std::exception_ptr local = failed;
-    if (!local) try {  // this process's rows; a failure is agreed on before any exchange
+    ex.agree_on([&] {  // this process's rows; a failure (or the device switch's) is agreed on before any exchange
+      if (failed) std::rethrow_exception(failed);
       if (x_next_.size() < draw_count(nd)) {
         x_next_ = device_buffer<float>(draw_count(nd));
         // Its padding past N x D becomes x's after the swap: defined, as x's own is.
@@ -515,10 +508,7 @@ class cuda_backend final : public backend {
         ddim_update_and_params(x_next_.data() + b, x0_next_.data() + b, noisy ? p_.data() + b : nullptr,
                                update_of(c), center_.data(), scale_.data(), p_.data() + b, re - rb, d_, stream_);
       }
-    } catch (...) {
-      local = std::current_exception();
-    }
-    ex.agree(local);
+    });
     // The new x in x_next_, and p from it (the parameters of every row; agreed on with the copy in),
     // then the commit, which cannot fail.
     exchange_device_rows(x_next_.data(), rb, re, ex, neff_.data(), [&] {
@@ -535,22 +525,13 @@ class cuda_backend final : public backend {
   /// Exchanges rows [rb, re) of the N x D device matrix `d_rows` (and of the N floats `d_neff`, if
   /// given) with the other processes through host memory, then enqueues `then` (its failure is agreed
   /// on with the copies'). Collective.
-  void exchange_device_rows(float* d_rows, int rb, int re, row_exchange& ex, float* d_neff,
-                            const std::function<void()>& then = {}) {
+  template <class Then>
+  void exchange_device_rows(float* d_rows, int rb, int re, row_exchange& ex, float* d_neff, Then&& then) {
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     const std::size_t b = static_cast<std::size_t>(rb) * d_, e = static_cast<std::size_t>(re) * d_;
     // Each side of the exchange is local work that can fail on one process: agreed on, so no process
     // is left in the exchange, and none commits rows that another could not take in.
-    const auto agreed = [&](auto&& fn) {
-      std::exception_ptr local;
-      try {
-        fn();
-      } catch (...) {
-        local = std::current_exception();
-      }
-      ex.agree(local);
-    };
-    agreed([&] {
+    ex.agree_on([&] {
       h_rows_.resize(nd);
       if (d_neff) h_neff_.resize(static_cast<std::size_t>(n_));
       host_round_trip(stream_, [&] {
@@ -564,12 +545,12 @@ class cuda_backend final : public backend {
     });
     ex.allgather_rows(h_rows_.data(), sizeof(float) * static_cast<std::size_t>(d_));
     if (d_neff) ex.allgather_rows(h_neff_.data(), sizeof(float));
-    agreed([&] {
+    ex.agree_on([&] {
       host_round_trip(stream_, [&] {
         DIFFEVO_CUDA_TRY(cudaMemcpyAsync(d_rows, h_rows_.data(), sizeof(float) * nd, cudaMemcpyHostToDevice, stream_));
         if (d_neff)
           DIFFEVO_CUDA_TRY(cudaMemcpyAsync(d_neff, h_neff_.data(), sizeof(float) * n_, cudaMemcpyHostToDevice, stream_));
-        if (then) then();
+        then();
       });
     });
   }

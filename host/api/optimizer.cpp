@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <exception>
 #include <string>
 
 #include "host/backend/backend.hpp"
@@ -101,17 +100,10 @@ void optimizer::apply(const detail::fitness_summary& sum, double started) {
     }
     if (s_->observer) detail::fitness_stats(s_->impl->last_fitness(), s_->cfg.goal, rec);
   };
-  if (s_->exchange) {  // sharded: a failure here on one process must not leave the others in the update's exchange
-    std::exception_ptr local;
-    try {
-      prepare();
-    } catch (...) {
-      local = std::current_exception();
-    }
-    s_->exchange->agree(local);
-  } else {
+  if (s_->exchange)  // sharded: a failure here on one process must not leave the others in the update's exchange
+    s_->exchange->agree_on(prepare);
+  else
     prepare();
-  }
   const ddim_coefficients c = ddim_step(s_->alphas, s_->generation, s_->cfg.eta);
   if (s_->exchange)
     s_->impl->update_rows(c, *s_->exchange);

@@ -27,6 +27,18 @@ class row_exchange {
   /// process throws (the same error), so none waits in an exchange that another has left. The update
   /// calls it after its local work (whose failure leaves the state unchanged) and before exchanging.
   virtual void agree(std::exception_ptr local) = 0;
+
+  /// Runs `work` (this process's part, which may fail here only), then agree()s on its outcome.
+  template <class Work>
+  void agree_on(Work&& work) {
+    std::exception_ptr local;
+    try {
+      work();
+    } catch (...) {
+      local = std::current_exception();
+    }
+    agree(local);
+  }
 };
 
 /// Attaches `ex` to `opt`: its later tells compute only ex's rows and exchange the new x (the cuda

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <new>
 #include <thread>
 #include <utility>
@@ -91,7 +90,7 @@ class cpu_backend final : public backend {
   /// without `ex`, so the bits do not depend on the split.
   void update_impl(const ddim_coefficients& c, row_exchange* ex) {
     const int rb = ex ? ex->first() : 0, re = ex ? ex->last() : n_;
-    // parallel_rows over this process's rows only.
+    // parallel_rows over this process's rows (every row without `ex`).
     // (Plain lambdas: nothing between two agreements may allocate outside a stage.)
     const auto own_rows = [&](auto&& fn) {
       if (re > rb) parallel_rows(re - rb, threads_, [&](int b, int e) { fn(rb + b, rb + e); });
@@ -99,14 +98,10 @@ class cpu_backend final : public backend {
     // Sharded, local work that may fail (memory, threads) is agreed on before each exchange, so a
     // failure on one process throws on all of them instead of leaving the others in the exchange.
     const auto stage = [&](auto&& fn) {
-      if (!ex) return fn();
-      std::exception_ptr local;
-      try {
+      if (ex)
+        ex->agree_on(fn);
+      else
         fn();
-      } catch (...) {
-        local = std::current_exception();
-      }
-      ex->agree(local);
     };
     plan p;
     p.q = x_.data();
@@ -121,8 +116,7 @@ class cpu_backend final : public backend {
             q_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(
                 dot(e_.data() + static_cast<std::size_t>(r) * d_, x_.data() + static_cast<std::size_t>(i) * d_, d_));
       };
-      if (latent_ > 0 && ex) own_rows(project_rows);
-      if (latent_ > 0 && !ex) parallel_rows(n_, threads_, project_rows);
+      if (latent_ > 0) own_rows(project_rows);
     };
     const bool exchange_q = latent_ > 0 && ex != nullptr;
     if (exchange_q) {  // the latent rows first: every row's distances need every row's z

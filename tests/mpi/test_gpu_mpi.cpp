@@ -22,7 +22,9 @@
 
 namespace {
 
+using diffevo::test::evaluate_rows;
 using diffevo::test::rank_of;
+using diffevo::test::tell_twin;
 
 float row_fitness(const float* x, int d) {
   float s = 0;
@@ -65,7 +67,7 @@ TEST(GpuMpi, DeviceFitnessAcrossRanksEqualsTheSingleProcessCudaRun) {
     diffevo::mpi::optimizer many(c, MPI_COMM_WORLD);
     EXPECT_EQ(many.opts().update, diffevo::mpi::update_mode::replicated);
     const auto [b, e] = many.local_rows();
-    std::vector<float> f(static_cast<std::size_t>(e - b)), all(37);
+    std::vector<float> f(static_cast<std::size_t>(e - b));
     device_floats d_f(f.size());
     ASSERT_TRUE(f.empty() || d_f.p);
     while (!many.done()) {
@@ -73,13 +75,10 @@ TEST(GpuMpi, DeviceFitnessAcrossRanksEqualsTheSingleProcessCudaRun) {
       // (as a fitness kernel would write it) and told from there.
       const diffevo::population_view rows_d = many.ask_local_device();
       EXPECT_EQ(rows_d.rows, e - b);
-      const diffevo::population_view whole = many.ask();
-      for (int i = b; i < e; ++i) f[static_cast<std::size_t>(i - b)] = row_fitness(whole.row(i), whole.cols);
+      evaluate_rows(many.ask_local(), row_fitness, f.data());
       if (!f.empty()) ASSERT_EQ(cudaMemcpy(d_f.p, f.data(), f.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
       many.tell_local_device(d_f.p, f.size());
-      const diffevo::population_view p = one.ask();
-      for (int i = 0; i < p.rows; ++i) all[static_cast<std::size_t>(i)] = row_fitness(p.row(i), p.cols);
-      one.tell(all);
+      tell_twin(one, row_fitness);
     }
     const diffevo::population_view a = one.ask(), m = many.ask();
     EXPECT_EQ(std::memcmp(a.data, m.data, a.size() * sizeof(float)), 0);
@@ -102,14 +101,11 @@ TEST(GpuMpi, AShardedCudaUpdateEqualsTheSingleProcessCudaRunForEveryPath) {
     o.update = diffevo::mpi::update_mode::sharded;
     diffevo::mpi::optimizer many(c, MPI_COMM_WORLD, o);
     const auto [b, e] = many.local_rows();
-    std::vector<float> f(static_cast<std::size_t>(e - b)), all(static_cast<std::size_t>(sh.n));
+    std::vector<float> f(static_cast<std::size_t>(e - b));
     while (!many.done()) {
-      const diffevo::population_view rows = many.ask_local();
-      for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = row_fitness(rows.row(i), rows.cols);
+      evaluate_rows(many.ask_local(), row_fitness, f.data());
       many.tell_local(f.data(), f.size());
-      const diffevo::population_view p = one.ask();
-      for (int i = 0; i < p.rows; ++i) all[static_cast<std::size_t>(i)] = row_fitness(p.row(i), p.cols);
-      one.tell(all);
+      tell_twin(one, row_fitness);
       EXPECT_EQ(one.x0(), many.x0());  // x0's rows exchanged on request
     }
     const diffevo::population_view a = one.ask(), m = many.ask();
@@ -139,9 +135,9 @@ TEST(GpuMpiFaults, EachFailingCallOfAShardedTellOnOneRankThrowsOnEveryRankAndThe
     diffevo::mpi::optimizer many(c, MPI_COMM_WORLD, o);
     diffevo::optimizer one(c);
     const auto [b, e] = many.local_rows();
-    std::vector<float> f(static_cast<std::size_t>(e - b)), all(29);
+    std::vector<float> f(static_cast<std::size_t>(e - b));
     const diffevo::population_view rows = many.ask_local();
-    for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = row_fitness(rows.row(i), rows.cols);
+    evaluate_rows(rows, row_fitness, f.data());
     const std::vector<float> before(many.ask().data, many.ask().data + many.ask().size());
     bool threw = false, pending = false;
     diffevo::emu::faults_during([&] {
@@ -167,9 +163,7 @@ TEST(GpuMpiFaults, EachFailingCallOfAShardedTellOnOneRankThrowsOnEveryRankAndThe
     const diffevo::population_view now = many.ask();
     EXPECT_EQ(std::vector<float>(now.data, now.data + now.size()), before) << "call " << k;
     many.tell_local(f.data(), f.size());
-    const diffevo::population_view p1 = one.ask();
-    for (int i = 0; i < p1.rows; ++i) all[static_cast<std::size_t>(i)] = row_fitness(p1.row(i), p1.cols);
-    one.tell(all);
+    tell_twin(one, row_fitness);
     const diffevo::population_view a = one.ask(), m = many.ask();
     EXPECT_EQ(std::memcmp(a.data, m.data, a.size() * sizeof(float)), 0) << "call " << k;
   }

@@ -26,6 +26,8 @@ namespace {
 using diffevo::test::rank_of;
 using diffevo::test::size_of;
 using diffevo::test::all_ranks;
+using diffevo::test::evaluate_rows;
+using diffevo::test::tell_twin;
 
 /// A fitness of one row alone (so it is the same whichever rank evaluates the row): a bumpy bowl.
 float row_fitness(const float* x, int d) {
@@ -51,13 +53,13 @@ diffevo::config make_config(int n, int d, int latent, std::uint64_t seed) {
 
 diffevo::optimize_result single_process(const diffevo::config& c) {
   return diffevo::optimize(c, [](diffevo::population_view p, float* f) {
-    for (int i = 0; i < p.rows; ++i) f[i] = row_fitness(p.row(i), p.cols);
+    evaluate_rows(p, row_fitness, f);
   });
 }
 
 diffevo::mpi::local_fitness local_rows_fitness() {
   return [](diffevo::population_view rows, int, float* f) {
-    for (int i = 0; i < rows.rows; ++i) f[i] = row_fitness(rows.row(i), rows.cols);
+    evaluate_rows(rows, row_fitness, f);
   };
 }
 
@@ -102,14 +104,11 @@ TEST(Mpi, AskTellLoopGivesTheSameX0AndBestAsOneProcess) {
   o.update = diffevo::mpi::update_mode::sharded;
   diffevo::mpi::optimizer many(c, MPI_COMM_WORLD, o);
   const auto [b, e] = many.local_rows();
-  std::vector<float> f(static_cast<std::size_t>(e - b)), all(37);
+  std::vector<float> f(static_cast<std::size_t>(e - b));
   while (!many.done()) {
-    const diffevo::population_view rows = many.ask_local();
-    for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = row_fitness(rows.row(i), rows.cols);
+    evaluate_rows(many.ask_local(), row_fitness, f.data());
     many.tell_local(f.data(), f.size());
-    const diffevo::population_view p = one.ask();
-    for (int i = 0; i < p.rows; ++i) all[static_cast<std::size_t>(i)] = row_fitness(p.row(i), p.cols);
-    one.tell(all);
+    tell_twin(one, row_fitness);
     ASSERT_TRUE(same_bits(one.x0(), many.x0()));
   }
   const diffevo::population_view a = one.ask(), m = many.ask();
@@ -186,7 +185,7 @@ TEST(Mpi, AFitnessThatThrowsOnOneRankThrowsOnEveryRankAtTheSameGenerationAndCanB
             if (library_type) throw diffevo::invalid_argument("my evaluator refused row 3");
             throw evaluation_failed("simulator crashed");
           }
-          for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = row_fitness(rows.row(i), rows.cols);
+          evaluate_rows(rows, row_fitness, f.data());
         } catch (...) {
           opt.tell_local_failed(std::current_exception());
         }
@@ -288,9 +287,9 @@ TEST(Mpi, AnAllocationThatFailsInsideTheShardedUpdateOnOneRankThrowsOnEveryRankA
   diffevo::mpi::optimizer opt(c, MPI_COMM_WORLD, o);
   diffevo::optimizer one(c);
   const auto [b, e] = opt.local_rows();
-  std::vector<float> f(static_cast<std::size_t>(e - b)), all(2000);
+  std::vector<float> f(static_cast<std::size_t>(e - b));
   const diffevo::population_view rows = opt.ask_local();
-  for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = row_fitness(rows.row(i), rows.cols);
+  evaluate_rows(rows, row_fitness, f.data());
   const bool capped = rank_of() == size_of() - 1;
   rlimit old{};
   getrlimit(RLIMIT_AS, &old);
@@ -311,9 +310,7 @@ TEST(Mpi, AnAllocationThatFailsInsideTheShardedUpdateOnOneRankThrowsOnEveryRankA
   EXPECT_EQ(what.rfind("rank " + std::to_string(size_of() - 1) + ", generation 0: ", 0), 0u) << what;
   EXPECT_EQ(opt.generation(), 0);
   opt.tell_local(f.data(), f.size());  // the retry: the uninterrupted run's bits
-  const diffevo::population_view p = one.ask();
-  for (int i = 0; i < p.rows; ++i) all[static_cast<std::size_t>(i)] = row_fitness(p.row(i), p.cols);
-  one.tell(all);
+  tell_twin(one, row_fitness);
   const diffevo::population_view a = one.ask(), m = opt.ask();
   EXPECT_EQ(std::memcmp(a.data, m.data, a.size() * sizeof(float)), 0);
 }
@@ -369,7 +366,7 @@ TEST(Mpi, ASaveByRankZeroResumesAtThisRankCountAndInOneProcess) {
       std::vector<float> f(static_cast<std::size_t>(e - b));
       for (int g = 0; g < 5; ++g) {
         const diffevo::population_view rows = opt.ask_local();
-        for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = row_fitness(rows.row(i), rows.cols);
+        evaluate_rows(rows, row_fitness, f.data());
         opt.tell_local(f.data(), f.size());
       }
       opt.save(path);
@@ -382,7 +379,7 @@ TEST(Mpi, ASaveByRankZeroResumesAtThisRankCountAndInOneProcess) {
     if (rank_of() == 0) {  // the same file in one process
       diffevo::optimizer alone = diffevo::optimizer::load(path, &c);
       const diffevo::optimize_result r = diffevo::run(alone, [](diffevo::population_view p, float* f) {
-        for (int i = 0; i < p.rows; ++i) f[i] = row_fitness(p.row(i), p.cols);
+        evaluate_rows(p, row_fitness, f);
       });
       EXPECT_TRUE(same_bits(one.population, r.population));
     }
