@@ -8,6 +8,7 @@
 #include <string>
 
 #include "host/backend/backend.hpp"
+#include "host/backend/noise_position.hpp"
 #include "host/cpu/cpu_backend.hpp"
 #include "host/backend/cuda_backend.hpp"
 #include "diffevo/error.hpp"
@@ -30,6 +31,63 @@ optimizer::optimizer(const config& cfg) : s_(std::make_unique<state>()) {
     s_->kind = backend_kind::cpu;
     s_->impl = detail::make_cpu_backend(cfg);
   }
+}
+
+namespace {
+/// Internal coordinates x = (p - center) / scale of `rows` rows of parameters, checked (finite,
+/// |x| <= k_max_abs_x); `what` names the argument in the message of a bad value.
+void to_internal(const config& cfg, const float* p, int rows, float* x, const char* what) {
+  const int d = cfg.dimension;
+  const std::vector<float> center = detail::expand_affine(cfg.center, d, 0.0f);
+  const std::vector<float> scale = detail::expand_affine(cfg.scale, d, 1.0f);
+  for (int i = 0; i < rows; ++i)
+    for (int c = 0; c < d; ++c) {
+      const std::size_t k = static_cast<std::size_t>(i) * d + c;
+      const double v = (static_cast<double>(p[k]) - center[c]) / scale[c];
+      DIFFEVO_EXPECTS(std::isfinite(p[k]) && std::fabs(v) <= k_max_abs_x, invalid_argument, what, " row ", i,
+                      ", column ", c, " = ", p[k], " is ",
+                      std::isfinite(p[k]) ? "outside the parameter map's range (|p - center| / scale > k_max_abs_x)"
+                                          : "not finite");
+      x[k] = static_cast<float>(v);
+    }
+}
+}  // namespace
+
+optimizer::optimizer(const config& cfg, const start_point& start) : optimizer(cfg) {
+  const int t = cfg.steps, g = start.generation;
+  DIFFEVO_EXPECTS(g >= 0 && g <= t - 1, invalid_argument, "start.generation = ", g, " must be in [0, ", t - 1,
+                  "] (steps = ", t, ")");
+  const std::size_t nd = static_cast<std::size_t>(cfg.population) * cfg.dimension;
+  DIFFEVO_EXPECTS(start.population.size() == nd, invalid_argument, "start.population has ", start.population.size(),
+                  " values but population x dimension is ", nd);
+  detail::backend::state st = s_->impl->export_state();  // x: the run's first draw, eps below
+  std::vector<float> given(nd);
+  to_internal(cfg, start.population.data(), cfg.population, given.data(), "start.population");
+  if (start.diffuse) {
+    const double a = s_->alphas[static_cast<std::size_t>(t - 1 - g)], sa = std::sqrt(a), sn = std::sqrt(1 - a);
+    for (std::size_t k = 0; k < nd; ++k) st.x[k] = static_cast<float>(sa * given[k] + sn * st.x[k]);
+  } else {
+    st.x = given;
+  }
+  st.x0 = std::move(given);
+  st.rng_position = detail::noise_position(cfg, s_->alphas, g);
+  s_->impl->import_state(st);
+  s_->generation = g;
+}
+
+void optimizer::replace_rows(int first, int count, const float* params) {
+  require_settled("replace_rows()");
+  const int n = s_->cfg.population, d = s_->cfg.dimension;
+  DIFFEVO_EXPECTS(first >= 0 && first <= n && count >= 0 && count <= n - first, invalid_argument,
+                  "replace_rows(): rows [", first, ", ", static_cast<long long>(first) + count,
+                  ") are not within the population of ", n);
+  if (count == 0) return;
+  DIFFEVO_EXPECTS(params != nullptr, invalid_argument, "replace_rows(): params is a null pointer");
+  std::vector<float> rows(static_cast<std::size_t>(count) * d);
+  to_internal(s_->cfg, params, count, rows.data(), "replace_rows(): params");
+  detail::backend::state st = s_->impl->export_state();
+  std::copy(rows.begin(), rows.end(), st.x.begin() + static_cast<std::ptrdiff_t>(first) * d);
+  s_->impl->import_state(st);
 }
 
 optimizer::~optimizer() = default;

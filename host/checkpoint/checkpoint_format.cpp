@@ -35,6 +35,7 @@
 
 #include "diffevo/error.hpp"
 #include "diffevo/schedule.hpp"
+#include "host/backend/noise_position.hpp"
 #include "host/util/message.hpp"
 
 namespace diffevo::detail {
@@ -224,11 +225,7 @@ checkpoint_data decode_checkpoint(const unsigned char* data, std::size_t size, c
   if (d.has_best && !std::isfinite(d.best_fitness))
     throw checkpoint_error(msg("checkpoint ", path, ": best_fitness is ", d.best_fitness, " (must be finite)"));
   // The noise position is a function of the config and the generation (host/cpu/rng.hpp's draw order).
-  const auto draws = [](std::uint64_t n) { return (n + 3u) & ~std::uint64_t(3); };
-  std::uint64_t expect = draws(nd) + (c.latent_dim > 0 ? draws(static_cast<std::uint64_t>(c.latent_dim) * c.dimension) : 0);
-  const std::vector<double> alphas = make_schedule(c);
-  for (int k = 0; k < d.generation; ++k)
-    if (ddim_step(alphas, k, c.eta).sigma > 0) expect += draws(nd);
+  const std::uint64_t expect = noise_position(c, make_schedule(c), d.generation);
   if (d.rng_position != expect)
     throw checkpoint_error(msg("checkpoint ", path, ": noise position ", d.rng_position, " does not match generation ",
                                d.generation, " (expected ", expect, ")"));

@@ -26,6 +26,21 @@ struct fitness_summary;
 struct optimizer_access;
 }
 
+/// Where a run starts when it does not start from noise: a warm start from a known population, or
+/// the continuation of a finished run at a chosen noise level (docs/algorithm.md §8).
+struct start_point {
+  /// N x D parameters, row-major (host memory): the population to start from. Each value finite, and
+  /// within `center +- scale * k_max_abs_x` of the config's parameter map.
+  std::vector<float> population;
+  /// The generation to start at, 0 .. T - 1: the run continues with that generation's noise level
+  /// alpha[T - 1 - generation] and has T - 1 - generation generations left.
+  int generation = 0;
+  /// true: `population` is taken as clean points and diffused to the level, x = sqrt(alpha) x_given +
+  /// sqrt(1 - alpha) eps, with eps the run's first N x D draw (so the seed decides it); false: the
+  /// population is the state as it is.
+  bool diffuse = true;
+};
+
 /// Diffusion Evolution with an ask/tell interface.
 ///
 /// A run has T - 1 generations. Each generation: `ask()` returns the population in parameter space
@@ -57,6 +72,20 @@ class optimizer final : public strategy {
   /// @note cuda backend: waits for the device (the initial population is ready when it returns).
   ///       cpu backend: host only.
   explicit optimizer(const config& cfg);
+  /// Starts a run from a given population at a given generation (warm start, continuation).
+  ///
+  /// The run then is the run of `cfg` from `start.generation` on: the same noise draws as a run that
+  /// had reached that generation, x0() returns the given population until the next tell(), and a
+  /// checkpoint of it resumes like any other.
+  /// @param cfg The run's configuration (as the other constructor).
+  /// @param start The population and the generation (see start_point).
+  /// @throws invalid_argument naming the field: a bad `cfg` field; start.generation outside
+  ///         [0, T - 1]; start.population of the wrong size (naming both sizes), or a value that is not
+  ///         finite or lies outside the parameter map's range (naming its row, column and value).
+  /// @throws device_unavailable, out_of_memory, cuda_error, cublas_error, curand_error as the other
+  ///         constructor.
+  /// @note cuda backend: waits for the device (construction and the upload of the population).
+  optimizer(const config& cfg, const start_point& start);
   /// Ends the run and frees its memory.
   /// @note cuda backend: waits for the work queued on stream() first (a failure there is ignored);
   ///       never throws.
@@ -107,6 +136,23 @@ class optimizer final : public strategy {
   ///       is then enqueued on stream() without waiting for it (the next call that waits does). With
   ///       an on_generation() observer it also waits for the update. cpu backend: host only.
   void tell(const float* fitness, std::size_t n) override;
+
+  /// Replaces `count` rows of the population, from row `first`, with given parameters (injecting
+  /// outside candidates, repairing points that left a box).
+  ///
+  /// The rows take part in the next tell() like any other: call ask() (or ask_device()) again for the
+  /// population to evaluate. Everything else (noise position, x0, best-so-far) is unchanged. Not for
+  /// an optimizer whose update is sharded across processes (diffevo::mpi).
+  /// @param first The first row replaced, 0 <= first <= N.
+  /// @param count The rows replaced, 0 <= count <= N - first; 0 does nothing.
+  /// @param params count x D parameters, row-major (host memory).
+  /// @throws invalid_argument naming the argument: a range outside the population, a null pointer,
+  ///         or a value that is not finite or outside the parameter map's range (row, column, value).
+  ///         The population is unchanged then.
+  /// @throws logic_error while tell_device_async() tells are pending.
+  /// @throws cuda_error if copying the population fails (cuda backend).
+  /// @note cuda backend: waits for stream() (the population is copied to the host and back).
+  void replace_rows(int first, int count, const float* params);
 
   /// The current population as a device pointer (cuda backend only).
   ///
