@@ -2,6 +2,7 @@
 /// \file
 /// Umbrella header: everything a host C++ program needs (no CUDA headers required).
 #include "diffevo/baselines.hpp"
+#include "diffevo/cec2013.hpp"
 #include "diffevo/config.hpp"
 #include "diffevo/error.hpp"
 #include "diffevo/functions.hpp"

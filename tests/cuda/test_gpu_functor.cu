@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
+#include "diffevo/cec2013.cuh"
 #include "diffevo/optimize.cuh"
 #include "tests/helpers/expect.hpp"
 #include "tests/helpers/paper_config.hpp"
@@ -287,4 +288,38 @@ TEST(GpuDevice, TellDeviceAsyncInAUserLoop) {
   EXPECT_THROW(a.ask(), invalid_argument);
   EXPECT_EQ(a.generation(), 10);
   EXPECT_FALSE(a.pending());
+}
+
+// The CEC'2013 problems evaluated on the device (inside evaluate_device, the composition data in device
+// memory) against the host evaluation of the same float points. The math is the same code; only the
+// math library's last bits may differ.
+TEST(GpuFunctions, Cec2013OnTheDeviceMatchesTheHost) {
+  REQUIRE_DEVICE();
+  for (int id = 1; id <= cec2013::k_problems; ++id) {
+    SCOPED_TRACE(id);
+    const cec2013::problem_info in = cec2013::info(id);
+    std::vector<double> lo, hi;
+    cec2013::box(id, lo, hi);
+    const int n = 1000;
+    std::vector<float> x(static_cast<std::size_t>(n) * in.dimension);
+    for (std::size_t k = 0; k < x.size(); ++k) {
+      const std::size_t j = k % in.dimension;
+      x[k] = static_cast<float>(lo[j] + (hi[j] - lo[j]) * ((k * 2654435761u) % 1000) / 999.0);
+    }
+    const cec2013::device_problem dp(id);
+    float *dx = nullptr, *dy = nullptr;
+    CUDA_OK(cudaMalloc(&dx, x.size() * sizeof(float)));
+    CUDA_OK(cudaMalloc(&dy, n * sizeof(float)));
+    CUDA_OK(cudaMemcpy(dx, x.data(), x.size() * sizeof(float), cudaMemcpyHostToDevice));
+    evaluate_device(cec2013::fitness{dp.view()}, dx, n, in.dimension, dy, nullptr);
+    CUDA_OK(cudaDeviceSynchronize());
+    const std::vector<float> got = to_host(dy, n);
+    cudaFree(dx);
+    cudaFree(dy);
+    const cec2013::fitness host{cec2013::make_problem(id)};
+    for (int i = 0; i < n; ++i) {
+      const float want = host(x.data() + static_cast<std::size_t>(i) * in.dimension, in.dimension);
+      ASSERT_NEAR(got[i], want, 1e-5 * (1 + std::fabs(want))) << "point " << i;
+    }
+  }
 }
