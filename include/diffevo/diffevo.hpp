@@ -7,6 +7,7 @@
 #include "diffevo/error.hpp"
 #include "diffevo/functions.hpp"
 #include "diffevo/observe.hpp"
+#include "diffevo/open_ended.hpp"
 #include "diffevo/optimize.hpp"
 #include "diffevo/optimizer.hpp"
 #include "diffevo/rollout.hpp"

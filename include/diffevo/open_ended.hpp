@@ -1,0 +1,174 @@
+#pragma once
+/// \file
+/// Open-ended Diffusion Evolution (docs/algorithm.md §8): runs that go on past one schedule. A run is a
+/// sequence of cycles, each one Diffusion Evolution schedule (an `optimizer`). After a cycle the run
+/// continues by re-diffusing its final population to a chosen noise level and denoising again
+/// (continuation), or restarts from noise with a fresh seed and optionally a larger population
+/// (IPOP-style restarts). Good, distinct points found along the way are kept in an archive. Box
+/// constraints, rank-based fitness shaping and stopping criteria (target, flat fitness, evaluation
+/// budget, wall time) complete it. Every part is off by default.
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "diffevo/config.hpp"
+#include "diffevo/optimize.hpp"
+#include "diffevo/optimizer.hpp"
+#include "diffevo/strategy.hpp"
+
+namespace diffevo {
+
+/// What happens to a point outside the box.
+enum class bound_rule {
+  reflect,   ///< mirrored back into the box at the violated face (repeatedly; the population keeps the result)
+  clip,      ///< moved to the nearest point of the box (the population keeps the result)
+  penalize,  ///< evaluated at the nearest point of the box, its fitness worsened by penalty x squared distance
+};
+
+/// How fitness becomes the density of the update.
+enum class density_shaping {
+  none,  ///< the run config's density mapping
+  rank,  ///< log g = -rank / ((N - 1) rank_temperature): only the order of the fitness matters (ties share a rank)
+};
+
+/// Everything that defines an open-ended run. validate() checks every field.
+struct open_ended_config {
+  /// The first cycle's Diffusion Evolution config (population, dimension, steps, seed, density,
+  /// backend, ...). Later cycles change only the seed (and the population, see population_growth).
+  config run;
+
+  /// A warm start: when start.population is not empty, the first cycle starts from it (see
+  /// start_point; a mean and spread is run.center and run.scale instead).
+  start_point start;
+
+  /// The box: each empty (no bound), one value (every dimension) or D values; lower < upper.
+  std::vector<double> lower, upper;
+  bound_rule bounds = bound_rule::reflect;  ///< used when a box is given
+  double penalty = 1e6;                     ///< bound_rule::penalize: fitness worsened by penalty x distance^2
+
+  density_shaping shaping = density_shaping::none;
+  double rank_temperature = 0.1;  ///< density_shaping::rank: > 0; smaller is greedier
+
+  /// Continuations per restart: after each cycle, the final population is diffused to the noise level
+  /// of generation `continue_at` and denoised again, this many times, before the next restart.
+  int continuations = 0;
+  int continue_at = -1;  ///< 0 .. T - 2; -1: (T - 1) / 2
+
+  /// Restarts after the first cycle and its continuations (-1: until a stopping criterion ends the
+  /// run). Restart k uses seed run.seed + k and population round(N growth^k).
+  int restarts = 0;
+  double population_growth = 1.0;  ///< >= 1; 2 is IPOP's doubling
+  int max_population = 1 << 20;    ///< restarts never grow the population beyond this
+
+  /// The archive keeps evaluated points whose fitness is within archive_tolerance of the best found
+  /// and that lie farther than archive_radius (Euclidean, parameter space) from every other member;
+  /// within the radius, the better point stays. archive_radius = 0: no archive.
+  double archive_radius = 0;
+  double archive_tolerance = std::numeric_limits<double>::infinity();
+
+  /// Stopping criteria (0 or NaN: not used). The run ends when the best fitness reaches `target`,
+  /// when the next generation would exceed max_evaluations (the budget is never exceeded), or after
+  /// max_seconds of wall time. A cycle ends early (and the run goes on to the next cycle) when the
+  /// spread max - min of the fitness stays below flat_tolerance for flat_generations generations.
+  double target = std::numeric_limits<double>::quiet_NaN();
+  long long max_evaluations = 0;
+  double max_seconds = 0;
+  int flat_generations = 0;
+  double flat_tolerance = 1e-12;
+};
+
+/// Checks every field of an open-ended config (the constructor calls it).
+/// @throws invalid_argument naming the first bad field and its value (an empty box or lower > upper
+///         naming the dimension, a budget below one population, a negative radius, ...).
+void validate(const open_ended_config& c);
+
+/// An archived point: its parameters and fitness.
+struct archived_point {
+  std::vector<float> x;
+  float fitness;
+};
+
+/// Open-ended Diffusion Evolution with an ask/tell interface (a `strategy`).
+///
+/// Each ask() returns a population to evaluate: a cycle's current generation, or, after a cycle's
+/// last generation, its final population (evaluated once for the archive and the cycle's result).
+/// The population size changes between restarts when population_growth > 1. Not thread-safe; move-only.
+class open_ended final : public strategy {
+ public:
+  using strategy::tell;
+  /// @throws invalid_argument as validate(), and as the optimizer's constructor.
+  explicit open_ended(const open_ended_config& cfg);
+  ~open_ended() override;
+  open_ended(open_ended&&) noexcept;
+  open_ended& operator=(open_ended&&) noexcept;
+
+  population_view ask() override;
+  /// @throws logic_error before ask() or after done(); invalid_argument for a wrong count (naming both).
+  void tell(const float* fitness, std::size_t n) override;
+
+  bool done() const noexcept override;
+  /// @return Generations told so far, over all cycles (final evaluations included).
+  int generation() const noexcept override;
+  /// @return -1: an open-ended run has no fixed number of generations.
+  int generations() const noexcept override;
+  int population_size() const noexcept override;
+  int dimension() const noexcept override;
+  objective goal() const noexcept override;
+  std::vector<float> best() const override;
+  float best_fitness() const override;
+  bool has_best() const noexcept override;
+  long long total_nonfinite() const noexcept override;
+  const char* name() const noexcept override;
+  backend_kind backend() const noexcept override;
+
+  /// Puts outside candidates into the population: they replace the rows with the worst fitness of
+  /// the last tell (the last rows before any tell) at the next ask(), and are evaluated with it.
+  /// @param points count x D parameters.
+  /// @param count 0 .. the population size.
+  /// @throws invalid_argument for a count outside that range, a null pointer, or a value that is not
+  ///         finite (naming its row and column); logic_error after done().
+  void inject(const float* points, int count);
+
+  /// @return Fitness evaluations so far (every told value).
+  long long evaluations() const noexcept;
+  /// @return Cycles finished so far.
+  int cycles() const noexcept;
+  /// @return Restarts begun so far.
+  int restarts() const noexcept;
+  /// @return Why the run ended ("target", "max_evaluations", "max_seconds", "restarts"), "" while it runs.
+  const std::string& stop_reason() const noexcept;
+  /// @return The archive (empty when archive_radius = 0), best first.
+  std::vector<archived_point> archive() const;
+  /// @return The config the run was constructed with.
+  const open_ended_config& cfg() const noexcept;
+
+ private:
+  struct state;
+  std::unique_ptr<state> s_;
+};
+
+/// What an open-ended run returns.
+struct open_ended_result {
+  std::vector<float> best;         ///< the best point evaluated
+  float best_fitness = 0;          ///< its fitness (0 when has_best is false)
+  bool has_best = false;
+  std::vector<float> population;   ///< the last population evaluated
+  std::vector<float> fitness;      ///< its fitness
+  std::vector<archived_point> archive;  ///< the archive, best first
+  long long evaluations = 0;
+  int cycles = 0, restarts = 0;
+  std::string stop_reason;
+};
+
+/// Runs an open-ended optimization to its end with a host fitness callback.
+/// @param cfg The run.
+/// @param fitness Evaluates each population asked for.
+/// @return The best point, the last population and the archive.
+/// @throws invalid_argument for an empty `fitness` or a bad config field, and as open_ended::tell().
+/// @note Exceptions thrown by `fitness` propagate unchanged.
+open_ended_result optimize(const open_ended_config& cfg, const batch_fitness& fitness);
+
+}  // namespace diffevo
