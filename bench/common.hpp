@@ -39,6 +39,7 @@ struct options {
   std::string net;  ///< cartpole: run only this net (plain, latent, large); empty: all three
   std::string workload;  ///< distributed: cartpole or synthetic; empty: both
   std::string update;    ///< distributed: automatic, replicated or sharded; empty: automatic
+  std::string problems;  ///< niching: problem list such as 1-5,11; empty: all 20
 };
 
 /// A progress line on stderr (flushed at once) unless --quiet: every mode says what it is doing
@@ -146,6 +147,7 @@ int run_schedules(const options& o);
 int run_speed(const options& o);
 int run_cartpole(const options& o);
 int run_throughput(const options& o);
+int run_niching(const options& o);
 /// Mode distributed (under mpiexec); without the MPI component it throws usage_error saying so.
 int run_distributed(const options& o);
 

@@ -4,6 +4,7 @@
 //   speed       whole-run and update-step timings
 //   cartpole    the paper's cart-pole experiment (docs/algorithm.md §7), per-generation statistics
 //   throughput  the cart-pole evaluator alone, env-steps per second at N = 4096, and a whole generation
+//   niching     the CEC'2013 niching competition's protocol with open-ended Diffusion Evolution
 // Every mode prints which backend ran and the seeds, so any cell can be rerun.
 #include <cmath>
 #include <cstdlib>
@@ -15,7 +16,7 @@ namespace {
 
 void usage() {
   std::printf(
-      "usage: diffevo-bench [paper|schedules|speed|cartpole|throughput|distributed] [flags]\n"
+      "usage: diffevo-bench [paper|schedules|speed|cartpole|throughput|distributed|niching] [flags]\n"
       "  paper       the paper's five 2-D functions (docs/algorithm.md §6) with Diffusion Evolution (plain and\n"
       "              latent) and the baselines CMA-ES, OpenES, PEPG at the paper's settings; Markdown\n"
       "              table of entropy (fitness), mean +- std over runs, and JSON [default]\n"
@@ -36,7 +37,9 @@ void usage() {
       "flags:\n"
       "  --runs N        runs (paper, schedules: per cell, default 100; cartpole: seeds per net,\n"
       "                  default 20; throughput: timed calls, default 3; speed: repeats, default 5;\n"
-      "                  distributed: alternations of the two phases, default 3)\n"
+      "                  distributed: alternations of the two phases, default 3; niching: runs per\n"
+      "                  problem, default 50)\n"
+      "  --problems LIST niching: problems such as 1-5,11 (default 1-20)\n"
       "  --methods LIST  paper: comma-separated subset of de,latent,cma-es,open-es,pepg (default all)\n"
       "  --latent D      paper: latent dimension of the latent method (default 2)\n"
       "  --seed S        first seed; run r uses seed S + r (default 0)\n"
@@ -70,7 +73,7 @@ constexpr flag_modes k_flag_modes[] = {
     {"--methods", "paper"},          {"--latent", "paper"},          {"--population", "speed throughput distributed"},
     {"--dimension", "speed"},        {"--temperature", "cartpole"},  {"--net", "cartpole"},
     {"--raw-obs", "cartpole"},       {"--fixed-start", "cartpole"},  {"--workload", "distributed"},
-    {"--update", "distributed"},
+    {"--update", "distributed"},     {"--problems", "niching"},
 };
 
 void check_flag_belongs(const std::string& flag, const std::string& mode) {
@@ -98,9 +101,9 @@ int main(int argc, char** argv) {
     int a = 1;
     if (a < argc && argv[a][0] != '-') o.mode = argv[a++];
     if (o.mode != "paper" && o.mode != "schedules" && o.mode != "speed" && o.mode != "cartpole" &&
-        o.mode != "throughput" && o.mode != "distributed")
+        o.mode != "throughput" && o.mode != "distributed" && o.mode != "niching")
       throw bench::usage_error("unknown mode '" + o.mode +
-                               "' (paper, schedules, speed, cartpole, throughput or distributed)");
+                               "' (paper, schedules, speed, cartpole, throughput, distributed or niching)");
     for (; a < argc; ++a) {
       const std::string f = argv[a];
       auto value = [&]() -> std::string {
@@ -158,6 +161,8 @@ int main(int argc, char** argv) {
         o.update = value();
         if (o.update != "automatic" && o.update != "replicated" && o.update != "sharded")
           throw bench::usage_error("--update must be automatic, replicated or sharded (got '" + o.update + "')");
+      } else if (f == "--problems") {
+        o.problems = value();
       } else if (f == "--raw-obs") {
         o.raw_obs = true;
       } else if (f == "--fixed-start") {
@@ -180,6 +185,7 @@ int main(int argc, char** argv) {
     if (o.mode == "throughput") return bench::run_throughput(o);
     if (o.mode == "distributed") return bench::run_distributed(o);
     if (o.mode == "schedules") return bench::run_schedules(o);
+    if (o.mode == "niching") return bench::run_niching(o);
     if (o.mode == "speed") return bench::run_speed(o);
     return bench::run_paper(o);
   } catch (const bench::usage_error& e) {

@@ -1,0 +1,146 @@
+// Mode niching: the CEC'2013 niching competition's protocol (docs/niching.md) with open-ended Diffusion
+// Evolution: each problem's budget of evaluations (counted by the driver, never exceeded), `runs` runs
+// with seeds seed + r, the solution set (the archive and the last population) counted at the five
+// accuracies; peak ratio and success rate per problem and accuracy, the mean peak ratio, and the wall
+// time per run, as a table next to the published algorithms' means and as JSON.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "diffevo/cec2013.hpp"
+#include "diffevo/open_ended.hpp"
+
+namespace bench {
+namespace {
+
+namespace cec = diffevo::cec2013;
+
+/// The settings used for every problem (docs/niching.md, "The bench's settings").
+diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::backend_kind backend) {
+  const cec::problem_info in = cec::info(id);
+  std::vector<double> lo, hi;
+  cec::box(id, lo, hi);
+  diffevo::open_ended_config c;
+  c.run.dimension = in.dimension;
+  c.run.population = std::min(1024, std::max(64, 16 * in.global_optima));
+  c.run.steps = 20;
+  c.run.seed = seed;
+  c.run.backend = backend;
+  c.run.cpu_threads = 1;
+  for (int j = 0; j < in.dimension; ++j) {
+    c.run.center.push_back(static_cast<float>(0.5 * (lo[j] + hi[j])));
+    c.run.scale.push_back(static_cast<float>(0.5 * (hi[j] - lo[j])));
+  }
+  c.lower = lo;
+  c.upper = hi;
+  c.bounds = diffevo::bound_rule::reflect;
+  c.shaping = diffevo::density_shaping::rank;
+  c.rank_temperature = 0.1;
+  c.continuations = 4;
+  c.restarts = -1;
+  c.archive_radius = in.radius;
+  c.archive_tolerance = cec::k_accuracy[0];
+  c.max_evaluations = in.max_evaluations;
+  return c;
+}
+
+std::vector<int> parse_problems(const std::string& s) {
+  std::vector<int> out;
+  if (s.empty()) {
+    for (int id = 1; id <= cec::k_problems; ++id) out.push_back(id);
+    return out;
+  }
+  std::size_t at = 0;
+  while (at <= s.size()) {
+    const std::size_t comma = std::min(s.find(',', at), s.size());
+    const std::string part = s.substr(at, comma - at);
+    const std::size_t dash = part.find('-');
+    char* end = nullptr;
+    const long a = std::strtol(part.c_str(), &end, 10);
+    long b = a;
+    if (dash != std::string::npos) b = std::strtol(part.c_str() + dash + 1, &end, 10);
+    if (part.empty() || *end != '\0' || a < 1 || b > cec::k_problems || a > b)
+      throw usage_error("--problems needs numbers or ranges in 1..20 such as 1-5,11 (got '" + s + "')");
+    for (long id = a; id <= b; ++id) out.push_back(static_cast<int>(id));
+    at = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_niching(const options& o) {
+  const int runs = o.runs > 0 ? o.runs : cec::k_runs;
+  const std::vector<int> problems = parse_problems(o.problems);
+  json j;
+  j.raw("{\n  ").key("mode").str("niching").raw(",\n  ").key("runs").num(runs).raw(",\n  ").key("seed").num(double(o.seed));
+  j.raw(",\n  ").key("problems").raw("[");
+  std::printf("CEC'2013 niching protocol, open-ended Diffusion Evolution, %d runs per problem%s\n", runs,
+              device_note().c_str());
+  std::printf("| problem | D | budget | N | PR 1e-1 | PR 1e-2 | PR 1e-3 | PR 1e-4 | PR 1e-5 | SR 1e-5 | evaluations | s/run |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  double pr_sum = 0;
+  std::string backend_name;
+  for (std::size_t p = 0; p < problems.size(); ++p) {
+    const int id = problems[p];
+    const cec::problem_info in = cec::info(id);
+    const cec::fitness f{cec::make_problem(id)};
+    std::vector<std::vector<int>> found(cec::k_accuracies);
+    double seconds = 0, evaluations = 0;
+    int population = 0;
+    for (int r = 0; r < runs; ++r) {
+      progress(o, "problem %d (%s, D = %d), run %d/%d\r", id, in.name, in.dimension, r + 1, runs);
+      const diffevo::open_ended_config c = settings(id, o.seed + static_cast<unsigned long long>(r), o.backend);
+      population = c.run.population;
+      const double t0 = now_seconds();
+      const diffevo::open_ended_result res = diffevo::optimize(c, [&](diffevo::population_view pop, float* out) {
+        for (int i = 0; i < pop.rows; ++i) out[i] = f(pop.row(i), pop.cols);
+      });
+      seconds += now_seconds() - t0;
+      evaluations += static_cast<double>(res.evaluations);
+      if (res.evaluations > in.max_evaluations) throw std::runtime_error("the budget was exceeded");
+      std::vector<float> set = res.population;  // the solution set: the last population and the archive
+      for (const diffevo::archived_point& a : res.archive) set.insert(set.end(), a.x.begin(), a.x.end());
+      const int count = static_cast<int>(set.size()) / in.dimension;
+      for (int a = 0; a < cec::k_accuracies; ++a)
+        found[static_cast<std::size_t>(a)].push_back(diffevo::count_global_optima(id, set.data(), count, cec::k_accuracy[a]));
+    }
+    double pr[cec::k_accuracies], sr[cec::k_accuracies];
+    for (int a = 0; a < cec::k_accuracies; ++a) {
+      pr[a] = diffevo::peak_ratio(found[static_cast<std::size_t>(a)], in.global_optima);
+      sr[a] = diffevo::success_rate(found[static_cast<std::size_t>(a)], in.global_optima);
+      pr_sum += pr[a];
+    }
+    std::printf("| %d %s | %d | %lld | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.2f | %.0f | %.2f |\n", id, in.name,
+                in.dimension, in.max_evaluations, population, pr[0], pr[1], pr[2], pr[3], pr[4], sr[4],
+                evaluations / runs, seconds / runs);
+    std::fflush(stdout);
+    j.raw(p ? ",\n    " : "\n    ").raw("{").key("id").num(id).raw(", ").key("name").str(in.name).raw(", ");
+    j.key("dimension").num(in.dimension).raw(", ").key("budget").num(double(in.max_evaluations)).raw(", ");
+    j.key("population").num(population).raw(", ").key("mean_evaluations").num(evaluations / runs).raw(", ");
+    j.key("seconds_per_run").num(seconds / runs).raw(", ").key("peak_ratio").raw("[");
+    for (int a = 0; a < cec::k_accuracies; ++a) j.raw(a ? ", " : "").num(pr[a]);
+    j.raw("], ").key("success_rate").raw("[");
+    for (int a = 0; a < cec::k_accuracies; ++a) j.raw(a ? ", " : "").num(sr[a]);
+    j.raw("], ").key("found").raw("[");
+    for (int a = 0; a < cec::k_accuracies; ++a) {
+      j.raw(a ? ", [" : "[");
+      for (std::size_t r = 0; r < found[static_cast<std::size_t>(a)].size(); ++r) j.raw(r ? ", " : "").num(found[static_cast<std::size_t>(a)][r]);
+      j.raw("]");
+    }
+    j.raw("]}");
+  }
+  const double mean = pr_sum / (cec::k_accuracies * static_cast<double>(problems.size()));
+  progress(o, "%60s\r", "");
+  std::printf("\nmean peak ratio over %zu problems and 5 accuracies: %.3f\n", problems.size(), mean);
+  std::printf("published means over all 20 problems (GECCO-all-results-2016-2019, bench/results/cec2013-published.md):\n"
+              "  HillVallEA19 0.892, RS-CMSA17 0.856, NMMSO 0.825, NEA2 0.746, CMA-ES 0.668, IPOP-CMA-ES 0.352\n");
+  j.raw("\n  ],\n  ").key("mean_peak_ratio").num(mean).raw("\n}\n");
+  j.save(o.json);
+  return 0;
+}
+
+}  // namespace bench
