@@ -26,7 +26,7 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   diffevo::open_ended_config c;
   c.run.dimension = in.dimension;
   c.run.population = std::min(1024, std::max(64, 16 * in.global_optima));
-  c.run.steps = 20;
+  c.run.steps = 15;
   c.run.seed = seed;
   c.run.backend = backend;
   c.run.cpu_threads = 1;
@@ -38,11 +38,16 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   c.upper = hi;
   c.bounds = diffevo::bound_rule::reflect;
   c.shaping = diffevo::density_shaping::rank;
-  c.rank_temperature = 0.1;
-  c.continuations = 4;
+  c.rank_temperature = 0.05;
+  c.continuations = 1;
   c.restarts = -1;
   c.archive_radius = in.radius;
   c.archive_tolerance = cec::k_accuracy[0];
+  c.refine_levels = 6;
+  c.refine_scale = 0.05;
+  c.refine_shrink = 0.2;
+  c.refine_population = 16;
+  c.refine_steps = 8;
   c.max_evaluations = in.max_evaluations;
   return c;
 }

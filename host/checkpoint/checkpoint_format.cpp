@@ -70,6 +70,7 @@ bool little_endian() {
 }  // namespace
 
 const char k_baseline_magic[8] = {'D', 'I', 'F', 'F', 'E', 'V', 'O', 'B'};
+const char k_open_ended_magic[8] = {'D', 'I', 'F', 'F', 'E', 'V', 'O', 'O'};
 
 std::vector<unsigned char> seal(const char (&magic)[8], const std::vector<unsigned char>& payload) {
   if (!little_endian()) throw checkpoint_error("checkpoints are written little-endian; this host is big-endian");
@@ -91,6 +92,8 @@ unsealed unseal(const unsigned char* data, std::size_t size, const char (&magic)
                             ? "; it is an optimizer checkpoint (optimizer::load reads it)"
                         : size >= k_header && std::memcmp(data, k_baseline_magic, sizeof k_baseline_magic) == 0
                             ? "; it is a baseline checkpoint (cma_es::load, open_es::load or pepg::load reads it)"
+                        : size >= k_header && std::memcmp(data, k_open_ended_magic, sizeof k_open_ended_magic) == 0
+                            ? "; it is an open-ended run's checkpoint (open_ended::load reads it)"
                             : "";
     throw checkpoint_error(msg("checkpoint ", path, ": not a ", what, " (bad magic or shorter than the ", k_header,
                                "-byte header)", other));
@@ -136,9 +139,7 @@ std::string first_difference(const config& a, const config& b) {
 }
 
 
-std::vector<unsigned char> encode_checkpoint(const checkpoint_data& d) {
-  byte_writer w;
-  const config& c = d.cfg;
+void write_config(byte_writer& w, const config& c) {
   w.put<std::int32_t>(c.population);
   w.put<std::int32_t>(c.dimension);
   w.put<std::int32_t>(c.steps);
@@ -153,6 +154,41 @@ std::vector<unsigned char> encode_checkpoint(const checkpoint_data& d) {
   w.put_array(c.center);
   w.put_array(c.scale);
   w.put<std::uint64_t>(c.seed);
+}
+
+config read_config(byte_reader& r, const std::string& path) {
+  config c;
+  c.population = r.get<std::int32_t>("population");
+  c.dimension = r.get<std::int32_t>("dimension");
+  c.steps = r.get<std::int32_t>("steps");
+  const auto schedule = r.get<std::int32_t>("schedule");
+  c.user_alphas = r.get_array<double>("user_alphas");
+  c.eta = r.get<double>("eta");
+  const auto density = r.get<std::int32_t>("density");
+  c.power = r.get<double>("power");
+  c.temperature = r.get<double>("temperature");
+  const auto goal = r.get<std::int32_t>("goal");
+  c.latent_dim = r.get<std::int32_t>("latent_dim");
+  c.center = r.get_array<float>("center");
+  c.scale = r.get_array<float>("scale");
+  c.seed = r.get<std::uint64_t>("seed");
+  // Enums are checked as integers, before any cast to the enum type.
+  const auto bad_enum = [&](const char* name, int v) {
+    return checkpoint_error(msg("checkpoint ", path, ": ", name, " has the unknown value ", v));
+  };
+  if (schedule < 0 || schedule > static_cast<int>(schedule_kind::user)) throw bad_enum("schedule", schedule);
+  if (density < 0 || density > static_cast<int>(density_kind::log_density)) throw bad_enum("density", density);
+  if (goal != static_cast<int>(objective::maximize) && goal != static_cast<int>(objective::minimize))
+    throw bad_enum("goal", goal);
+  c.schedule = static_cast<schedule_kind>(schedule);
+  c.density = static_cast<density_kind>(density);
+  c.goal = static_cast<objective>(goal);
+  return c;
+}
+
+std::vector<unsigned char> encode_checkpoint(const checkpoint_data& d) {
+  byte_writer w;
+  write_config(w, d.cfg);
   w.put<std::int32_t>(d.generation);
   w.put<std::int32_t>(d.last_nonfinite);
   w.put<std::int64_t>(d.total_nonfinite);
@@ -170,21 +206,8 @@ checkpoint_data decode_checkpoint(const unsigned char* data, std::size_t size, c
   const unsealed payload = unseal(data, size, k_magic, "diffevo checkpoint", path);
   byte_reader r(payload.data, payload.size, path);
   checkpoint_data d;
+  d.cfg = read_config(r, path);
   config& c = d.cfg;
-  c.population = r.get<std::int32_t>("population");
-  c.dimension = r.get<std::int32_t>("dimension");
-  c.steps = r.get<std::int32_t>("steps");
-  const auto schedule = r.get<std::int32_t>("schedule");
-  c.user_alphas = r.get_array<double>("user_alphas");
-  c.eta = r.get<double>("eta");
-  const auto density = r.get<std::int32_t>("density");
-  c.power = r.get<double>("power");
-  c.temperature = r.get<double>("temperature");
-  const auto goal = r.get<std::int32_t>("goal");
-  c.latent_dim = r.get<std::int32_t>("latent_dim");
-  c.center = r.get_array<float>("center");
-  c.scale = r.get_array<float>("scale");
-  c.seed = r.get<std::uint64_t>("seed");
   d.generation = r.get<std::int32_t>("generation");
   d.last_nonfinite = r.get<std::int32_t>("last_nonfinite");
   d.total_nonfinite = r.get<std::int64_t>("total_nonfinite");
@@ -197,17 +220,6 @@ checkpoint_data decode_checkpoint(const unsigned char* data, std::size_t size, c
   d.e = r.get_array<float>("projection");
   if (!r.at_end()) throw checkpoint_error(msg("checkpoint ", path, ": unexpected bytes after the arrays"));
 
-  // Enums are checked as integers, before any cast to the enum type.
-  const auto bad_enum = [&](const char* name, int v) {
-    return checkpoint_error(msg("checkpoint ", path, ": ", name, " has the unknown value ", v));
-  };
-  if (schedule < 0 || schedule > static_cast<int>(schedule_kind::user)) throw bad_enum("schedule", schedule);
-  if (density < 0 || density > static_cast<int>(density_kind::log_density)) throw bad_enum("density", density);
-  if (goal != static_cast<int>(objective::maximize) && goal != static_cast<int>(objective::minimize))
-    throw bad_enum("goal", goal);
-  c.schedule = static_cast<schedule_kind>(schedule);
-  c.density = static_cast<density_kind>(density);
-  c.goal = static_cast<objective>(goal);
   try {
     validate(c);
   } catch (const invalid_argument& e) {

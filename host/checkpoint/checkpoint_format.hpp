@@ -76,8 +76,10 @@ class byte_reader {
 };
 
 /// The container every checkpoint shares (version 1): magic, version, flags, payload size, payload,
-/// CRC-32. The optimizer's magic is "DIFFEVO\x1a", the baselines' "DIFFEVOB".
+/// CRC-32. The optimizer's magic is "DIFFEVO\x1a", the baselines' "DIFFEVOB", an open-ended run's
+/// "DIFFEVOO".
 extern const char k_baseline_magic[8];
+extern const char k_open_ended_magic[8];  ///< "DIFFEVOO": host/open_ended/checkpoint.cpp
 std::vector<unsigned char> seal(const char (&magic)[8], const std::vector<unsigned char>& payload);
 struct unsealed {
   const unsigned char* data;
@@ -87,6 +89,11 @@ struct unsealed {
 /// checkpoint_error "checkpoint <path>: not a <what> ..." or naming the problem.
 unsealed unseal(const unsigned char* data, std::size_t size, const char (&magic)[8], const char* what,
                 const std::string& path);
+
+/// The algorithm fields of a config (not backend or cpu_threads), in the optimizer checkpoint's order.
+void write_config(byte_writer& w, const config& c);
+/// Reads what write_config wrote; checks the enums (not the rest: the caller validates).
+config read_config(byte_reader& r, const std::string& path);
 
 struct checkpoint_data {
   config cfg;

@@ -12,15 +12,27 @@
 
 #include "diffevo/error.hpp"
 #include "host/backend/backend.hpp"
+#include "host/checkpoint/checkpoint_file.hpp"
+#include "host/open_ended/checkpoint.hpp"
 #include "host/util/message.hpp"
 
 namespace diffevo {
 namespace {
 
-std::vector<double> expand_box(const std::vector<double>& v, int d) {
-  if (v.size() == 1) return std::vector<double>(static_cast<std::size_t>(d), v[0]);
+template <class T>
+std::vector<T> expand(const std::vector<T>& v, int d, T empty) {
+  if (v.size() <= 1) return std::vector<T>(static_cast<std::size_t>(d), v.empty() ? empty : v[0]);
   return v;
 }
+
+/// A seed being refined: its best point so far and the local cycles run around it.
+struct seed_job {
+  std::vector<float> x;       // the best point so far
+  float fitness;              // its fitness
+  double scale;               // the next local cycle's scale, in units of run.scale
+  int level = 0, cycles = 0;  // scale reductions and local cycles so far
+  std::vector<float> center;  // the current local cycle's centre
+};
 
 /// Rank-shaped log-densities: the best finite value gets 0, the worst -1 / temperature, ties share
 /// their mean rank; a non-finite fitness gets NaN (weight 0 in the update).
@@ -54,7 +66,7 @@ void validate(const open_ended_config& c) {
     DIFFEVO_EXPECTS(v->empty() || v->size() == 1 || v->size() == static_cast<std::size_t>(d), invalid_argument,
                     v == &c.lower ? "lower" : "upper", " has ", v->size(), " values; give 0, 1 or dimension = ", d);
   if (!c.lower.empty()) {
-    const std::vector<double> lo = expand_box(c.lower, d), hi = expand_box(c.upper, d);
+    const std::vector<double> lo = expand(c.lower, d, 0.0), hi = expand(c.upper, d, 0.0);
     for (int j = 0; j < d; ++j)
       DIFFEVO_EXPECTS(std::isfinite(lo[j]) && std::isfinite(hi[j]) && lo[j] < hi[j], invalid_argument, "the box is empty in dimension ",
                       j, ": lower = ", lo[j], ", upper = ", hi[j], " (need finite lower < upper)");
@@ -86,14 +98,35 @@ void validate(const open_ended_config& c) {
   DIFFEVO_EXPECTS(c.flat_generations >= 0, invalid_argument, "flat_generations = ", c.flat_generations, " must be >= 0");
   DIFFEVO_EXPECTS(std::isfinite(c.flat_tolerance) && c.flat_tolerance >= 0, invalid_argument, "flat_tolerance = ",
                   c.flat_tolerance, " must be finite and >= 0");
+  DIFFEVO_EXPECTS(c.refine_levels >= 0, invalid_argument, "refine_levels = ", c.refine_levels, " must be >= 0");
+  DIFFEVO_EXPECTS(std::isfinite(c.refine_scale) && c.refine_scale > 0, invalid_argument, "refine_scale = ",
+                  c.refine_scale, " must be finite and > 0");
+  DIFFEVO_EXPECTS(c.refine_shrink > 0 && c.refine_shrink <= 1, invalid_argument, "refine_shrink = ", c.refine_shrink,
+                  " must be in (0, 1]");
+  DIFFEVO_EXPECTS(c.refine_population >= 2, invalid_argument, "refine_population = ", c.refine_population,
+                  " must be >= 2");
+  DIFFEVO_EXPECTS(c.refine_steps >= 2 && c.refine_steps <= k_max_steps, invalid_argument, "refine_steps = ",
+                  c.refine_steps, " must be in [2, ", k_max_steps, "]");
+  DIFFEVO_EXPECTS(std::isfinite(c.refine_distance) && c.refine_distance >= 0, invalid_argument, "refine_distance = ",
+                  c.refine_distance, " must be finite and >= 0");
+  DIFFEVO_EXPECTS(!std::isnan(c.refine_tolerance) && c.refine_tolerance >= 0, invalid_argument,
+                  "refine_tolerance = ", c.refine_tolerance, " must be >= 0");
   DIFFEVO_EXPECTS(!std::isinf(c.target), invalid_argument, "target = ", c.target, " must be finite (NaN: none)");
 }
 
 struct open_ended::state {
   open_ended_config cfg;
   std::vector<double> lo, hi;  // the box, D values each, or empty
+  std::vector<float> unit;     // run.scale, D values: the unit of the refinement's distances
   std::optional<optimizer> opt;
-  int restart = 0, continuation = 0, cycles = 0, generation = 0, flat = 0;
+  int restart = 0, continuation = 0, cycles = 0, generation = 0, flat = 0, refinements = 0;
+  bool refining = false;                  // the current cycle is a local cycle around jobs.front()
+  std::vector<seed_job> jobs;             // seeds waiting for refinement, the current one first
+  std::vector<archived_point> refined;    // the points seeds were refined to
+  std::vector<float> tests;               // hill-valley test points (3 per tested seed), asked when not empty
+  std::vector<int> tested;                // for each group of 3 test points: the seed (index in jobs) and
+  std::vector<int> against;               //   the refined point it is tested against
+  std::vector<float> global_points;       // the last global cycle's final population (continued from)
   long long evaluations = 0, nonfinite = 0;
   bool asked = false, finished = false;
   std::string reason;
@@ -106,17 +139,25 @@ struct open_ended::state {
   bool has_best = false;
   std::vector<archived_point> archive;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  detail::open_ended_log log;  // what save() writes and load() replays
+  bool replaying = false;      // load(): the wall time does not stop the replay, except
+  bool replay_time_stop = false;  //   at the last tell of a run saved after it stopped on max_seconds
+
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); }
 
   int dim() const { return cfg.run.dimension; }
-  int n() const { return opt->population_size(); }
+  int n() const { return tests.empty() ? opt->population_size() : static_cast<int>(tests.size()) / dim(); }
 
+  config shaped(config c) const {
+    if (cfg.shaping == density_shaping::rank) c.density = density_kind::log_density, c.goal = objective::maximize;
+    return c;
+  }
   config cycle_config(int k, std::uint64_t salt) const {
-    config c = opt ? opt->cfg() : cfg.run;
+    config c = cfg.run;
     c.seed = cfg.run.seed + static_cast<std::uint64_t>(k) + salt * 0x9E3779B97F4A7C15ull;
     const double grown = std::round(cfg.run.population * std::pow(cfg.population_growth, k));
     c.population = static_cast<int>(std::min<double>(grown, cfg.max_population));
-    if (cfg.shaping == density_shaping::rank) c.density = density_kind::log_density, c.goal = objective::maximize;
-    return c;
+    return shaped(c);
   }
   void start_restart() {
     const config c = cycle_config(restart, 0);
@@ -129,7 +170,166 @@ struct open_ended::state {
   void start_continuation() {
     const int at = cfg.continue_at >= 0 ? cfg.continue_at : (cfg.run.steps - 1) / 2;
     const config c = cycle_config(restart, static_cast<std::uint64_t>(continuation));
-    opt.emplace(c, start_point{points, at, true});
+    opt.emplace(c, start_point{global_points, at, true});
+    worst.clear();
+  }
+  /// A local cycle around the current seed's best point, at the scale of its level.
+  void start_local() {
+    seed_job& j = jobs.front();
+    j.center = j.x;
+    config c = cfg.run;
+    c.population = cfg.refine_population;
+    c.steps = cfg.refine_steps;
+    c.seed = cfg.run.seed + 0xD1B54A32D192ED03ull * static_cast<std::uint64_t>(cycles + 1);
+    c.center = j.x;
+    c.scale.resize(unit.size());
+    for (std::size_t k = 0; k < unit.size(); ++k) c.scale[k] = static_cast<float>(unit[k] * j.scale);
+    opt.emplace(shaped(c));
+    worst.clear();
+  }
+  /// After the cycles of one restart: the next continuation, the next restart, or the end.
+  void next_global() {
+    if (continuation < cfg.continuations) {
+      ++continuation;
+      start_continuation();
+    } else if (cfg.restarts == -1 || restart < cfg.restarts) {
+      ++restart;
+      continuation = 0;
+      start_restart();
+    } else {
+      finish("restarts");
+    }
+  }
+
+  /// Squared distance in units of run.scale.
+  double unit_distance2(const float* a, const float* b) const {
+    double d2 = 0;
+    for (std::size_t k = 0; k < unit.size(); ++k) {
+      const double t = (double(a[k]) - b[k]) / unit[k];
+      d2 += t * t;
+    }
+    return d2;
+  }
+  /// Squared Euclidean distance in parameter units.
+  double distance2(const float* a, const float* b) const {
+    double d2 = 0;
+    for (std::size_t k = 0; k < unit.size(); ++k) {
+      const double t = double(a[k]) - b[k];
+      d2 += t * t;
+    }
+    return d2;
+  }
+  /// Seeds closer than this (squared) to a refined or waiting seed are in its niche.
+  double merge2() const {
+    const double r = cfg.refine_distance > 0 ? cfg.refine_distance : cfg.archive_radius;
+    return r * r;
+  }
+  /// Queues the seeds of a global cycle's final population (see open_ended_config::refine_levels):
+  /// nearest-better clustering (Preuss 2010) in units of run.scale. Each point's nearest better point
+  /// is found; the best point and every point whose nearest better point is more than twice the mean
+  /// such distance away head a cluster of their own. Heads within the merge distance of a seed refined
+  /// or waiting are not queued again.
+  void collect_seeds(std::vector<float> x, std::vector<float> f) {
+    const objective goal = cfg.run.goal;
+    const int d = dim();
+    const std::size_t members = f.size();  // then the archive's members, each a seed of its own
+    for (const archived_point& a : archive) x.insert(x.end(), a.x.begin(), a.x.end()), f.push_back(a.fitness);
+    std::vector<int> order;
+    for (int i = 0; i < static_cast<int>(f.size()); ++i)
+      if (std::isfinite(f[static_cast<std::size_t>(i)])) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return detail::improves(f[a], f[b], goal); });
+    const auto row = [&](int i) { return x.data() + static_cast<std::size_t>(i) * d; };
+    std::vector<double> nearest(order.size(), INFINITY);  // distance to the nearest better point
+    double sum = 0;
+    for (std::size_t a = 1; a < order.size(); ++a) {
+      for (std::size_t b = 0; b < a; ++b) nearest[a] = std::min(nearest[a], unit_distance2(row(order[a]), row(order[b])));
+      nearest[a] = std::sqrt(nearest[a]);
+      sum += nearest[a];
+    }
+    const double cut = order.size() > 1 ? 2 * sum / static_cast<double>(order.size() - 1) : 0;
+    const double r2 = merge2();
+    for (std::size_t a = 0; a < order.size(); ++a) {
+      const int i = order[a];
+      if (nearest[a] == 0 || (nearest[a] <= cut && static_cast<std::size_t>(i) < members) || std::fabs(double(f[static_cast<std::size_t>(i)]) - best_fitness) > cfg.refine_tolerance)
+        continue;
+      const float* p = row(i);
+      bool near = false;
+      for (const seed_job& j : jobs) near = near || distance2(p, j.x.data()) <= r2;
+      for (const archived_point& q : refined) near = near || distance2(p, q.x.data()) <= r2;
+      if (!near)  // a local scale that stays within the seed's niche: half the way to its nearest better point
+        jobs.push_back(seed_job{std::vector<float>(p, p + d), f[static_cast<std::size_t>(i)],
+                                std::min(cfg.refine_scale, 0.5 * nearest[a]), 0, 0, {}});
+    }
+  }
+  /// Hill-valley tests (Ursem's rule, as in HillVallEA): each waiting seed is tested against its
+  /// nearest refined point by three points evenly spaced between them. When none of them is worse than
+  /// the worse of the two ends, no valley separates them: the seed is in that point's niche and is
+  /// dropped without a local cycle. The tests are asked as one population before the first local cycle.
+  void start_refining() {
+    tests.clear(), tested.clear(), against.clear();
+    const int d = dim();
+    for (std::size_t w = 0; w < jobs.size() && !refined.empty(); ++w) {
+      std::size_t q = 0;
+      for (std::size_t k = 1; k < refined.size(); ++k)
+        if (distance2(jobs[w].x.data(), refined[k].x.data()) < distance2(jobs[w].x.data(), refined[q].x.data())) q = k;
+      for (int t = 1; t <= 3; ++t)
+        for (int k = 0; k < d; ++k) {
+          const double a = jobs[w].x[static_cast<std::size_t>(k)], b = refined[q].x[static_cast<std::size_t>(k)];
+          tests.push_back(static_cast<float>(a + (b - a) * t / 4.0));
+        }
+      tested.push_back(static_cast<int>(w)), against.push_back(static_cast<int>(q));
+    }
+    if (tests.empty()) return start_first_job();
+  }
+  /// The tests were evaluated: drop the seeds with no valley between them and their refined point.
+  void end_tests(const std::vector<float>& f) {
+    const objective goal = cfg.run.goal;
+    std::vector<char> drop(jobs.size(), 0);
+    for (std::size_t g = 0; g < tested.size(); ++g) {
+      const float a = jobs[static_cast<std::size_t>(tested[g])].fitness, b = refined[static_cast<std::size_t>(against[g])].fitness;
+      const float worse = detail::improves(a, b, goal) ? b : a;
+      bool valley = false;
+      for (int t = 0; t < 3; ++t) {
+        const float v = f[3 * g + static_cast<std::size_t>(t)];
+        valley = valley || !std::isfinite(v) || detail::improves(worse, v, goal);
+      }
+      drop[static_cast<std::size_t>(tested[g])] = !valley;
+    }
+    std::vector<seed_job> kept;
+    for (std::size_t w = 0; w < jobs.size(); ++w)
+      if (!drop[w]) kept.push_back(std::move(jobs[w]));
+    jobs = std::move(kept);
+    tests.clear(), tested.clear(), against.clear();
+    start_first_job();
+  }
+  void start_first_job() {
+    if (jobs.empty()) return next_global();
+    refining = true;
+    start_local();
+  }
+
+  /// A local cycle ended: the next level, the next seed, or back to the global cycles.
+  void next_local() {
+    seed_job& j = jobs.front();
+    const double r2 = merge2();
+    bool known = false;  // the seed climbed into a niche already refined: its other levels would repeat it
+    for (const archived_point& q : refined) known = known || distance2(j.x.data(), q.x.data()) <= r2;
+    // a seed on a slope moved far: keep the scale while it climbs; near its top, shrink it
+    ++j.cycles;
+    if (unit_distance2(j.x.data(), j.center.data()) <= 0.25 * j.scale * j.scale) ++j.level, j.scale *= cfg.refine_shrink;
+    if (!known && j.level < cfg.refine_levels && j.cycles < 3 * cfg.refine_levels) return start_local();
+    archive_add(j.x, {j.fitness});
+    if (!known) {  // waiting seeds near the refined point are in its niche
+      refined.push_back(archived_point{j.x, j.fitness});
+      ++refinements;
+      jobs.erase(std::remove_if(jobs.begin() + 1, jobs.end(),
+                                [&](const seed_job& w) { return distance2(w.x.data(), refined.back().x.data()) <= r2; }),
+                 jobs.end());
+    }
+    jobs.erase(jobs.begin());
+    if (!jobs.empty()) return start_local();
+    refining = false;
+    next_global();
   }
 
   /// Adds evaluated points to the archive (archive_radius > 0): members and candidates within the
@@ -207,9 +407,10 @@ open_ended::open_ended(const open_ended_config& cfg) : s_(std::make_unique<state
   validate(cfg);
   s_->cfg = cfg;
   if (!cfg.lower.empty()) {
-    s_->lo = expand_box(cfg.lower, cfg.run.dimension);
-    s_->hi = expand_box(cfg.upper, cfg.run.dimension);
+    s_->lo = expand(cfg.lower, cfg.run.dimension, 0.0);
+    s_->hi = expand(cfg.upper, cfg.run.dimension, 0.0);
   }
+  s_->unit = expand(cfg.run.scale, cfg.run.dimension, 1.0f);
   s_->start_restart();
 }
 
@@ -219,7 +420,7 @@ open_ended& open_ended::operator=(open_ended&&) noexcept = default;
 
 void open_ended::inject(const float* points, int count) {
   DIFFEVO_EXPECTS(!s_->finished, logic_error, "inject() after done()");
-  const int n = s_->n(), d = s_->dim();
+  const int n = s_->opt->population_size(), d = s_->dim();
   DIFFEVO_EXPECTS(count >= 0 && count <= n, invalid_argument, "inject(): count = ", count, " must be in [0, ", n, "]");
   DIFFEVO_EXPECTS(count == 0 || points, invalid_argument, "inject(): points is a null pointer");
   for (int i = 0; i < count; ++i)
@@ -227,14 +428,22 @@ void open_ended::inject(const float* points, int count) {
       DIFFEVO_EXPECTS(std::isfinite(points[static_cast<std::size_t>(i) * d + j]), invalid_argument, "inject(): points row ", i,
                       ", column ", j, " = ", points[static_cast<std::size_t>(i) * d + j], " is not finite");
   s_->injected.assign(points, points + static_cast<std::size_t>(count) * d);
+  s_->log.events.push_back(-count);
+  s_->log.injected.insert(s_->log.injected.end(), s_->injected.begin(), s_->injected.end());
 }
 
 population_view open_ended::ask() {
   DIFFEVO_EXPECTS(!s_->finished, logic_error, "ask() after done(): the run stopped (", s_->reason, ")");
   state& s = *s_;
   const int d = s.dim();
+  if (!s.tests.empty()) {  // hill-valley tests: the points as they are (between two points of the box)
+    s.points = s.tests;
+    s.excess.assign(s.tests.size() / static_cast<std::size_t>(d), 0.0);
+    s.asked = true;
+    return population_view{s.points.data(), s.n(), d};
+  }
   if (!s.injected.empty()) {  // into the worst rows of the last tell (the last rows before any)
-    const int count = static_cast<int>(s.injected.size()) / d, n = s.n();
+    const int n = s.n(), count = std::min(n, static_cast<int>(s.injected.size()) / d);
     population_view cur = s.opt->ask();
     std::vector<float> all(cur.data, cur.data + cur.size());
     for (int k = 0; k < count; ++k) {
@@ -261,14 +470,16 @@ void open_ended::tell(const float* fitness, std::size_t n) {
   std::vector<float> raw(fitness, fitness + n), f = raw;
   for (std::size_t i = 0; i < n; ++i)
     if (s.excess[i] > 0) f[i] += static_cast<float>((goal == objective::maximize ? -1 : 1) * s.cfg.penalty * s.excess[i]);
-  const bool final_eval = s.opt->done();
-  if (!final_eval) {  // the optimizer's checks first: a refused fitness changes nothing here
+  const bool test = !s.tests.empty(), final_eval = !test && s.opt->done(), local = !test && s.refining;
+  if (!test && !final_eval) {  // the optimizer's checks first: a refused fitness changes nothing here
     if (s.cfg.shaping == density_shaping::rank)
       s.opt->tell(rank_shape(f, goal, s.cfg.rank_temperature));
     else
       s.opt->tell(f);
   }
   s.asked = false;
+  s.log.events.push_back(static_cast<std::int32_t>(n));
+  s.log.told.insert(s.log.told.end(), fitness, fitness + n);
   s.evaluations += static_cast<long long>(n);
   ++s.generation;
   float lo = INFINITY, hi = -INFINITY;
@@ -283,6 +494,11 @@ void open_ended::tell(const float* fitness, std::size_t n) {
       s.best_fitness = raw[i];
       s.has_best = true;
     }
+    if (local && detail::improves(raw[i], s.jobs.front().fitness, goal)) {
+      seed_job& j = s.jobs.front();
+      j.x.assign(s.points.begin() + static_cast<std::ptrdiff_t>(i) * d, s.points.begin() + static_cast<std::ptrdiff_t>(i + 1) * d);
+      j.fitness = raw[i];
+    }
   }
   s.worst.resize(n);
   std::iota(s.worst.begin(), s.worst.end(), 0);
@@ -290,39 +506,39 @@ void open_ended::tell(const float* fitness, std::size_t n) {
     if (!std::isfinite(f[static_cast<std::size_t>(b)])) return false;
     return !std::isfinite(f[static_cast<std::size_t>(a)]) || detail::improves(f[static_cast<std::size_t>(b)], f[static_cast<std::size_t>(a)], goal);
   });
-  s.flat = (hi >= lo && static_cast<double>(hi) - lo < s.cfg.flat_tolerance) ? s.flat + 1 : 0;
-  const bool flat = s.cfg.flat_generations > 0 && s.flat >= s.cfg.flat_generations;
-  if (final_eval || flat) {  // the cycle ends: archive its population, then continue, restart or stop
-    s.archive_add(s.points, raw);
+  if (!test) s.flat = (hi >= lo && static_cast<double>(hi) - lo < s.cfg.flat_tolerance) ? s.flat + 1 : 0;
+  const bool flat = !test && s.cfg.flat_generations > 0 && s.flat >= s.cfg.flat_generations;
+  if (test) {
+    s.end_tests(raw);
+  } else if (final_eval || flat) {  // the cycle ends: archive or refine, then continue, restart or stop
     ++s.cycles;
     s.flat = 0;
-    if (s.continuation < s.cfg.continuations) {
-      ++s.continuation;
-      s.start_continuation();
-    } else if (s.cfg.restarts == -1 || s.restart < s.cfg.restarts) {
-      ++s.restart;
-      s.continuation = 0;
-      s.start_restart();
+    if (local) {
+      s.next_local();
     } else {
-      s.finish("restarts");
+      s.archive_add(s.points, raw);
+      s.global_points = s.points;
+      if (s.cfg.refine_levels > 0) s.collect_seeds(s.points, raw);
+      s.start_refining();
     }
   }
   const bool reached = !std::isnan(s.cfg.target) && s.has_best &&
                        (goal == objective::maximize ? s.best_fitness >= s.cfg.target : s.best_fitness <= s.cfg.target);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
+  const bool out_of_time = s.cfg.max_seconds > 0 && (s.replaying ? s.replay_time_stop : s.seconds() >= s.cfg.max_seconds);
   if (!s.finished && reached)
     s.finish("target");
   else if (!s.finished && s.cfg.max_evaluations > 0 && s.evaluations + s.n() > s.cfg.max_evaluations)
     s.finish("max_evaluations");
-  else if (!s.finished && s.cfg.max_seconds > 0 && seconds >= s.cfg.max_seconds)
+  else if (!s.finished && out_of_time)
     s.finish("max_seconds");
-  if (s.finished && !final_eval && !flat) s.archive_add(s.points, raw);  // stopped mid-cycle: keep its last population
+  if (s.finished && !test && !final_eval && !flat) s.archive_add(s.points, raw);  // stopped mid-cycle: keep its last population
+  if (s.finished && s.refining) s.archive_add(s.jobs.front().x, {s.jobs.front().fitness});  // and the seed's best
 }
 
 bool open_ended::done() const noexcept { return s_->finished; }
 int open_ended::generation() const noexcept { return s_->generation; }
 int open_ended::generations() const noexcept { return -1; }
-int open_ended::population_size() const noexcept { return s_->opt->population_size(); }
+int open_ended::population_size() const noexcept { return s_->n(); }
 int open_ended::dimension() const noexcept { return s_->cfg.run.dimension; }
 objective open_ended::goal() const noexcept { return s_->cfg.run.goal; }
 std::vector<float> open_ended::best() const {
@@ -340,9 +556,61 @@ backend_kind open_ended::backend() const noexcept { return s_->opt->backend(); }
 long long open_ended::evaluations() const noexcept { return s_->evaluations; }
 int open_ended::cycles() const noexcept { return s_->cycles; }
 int open_ended::restarts() const noexcept { return s_->restart; }
+int open_ended::refinements() const noexcept { return s_->refinements; }
 const std::string& open_ended::stop_reason() const noexcept { return s_->reason; }
 std::vector<archived_point> open_ended::archive() const { return s_->archive; }
 const open_ended_config& open_ended::cfg() const noexcept { return s_->cfg; }
+
+void open_ended::save(const std::string& path) const {
+  detail::open_ended_checkpoint c;
+  c.cfg = s_->cfg;
+  c.backend = s_->opt->backend();
+  c.seconds = s_->seconds();
+  c.stopped = s_->reason;
+  c.log = s_->log;
+  detail::write_file_atomically(path, detail::encode_open_ended(c));
+}
+
+open_ended open_ended::load(const std::string& path, const open_ended_config* expect) {
+  const std::vector<unsigned char> bytes = detail::read_file(path);
+  detail::open_ended_checkpoint c = detail::decode_open_ended(bytes.data(), bytes.size(), path);
+  if (expect) {
+    const std::string diff = detail::first_difference(c.cfg, *expect);
+    if (!diff.empty()) throw invalid_argument(detail::msg("checkpoint ", path, ": ", diff));
+    c.cfg.run.cpu_threads = expect->run.cpu_threads;
+  }
+  open_ended run(c.cfg);
+  state& s = *run.s_;
+  s.replaying = true;
+  std::size_t told = 0, injected = 0;
+  const std::size_t d = static_cast<std::size_t>(c.cfg.run.dimension);
+  for (std::size_t e = 0; e < c.log.events.size(); ++e) {
+    const std::int32_t k = c.log.events[e];
+    if (s.finished)
+      throw checkpoint_error(detail::msg("checkpoint ", path, ": the run ends at event ", e, " of ",
+                                         c.log.events.size(), " of its log (corrupted)"));
+    s.replay_time_stop = e + 1 == c.log.events.size() && c.stopped == "max_seconds";
+    try {
+      if (k > 0) {
+        run.ask();
+        run.tell(c.log.told.data() + told, static_cast<std::size_t>(k));
+        told += static_cast<std::size_t>(k);
+      } else {
+        run.inject(c.log.injected.data() + injected * d, -k);
+        injected += static_cast<std::size_t>(-k);
+      }
+    } catch (const invalid_argument& x) {
+      throw checkpoint_error(detail::msg("checkpoint ", path, ": event ", e, " of its log does not replay: ", x.what()));
+    }
+  }
+  s.replaying = false;
+  s.started = std::chrono::steady_clock::now() - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                      std::chrono::duration<double>(c.seconds));
+  if (s.reason != c.stopped)
+    throw checkpoint_error(detail::msg("checkpoint ", path, ": the replayed run stopped with '", s.reason,
+                                       "' but the file says '", c.stopped, "' (corrupted)"));
+  return run;
+}
 
 open_ended_result optimize(const open_ended_config& cfg, const batch_fitness& fitness) {
   DIFFEVO_EXPECTS(static_cast<bool>(fitness), invalid_argument, "optimize(): the fitness callback is empty");
@@ -361,6 +629,7 @@ open_ended_result optimize(const open_ended_config& cfg, const batch_fitness& fi
   r.evaluations = run.evaluations();
   r.cycles = run.cycles();
   r.restarts = run.restarts();
+  r.refinements = run.refinements();
   r.stop_reason = run.stop_reason();
   return r;
 }

@@ -69,6 +69,23 @@ struct open_ended_config {
   double archive_radius = 0;
   double archive_tolerance = std::numeric_limits<double>::infinity();
 
+  /// Refinement (refine_levels > 0: on). After each global cycle (a restart or a continuation), its
+  /// final population is split into niches by nearest-better clustering (in units of run.scale: the
+  /// best point, and each point whose nearest better point is more than twice the mean such distance
+  /// away, heads a niche). Each head whose fitness is within refine_tolerance of the best so far, and
+  /// that is farther than refine_distance from every seed refined or waiting, becomes a seed. A seed
+  /// is refined by refine_levels local cycles: Diffusion Evolution runs with refine_population
+  /// individuals and refine_steps noise levels, centred on the seed's best point so far with scale
+  /// run.scale x refine_scale x refine_shrink^level. The refined point enters the archive, and waiting
+  /// seeds within refine_distance of it are dropped. The next global cycle follows when no seed waits.
+  int refine_levels = 0;
+  double refine_scale = 0.05;   ///< > 0: the first local scale, as a fraction of run.scale
+  double refine_shrink = 0.25;  ///< in (0, 1]: the scale's factor from one local cycle to the next
+  int refine_population = 32;   ///< >= 2
+  int refine_steps = 10;        ///< 2 .. k_max_steps
+  double refine_tolerance = std::numeric_limits<double>::infinity();  ///< >= 0
+  double refine_distance = 0;   ///< >= 0, Euclidean in parameter units; 0: archive_radius
+
   /// Stopping criteria (0 or NaN: not used). The run ends when the best fitness reaches `target`,
   /// when the next generation would exceed max_evaluations (the budget is never exceeded), or after
   /// max_seconds of wall time. A cycle ends early (and the run goes on to the next cycle) when the
@@ -138,12 +155,32 @@ class open_ended final : public strategy {
   int cycles() const noexcept;
   /// @return Restarts begun so far.
   int restarts() const noexcept;
+  /// @return Seeds refined so far (see open_ended_config::refine_levels).
+  int refinements() const noexcept;
   /// @return Why the run ended ("target", "max_evaluations", "max_seconds", "restarts"), "" while it runs.
   const std::string& stop_reason() const noexcept;
   /// @return The archive (empty when archive_radius = 0), best first.
   std::vector<archived_point> archive() const;
   /// @return The config the run was constructed with.
   const open_ended_config& cfg() const noexcept;
+
+  /// Writes the run to a checkpoint file, atomically: its config, the backend it runs on, its wall
+  /// time, and everything told and injected so far (the log costs 4 bytes per evaluation, kept in
+  /// memory from the start). Valid at any point, also between ask() and tell() (the resumed run asks
+  /// that population again) and after done().
+  /// @throws checkpoint_error on I/O failure.
+  void save(const std::string& path) const;
+
+  /// Resumes a run written by save(): replays its log on the saved backend (the updates run again,
+  /// the fitness is not evaluated again), so the run goes on bit for bit as if never interrupted:
+  /// cycles, restarts, archive, refinement and stopping. max_seconds goes on from the saved wall time.
+  /// @param path The file.
+  /// @param expect If given, the config the file must hold (every field but run.backend, always the
+  ///        saved one, and run.cpu_threads, taken from `expect`: the thread count never changes the bits).
+  /// @throws checkpoint_error for a missing, truncated, corrupted or other-kind file, or a log that
+  ///         does not replay; invalid_argument naming the first field that differs from `expect`;
+  ///         device_unavailable when the run used the cuda backend and no device is usable.
+  static open_ended load(const std::string& path, const open_ended_config* expect = nullptr);
 
  private:
   struct state;
@@ -159,7 +196,7 @@ struct open_ended_result {
   std::vector<float> fitness;      ///< its fitness
   std::vector<archived_point> archive;  ///< the archive, best first
   long long evaluations = 0;
-  int cycles = 0, restarts = 0;
+  int cycles = 0, restarts = 0, refinements = 0;
   std::string stop_reason;
 };
 

@@ -1,9 +1,14 @@
 // Open-ended Diffusion Evolution: box rules, budgets and stopping criteria, restarts and continuation
-// deterministic from the seed, rank shaping's invariance to the fitness units, the archive, warm
-// starts and injected candidates, and bad inputs named.
+// deterministic from the seed, rank shaping's invariance to the fitness units, the archive, refinement,
+// warm starts and injected candidates, checkpoints resumed bit for bit, and bad inputs named.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
@@ -206,4 +211,132 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.continue_at = 9; }, "continue_at = 9 must be -1 or in [0, 8]");
   refuse([](open_ended_config& c) { c.rank_temperature = 0; }, "rank_temperature = 0");
   refuse([](open_ended_config& c) { c.run.population = 1; }, "population");
+  refuse([](open_ended_config& c) { c.refine_shrink = 0; }, "refine_shrink = 0 must be in (0, 1]");
+  refuse([](open_ended_config& c) { c.refine_levels = -1; }, "refine_levels = -1");
+  refuse([](open_ended_config& c) { c.refine_population = 1; }, "refine_population = 1");
+  refuse([](open_ended_config& c) { c.refine_distance = -0.5; }, "refine_distance = -0.5");
+}
+
+namespace {
+/// Himmelblau's function as maximisation (problem 4 of CEC'2013): four optima of value 200.
+open_ended_config himmelblau_run(std::uint64_t seed) {
+  open_ended_config c = base(64, 2);
+  c.run.seed = seed;
+  c.run.steps = 15;
+  c.run.scale = {6};
+  c.lower = {-6};
+  c.upper = {6};
+  c.shaping = density_shaping::rank;
+  c.rank_temperature = 0.05;
+  c.continuations = 1;
+  c.restarts = -1;
+  c.archive_radius = 0.01;
+  c.archive_tolerance = 0.1;
+  c.refine_levels = 6;
+  c.refine_shrink = 0.2;
+  c.refine_population = 16;
+  c.refine_steps = 8;
+  c.max_evaluations = 50000;
+  return c;
+}
+float himmelblau(const float* x, int) {
+  const cec2013::fitness f{cec2013::make_problem(4)};
+  return f(x, 2);
+}
+std::string temp_file(const char* name) { return ::testing::TempDir() + name + std::to_string(::getpid()); }
+}  // namespace
+
+// Without refinement a cycle ends at alpha[0] = 0.999, whose noise keeps the population about 0.2
+// from each optimum (scale 6): 1e-1 is reached, 1e-4 is not. Refinement's local cycles reach 1e-4 at
+// all four optima, within the competition's budget.
+TEST(OpenEnded, RefinementReachesFineAccuracy) {
+  for (const std::uint64_t seed : {1u, 2u}) {
+    const open_ended_result r = optimize(himmelblau_run(seed), [](population_view p, float* out) {
+      const std::vector<float> f = all(p, himmelblau);
+      std::copy(f.begin(), f.end(), out);
+    });
+    EXPECT_LE(r.evaluations, 50000);
+    EXPECT_GT(r.refinements, 0);
+    std::vector<float> pts;
+    for (const archived_point& a : r.archive) pts.insert(pts.end(), a.x.begin(), a.x.end());
+    EXPECT_EQ(count_global_optima(4, pts.data(), static_cast<int>(r.archive.size()), 1e-4), 4) << "seed " << seed;
+  }
+}
+
+// A run saved at several points (mid-cycle, between ask and tell, after an injection, after it
+// stopped) and loaded goes on exactly as the uninterrupted run: the same populations asked, the same
+// archive, best point, counters and stop reason.
+TEST(OpenEnded, CheckpointResumesBitForBit) {
+  open_ended_config c = himmelblau_run(3);
+  c.max_evaluations = 12000;  // restarts, refinement and tests all happen before the budget ends
+  const std::string path = temp_file("diffevo_open_ended_");
+  const auto trace = [&](int save_at, bool between) {
+    std::vector<float> seen;
+    open_ended run(c);
+    int step = 0;
+    while (!run.done()) {
+      if (step == save_at && !between) {
+        run.save(path);
+        run = open_ended::load(path, &c);
+      }
+      const population_view p = run.ask();
+      if (step == save_at && between) {
+        const std::vector<float> asked(p.data, p.data + p.size());
+        run.save(path);
+        run = open_ended::load(path);
+        const population_view q = run.ask();
+        EXPECT_EQ(asked, std::vector<float>(q.data, q.data + q.size()));
+      }
+      const population_view q = run.ask();
+      seen.insert(seen.end(), q.data, q.data + q.size());
+      run.tell(all(q, himmelblau));
+      if (step == 7) {
+        const std::vector<float> outside(2 * 2, 1.5f);
+        run.inject(outside.data(), 2);
+      }
+      ++step;
+    }
+    run.save(path);
+    const open_ended ended = open_ended::load(path);
+    EXPECT_TRUE(ended.done());
+    EXPECT_EQ(ended.stop_reason(), run.stop_reason());
+    EXPECT_EQ(ended.evaluations(), run.evaluations());
+    for (const archived_point& a : run.archive()) seen.insert(seen.end(), a.x.begin(), a.x.end());
+    seen.push_back(run.best_fitness());
+    seen.push_back(static_cast<float>(run.cycles() + 1000 * run.refinements()));
+    return seen;
+  };
+  const std::vector<float> whole = trace(-1, false);
+  for (const int at : {1, 8, 40, 95})
+    for (const bool between : {false, true}) EXPECT_EQ(trace(at, between), whole) << "saved at step " << at << (between ? " after ask" : "");
+  std::remove(path.c_str());
+}
+
+TEST(OpenEnded, CheckpointRefusesBadFiles) {
+  const open_ended_config c = himmelblau_run(4);
+  const std::string path = temp_file("diffevo_open_ended_bad_");
+  open_ended run(c);
+  for (int g = 0; g < 3; ++g) run.tell(all(run.ask(), himmelblau));
+  run.save(path);
+  open_ended_config other = c;
+  other.refine_levels = 5;
+  expect_message<invalid_argument>([&] { open_ended::load(path, &other); }, "refine_levels differs from the expected value");
+  other = c;
+  other.run.seed = 9;
+  expect_message<invalid_argument>([&] { open_ended::load(path, &other); }, "run.seed is 4 in the checkpoint but 9 expected");
+  std::vector<char> bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  bytes[bytes.size() / 2] ^= 0x20;
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  expect_message<checkpoint_error>([&] { open_ended::load(path); }, "checksum");
+  optimizer opt(c.run);
+  opt.save(path);
+  expect_message<checkpoint_error>([&] { open_ended::load(path); }, "it is an optimizer checkpoint");
+  std::remove(path.c_str());
 }

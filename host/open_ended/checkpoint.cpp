@@ -1,0 +1,163 @@
+// An open-ended run's checkpoint: open_ended::save writes it, open_ended::load replays it.
+//
+// The run's state (cycles, seeds waiting, archive, best point, the optimizer inside) is a function of
+// its config and of what was told and injected: every population comes from seeded generators in a
+// fixed order. So, like the baselines' checkpoints, the file stores the config and that log, and load
+// replays it (the updates run again, the fitness is not evaluated again). That resumes bit for bit
+// and no state field can be forgotten; it costs 4 bytes per evaluation in memory and file, and the
+// replay takes the updates' share of the run's time.
+//
+// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 1):
+//   the run config as in the optimizer's checkpoint (write_config)
+//   i32 backend used (1 cpu, 2 cuda)
+//   the other fields of open_ended_config in the order of fields() below: i32 for int and enums, i64 for
+//   long long, f64 for double, u8 for bool, u64 count + values for vectors
+//   f64 wall seconds so far; u64 count + char[count] the stop reason ("" while running)
+//   u64 count + i32[count] events, u64 count + f32[count] told, u64 count + f32[count] injected
+#include "host/open_ended/checkpoint.hpp"
+
+#include <type_traits>
+
+#include "diffevo/error.hpp"
+#include "host/checkpoint/checkpoint_format.hpp"
+#include "host/util/message.hpp"
+
+namespace diffevo::detail {
+namespace {
+
+// A new field of open_ended_config must be added to fields() below, or checkpoints would drop it:
+// this binding stops compiling when the field count changes (then list the field and update it).
+[[maybe_unused]] void config_field_count(open_ended_config& c) {
+  [[maybe_unused]] auto& [c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20,
+                          c21, c22, c23, c24, c25, c26, c27] = c;
+}
+
+/// Every field but `run` (written by write_config), in file order.
+template <class C, class F>
+void fields(C& c, F&& f) {
+  f("start.population", c.start.population);
+  f("start.generation", c.start.generation);
+  f("start.diffuse", c.start.diffuse);
+  f("lower", c.lower);
+  f("upper", c.upper);
+  f("bounds", c.bounds);
+  f("penalty", c.penalty);
+  f("shaping", c.shaping);
+  f("rank_temperature", c.rank_temperature);
+  f("continuations", c.continuations);
+  f("continue_at", c.continue_at);
+  f("restarts", c.restarts);
+  f("population_growth", c.population_growth);
+  f("max_population", c.max_population);
+  f("archive_radius", c.archive_radius);
+  f("archive_tolerance", c.archive_tolerance);
+  f("refine_levels", c.refine_levels);
+  f("refine_scale", c.refine_scale);
+  f("refine_shrink", c.refine_shrink);
+  f("refine_population", c.refine_population);
+  f("refine_steps", c.refine_steps);
+  f("refine_tolerance", c.refine_tolerance);
+  f("refine_distance", c.refine_distance);
+  f("target", c.target);
+  f("max_evaluations", c.max_evaluations);
+  f("max_seconds", c.max_seconds);
+  f("flat_generations", c.flat_generations);
+  f("flat_tolerance", c.flat_tolerance);
+}
+
+struct put_field {
+  byte_writer& w;
+  template <class T>
+  void operator()(const char*, const T& v) const {
+    if constexpr (std::is_same_v<T, bool>) w.put<std::uint8_t>(v ? 1 : 0);
+    else if constexpr (std::is_enum_v<T> || std::is_same_v<T, int>) w.put<std::int32_t>(static_cast<std::int32_t>(v));
+    else if constexpr (std::is_same_v<T, long long>) w.put<std::int64_t>(v);
+    else if constexpr (std::is_same_v<T, double>) w.put<double>(v);
+    else w.put_array(v);
+  }
+};
+
+struct get_field {
+  byte_reader& r;
+  template <class T>
+  void operator()(const char* name, T& v) const {
+    if constexpr (std::is_same_v<T, bool>) v = r.get<std::uint8_t>(name) != 0;
+    else if constexpr (std::is_enum_v<T> || std::is_same_v<T, int>) v = static_cast<T>(r.get<std::int32_t>(name));
+    else if constexpr (std::is_same_v<T, long long>) v = r.get<std::int64_t>(name);
+    else if constexpr (std::is_same_v<T, double>) v = r.get<double>(name);
+    else v = r.get_array<typename T::value_type>(name);
+  }
+};
+
+}  // namespace
+
+std::string first_difference(const open_ended_config& saved, const open_ended_config& expected) {
+  const std::string run = first_difference(saved.run, expected.run);
+  if (!run.empty()) return "run." + run;
+  std::vector<std::vector<unsigned char>> a;
+  std::string diff;
+  fields(saved, [&](const char*, const auto& v) {
+    byte_writer w;
+    put_field{w}("", v);
+    a.push_back(std::move(w.bytes()));
+  });
+  std::size_t i = 0;
+  fields(expected, [&](const char* name, const auto& v) {
+    byte_writer w;
+    put_field{w}("", v);
+    if (diff.empty() && w.bytes() != a[i]) diff = msg(name, " differs from the expected value");
+    ++i;
+  });
+  return diff;
+}
+
+std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c) {
+  byte_writer w;
+  write_config(w, c.cfg.run);
+  w.put<std::int32_t>(static_cast<std::int32_t>(c.backend));
+  fields(c.cfg, put_field{w});
+  w.put<double>(c.seconds);
+  w.put_array(std::vector<char>(c.stopped.begin(), c.stopped.end()));
+  w.put_array(c.log.events);
+  w.put_array(c.log.told);
+  w.put_array(c.log.injected);
+  return seal(k_open_ended_magic, w.bytes());
+}
+
+open_ended_checkpoint decode_open_ended(const unsigned char* bytes, std::size_t n, const std::string& path) {
+  const unsealed p = unseal(bytes, n, k_open_ended_magic, "diffevo open-ended checkpoint", path);
+  byte_reader r(p.data, p.size, path);
+  open_ended_checkpoint c;
+  c.cfg.run = read_config(r, path);
+  const auto backend = r.get<std::int32_t>("backend");
+  fields(c.cfg, get_field{r});
+  c.seconds = r.get<double>("seconds");
+  const std::vector<char> stopped = r.get_array<char>("stop reason");
+  c.stopped.assign(stopped.begin(), stopped.end());
+  c.log.events = r.get_array<std::int32_t>("events");
+  c.log.told = r.get_array<float>("told fitness");
+  c.log.injected = r.get_array<float>("injected points");
+  if (!r.at_end()) throw checkpoint_error(msg("checkpoint ", path, ": unexpected bytes after the injected points"));
+  if (backend != static_cast<int>(backend_kind::cpu) && backend != static_cast<int>(backend_kind::cuda))
+    throw checkpoint_error(msg("checkpoint ", path, ": backend has the unknown value ", backend));
+  c.backend = static_cast<backend_kind>(backend);
+  c.cfg.run.backend = c.backend;
+  try {
+    validate(c.cfg);  // the enums too, as integers, before anything is built
+  } catch (const invalid_argument& e) {
+    throw checkpoint_error(msg("checkpoint ", path, ": invalid config: ", e.what()));
+  }
+  std::size_t told = 0, injected = 0;
+  for (const std::int32_t e : c.log.events)
+    (e > 0 ? told : injected) += e > 0 ? static_cast<std::size_t>(e) : static_cast<std::size_t>(-static_cast<std::int64_t>(e));
+  if (told != c.log.told.size() || injected * static_cast<std::size_t>(c.cfg.run.dimension) != c.log.injected.size())
+    throw checkpoint_error(msg("checkpoint ", path, ": the log's events need ", told, " told values and ", injected,
+                               " injected points but the file holds ", c.log.told.size(), " and ",
+                               c.log.injected.size(), " values (corrupted)"));
+  const bool known = c.stopped.empty() || c.stopped == "target" || c.stopped == "max_evaluations" ||
+                     c.stopped == "max_seconds" || c.stopped == "restarts";
+  if (!known || !(c.seconds >= 0)) throw checkpoint_error(msg("checkpoint ", path, ": unknown stop reason or wall time (corrupted)"));
+  return c;
+}
+
+}  // namespace diffevo::detail

@@ -1,0 +1,34 @@
+#pragma once
+// The open-ended run's checkpoint (host/open_ended/checkpoint.cpp): its config and the log of what
+// was told and injected, which open_ended::load replays.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "diffevo/open_ended.hpp"
+
+namespace diffevo::detail {
+
+/// Everything told and injected, in order. events: n > 0 a tell of n values (the next n of `told`),
+/// n <= 0 an injection of -n points (the next -n x D values of `injected`).
+struct open_ended_log {
+  std::vector<std::int32_t> events;
+  std::vector<float> told, injected;
+};
+
+struct open_ended_checkpoint {
+  open_ended_config cfg;
+  backend_kind backend = backend_kind::cpu;  // the backend the run used (cpu or cuda): the replay's
+  double seconds = 0;                        // wall time so far (max_seconds goes on counting from it)
+  std::string stopped;                       // stop_reason() at the save ("" while running)
+  open_ended_log log;
+};
+
+std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c);
+/// Parses and checks a whole file (container, payload, config validity, log sizes); throws
+/// checkpoint_error whose message starts with "checkpoint <path>: ".
+open_ended_checkpoint decode_open_ended(const unsigned char* bytes, std::size_t n, const std::string& path);
+/// The first field where `saved` differs from `expected` ("" if none), as a message naming it.
+std::string first_difference(const open_ended_config& saved, const open_ended_config& expected);
+
+}  // namespace diffevo::detail
