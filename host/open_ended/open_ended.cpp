@@ -353,17 +353,7 @@ struct open_ended::state {
     archive.clear();
     for (archived_point& c : pool) {
       bool near = false;
-      for (const archived_point& a : archive) {
-        double d2 = 0;
-        for (int j = 0; j < d; ++j) {
-          const double t = double(c.x[static_cast<std::size_t>(j)]) - a.x[static_cast<std::size_t>(j)];
-          d2 += t * t;
-        }
-        if (d2 <= r2) {
-          near = true;
-          break;
-        }
-      }
+      for (const archived_point& a : archive) near = near || distance2(c.x.data(), a.x.data()) <= r2;
       if (!near) archive.push_back(std::move(c));
     }
   }
