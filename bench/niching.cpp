@@ -43,11 +43,14 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   c.restarts = -1;
   c.archive_radius = in.radius;
   c.archive_tolerance = cec::k_accuracy[0];
-  c.refine_levels = 6;
+  c.refine_levels = 10;
   c.refine_scale = 0.05;
   c.refine_shrink = 0.2;
-  c.refine_population = 16;
+  c.refine_population = std::max(16, 6 * in.dimension);
   c.refine_steps = 8;
+  double half = INFINITY;  // sequential niching: a tenth of the box's narrowest half-width
+  for (int j = 0; j < in.dimension; ++j) half = std::min(half, 0.5 * (hi[j] - lo[j]));
+  c.derate_radius = 0.1 * half;
   c.max_evaluations = in.max_evaluations;
   return c;
 }

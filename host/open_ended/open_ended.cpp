@@ -109,6 +109,10 @@ void validate(const open_ended_config& c) {
                   c.refine_steps, " must be in [2, ", k_max_steps, "]");
   DIFFEVO_EXPECTS(std::isfinite(c.refine_distance) && c.refine_distance >= 0, invalid_argument, "refine_distance = ",
                   c.refine_distance, " must be finite and >= 0");
+  DIFFEVO_EXPECTS(std::isfinite(c.derate_radius) && c.derate_radius >= 0, invalid_argument, "derate_radius = ",
+                  c.derate_radius, " must be finite and >= 0");
+  DIFFEVO_EXPECTS(c.derate_radius == 0 || c.refine_levels > 0, invalid_argument, "derate_radius = ", c.derate_radius,
+                  " needs refinement (refine_levels = 0): it derates around refined points");
   DIFFEVO_EXPECTS(!std::isnan(c.refine_tolerance) && c.refine_tolerance >= 0, invalid_argument,
                   "refine_tolerance = ", c.refine_tolerance, " must be >= 0");
   DIFFEVO_EXPECTS(!std::isinf(c.target), invalid_argument, "target = ", c.target, " must be finite (NaN: none)");
@@ -358,6 +362,26 @@ struct open_ended::state {
     }
   }
 
+  /// Sequential niching (open_ended_config::derate_radius): the fitness of the last asked points with
+  /// the points within derate_radius of a refined point set to the worst finite value told.
+  std::vector<float> derated(std::vector<float> f) const {
+    if (cfg.derate_radius <= 0 || refined.empty()) return f;
+    const objective goal = cfg.run.goal;
+    const double r2 = cfg.derate_radius * cfg.derate_radius;
+    const int d = dim();
+    bool any = false;
+    float floor = 0;
+    for (const float v : f)
+      if (std::isfinite(v) && (!any || detail::improves(floor, v, goal))) floor = v, any = true;
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      const float* p = points.data() + i * static_cast<std::size_t>(d);
+      bool near = false;
+      for (const archived_point& q : refined) near = near || distance2(p, q.x.data()) <= r2;
+      if (near && std::isfinite(f[i])) f[i] = floor;
+    }
+    return f;
+  }
+
   /// Applies the box to the optimizer's population (reflect, clip) or to the asked copy (penalize).
   void apply_box(population_view pop) {
     points.assign(pop.data, pop.data + pop.size());
@@ -462,10 +486,11 @@ void open_ended::tell(const float* fitness, std::size_t n) {
     if (s.excess[i] > 0) f[i] += static_cast<float>((goal == objective::maximize ? -1 : 1) * s.cfg.penalty * s.excess[i]);
   const bool test = !s.tests.empty(), final_eval = !test && s.opt->done(), local = !test && s.refining;
   if (!test && !final_eval) {  // the optimizer's checks first: a refused fitness changes nothing here
+    const std::vector<float> g = local ? f : s.derated(f);
     if (s.cfg.shaping == density_shaping::rank)
-      s.opt->tell(rank_shape(f, goal, s.cfg.rank_temperature));
+      s.opt->tell(rank_shape(g, goal, s.cfg.rank_temperature));
     else
-      s.opt->tell(f);
+      s.opt->tell(g);
   }
   s.asked = false;
   s.log.events.push_back(static_cast<std::int32_t>(n));

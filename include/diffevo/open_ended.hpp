@@ -85,6 +85,11 @@ struct open_ended_config {
   int refine_steps = 10;        ///< 2 .. k_max_steps
   double refine_tolerance = std::numeric_limits<double>::infinity();  ///< >= 0
   double refine_distance = 0;   ///< >= 0, Euclidean in parameter units; 0: archive_radius
+  /// Sequential niching (derate_radius > 0: on; needs refinement). In the global cycles, a point
+  /// within derate_radius (Euclidean, parameter units) of a refined point gets the generation's worst
+  /// fitness in the update, so the global cycles leave the niches already refined and search the
+  /// rest of the space. The archive, the best point and the user see the true fitness.
+  double derate_radius = 0;
 
   /// Stopping criteria (0 or NaN: not used). The run ends when the best fitness reaches `target`,
   /// when the next generation would exceed max_evaluations (the budget is never exceeded), or after

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -215,6 +216,8 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.refine_levels = -1; }, "refine_levels = -1");
   refuse([](open_ended_config& c) { c.refine_population = 1; }, "refine_population = 1");
   refuse([](open_ended_config& c) { c.refine_distance = -0.5; }, "refine_distance = -0.5");
+  refuse([](open_ended_config& c) { c.derate_radius = -1; }, "derate_radius = -1");
+  refuse([](open_ended_config& c) { c.refine_levels = 0, c.derate_radius = 1; }, "derate_radius = 1 needs refinement");
 }
 
 namespace {
@@ -260,6 +263,42 @@ TEST(OpenEnded, RefinementReachesFineAccuracy) {
     std::vector<float> pts;
     for (const archived_point& a : r.archive) pts.insert(pts.end(), a.x.begin(), a.x.end());
     EXPECT_EQ(count_global_optima(4, pts.data(), static_cast<int>(r.archive.size()), 1e-4), 4) << "seed " << seed;
+  }
+}
+
+// Two equal maxima on a flat floor: a broad peak at (2, 2) (radius 1.5) and a narrow one at (-3, -1)
+// (radius 0.3, a twenty-fifth of the area). Sequential niching (derate_radius) gives the broad niche,
+// once refined, the worst fitness in the global cycles: they leave it (the share of their points in it
+// falls) and find the narrow peak.
+float broad_and_narrow(const float* x, int) {
+  const double a = (x[0] - 2.0) * (x[0] - 2.0) + (x[1] - 2.0) * (x[1] - 2.0);
+  const double b = (x[0] + 3.0) * (x[0] + 3.0) + (x[1] + 1.0) * (x[1] + 1.0);
+  return static_cast<float>(std::max({0.0, 1.0 - a / 2.25, 1.0 - b / 0.09}));
+}
+TEST(OpenEnded, DeratingLeavesRefinedNichesAndFindsNarrowPeaks) {
+  for (const std::uint64_t seed : {1u, 2u, 3u}) {
+    const auto trial = [&](double derate, double& near_share) {
+      open_ended_config c = himmelblau_run(seed);
+      c.max_evaluations = 20000;
+      c.derate_radius = derate;
+      open_ended run(c);
+      long long global = 0, near = 0;
+      while (!run.done()) {
+        const population_view p = run.ask();
+        if (p.rows == c.run.population && run.refinements() > 0)  // a global cycle after the first refinement
+          for (int i = 0; i < p.rows; ++i, ++global) near += std::hypot(p.row(i)[0] - 2.0, p.row(i)[1] - 2.0) <= 1.5;
+        run.tell(all(p, broad_and_narrow));
+      }
+      near_share = global ? double(near) / global : 1.0;
+      bool narrow = false;
+      for (const archived_point& a : run.archive())
+        narrow = narrow || (std::hypot(a.x[0] + 3.0, a.x[1] + 1.0) < 0.01 && a.fitness > 1 - 1e-4);
+      return narrow;
+    };
+    double plain_share = 0, derated_share = 0;
+    trial(0, plain_share);
+    EXPECT_TRUE(trial(1.5, derated_share)) << "seed " << seed << ": the narrow peak was not found";
+    EXPECT_LT(derated_share, 0.5 * plain_share) << "seed " << seed;
   }
 }
 
