@@ -48,6 +48,7 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   c.refine_shrink = 0.2;
   c.refine_population = std::max(16, 6 * in.dimension);
   c.refine_steps = 8;
+  c.refine_first_generation = in.dimension <= 3;  // in higher dimension its seeds cost more than they find
   double half = INFINITY;  // sequential niching: a tenth of the box's narrowest half-width
   for (int j = 0; j < in.dimension; ++j) half = std::min(half, 0.5 * (hi[j] - lo[j]));
   c.derate_radius = 0.1 * half;

@@ -32,6 +32,7 @@ struct seed_job {
   double scale;               // the next local cycle's scale, in units of run.scale
   int level = 0, cycles = 0;  // scale reductions and local cycles so far
   std::vector<float> center;  // the current local cycle's centre
+  double spread = INFINITY;   // the fitness spread (max - min) of the last local cycle's final population
 };
 
 /// Rank-shaped log-densities: the best finite value gets 0, the worst -1 / temperature, ties share
@@ -109,6 +110,8 @@ void validate(const open_ended_config& c) {
                   c.refine_steps, " must be in [2, ", k_max_steps, "]");
   DIFFEVO_EXPECTS(std::isfinite(c.refine_distance) && c.refine_distance >= 0, invalid_argument, "refine_distance = ",
                   c.refine_distance, " must be finite and >= 0");
+  DIFFEVO_EXPECTS(!std::isnan(c.refine_precision) && c.refine_precision >= 0, invalid_argument, "refine_precision = ",
+                  c.refine_precision, " must be >= 0");
   DIFFEVO_EXPECTS(std::isfinite(c.derate_radius) && c.derate_radius >= 0, invalid_argument, "derate_radius = ",
                   c.derate_radius, " must be finite and >= 0");
   DIFFEVO_EXPECTS(c.derate_radius == 0 || c.refine_levels > 0, invalid_argument, "derate_radius = ", c.derate_radius,
@@ -127,10 +130,10 @@ struct open_ended::state {
   bool refining = false;                  // the current cycle is a local cycle around jobs.front()
   std::vector<seed_job> jobs;             // seeds waiting for refinement, the current one first
   std::vector<archived_point> refined;    // the points seeds were refined to
-  std::vector<float> tests;               // hill-valley test points (3 per tested seed), asked when not empty
-  std::vector<int> tested;                // for each group of 3 test points: the seed (index in jobs) and
-  std::vector<int> against;               //   the refined point it is tested against
+  std::vector<float> tests;               // hill-valley test points of the first seed (3), asked when not empty,
+  int against = -1;                       //   between it and this refined point
   std::vector<float> global_points;       // the last global cycle's final population (continued from)
+  std::vector<float> first_points, first_fitness;  // the global cycle's first generation (refine_first_generation)
   long long evaluations = 0, nonfinite = 0;
   bool asked = false, finished = false;
   std::string reason;
@@ -265,51 +268,61 @@ struct open_ended::state {
                                 std::min(cfg.refine_scale, 0.5 * nearest[a]), 0, 0, {}});
     }
   }
-  /// Hill-valley tests (Ursem's rule, as in HillVallEA): each waiting seed is tested against its
-  /// nearest refined point by three points evenly spaced between them. When none of them is worse than
-  /// the worse of the two ends, no valley separates them: the seed is in that point's niche and is
-  /// dropped without a local cycle. The tests are asked as one population before the first local cycle.
-  void start_refining() {
-    tests.clear(), tested.clear(), against.clear();
-    const int d = dim();
-    for (std::size_t w = 0; w < jobs.size() && !refined.empty(); ++w) {
-      std::size_t q = 0;
-      for (std::size_t k = 1; k < refined.size(); ++k)
-        if (distance2(jobs[w].x.data(), refined[k].x.data()) < distance2(jobs[w].x.data(), refined[q].x.data())) q = k;
-      for (int t = 1; t <= 3; ++t)
-        for (int k = 0; k < d; ++k) {
-          const double a = jobs[w].x[static_cast<std::size_t>(k)], b = refined[q].x[static_cast<std::size_t>(k)];
-          tests.push_back(static_cast<float>(a + (b - a) * t / 4.0));
-        }
-      tested.push_back(static_cast<int>(w)), against.push_back(static_cast<int>(q));
+  /// Hill-valley tests (Ursem's rule, as in HillVallEA): before its first local cycle, a seed is tested
+  /// against its nearest refined point by three points evenly spaced between them. When none of them
+  /// is worse than the worse of the two ends, no valley separates them: the seed is in that point's
+  /// niche and is dropped without a local cycle. A seed is tested when its turn comes, so it is tested
+  /// against the points refined from the same global cycle before it, too.
+  void next_job() {
+    tests.clear();
+    if (jobs.empty()) {
+      refining = false;
+      return next_global();
     }
-    if (tests.empty()) return start_first_job();
+    refining = true;
+    if (refined.empty()) return start_local();
+    const int d = dim();
+    const seed_job& j = jobs.front();
+    std::size_t q = 0;
+    for (std::size_t k = 1; k < refined.size(); ++k)
+      if (distance2(j.x.data(), refined[k].x.data()) < distance2(j.x.data(), refined[q].x.data())) q = k;
+    against = static_cast<int>(q);
+    for (int t = 1; t <= 3; ++t)
+      for (int k = 0; k < d; ++k) {
+        const double a = j.x[static_cast<std::size_t>(k)], b = refined[q].x[static_cast<std::size_t>(k)];
+        tests.push_back(static_cast<float>(a + (b - a) * t / 4.0));
+      }
   }
-  /// The tests were evaluated: drop the seeds with no valley between them and their refined point.
+  /// The tests were evaluated: refine the seed when a valley lies between it and its refined point,
+  /// else drop it.
   void end_tests(const std::vector<float>& f) {
     const objective goal = cfg.run.goal;
-    std::vector<char> drop(jobs.size(), 0);
-    for (std::size_t g = 0; g < tested.size(); ++g) {
-      const float a = jobs[static_cast<std::size_t>(tested[g])].fitness, b = refined[static_cast<std::size_t>(against[g])].fitness;
-      const float worse = detail::improves(a, b, goal) ? b : a;
-      bool valley = false;
-      for (int t = 0; t < 3; ++t) {
-        const float v = f[3 * g + static_cast<std::size_t>(t)];
-        valley = valley || !std::isfinite(v) || detail::improves(worse, v, goal);
-      }
-      drop[static_cast<std::size_t>(tested[g])] = !valley;
-    }
-    std::vector<seed_job> kept;
-    for (std::size_t w = 0; w < jobs.size(); ++w)
-      if (!drop[w]) kept.push_back(std::move(jobs[w]));
-    jobs = std::move(kept);
-    tests.clear(), tested.clear(), against.clear();
-    start_first_job();
+    const float a = jobs.front().fitness, b = refined[static_cast<std::size_t>(against)].fitness;
+    const float worse = detail::improves(a, b, goal) ? b : a;
+    bool valley = false;
+    for (const float v : f) valley = valley || !std::isfinite(v) || detail::improves(worse, v, goal);
+    tests.clear();
+    if (valley) return start_local();
+    jobs.erase(jobs.begin());
+    next_job();
   }
-  void start_first_job() {
-    if (jobs.empty()) return next_global();
-    refining = true;
-    start_local();
+
+  /// True when a and b differ by at most one float step (ulp) in every coordinate.
+  static bool within_resolution(const std::vector<float>& a, const std::vector<float>& b) {
+    for (std::size_t k = 0; k < a.size(); ++k)
+      if (a[k] != b[k] && std::nextafter(a[k], b[k]) != b[k]) return false;
+    return true;
+  }
+  /// True when the seed's local scale is below float resolution at its point in every coordinate:
+  /// its samples would round to the point itself or its float neighbours, so a smaller scale can add
+  /// nothing.
+  bool below_resolution(const seed_job& j) const {
+    for (std::size_t k = 0; k < unit.size(); ++k) {
+      const float x = j.x[k];
+      const double ulp = double(std::nextafter(std::fabs(x), INFINITY)) - std::fabs(x);
+      if (unit[k] * j.scale > ulp) return false;
+    }
+    return true;
   }
 
   /// A local cycle ended: the next level, the next seed, or back to the global cycles.
@@ -318,10 +331,13 @@ struct open_ended::state {
     const double r2 = merge2();
     bool known = false;  // the seed climbed into a niche already refined: its other levels would repeat it
     for (const archived_point& q : refined) known = known || distance2(j.x.data(), q.x.data()) <= r2;
-    // a seed on a slope moved far: keep the scale while it climbs; near its top, shrink it
+    // a seed on a slope moved far: keep the scale while it climbs; near its top (or when it moved by
+    // no more than float resolution), shrink it
     ++j.cycles;
-    if (unit_distance2(j.x.data(), j.center.data()) <= 0.25 * j.scale * j.scale) ++j.level, j.scale *= cfg.refine_shrink;
-    if (!known && j.level < cfg.refine_levels && j.cycles < 3 * cfg.refine_levels) return start_local();
+    if (unit_distance2(j.x.data(), j.center.data()) <= 0.25 * j.scale * j.scale || within_resolution(j.x, j.center))
+      ++j.level, j.scale *= cfg.refine_shrink;
+    const bool converged = j.spread <= cfg.refine_precision || below_resolution(j);
+    if (!known && !converged && j.level < cfg.refine_levels && j.cycles < 3 * cfg.refine_levels) return start_local();
     archive_add(j.x, {j.fitness});
     if (!known) {  // waiting seeds near the refined point are in its niche
       refined.push_back(archived_point{j.x, j.fitness});
@@ -331,9 +347,7 @@ struct open_ended::state {
                  jobs.end());
     }
     jobs.erase(jobs.begin());
-    if (!jobs.empty()) return start_local();
-    refining = false;
-    next_global();
+    next_job();
   }
 
   /// Adds evaluated points to the archive (archive_radius > 0): members and candidates within the
@@ -523,18 +537,25 @@ void open_ended::tell(const float* fitness, std::size_t n) {
   });
   if (!test) s.flat = (hi >= lo && static_cast<double>(hi) - lo < s.cfg.flat_tolerance) ? s.flat + 1 : 0;
   const bool flat = !test && s.cfg.flat_generations > 0 && s.flat >= s.cfg.flat_generations;
+  if (!test && !local && s.cfg.refine_first_generation && s.opt->generation() == 1)
+    s.first_points = s.points, s.first_fitness = raw;
   if (test) {
     s.end_tests(raw);
   } else if (final_eval || flat) {  // the cycle ends: archive or refine, then continue, restart or stop
     ++s.cycles;
     s.flat = 0;
     if (local) {
+      s.jobs.front().spread = hi >= lo ? static_cast<double>(hi) - lo : INFINITY;
       s.next_local();
     } else {
       s.archive_add(s.points, raw);
       s.global_points = s.points;
-      if (s.cfg.refine_levels > 0) s.collect_seeds(s.points, raw);
-      s.start_refining();
+      if (s.cfg.refine_levels > 0) {
+        std::vector<float> xs = s.points, fs = raw;
+        if (s.cfg.refine_first_generation) xs.insert(xs.end(), s.first_points.begin(), s.first_points.end()), fs.insert(fs.end(), s.first_fitness.begin(), s.first_fitness.end());
+        s.collect_seeds(xs, fs);
+      }
+      s.next_job();
     }
   }
   const bool reached = !std::isnan(s.cfg.target) && s.has_best &&

@@ -85,6 +85,14 @@ struct open_ended_config {
   int refine_steps = 10;        ///< 2 .. k_max_steps
   double refine_tolerance = std::numeric_limits<double>::infinity();  ///< >= 0
   double refine_distance = 0;   ///< >= 0, Euclidean in parameter units; 0: archive_radius
+  /// A seed also ends early, as converged, when the final population of its last local cycle spans no
+  /// more than refine_precision in fitness (>= 0; at 0, when all its values are equal), or when its
+  /// scale is below float resolution at its point in every coordinate.
+  double refine_precision = 0;
+  /// Seeds also from each global cycle's first generation (its widest sample), clustered together with
+  /// the final population: finds small basins the cycle's selection left early. Pays in low dimension;
+  /// in high dimension a first generation is too sparse to cluster and its seeds cost budget.
+  bool refine_first_generation = false;
   /// Sequential niching (derate_radius > 0: on; needs refinement). In the global cycles, a point
   /// within derate_radius (Euclidean, parameter units) of a refined point gets the generation's worst
   /// fitness in the update, so the global cycles leave the niches already refined and search the

@@ -217,6 +217,7 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.refine_population = 1; }, "refine_population = 1");
   refuse([](open_ended_config& c) { c.refine_distance = -0.5; }, "refine_distance = -0.5");
   refuse([](open_ended_config& c) { c.derate_radius = -1; }, "derate_radius = -1");
+  refuse([](open_ended_config& c) { c.refine_precision = -1; }, "refine_precision = -1");
   refuse([](open_ended_config& c) { c.refine_levels = 0, c.derate_radius = 1; }, "derate_radius = 1 needs refinement");
 }
 
@@ -300,6 +301,53 @@ TEST(OpenEnded, DeratingLeavesRefinedNichesAndFindsNarrowPeaks) {
     EXPECT_TRUE(trial(1.5, derated_share)) << "seed " << seed << ": the narrow peak was not found";
     EXPECT_LT(derated_share, 0.5 * plain_share) << "seed " << seed;
   }
+}
+
+// The same landscape without derating: seeds from each global cycle's first generation (its widest
+// sample) find the narrow peak that the cycles' selection leaves early.
+TEST(OpenEnded, FirstGenerationSeedsFindNarrowPeaks) {
+  for (const std::uint64_t seed : {1u, 2u, 3u}) {
+    open_ended_config c = himmelblau_run(seed);
+    c.max_evaluations = 20000;
+    c.refine_first_generation = true;
+    const open_ended_result r = optimize(c, [](population_view p, float* out) {
+      const std::vector<float> f = all(p, broad_and_narrow);
+      std::copy(f.begin(), f.end(), out);
+    });
+    bool narrow = false, broad = false;
+    for (const archived_point& a : r.archive) {
+      narrow = narrow || (std::hypot(a.x[0] + 3.0, a.x[1] + 1.0) < 0.01 && a.fitness > 1 - 1e-4);
+      broad = broad || (std::hypot(a.x[0] - 2.0, a.x[1] - 2.0) < 0.01 && a.fitness > 1 - 1e-4);
+    }
+    EXPECT_TRUE(narrow && broad) << "seed " << seed << ": narrow " << narrow << ", broad " << broad;
+  }
+}
+
+// refine_precision ends a seed as converged once its local cycle's final population spans no more than
+// that in fitness: a coarse precision takes fewer local cycles per refined seed, and its refined points
+// still lie at the optima, at a coarser accuracy. (At 0, a seed ends when the values are all equal.)
+TEST(OpenEnded, ConvergedSeedsEndEarly) {
+  const auto cycles_per_seed = [](double precision, double accuracy, int& at_optima) {
+    open_ended_config c = himmelblau_run(4);
+    c.refine_levels = 10;
+    c.refine_precision = precision;
+    open_ended run(c);
+    long long local = 0;
+    while (!run.done()) {
+      const population_view p = run.ask();
+      local += p.rows == c.refine_population;
+      run.tell(all(p, himmelblau));
+    }
+    std::vector<float> pts;
+    for (const archived_point& a : run.archive()) pts.insert(pts.end(), a.x.begin(), a.x.end());
+    at_optima = count_global_optima(4, pts.data(), static_cast<int>(run.archive().size()), accuracy);
+    return double(local) / std::max(1, run.refinements());
+  };
+  int exact = 0, coarse = 0;
+  const double full = cycles_per_seed(0, 1e-4, exact), early = cycles_per_seed(0.05, 1e-1, coarse);
+  EXPECT_LT(early, 0.75 * full);
+  EXPECT_EQ(exact, 4);
+  EXPECT_EQ(coarse, 4);
 }
 
 // A run saved at several points (mid-cycle, between ask and tell, after an injection, after it
