@@ -29,7 +29,7 @@ namespace {
 // this binding stops compiling when the field count changes (then list the field and update it).
 [[maybe_unused]] void config_field_count(open_ended_config& c) {
   [[maybe_unused]] auto& [c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20,
-                          c21, c22, c23, c24, c25, c26, c27, c28, c29, c30] = c;
+                          c21, c22, c23, c24, c25, c26, c27, c28, c29, c30, c31] = c;
 }
 
 /// Every field but `run` (written by write_config), in file order.
@@ -49,6 +49,7 @@ void fields(C& c, F&& f) {
   f("restarts", c.restarts);
   f("population_growth", c.population_growth);
   f("max_population", c.max_population);
+  f("restart_scale", c.restart_scale);
   f("archive_radius", c.archive_radius);
   f("archive_tolerance", c.archive_tolerance);
   f("refine_levels", c.refine_levels);

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <optional>
 
+#include "diffevo/detail/random.hpp"
 #include "diffevo/error.hpp"
 #include "host/backend/backend.hpp"
 #include "host/checkpoint/checkpoint_file.hpp"
@@ -84,6 +85,10 @@ void validate(const open_ended_config& c) {
   DIFFEVO_EXPECTS(c.restarts >= -1, invalid_argument, "restarts = ", c.restarts, " must be >= -1 (-1: unlimited)");
   DIFFEVO_EXPECTS(std::isfinite(c.population_growth) && c.population_growth >= 1, invalid_argument,
                   "population_growth = ", c.population_growth, " must be finite and >= 1");
+  DIFFEVO_EXPECTS(std::isfinite(c.restart_scale) && c.restart_scale >= 0, invalid_argument, "restart_scale = ",
+                  c.restart_scale, " must be finite and >= 0");
+  DIFFEVO_EXPECTS(c.restart_scale == 0 || !c.lower.empty(), invalid_argument, "restart_scale = ", c.restart_scale,
+                  " needs a box (lower and upper): local restarts are centred at random points of it");
   DIFFEVO_EXPECTS(c.max_population >= c.run.population, invalid_argument, "max_population = ", c.max_population,
                   " must be >= population = ", c.run.population);
   DIFFEVO_EXPECTS(std::isfinite(c.archive_radius) && c.archive_radius >= 0, invalid_argument, "archive_radius = ",
@@ -167,7 +172,16 @@ struct open_ended::state {
     return shaped(c);
   }
   void start_restart() {
-    const config c = cycle_config(restart, 0);
+    config c = cycle_config(restart, 0);
+    if (restart > 0 && cfg.restart_scale > 0) {  // a local restart: a random centre of the box
+      const std::uint64_t key = detail::mix64(c.seed ^ 0x6A09E667F3BCC909ull);
+      c.center.resize(unit.size()), c.scale.resize(unit.size());
+      for (std::size_t k = 0; k < unit.size(); ++k) {
+        const double u = 0.5 + detail::uniform_pm(key, k, 0.5);
+        c.center[k] = static_cast<float>(lo[k] + u * (hi[k] - lo[k]));
+        c.scale[k] = static_cast<float>(unit[k] * cfg.restart_scale);
+      }
+    }
     if (restart == 0 && !cfg.start.population.empty())
       opt.emplace(c, cfg.start);
     else

@@ -62,6 +62,11 @@ struct open_ended_config {
   int restarts = 0;
   double population_growth = 1.0;  ///< >= 1; 2 is IPOP's doubling
   int max_population = 1 << 20;    ///< restarts never grow the population beyond this
+  /// Local restarts (> 0; needs a box): restart k >= 1 is centred at a uniform random point of the
+  /// box (drawn from run.seed and k) with scale restart_scale x run.scale, so each restart settles in
+  /// the basins near its centre, as multi-start local search does. 0: every restart uses run.center
+  /// and run.scale.
+  double restart_scale = 0;
 
   /// The archive keeps evaluated points whose fitness is within archive_tolerance of the best found
   /// and that lie farther than archive_radius (Euclidean, parameter space) from every other member;

@@ -145,6 +145,46 @@ TEST(OpenEnded, RestartsGrowThePopulationAndTheRunIsDeterministic) {
 }
 
 // Under rank shaping only the order of the fitness matters: a monotone change of units gives the same bits.
+// Local restarts: each restart after the first starts around its own uniform random point of the box
+// with scale restart_scale x run.scale; the first cycle keeps run.center; the centres repeat with the seed.
+TEST(OpenEnded, LocalRestartsStartAtRandomPointsOfTheBox) {
+  const auto centres = [](std::uint64_t seed) {
+    open_ended_config c = base(64, 2);
+    c.run.seed = seed;
+    c.run.center = {1};
+    c.run.scale = {10};
+    c.lower = {-10};
+    c.upper = {10};
+    c.restarts = 5;
+    c.restart_scale = 0.01;  // a spread of 0.1 around each centre
+    open_ended run(c);
+    std::vector<std::vector<double>> out;
+    int seen = -1;
+    while (!run.done()) {
+      const population_view p = run.ask();
+      if (run.restarts() != seen) {  // the first population of a restart
+        seen = run.restarts();
+        double m[2] = {0, 0}, far = 0;
+        for (int i = 0; i < p.rows; ++i) m[0] += p.row(i)[0] / p.rows, m[1] += p.row(i)[1] / p.rows;
+        for (int i = 0; i < p.rows; ++i) far = std::max(far, std::hypot(p.row(i)[0] - m[0], p.row(i)[1] - m[1]));
+        if (seen > 0) EXPECT_LT(far, 1.0) << "restart " << seen << " is not local";
+        out.push_back({m[0], m[1]});
+      }
+      run.tell(all(p, sphere));
+    }
+    return out;
+  };
+  const std::vector<std::vector<double>> a = centres(7), b = centres(7), other = centres(8);
+  ASSERT_EQ(a.size(), 6u);
+  EXPECT_NEAR(a[0][0], 1.0, 3.0);  // the first cycle: run.center, run.scale (10): wide
+  for (std::size_t k = 1; k < a.size(); ++k) {
+    for (const double v : a[k]) EXPECT_TRUE(v > -10 && v < 10) << v;
+    for (std::size_t q = 1; q < k; ++q) EXPECT_GT(std::hypot(a[k][0] - a[q][0], a[k][1] - a[q][1]), 0.5);
+  }
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, other);
+}
+
 TEST(OpenEnded, RankShapingIgnoresTheFitnessUnits) {
   open_ended_config c = base();
   c.shaping = density_shaping::rank;
@@ -218,6 +258,7 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.refine_distance = -0.5; }, "refine_distance = -0.5");
   refuse([](open_ended_config& c) { c.derate_radius = -1; }, "derate_radius = -1");
   refuse([](open_ended_config& c) { c.refine_precision = -1; }, "refine_precision = -1");
+  refuse([](open_ended_config& c) { c.restart_scale = 0.5; }, "restart_scale = 0.5 needs a box");
   refuse([](open_ended_config& c) { c.refine_levels = 0, c.derate_radius = 1; }, "derate_radius = 1 needs refinement");
 }
 
