@@ -29,7 +29,7 @@ namespace {
 // this binding stops compiling when the field count changes (then list the field and update it).
 [[maybe_unused]] void config_field_count(open_ended_config& c) {
   [[maybe_unused]] auto& [c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20,
-                          c21, c22, c23, c24, c25, c26, c27, c28, c29, c30, c31] = c;
+                          c21, c22, c23, c24, c25, c26, c27, c28, c29, c30, c31, c32] = c;
 }
 
 /// Every field but `run` (written by write_config), in file order.
@@ -60,6 +60,7 @@ void fields(C& c, F&& f) {
   f("refine_tolerance", c.refine_tolerance);
   f("refine_distance", c.refine_distance);
   f("refine_precision", c.refine_precision);
+  f("refine_abandon", c.refine_abandon);
   f("refine_first_generation", c.refine_first_generation);
   f("derate_radius", c.derate_radius);
   f("target", c.target);

@@ -115,6 +115,8 @@ void validate(const open_ended_config& c) {
                   c.refine_steps, " must be in [2, ", k_max_steps, "]");
   DIFFEVO_EXPECTS(std::isfinite(c.refine_distance) && c.refine_distance >= 0, invalid_argument, "refine_distance = ",
                   c.refine_distance, " must be finite and >= 0");
+  DIFFEVO_EXPECTS(!std::isnan(c.refine_abandon) && c.refine_abandon >= 0, invalid_argument, "refine_abandon = ",
+                  c.refine_abandon, " must be >= 0 (infinity: never)");
   DIFFEVO_EXPECTS(!std::isnan(c.refine_precision) && c.refine_precision >= 0, invalid_argument, "refine_precision = ",
                   c.refine_precision, " must be >= 0");
   DIFFEVO_EXPECTS(std::isfinite(c.derate_radius) && c.derate_radius >= 0, invalid_argument, "derate_radius = ",
@@ -351,7 +353,9 @@ struct open_ended::state {
     if (unit_distance2(j.x.data(), j.center.data()) <= 0.25 * j.scale * j.scale || within_resolution(j.x, j.center))
       ++j.level, j.scale *= cfg.refine_shrink;
     const bool converged = j.spread <= cfg.refine_precision || below_resolution(j);
-    if (!known && !converged && j.level < cfg.refine_levels && j.cycles < 3 * cfg.refine_levels) return start_local();
+    // a seed that stopped climbing (two levels) far below the best so far sits on a local optimum
+    const bool hopeless = j.level >= 2 && std::fabs(double(j.fitness) - best_fitness) > cfg.refine_abandon;
+    if (!known && !converged && !hopeless && j.level < cfg.refine_levels && j.cycles < 3 * cfg.refine_levels) return start_local();
     archive_add(j.x, {j.fitness});
     if (!known) {  // waiting seeds near the refined point are in its niche
       refined.push_back(archived_point{j.x, j.fitness});

@@ -94,6 +94,10 @@ struct open_ended_config {
   /// more than refine_precision in fitness (>= 0; at 0, when all its values are equal), or when its
   /// scale is below float resolution at its point in every coordinate.
   double refine_precision = 0;
+  /// A seed is abandoned once it has shrunk its scale twice (it no longer climbs) while its fitness is
+  /// still worse than the best so far by more than refine_abandon: it sits on a local optimum. It
+  /// counts as refined (tested against, derated around), and its further levels are saved.
+  double refine_abandon = std::numeric_limits<double>::infinity();
   /// Seeds also from each global cycle's first generation (its widest sample), clustered together with
   /// the final population: finds small basins the cycle's selection left early. Pays in low dimension;
   /// in high dimension a first generation is too sparse to cluster and its seeds cost budget.

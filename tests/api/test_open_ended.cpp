@@ -258,6 +258,7 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.refine_distance = -0.5; }, "refine_distance = -0.5");
   refuse([](open_ended_config& c) { c.derate_radius = -1; }, "derate_radius = -1");
   refuse([](open_ended_config& c) { c.refine_precision = -1; }, "refine_precision = -1");
+  refuse([](open_ended_config& c) { c.refine_abandon = -2; }, "refine_abandon = -2");
   refuse([](open_ended_config& c) { c.restart_scale = 0.5; }, "restart_scale = 0.5 needs a box");
   refuse([](open_ended_config& c) { c.refine_levels = 0, c.derate_radius = 1; }, "derate_radius = 1 needs refinement");
 }
@@ -389,6 +390,37 @@ TEST(OpenEnded, ConvergedSeedsEndEarly) {
   EXPECT_LT(early, 0.75 * full);
   EXPECT_EQ(exact, 4);
   EXPECT_EQ(coarse, 4);
+}
+
+// refine_abandon: on Rastrigin (one global maximum at 0, local ones at the other integer points), seeds
+// that stop climbing far below the best are abandoned after two levels: fewer local cycles per
+// refined seed, and the global maximum is still refined.
+float neg_rastrigin(const float* x, int d) {
+  double s = 0;
+  for (int j = 0; j < d; ++j) s += double(x[j]) * x[j] - 10 * std::cos(2 * 3.14159265358979323846 * x[j]) + 10;
+  return static_cast<float>(-s);
+}
+TEST(OpenEnded, SeedsOnLocalOptimaAreAbandoned) {
+  const auto trial = [](double abandon, bool& global) {
+    open_ended_config c = himmelblau_run(5);
+    c.refine_levels = 10;
+    c.refine_abandon = abandon;
+    c.max_evaluations = 30000;
+    open_ended run(c);
+    long long local = 0;
+    while (!run.done()) {
+      const population_view p = run.ask();
+      local += p.rows == c.refine_population;
+      run.tell(all(p, neg_rastrigin));
+    }
+    global = run.has_best() && run.best_fitness() > -1e-3f && std::hypot(run.best()[0], run.best()[1]) < 1e-3;
+    return double(local) / std::max(1, run.refinements());
+  };
+  bool kept = false, abandoned = false;
+  const double full = trial(INFINITY, kept), early = trial(0.5, abandoned);
+  EXPECT_LT(early, 0.75 * full);
+  EXPECT_TRUE(kept);
+  EXPECT_TRUE(abandoned);
 }
 
 // A run saved at several points (mid-cycle, between ask and tell, after an injection, after it
