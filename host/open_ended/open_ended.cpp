@@ -140,7 +140,7 @@ struct open_ended::state {
   std::vector<float> tests;               // hill-valley test points of the first seed (3), asked when not empty,
   int against = -1;                       //   between it and this refined point
   std::vector<float> global_points;       // the last global cycle's final population (continued from)
-  std::vector<float> first_points, first_fitness;  // the global cycle's first generation (refine_first_generation)
+  std::vector<float> first_points, first_fitness;  // the restart's first generation (refine_first_generation)
   long long evaluations = 0, nonfinite = 0;
   bool asked = false, finished = false;
   std::string reason;
@@ -555,8 +555,8 @@ void open_ended::tell(const float* fitness, std::size_t n) {
   });
   if (!test) s.flat = (hi >= lo && static_cast<double>(hi) - lo < s.cfg.flat_tolerance) ? s.flat + 1 : 0;
   const bool flat = !test && s.cfg.flat_generations > 0 && s.flat >= s.cfg.flat_generations;
-  if (!test && !local && s.cfg.refine_first_generation && s.opt->generation() == 1)
-    s.first_points = s.points, s.first_fitness = raw;
+  if (!test && !local && s.cfg.refine_first_generation && s.continuation == 0 && s.opt->generation() == 1)
+    s.first_points = s.points, s.first_fitness = raw;  // a restart's first generation (from noise)
   if (test) {
     s.end_tests(raw);
   } else if (final_eval || flat) {  // the cycle ends: archive or refine, then continue, restart or stop

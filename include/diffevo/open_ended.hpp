@@ -98,9 +98,10 @@ struct open_ended_config {
   /// still worse than the best so far by more than refine_abandon: it sits on a local optimum. It
   /// counts as refined (tested against, derated around), and its further levels are saved.
   double refine_abandon = std::numeric_limits<double>::infinity();
-  /// Seeds also from each global cycle's first generation (its widest sample), clustered together with
-  /// the final population: finds small basins the cycle's selection left early. Pays in low dimension;
-  /// in high dimension a first generation is too sparse to cluster and its seeds cost budget.
+  /// Seeds also from each restart's first generation (its widest sample, drawn from noise), clustered
+  /// together with the final population of the restart's cycle and of each of its continuations: finds
+  /// small basins the cycles' selection left early. Pays in low dimension; in high dimension a first
+  /// generation is too sparse to cluster and its seeds cost budget.
   bool refine_first_generation = false;
   /// Sequential niching (derate_radius > 0: on; needs refinement). In the global cycles, a point
   /// within derate_radius (Euclidean, parameter units) of a refined point gets the generation's worst

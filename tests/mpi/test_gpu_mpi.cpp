@@ -95,22 +95,7 @@ TEST(GpuMpi, AShardedCudaUpdateEqualsTheSingleProcessCudaRunForEveryPath) {
   };
   for (const shape& sh : {shape{37, 12, 0}, shape{37, 40, 0}, shape{37, 40, 3}, shape{37, 4, 0}}) {
     SCOPED_TRACE(testing::Message() << "D = " << sh.d << ", latent " << sh.latent);
-    const diffevo::config c = cuda_config(sh.n, sh.d, sh.latent);
-    diffevo::optimizer one(c);
-    diffevo::mpi::options o;
-    o.update = diffevo::mpi::update_mode::sharded;
-    diffevo::mpi::optimizer many(c, MPI_COMM_WORLD, o);
-    const auto [b, e] = many.local_rows();
-    std::vector<float> f(static_cast<std::size_t>(e - b));
-    while (!many.done()) {
-      evaluate_rows(many.ask_local(), row_fitness, f.data());
-      many.tell_local(f.data(), f.size());
-      tell_twin(one, row_fitness);
-      EXPECT_EQ(one.x0(), many.x0());  // x0's rows exchanged on request
-    }
-    const diffevo::population_view a = one.ask(), m = many.ask();
-    EXPECT_EQ(std::memcmp(a.data, m.data, a.size() * sizeof(float)), 0);
-    EXPECT_EQ(one.best(), many.best());
+    diffevo::test::expect_sharded_matches_twin(cuda_config(sh.n, sh.d, sh.latent), row_fitness);
   }
 }
 

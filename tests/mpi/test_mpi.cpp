@@ -27,6 +27,7 @@ using diffevo::test::rank_of;
 using diffevo::test::size_of;
 using diffevo::test::all_ranks;
 using diffevo::test::evaluate_rows;
+using diffevo::test::same_bits;
 using diffevo::test::tell_twin;
 
 /// A fitness of one row alone (so it is the same whichever rank evaluates the row): a bumpy bowl.
@@ -63,10 +64,6 @@ diffevo::mpi::local_fitness local_rows_fitness() {
   };
 }
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
 struct shape {
   int n, d, latent;
 };
@@ -98,23 +95,7 @@ INSTANTIATE_TEST_SUITE_P(Mpi, SameBits,
                                            diffevo::mpi::update_mode::automatic));
 
 TEST(Mpi, AskTellLoopGivesTheSameX0AndBestAsOneProcess) {
-  const diffevo::config c = make_config(37, 40, 0, 5);
-  diffevo::optimizer one(c);
-  diffevo::mpi::options o;
-  o.update = diffevo::mpi::update_mode::sharded;
-  diffevo::mpi::optimizer many(c, MPI_COMM_WORLD, o);
-  const auto [b, e] = many.local_rows();
-  std::vector<float> f(static_cast<std::size_t>(e - b));
-  while (!many.done()) {
-    evaluate_rows(many.ask_local(), row_fitness, f.data());
-    many.tell_local(f.data(), f.size());
-    tell_twin(one, row_fitness);
-    ASSERT_TRUE(same_bits(one.x0(), many.x0()));
-  }
-  const diffevo::population_view a = one.ask(), m = many.ask();
-  EXPECT_EQ(std::memcmp(a.data, m.data, a.size() * sizeof(float)), 0);
-  EXPECT_TRUE(same_bits(one.best(), many.best()));
-  EXPECT_EQ(one.generation(), many.generation());
+  diffevo::test::expect_sharded_matches_twin(make_config(37, 40, 0, 5), row_fitness);
 }
 
 TEST(Mpi, RowsSplitInRankOrderAndSizesDifferByAtMostOne) {
