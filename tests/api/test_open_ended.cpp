@@ -313,11 +313,13 @@ TEST(OpenEnded, RefinementReachesFineAccuracy) {
 // (radius 0.3, a twenty-fifth of the area). Sequential niching (derate_radius) gives the broad niche,
 // once refined, the worst fitness in the global cycles: they leave it (the share of their points in it
 // falls) and find the narrow peak.
+namespace {
 float broad_and_narrow(const float* x, int) {
   const double a = (x[0] - 2.0) * (x[0] - 2.0) + (x[1] - 2.0) * (x[1] - 2.0);
   const double b = (x[0] + 3.0) * (x[0] + 3.0) + (x[1] + 1.0) * (x[1] + 1.0);
   return static_cast<float>(std::max({0.0, 1.0 - a / 2.25, 1.0 - b / 0.09}));
 }
+}  // namespace
 TEST(OpenEnded, DeratingLeavesRefinedNichesAndFindsNarrowPeaks) {
   for (const std::uint64_t seed : {1u, 2u, 3u}) {
     const auto trial = [&](double derate, double& near_share) {
@@ -365,6 +367,19 @@ TEST(OpenEnded, FirstGenerationSeedsFindNarrowPeaks) {
   }
 }
 
+// Runs `run` to its end on f; returns the local cycles' populations asked per refined seed.
+namespace {
+double local_asks_per_refinement(open_ended& run, float (*f)(const float*, int)) {
+  long long local = 0;
+  while (!run.done()) {
+    const population_view p = run.ask();
+    local += p.rows == run.cfg().refine_population;
+    run.tell(all(p, f));
+  }
+  return double(local) / std::max(1, run.refinements());
+}
+}  // namespace
+
 // refine_precision ends a seed as converged once its local cycle's final population spans no more than
 // that in fitness: a coarse precision takes fewer local cycles per refined seed, and its refined points
 // still lie at the optima, at a coarser accuracy. (At 0, a seed ends when the values are all equal.)
@@ -374,16 +389,11 @@ TEST(OpenEnded, ConvergedSeedsEndEarly) {
     c.refine_levels = 10;
     c.refine_precision = precision;
     open_ended run(c);
-    long long local = 0;
-    while (!run.done()) {
-      const population_view p = run.ask();
-      local += p.rows == c.refine_population;
-      run.tell(all(p, himmelblau));
-    }
+    const double asks = local_asks_per_refinement(run, himmelblau);
     std::vector<float> pts;
     for (const archived_point& a : run.archive()) pts.insert(pts.end(), a.x.begin(), a.x.end());
     at_optima = count_global_optima(4, pts.data(), static_cast<int>(run.archive().size()), accuracy);
-    return double(local) / std::max(1, run.refinements());
+    return asks;
   };
   int exact = 0, coarse = 0;
   const double full = cycles_per_seed(0, 1e-4, exact), early = cycles_per_seed(0.05, 1e-1, coarse);
@@ -395,11 +405,13 @@ TEST(OpenEnded, ConvergedSeedsEndEarly) {
 // refine_abandon: on Rastrigin (one global maximum at 0, local ones at the other integer points), seeds
 // that stop climbing far below the best are abandoned after two levels: fewer local cycles per
 // refined seed, and the global maximum is still refined.
+namespace {
 float neg_rastrigin(const float* x, int d) {
   double s = 0;
   for (int j = 0; j < d; ++j) s += double(x[j]) * x[j] - 10 * std::cos(2 * 3.14159265358979323846 * x[j]) + 10;
   return static_cast<float>(-s);
 }
+}  // namespace
 TEST(OpenEnded, SeedsOnLocalOptimaAreAbandoned) {
   const auto trial = [](double abandon, bool& global) {
     open_ended_config c = himmelblau_run(5);
@@ -407,14 +419,9 @@ TEST(OpenEnded, SeedsOnLocalOptimaAreAbandoned) {
     c.refine_abandon = abandon;
     c.max_evaluations = 30000;
     open_ended run(c);
-    long long local = 0;
-    while (!run.done()) {
-      const population_view p = run.ask();
-      local += p.rows == c.refine_population;
-      run.tell(all(p, neg_rastrigin));
-    }
+    const double asks = local_asks_per_refinement(run, neg_rastrigin);
     global = run.has_best() && run.best_fitness() > -1e-3f && std::hypot(run.best()[0], run.best()[1]) < 1e-3;
-    return double(local) / std::max(1, run.refinements());
+    return asks;
   };
   bool kept = false, abandoned = false;
   const double full = trial(INFINITY, kept), early = trial(0.5, abandoned);
