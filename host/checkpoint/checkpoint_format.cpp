@@ -42,7 +42,6 @@ namespace diffevo::detail {
 namespace {
 
 constexpr char k_magic[8] = {'D', 'I', 'F', 'F', 'E', 'V', 'O', '\x1a'};
-constexpr std::uint32_t k_version = 1;
 constexpr std::size_t k_header = 24;
 
 std::uint32_t crc32(const unsigned char* p, std::size_t n) {
@@ -72,11 +71,12 @@ bool little_endian() {
 const char k_baseline_magic[8] = {'D', 'I', 'F', 'F', 'E', 'V', 'O', 'B'};
 const char k_open_ended_magic[8] = {'D', 'I', 'F', 'F', 'E', 'V', 'O', 'O'};
 
-std::vector<unsigned char> seal(const char (&magic)[8], const std::vector<unsigned char>& payload) {
+std::vector<unsigned char> seal(const char (&magic)[8], const std::vector<unsigned char>& payload,
+                                std::uint32_t version) {
   if (!little_endian()) throw checkpoint_error("checkpoints are written little-endian; this host is big-endian");
   byte_writer file;
   for (char ch : magic) file.put<char>(ch);
-  file.put<std::uint32_t>(k_version);
+  file.put<std::uint32_t>(version);
   file.put<std::uint32_t>(0);
   file.put<std::uint64_t>(payload.size());
   std::vector<unsigned char>& bytes = file.bytes();
@@ -86,7 +86,7 @@ std::vector<unsigned char> seal(const char (&magic)[8], const std::vector<unsign
 }
 
 unsealed unseal(const unsigned char* data, std::size_t size, const char (&magic)[8], const char* what,
-                const std::string& path) {
+                const std::string& path, std::uint32_t version_read) {
   if (size < k_header || std::memcmp(data, magic, sizeof magic) != 0) {
     const char* other = size >= k_header && std::memcmp(data, k_magic, sizeof k_magic) == 0
                             ? "; it is an optimizer checkpoint (optimizer::load reads it)"
@@ -100,12 +100,13 @@ unsealed unseal(const unsigned char* data, std::size_t size, const char (&magic)
   }
   byte_reader head(data + 8, k_header - 8, path);
   const auto version = head.get<std::uint32_t>("version");
-  if (version != k_version)
+  if (version != version_read)
     throw checkpoint_error(msg("checkpoint ", path, ": format version ", version, " but this library reads version ",
-                               k_version));
+                               version_read, " of a ", what));
   const auto flags = head.get<std::uint32_t>("flags");
   if (flags != 0)
-    throw checkpoint_error(msg("checkpoint ", path, ": unknown header flags ", flags, " (version 1 writes 0)"));
+    throw checkpoint_error(msg("checkpoint ", path, ": unknown header flags ", flags, " (version ", version_read,
+                               " writes 0)"));
   const auto payload = head.get<std::uint64_t>("payload size");
   const std::size_t have = size - k_header;
   if (payload > std::numeric_limits<std::size_t>::max() - 4 || have != payload + 4)

@@ -75,12 +75,15 @@ class byte_reader {
   std::string path_;
 };
 
-/// The container every checkpoint shares (version 1): magic, version, flags, payload size, payload,
-/// CRC-32. The optimizer's magic is "DIFFEVO\x1a", the baselines' "DIFFEVOB", an open-ended run's
-/// "DIFFEVOO".
+/// The container every checkpoint shares: magic, version, flags, payload size, payload, CRC-32. The
+/// optimizer's magic is "DIFFEVO\x1a", the baselines' "DIFFEVOB" (both version 1), an open-ended run's
+/// "DIFFEVOO" (version 2: its config gained fields; version 1 files are refused, naming both).
 extern const char k_baseline_magic[8];
 extern const char k_open_ended_magic[8];  ///< "DIFFEVOO": host/open_ended/checkpoint.cpp
-std::vector<unsigned char> seal(const char (&magic)[8], const std::vector<unsigned char>& payload);
+constexpr std::uint32_t k_container_version = 1;  ///< the optimizer's and the baselines'
+constexpr std::uint32_t k_open_ended_version = 2;
+std::vector<unsigned char> seal(const char (&magic)[8], const std::vector<unsigned char>& payload,
+                                std::uint32_t version = k_container_version);
 struct unsealed {
   const unsigned char* data;
   std::size_t size;
@@ -88,7 +91,7 @@ struct unsealed {
 /// Checks the container (magic, version, flags, size, checksum) and returns its payload; throws
 /// checkpoint_error "checkpoint <path>: not a <what> ..." or naming the problem.
 unsealed unseal(const unsigned char* data, std::size_t size, const char (&magic)[8], const char* what,
-                const std::string& path);
+                const std::string& path, std::uint32_t version_read = k_container_version);
 
 /// The algorithm fields of a config (not backend or cpu_threads), in the optimizer checkpoint's order.
 void write_config(byte_writer& w, const config& c);

@@ -7,7 +7,9 @@
 // and no state field can be forgotten; it costs 4 bytes per evaluation in memory and file, and the
 // replay takes the updates' share of the run's time.
 //
-// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 1):
+// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 2; version
+// 1, before the config's fields restart_scale, refine_precision, refine_abandon, refine_first_generation
+// and derate_radius, is refused):
 //   the run config as in the optimizer's checkpoint (write_config)
 //   i32 backend used (1 cpu, 2 cuda)
 //   the other fields of open_ended_config in the order of fields() below: i32 for int and enums, i64 for
@@ -126,11 +128,11 @@ std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c) {
   w.put_array(c.log.events);
   w.put_array(c.log.told);
   w.put_array(c.log.injected);
-  return seal(k_open_ended_magic, w.bytes());
+  return seal(k_open_ended_magic, w.bytes(), k_open_ended_version);
 }
 
 open_ended_checkpoint decode_open_ended(const unsigned char* bytes, std::size_t n, const std::string& path) {
-  const unsealed p = unseal(bytes, n, k_open_ended_magic, "diffevo open-ended checkpoint", path);
+  const unsealed p = unseal(bytes, n, k_open_ended_magic, "diffevo open-ended checkpoint", path, k_open_ended_version);
   byte_reader r(p.data, p.size, path);
   open_ended_checkpoint c;
   c.cfg.run = read_config(r, path);

@@ -496,11 +496,17 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
     std::ifstream in(path, std::ios::binary);
     bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  bytes[bytes.size() / 2] ^= 0x20;
-  {
+  const auto write = [&](const std::vector<char>& b) {
     std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  }
+    out.write(b.data(), static_cast<std::streamsize>(b.size()));
+  };
+  std::vector<char> old = bytes;  // the format before the config's last fields: version 1 in the header
+  old[8] = 1;
+  write(old);
+  expect_message<checkpoint_error>([&] { open_ended::load(path); },
+                                   "format version 1 but this library reads version 2 of a diffevo open-ended checkpoint");
+  bytes[bytes.size() / 2] ^= 0x20;
+  write(bytes);
   expect_message<checkpoint_error>([&] { open_ended::load(path); }, "checksum");
   optimizer opt(c.run);
   opt.save(path);
