@@ -242,6 +242,11 @@ struct open_ended::state {
     }
     return d2;
   }
+  /// True when p lies within squared distance r2 (parameter units) of one of the points.
+  bool near_any(const float* p, const std::vector<archived_point>& points_near, double r2) const {
+    return std::any_of(points_near.begin(), points_near.end(),
+                       [&](const archived_point& q) { return distance2(p, q.x.data()) <= r2; });
+  }
   /// Seeds closer than this (squared) to a refined or waiting seed are in its niche.
   double merge2() const {
     const double r = cfg.refine_distance > 0 ? cfg.refine_distance : cfg.archive_radius;
@@ -276,9 +281,8 @@ struct open_ended::state {
       if (nearest[a] == 0 || (nearest[a] <= cut && static_cast<std::size_t>(i) < members) || std::fabs(double(f[static_cast<std::size_t>(i)]) - best_fitness) > cfg.refine_tolerance)
         continue;
       const float* p = row(i);
-      bool near = false;
+      bool near = near_any(p, refined, r2);
       for (const seed_job& j : jobs) near = near || distance2(p, j.x.data()) <= r2;
-      for (const archived_point& q : refined) near = near || distance2(p, q.x.data()) <= r2;
       if (!near)  // a local scale that stays within the seed's niche: half the way to its nearest better point
         jobs.push_back(seed_job{std::vector<float>(p, p + d), f[static_cast<std::size_t>(i)],
                                 std::min(cfg.refine_scale, 0.5 * nearest[a]), 0, 0, {}});
@@ -345,8 +349,8 @@ struct open_ended::state {
   void next_local() {
     seed_job& j = jobs.front();
     const double r2 = merge2();
-    bool known = false;  // the seed climbed into a niche already refined: its other levels would repeat it
-    for (const archived_point& q : refined) known = known || distance2(j.x.data(), q.x.data()) <= r2;
+    // the seed climbed into a niche already refined: its other levels would repeat it
+    const bool known = near_any(j.x.data(), refined, r2);
     // a seed on a slope moved far: keep the scale while it climbs; near its top (or when it moved by
     // no more than float resolution), shrink it
     ++j.cycles;
@@ -388,9 +392,7 @@ struct open_ended::state {
                      [&](const archived_point& a, const archived_point& b) { return detail::improves(a.fitness, b.fitness, goal); });
     archive.clear();
     for (archived_point& c : pool) {
-      bool near = false;
-      for (const archived_point& a : archive) near = near || distance2(c.x.data(), a.x.data()) <= r2;
-      if (!near) archive.push_back(std::move(c));
+      if (!near_any(c.x.data(), archive, r2)) archive.push_back(std::move(c));
     }
   }
 
@@ -406,10 +408,7 @@ struct open_ended::state {
     for (const float v : f)
       if (std::isfinite(v) && (!any || detail::improves(floor, v, goal))) floor = v, any = true;
     for (std::size_t i = 0; i < f.size(); ++i) {
-      const float* p = points.data() + i * static_cast<std::size_t>(d);
-      bool near = false;
-      for (const archived_point& q : refined) near = near || distance2(p, q.x.data()) <= r2;
-      if (near && std::isfinite(f[i])) f[i] = floor;
+      if (std::isfinite(f[i]) && near_any(points.data() + i * static_cast<std::size_t>(d), refined, r2)) f[i] = floor;
     }
     return f;
   }
@@ -570,8 +569,11 @@ void open_ended::tell(const float* fitness, std::size_t n) {
       s.global_points = s.points;
       if (s.cfg.refine_levels > 0) {
         std::vector<float> xs = s.points, fs = raw;
-        if (s.cfg.refine_first_generation) xs.insert(xs.end(), s.first_points.begin(), s.first_points.end()), fs.insert(fs.end(), s.first_fitness.begin(), s.first_fitness.end());
-        s.collect_seeds(xs, fs);
+        if (s.cfg.refine_first_generation) {
+          xs.insert(xs.end(), s.first_points.begin(), s.first_points.end());
+          fs.insert(fs.end(), s.first_fitness.begin(), s.first_fitness.end());
+        }
+        s.collect_seeds(std::move(xs), std::move(fs));
       }
       s.next_job();
     }

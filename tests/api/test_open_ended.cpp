@@ -314,6 +314,13 @@ TEST(OpenEnded, RefinementReachesFineAccuracy) {
 // once refined, the worst fitness in the global cycles: they leave it (the share of their points in it
 // falls) and find the narrow peak.
 namespace {
+/// True when the archive holds a point within 0.01 of (x, y) whose fitness is within 1e-4 of 1 (the
+/// peaks' value).
+bool archived_peak(const std::vector<archived_point>& archive, double x, double y) {
+  return std::any_of(archive.begin(), archive.end(), [&](const archived_point& a) {
+    return std::hypot(a.x[0] - x, a.x[1] - y) < 0.01 && a.fitness > 1 - 1e-4;
+  });
+}
 float broad_and_narrow(const float* x, int) {
   const double a = (x[0] - 2.0) * (x[0] - 2.0) + (x[1] - 2.0) * (x[1] - 2.0);
   const double b = (x[0] + 3.0) * (x[0] + 3.0) + (x[1] + 1.0) * (x[1] + 1.0);
@@ -335,10 +342,7 @@ TEST(OpenEnded, DeratingLeavesRefinedNichesAndFindsNarrowPeaks) {
         run.tell(all(p, broad_and_narrow));
       }
       near_share = global ? double(near) / global : 1.0;
-      bool narrow = false;
-      for (const archived_point& a : run.archive())
-        narrow = narrow || (std::hypot(a.x[0] + 3.0, a.x[1] + 1.0) < 0.01 && a.fitness > 1 - 1e-4);
-      return narrow;
+      return archived_peak(run.archive(), -3, -1);
     };
     double plain_share = 0, derated_share = 0;
     trial(0, plain_share);
@@ -358,11 +362,7 @@ TEST(OpenEnded, FirstGenerationSeedsFindNarrowPeaks) {
       const std::vector<float> f = all(p, broad_and_narrow);
       std::copy(f.begin(), f.end(), out);
     });
-    bool narrow = false, broad = false;
-    for (const archived_point& a : r.archive) {
-      narrow = narrow || (std::hypot(a.x[0] + 3.0, a.x[1] + 1.0) < 0.01 && a.fitness > 1 - 1e-4);
-      broad = broad || (std::hypot(a.x[0] - 2.0, a.x[1] - 2.0) < 0.01 && a.fitness > 1 - 1e-4);
-    }
+    const bool narrow = archived_peak(r.archive, -3, -1), broad = archived_peak(r.archive, 2, 2);
     EXPECT_TRUE(narrow && broad) << "seed " << seed << ": narrow " << narrow << ", broad " << broad;
   }
 }
