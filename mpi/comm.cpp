@@ -246,6 +246,7 @@ std::vector<std::pair<std::string, std::string>> describe(const config& c, const
       {"scale", exact_list(c.scale)},
       {"seed", exact_u64(c.seed)},
       {"backend", named(c.backend)},
+      {"cpu_math", named(c.cpu_math)},
       {"update (options)", named(o.update)},
       {"check_every (options)", std::to_string(o.check_every)},
   };

@@ -114,6 +114,8 @@ struct optimizer::state {
     detail::require_same(ch, kind, "optimizer");
     std::exception_ptr err;
     try {
+      // cpu_math = automatic is exact here: the same bits at any rank count (fast only when asked)
+      if (run->cfg().cpu_math == cpu_math_kind::automatic) diffevo::detail::use_exact_cpu_math(*run);
       const config& c = run->cfg();
       detail::row_layout(c.population, ch.size(), counts, firsts);
       all_fitness.resize(static_cast<std::size_t>(c.population));

@@ -39,6 +39,7 @@ void validate(const config& c) {
   detail::expect_enum<invalid_argument>(c.density, "density", 4, "identity, power, energy or log_density (0-3)");
   detail::expect_enum<invalid_argument>(c.goal, "goal", 2, "maximize or minimize (0-1)");
   detail::expect_enum<invalid_argument>(c.backend, "backend", 3, "automatic, cpu or cuda (0-2)");
+  detail::expect_enum<invalid_argument>(c.cpu_math, "cpu_math", 3, "automatic, exact or fast (0-2)");
   DIFFEVO_EXPECTS(c.population >= 2, invalid_argument, "population must be >= 2 (got ", c.population, ")");
   DIFFEVO_EXPECTS(c.dimension >= 1, invalid_argument, "dimension must be >= 1 (got ", c.dimension, ")");
   DIFFEVO_EXPECTS(c.steps >= 2, invalid_argument, "steps must be >= 2 (got ", c.steps, ")");
@@ -98,6 +99,14 @@ const char* to_string(backend_kind k) noexcept {
     case backend_kind::automatic: return "automatic";
     case backend_kind::cpu: return "cpu";
     case backend_kind::cuda: return "cuda";
+  }
+  return "?";
+}
+const char* to_string(cpu_math_kind k) noexcept {
+  switch (k) {
+    case cpu_math_kind::automatic: return "automatic";
+    case cpu_math_kind::exact: return "exact";
+    case cpu_math_kind::fast: return "fast";
   }
   return "?";
 }

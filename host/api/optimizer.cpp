@@ -300,6 +300,10 @@ struct optimizer_access {
   static void complete_rows(optimizer& opt) {
     if (opt.s_->exchange) opt.s_->impl->complete_rows(*opt.s_->exchange);
   }
+  static void use_exact_cpu_math(optimizer& opt) {
+    opt.s_->impl->use_exact_math();
+    opt.s_->cfg.cpu_math = cpu_math_kind::exact;
+  }
   static std::uint64_t params_hash(optimizer& opt) {
     opt.synchronize();
     return opt.s_->impl->params_hash();
@@ -309,6 +313,7 @@ void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex) {
   optimizer_access::set_row_exchange(opt, std::move(ex));
 }
 void complete_rows(optimizer& opt) { optimizer_access::complete_rows(opt); }
+void use_exact_cpu_math(optimizer& opt) { optimizer_access::use_exact_cpu_math(opt); }
 std::uint64_t params_hash(optimizer& opt) { return optimizer_access::params_hash(opt); }
 }  // namespace detail
 

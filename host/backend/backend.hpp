@@ -33,6 +33,8 @@ class backend {
   /// After update_rows(), x0 holds this process's rows only (nothing reads it until asked): exchanges
   /// the rest. Collective; a no-op when x0 is whole. x0_params() and export_state() need it first.
   virtual void complete_rows(row_exchange&) {}
+  /// From the next update on, compute as config::cpu_math = exact (the cpu backend; others always do).
+  virtual void use_exact_math() {}
   /// The population hash of the parameters (diffevo/detail/hash.hpp), computed where they live.
   virtual std::uint64_t params_hash() = 0;
   /// The fitness of the last summarize() (N values, host copy).

@@ -50,6 +50,10 @@ void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex);
 /// process before x0() or save(). A no-op without a row exchange or when nothing is split.
 void complete_rows(optimizer& opt);
 
+/// Makes `opt` compute as config::cpu_math = exact from its next update on, and its cfg() say so
+/// (the MPI component's choice for cpu_math = automatic: the same bits at any rank count). Local.
+void use_exact_cpu_math(optimizer& opt);
+
 /// The hash of `opt`'s current population in parameter space (diffevo/detail/hash.hpp), computed by its
 /// backend where the population lives. Local (not collective).
 std::uint64_t params_hash(optimizer& opt);

@@ -146,6 +146,7 @@ optimizer optimizer::load(const std::string& path, const config* expect) {
     if (!diff.empty()) throw invalid_argument(detail::msg("checkpoint ", path, ": ", diff));
     c.backend = expect->backend;
     c.cpu_threads = expect->cpu_threads;
+    c.cpu_math = expect->cpu_math;
   }
   optimizer opt(c);  // validated config: a fresh backend, whose draws the saved state then replaces
   detail::backend::state st;

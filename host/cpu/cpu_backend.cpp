@@ -14,8 +14,9 @@
 #include "host/backend/row_exchange.hpp"
 #include "diffevo/error.hpp"
 #include "host/util/message.hpp"
-#include "vector_ops.hpp"
+#include "blas.hpp"
 #include "rng.hpp"
+#include "vector_ops.hpp"
 
 namespace diffevo::detail {
 namespace {
@@ -27,23 +28,31 @@ class cpu_backend final : public backend {
   explicit cpu_backend(const config& cfg)
       : n_(cfg.population), d_(cfg.dimension), latent_(cfg.latent_dim), density_(density_of(cfg)), rng_(cfg.seed, cfg.cpu_threads) {
     threads_ = cfg.cpu_threads > 0 ? cfg.cpu_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // automatic is fast; the MPI component makes it exact after construction (use_exact_math).
+    fast_noise_ = cfg.cpu_math != cpu_math_kind::exact;
+    blas_ = fast_noise_ && have_blas();
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
-    // Refuse what cannot fit before trying: x, parameters, x0, the next x0 and the noise are N x D
-    // floats each (plus a transposed copy and, within its budget, the Gram matrix for plain D > 32).
+    center_ = expand_affine(cfg.center, d_, 0.0f);
+    scale_ = expand_affine(cfg.scale, d_, 1.0f);
+    // p = 0 + 1 x is x (but for the sign of a zero): the parameters are then x itself, not a copy.
+    identity_ = std::all_of(center_.begin(), center_.end(), [](float v) { return v == 0.0f; }) &&
+                std::all_of(scale_.begin(), scale_.end(), [](float v) { return v == 1.0f; });
+    // Refuse what cannot fit before trying: x, x0, the next x0 (which also receives the next x) and,
+    // unless they are x itself, the parameters are N x D floats each (plus a transposed copy and,
+    // within its budget, the Gram matrix for plain D > 32).
     const bool wide = latent_ == 0 && d_ > k_direct_distance_max;
     const double gram = wide ? std::min(8.0 * n_ * n_, static_cast<double>(cpu_gram_budget())) : 0.0;
-    const double need = (wide ? 24.0 : 20.0) * static_cast<double>(nd) + 4.0 * latent_ * d_ + gram;
+    const double need =
+        ((wide ? 20.0 : 16.0) + (identity_ ? 0.0 : 4.0)) * static_cast<double>(nd) + 4.0 * latent_ * d_ + gram;
     require_host_memory("cpu backend", n_, d_, need);
     try {
       x_.resize(draw_count(nd));
-      p_.resize(nd);
+      if (!identity_) p_.resize(nd);
       x0_.resize(nd);
       x0_next_.resize(nd);
       z_.resize(draw_count(nd));
       fitness_.resize(static_cast<std::size_t>(n_));
       neff_.assign(static_cast<std::size_t>(n_), 1.0);
-      center_ = expand_affine(cfg.center, d_, 0.0f);
-      scale_ = expand_affine(cfg.scale, d_, 1.0f);
       if (latent_ > 0) {
         e_.resize(draw_count(static_cast<std::size_t>(latent_) * d_));
         q_.resize(static_cast<std::size_t>(n_) * latent_);
@@ -66,7 +75,7 @@ class cpu_backend final : public backend {
     refresh_params();
   }
 
-  const float* host_params() override { return p_.data(); }
+  const float* host_params() override { return params(); }
 
   fitness_summary summarize(const float* f) override {
     fitness_summary s = empty_summary();
@@ -127,9 +136,9 @@ class cpu_backend final : public backend {
       p.q = q_.data();
       p.k = latent_;
     }
-    // The new x is written into z_ (the noise is read first, element by element), so a throw up to
-    // the commit (allocation, threads, the noise draw, an exchange) leaves x, x0 and the noise
-    // position unchanged; the commit after it is swaps and the idempotent parameter map.
+    // The new x is written into z_, so a throw up to the commit (allocation, threads, an exchange)
+    // leaves x, x0 and the noise position unchanged (the parameters, written with the step, are
+    // remade from x); the commit after it is swaps.
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     const update_coefficients uc = update_of(c);
     const bool noisy = c.sigma > 0;
@@ -147,7 +156,10 @@ class cpu_backend final : public backend {
       p.n_pad = (n_ + k_gram_cols - 1) / k_gram_cols * k_gram_cols;
       // Every loop over j reads a transposed copy of q (k x N), so it runs over contiguous memory and
       // vectorizes, while each distance (or Gram entry) still sums its coordinates in ascending order.
-      transpose(p.q, n_, p.k, p.n_pad, qt_);
+      // A shard computes only its own rows' Gram entries (block_gram); the values are the same.
+      p.full_gram =
+          p.wide && !ex && static_cast<double>(n_) * p.n_pad * sizeof(double) <= static_cast<double>(cpu_gram_budget());
+      if (!(p.full_gram && blas_)) transpose(p.q, n_, p.k, p.n_pad, qt_);  // (blas_full_gram reads q)
       if (p.narrow) transpose(x_.data(), n_, d_, n_, xt_);
       if (p.wide) {  // squared norms for the Gram distances
         p.norm2.resize(static_cast<std::size_t>(n_));
@@ -157,34 +169,39 @@ class cpu_backend final : public backend {
             p.norm2[static_cast<std::size_t>(j)] = dot(qj, qj, p.k);
           }
         });
-        // A shard computes only its own rows' Gram entries (block_gram); the values are the same.
-        p.full_gram =
-            !ex && static_cast<double>(n_) * p.n_pad * sizeof(double) <= static_cast<double>(cpu_gram_budget());
-        if (p.full_gram) full_gram(p);
+        if (p.full_gram && blas_)
+          blas_full_gram(p);
+        else if (p.full_gram)
+          full_gram(p);
       }
 
+      if (blas_ && !p.narrow) {
+        blas_weights_and_x0(p, rb, re);
+      } else {
+        own_rows([&](int b, int e) {
+          workspace ws(p, n_, std::min(p.row_block, e - b), true);
+          for (int i0 = b; i0 < e; i0 += p.row_block) {
+            const int rows = std::min(p.row_block, e - i0);
+            if (p.wide && !p.full_gram) block_gram(p, ws, i0, rows);
+            for (int r = 0; r < rows; ++r) row_weights(p, ws, i0 + r, r, ws.w.data() + static_cast<std::size_t>(r) * n_);
+            if (!p.narrow) block_x0(ws, i0, rows);
+          }
+        });
+      }
+
+      // The step, in chunks of about k_step_chunk elements per worker: the chunk's noise (floats
+      // position + t of the draw: each Philox block is a function of its index, so any split draws the
+      // same numbers, and a shard draws only its rows'), the new x, and (whole updates) its parameters.
       own_rows([&](int b, int e) {
-        workspace ws(p, n_, std::min(p.row_block, e - b));
-        for (int i0 = b; i0 < e; i0 += p.row_block) {
-          const int rows = std::min(p.row_block, e - i0);
-          if (p.wide && !p.full_gram) block_gram(p, ws, i0, rows);
-          for (int r = 0; r < rows; ++r) row_weights(p, ws, i0 + r, r);
-          if (!p.narrow) block_x0(ws, i0, rows);
+        std::vector<float> noise(noisy ? static_cast<std::size_t>(std::max(1, k_step_chunk / d_)) * d_ : 0);
+        const int chunk_rows = std::max(1, k_step_chunk / d_);
+        for (int r0 = b; r0 < e; r0 += chunk_rows) {
+          const int r1 = std::min(e, r0 + chunk_rows);
+          const std::size_t t0 = static_cast<std::size_t>(r0) * d_, t1 = static_cast<std::size_t>(r1) * d_;
+          if (noisy) rng_.fill_range(position + t0, t1 - t0, noise.data(), fast_noise_);
+          for (std::size_t t = t0; t < t1; ++t) z_[t] = ddim_update(x_[t], x0_next_[t], noisy ? noise[t - t0] : 0.0f, uc);
+          if (!ex && !identity_) to_params(z_.data() + t0, p_.data() + t0, static_cast<std::size_t>(r1 - r0), center_, scale_);
         }
-      });
-
-      if (noisy && ex) {  // only this process's rows of the draw (each Philox block is a function of its index)
-        const std::size_t lo = (static_cast<std::size_t>(rb) * d_) & ~std::size_t(3);
-        const std::size_t hi = draw_count(static_cast<std::size_t>(re) * d_);
-        rng_.seek(position + lo);
-        if (hi > lo) rng_.fill(z_.data() + lo, hi - lo);
-        rng_.seek(position + draw_count(nd));
-      } else if (noisy) {
-        rng_.fill(z_.data(), nd);
-      }
-      own_rows([&](int b, int e) {
-        for (std::size_t t = static_cast<std::size_t>(b) * d_; t < static_cast<std::size_t>(e) * d_; ++t)
-          z_[t] = ddim_update(x_[t], x0_next_[t], noisy ? z_[t] : 0.0f, uc);
       });
     };
     try {
@@ -194,20 +211,22 @@ class cpu_backend final : public backend {
         ex->allgather_rows(neff_.data(), sizeof(double));
       }
     } catch (...) {  // threads could not start, or the exchange failed: the noise is drawn again next time
-      // (a failed draw leaves the position unchanged; x, x0 and the population are untouched)
+      // (the position has not moved; x and x0 are untouched, and the parameters are remade from x)
       rng_.seek(position);
+      refresh_params();
       throw;
     }
+    if (noisy) rng_.seek(position + draw_count(nd));
     x0_.swap(x0_next_);
     x_.swap(z_);
     x0_partial_ = ex != nullptr;  // nothing reads x0 until complete_rows(): it is exchanged only then
-    refresh_params();
+    if (ex) refresh_params();     // a whole update made them with the step
   }
 
   std::uint64_t params_hash() override {
     std::vector<std::uint64_t> h(static_cast<std::size_t>(n_));
     parallel_rows(n_, threads_, [&](int b, int e) {
-      for (int i = b; i < e; ++i) h[static_cast<std::size_t>(i)] = row_hash(p_.data(), i, d_);
+      for (int i = b; i < e; ++i) h[static_cast<std::size_t>(i)] = row_hash(params(), i, d_);
     });
     return combine_row_hashes(h.data(), n_);
   }
@@ -217,6 +236,8 @@ class cpu_backend final : public backend {
     ex.allgather_rows(x0_.data(), sizeof(float) * static_cast<std::size_t>(d_));
     x0_partial_ = false;
   }
+
+  void use_exact_math() override { blas_ = fast_noise_ = false; }
 
   std::vector<float> last_fitness() override { return fitness_; }
 
@@ -234,7 +255,7 @@ class cpu_backend final : public backend {
   }
 
   void copy_params_row(int i, float* out) override {
-    std::copy_n(p_.data() + static_cast<std::size_t>(i) * d_, d_, out);
+    std::copy_n(params() + static_cast<std::size_t>(i) * d_, d_, out);
   }
 
   state export_state() override {
@@ -266,6 +287,11 @@ class cpu_backend final : public backend {
   static constexpr int k_narrow = 8;
   /// Tiles of the float64 Gram loops: j in blocks of k_dist_j, coordinates in blocks of k_dist_c.
   static constexpr int k_dist_j = 512, k_dist_c = 256;
+  /// Elements of one chunk of the step (its noise stays in the worker's cache until used).
+  static constexpr int k_step_chunk = 8192;
+  /// cpu_math = fast: the most bytes of one block's weights (rows x N floats) handed to one SGEMM, and
+  /// of one float64 panel of q handed to one DSYRK.
+  static constexpr std::size_t k_blas_weights = std::size_t(16) << 20, k_blas_panel = std::size_t(16) << 20;
 
   /// What every worker of one update reads.
   struct plan {
@@ -281,17 +307,17 @@ class cpu_backend final : public backend {
     int n_pad = 0;             // qt_'s row stride: whole lane vectors
   };
 
-  /// One worker's buffers, sized for blocks of `rows` rows.
+  /// One worker's buffers, sized for blocks of `rows` rows; `tiles`: with the buffers of block_x0.
   struct workspace {
-    workspace(const plan& p, int n, int rows)
+    workspace(const plan& p, int n, int rows, bool tiles)
         : v(static_cast<std::size_t>(n)),
           d2f(p.wide ? 0 : static_cast<std::size_t>(n)),
           d2(p.wide && !p.full_gram ? static_cast<std::size_t>(rows) * p.n_pad : 0),
-          w(p.narrow ? 0 : static_cast<std::size_t>(rows + k_tile_rows) * n),
-          panel(p.narrow ? 0 : static_cast<std::size_t>(n) * k_tile_cols),
-          tile(static_cast<std::size_t>(k_tile_rows) * k_tile_cols),
-          nonzero(p.narrow ? 0 : static_cast<std::size_t>(rows / k_tile_rows + 1) * n),
-          nonzero_count(static_cast<std::size_t>(rows / k_tile_rows + 1)) {}
+          w(p.narrow || !tiles ? 0 : static_cast<std::size_t>(rows + k_tile_rows) * n),
+          panel(p.narrow || !tiles ? 0 : static_cast<std::size_t>(n) * k_tile_cols),
+          tile(tiles ? static_cast<std::size_t>(k_tile_rows) * k_tile_cols : 0),
+          nonzero(p.narrow || !tiles ? 0 : static_cast<std::size_t>(rows / k_tile_rows + 1) * n),
+          nonzero_count(tiles ? static_cast<std::size_t>(rows / k_tile_rows + 1) : 0) {}
     std::vector<double> v;    // one row's log-weights, then its unnormalized weights
     std::vector<float> d2f;   // one row's float distances
     std::vector<double> d2;   // the block's float64 Gram rows q_i . q_j (rows x n_pad)
@@ -354,10 +380,86 @@ class cpu_backend final : public backend {
     });
   }
 
+  /// The whole Gram matrix into gram_ (N x n_pad) by the BLAS (cpu_math = fast): q converted to
+  /// float64 in panels of columns (the products of floats are then exact, as in full_gram), the upper
+  /// triangle accumulated panel by panel, then the lower triangle mirrored from it. Each worker owns
+  /// a band of rows [a, b) of the upper triangle, about an equal share of its area, and computes it
+  /// in its own thread: DSYRK for the diagonal block, DGEMM for the rest of the band.
+  void blas_full_gram(const plan& p) {
+    gram_.resize(static_cast<std::size_t>(n_) * p.n_pad);
+    const int kc = std::max(256, std::min(p.k, static_cast<int>(k_blas_panel / (sizeof(double) * n_))));
+    panel_.resize(static_cast<std::size_t>(n_) * std::min(kc, p.k));
+    const int bands = std::max(1, std::min(threads_, n_ / 64));
+    std::vector<int> edge(static_cast<std::size_t>(bands) + 1, n_);
+    for (int t = 0; t < bands; ++t)  // rows [0, r) hold r N - r^2 / 2 of the N^2 / 2 entries
+      edge[static_cast<std::size_t>(t)] =
+          static_cast<int>(std::lround(n_ * (1.0 - std::sqrt(1.0 - static_cast<double>(t) / bands))));
+    const blas_thread_scope serial(1);
+    for (int c0 = 0; c0 < p.k; c0 += kc) {
+      const int w = std::min(kc, p.k - c0);
+      parallel_rows(n_, threads_, [&](int b, int e) {
+        for (int j = b; j < e; ++j)
+          std::copy_n(p.q + static_cast<std::size_t>(j) * p.k + c0, w, panel_.data() + static_cast<std::size_t>(j) * w);
+      });
+      const double beta = c0 == 0 ? 0.0 : 1.0;
+      parallel_rows(bands, threads_, [&](int b, int e) {
+        for (int t = b; t < e; ++t) {
+          const int r0 = edge[static_cast<std::size_t>(t)], r1 = edge[static_cast<std::size_t>(t) + 1];
+          if (r1 <= r0) continue;
+          const double* a = panel_.data() + static_cast<std::size_t>(r0) * w;
+          double* c = gram_.data() + static_cast<std::size_t>(r0) * p.n_pad + r0;
+          blas_dsyrk_upper(r1 - r0, w, a, w, beta, c, p.n_pad);
+          if (r1 < n_)
+            blas_dgemm_nt(r1 - r0, n_ - r1, w, a, w, panel_.data() + static_cast<std::size_t>(r1) * w, w, beta,
+                          c + (r1 - r0), p.n_pad);
+        }
+      });
+    }
+    constexpr int tb = 64;  // mirrored in tiles, so both sides stay in cache
+    const int nb = (n_ + tb - 1) / tb;
+    parallel_rows(nb, threads_, [&](int b, int e) {
+      for (int bi = b; bi < e; ++bi)
+        for (int bj = 0; bj <= bi; ++bj)
+          for (int i = bi * tb; i < std::min(n_, bi * tb + tb); ++i)
+            for (int j = bj * tb; j < std::min(i, bj * tb + tb); ++j)
+              gram_[static_cast<std::size_t>(i) * p.n_pad + j] = gram_[static_cast<std::size_t>(j) * p.n_pad + i];
+    });
+  }
+
+  /// x0 of rows [rb, re) by the BLAS (cpu_math = fast), in blocks whose weights take at most
+  /// k_blas_weights bytes: the worker threads compute each block's weights (row_weights), then its
+  /// x0 = W X, each worker an SGEMM of its own columns in its own thread (the BLAS's threads would
+  /// compete with the library's for the cores between products).
+  void blas_weights_and_x0(const plan& p, int rb, int re) {
+    const int block = std::max(1, std::min(re - rb, static_cast<int>(k_blas_weights / (sizeof(float) * n_))));
+    wblock_.resize(static_cast<std::size_t>(block) * n_);
+    const int chunks = std::max(1, std::min(threads_, d_ / 64));  // whole cache lines of columns each
+    const int width = (d_ / chunks + 15) / 16 * 16;
+    const blas_thread_scope serial(1);
+    for (int i0 = rb; i0 < re; i0 += block) {
+      const int rows = std::min(block, re - i0);
+      parallel_rows(rows, threads_, [&](int b, int e) {
+        workspace ws(p, n_, std::min(p.row_block, e - b), false);
+        for (int s0 = b; s0 < e; s0 += p.row_block) {
+          const int sub = std::min(p.row_block, e - s0);
+          if (p.wide && !p.full_gram) block_gram(p, ws, i0 + s0, sub);
+          for (int r = 0; r < sub; ++r)
+            row_weights(p, ws, i0 + s0 + r, r, wblock_.data() + static_cast<std::size_t>(s0 + r) * n_);
+        }
+      });
+      parallel_rows(chunks, threads_, [&](int b, int e) {
+        const int c0 = std::min(d_, b * width), c1 = std::min(d_, e * width);
+        if (c1 > c0)
+          blas_sgemm(rows, c1 - c0, n_, wblock_.data(), n_, x_.data() + c0, d_,
+                     x0_next_.data() + static_cast<std::size_t>(i0) * d_ + c0, d_);
+      });
+    }
+  }
+
   /// Row i (row r of its block): log-weights, softmax with a max shift (docs/algorithm.md §4: cannot underflow
   /// whatever D and a_t are), the effective number of neighbours, and either x0_i (narrow) or the
-  /// normalized weights for block_x0.
-  void row_weights(const plan& p, workspace& ws, int i, int r) {
+  /// normalized weights w[0, N) for the x0 product.
+  void row_weights(const plan& p, workspace& ws, int i, int r, float* w) {
     double vmax;
     if (p.wide) {
       const double* g = p.full_gram ? gram_.data() + static_cast<std::size_t>(i) * p.n_pad
@@ -379,7 +481,7 @@ class cpu_backend final : public backend {
       for (int cc = 0; cc < d_; ++cc)
         x0i[cc] = static_cast<float>(dot(ws.v.data(), xt_.data() + static_cast<std::size_t>(cc) * n_, n_) / sum);
     } else {
-      scale_to_float(ws.w.data() + static_cast<std::size_t>(r) * n_, ws.v.data(), 1.0 / sum, n_);
+      scale_to_float(w, ws.v.data(), 1.0 / sum, n_);
     }
     neff_[static_cast<std::size_t>(i)] = sum * sum / sum_sq;
   }
@@ -439,9 +541,13 @@ class cpu_backend final : public backend {
                                   "component completes it first)"));
   }
 
-  /// p = center + scale x. Cannot fail: if the threads cannot start, it runs on this one (it is
+  /// The parameters p = center + scale x: x itself when the map is the identity.
+  const float* params() const { return identity_ ? x_.data() : p_.data(); }
+
+  /// p = center + scale x (nothing to do for the identity map). Cannot fail: if the threads cannot start, it runs on this one (it is
   /// idempotent, so rows already done are simply done again).
   void refresh_params() noexcept {
+    if (identity_) return;
     auto rows = [&](int b, int e) {
       to_params(x_.data() + static_cast<std::size_t>(b) * d_, p_.data() + static_cast<std::size_t>(b) * d_,
                 static_cast<std::size_t>(e - b), center_, scale_);
@@ -457,6 +563,9 @@ class cpu_backend final : public backend {
   density_params density_;
   host_normal_generator rng_;
   int threads_ = 1;
+  bool blas_ = false;  // cpu_math = fast in a build with a BLAS: x0 by SGEMM, the whole Gram matrix by DSYRK
+  bool identity_ = false;  // center 0 and scale 1: the parameters are x (p_ stays empty)
+  bool fast_noise_ = false;  // cpu_math = fast: each generation's noise by detail::box_muller (the initial draws stay cuRAND's)
   std::vector<float> x_, p_, x0_, x0_next_, z_, e_, q_, fitness_, center_, scale_;
   fitness_summary summary_ = empty_summary();
   std::vector<double> neff_;  // per row, last update
@@ -464,6 +573,8 @@ class cpu_backend final : public backend {
   std::vector<float> qt_;     // q transposed (k x N), for the distances
   std::vector<float> xt_;     // x transposed (D x N), for x0 with few columns
   std::vector<double> gram_;  // k > 32 and within cpu_gram_budget(): the whole Gram matrix (N x n_pad)
+  std::vector<double> panel_; // blas_full_gram: a float64 panel of q's columns (N x at most k_blas_panel bytes)
+  std::vector<float> wblock_; // blas_weights_and_x0: one block's weights (at most k_blas_weights bytes)
 };
 
 }  // namespace

@@ -29,7 +29,13 @@ class host_normal_generator {
   /// do not depend on it.
   explicit host_normal_generator(std::uint64_t seed, int threads = 1);
   /// Fills `out` (capacity draw_count(n)) with the next draw_count(n) N(0, 1) floats of the sequence.
-  void fill(float* out, std::size_t n);
+  /// `fast`: the same Philox words and Box-Muller, with the library's vectorized log, sin and cos
+  /// (detail::box_muller) instead of the C library's: within an ulp or so of cuRAND's numbers, not
+  /// bit for bit (config::cpu_math = fast).
+  void fill(float* out, std::size_t n, bool fast = false);
+  /// Writes floats [first, first + n) of the sequence to `out` (capacity n), any alignment, in the
+  /// calling thread; the position does not move. For several threads drawing their parts of one draw.
+  void fill_range(std::uint64_t first, std::size_t n, float* out, bool fast = false) const;
   /// Numbers drawn so far: the sequence position (cuRAND's generator offset counts generated floats).
   std::uint64_t position() const noexcept { return position_; }
   /// Continues the sequence from `position` (a checkpoint's): the next draw is the one an

@@ -128,6 +128,14 @@ void philox4x32_10(std::uint32_t c0, std::uint32_t c1, std::uint32_t z0, std::ui
   k().philox4x32_10(c0, c1, z0, k0, k1, count, out);
 }
 
+void box_muller(const std::uint32_t* __restrict words, int pairs, float* __restrict out) {
+  k().box_muller(words, pairs, out);
+}
+
+float log_float(float u) { return k().log_float(u); }
+
+void sincos_float(float v, float* s, float* c) { k().sincos_float(v, s, c); }
+
 void scale_to_float(float* __restrict out, const double* __restrict w, double scale, int n) {
   k().scale_to_float(out, w, scale, n);
 }

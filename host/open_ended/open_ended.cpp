@@ -634,6 +634,7 @@ open_ended open_ended::load(const std::string& path, const open_ended_config* ex
     const std::string diff = detail::first_difference(c.cfg, *expect);
     if (!diff.empty()) throw invalid_argument(detail::msg("checkpoint ", path, ": ", diff));
     c.cfg.run.cpu_threads = expect->run.cpu_threads;
+    c.cfg.run.cpu_math = expect->run.cpu_math;
   }
   open_ended run(c.cfg);
   state& s = *run.s_;

@@ -34,6 +34,18 @@ enum class backend_kind {
   cuda        ///< device-resident population; throws device_unavailable without a device
 };
 
+/// How the cpu backend computes its large products and its noise (docs/algorithm.md §9). Both
+/// choices run the same algorithm at the same accuracy; they differ in speed and in what the bits
+/// depend on.
+enum class cpu_math_kind {
+  automatic,  ///< fast, except under the MPI component (diffevo::mpi), where it is exact
+  exact,      ///< the library's own kernels: the same bits on every x86-64 processor, vector width,
+              ///< thread count and MPI rank split; the noise is bit for bit cuRAND's host generator
+  fast        ///< x0 = W X by the BLAS the library was built with (SGEMM) and, plain D > 32, the Gram
+              ///< matrix too (DSYRK); the noise's log, sin and cos by the library's vectorized
+              ///< functions. The bits may depend on the BLAS, the processor and the thread count.
+};
+
 /// Everything that defines a run. All fields are validated by `validate()` (called by the optimizer
 /// constructor); a bad field throws `diffevo::invalid_argument` naming the field and the value.
 struct config {
@@ -64,7 +76,10 @@ struct config {
   std::uint64_t seed = 0;  ///< one seed gives one run (bit-identical on the same backend)
 
   backend_kind backend = backend_kind::automatic;  ///< where the population lives and the update runs
-  int cpu_threads = 0;  ///< cpu backend worker threads; 0 = hardware concurrency. Results do not depend on it.
+  int cpu_threads = 0;  ///< cpu backend worker threads (and the BLAS's); 0 = hardware concurrency
+  /// How the cpu backend computes (see cpu_math_kind). Like cpu_threads, a choice of this process:
+  /// checkpoints do not record it, and a run may resume under the other choice.
+  cpu_math_kind cpu_math = cpu_math_kind::automatic;
 };
 
 /// The largest `steps` accepted (the schedule is a table of `steps` doubles).
@@ -104,5 +119,15 @@ const char* to_string(objective k) noexcept;
 /// @return "automatic", "cpu" or "cuda"; "?" for a value outside the enum.
 /// @note Host only; no device work.
 const char* to_string(backend_kind k) noexcept;
+/// The name of a cpu math choice, used in messages and logs.
+/// @param k The value to name.
+/// @return "automatic", "exact" or "fast"; "?" for a value outside the enum.
+/// @note Host only; no device work.
+const char* to_string(cpu_math_kind k) noexcept;
+
+/// Whether this library was built with a BLAS for the cpu backend's fast products (CMake option
+/// DIFFEVO_CPU_BLAS, OpenBLAS); without one, cpu_math = fast computes them with the exact kernels.
+/// @note Host only; no device work.
+bool cpu_blas_available() noexcept;
 
 }  // namespace diffevo

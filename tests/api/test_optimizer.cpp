@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -32,6 +33,8 @@ TEST(CpuBackend, X0AndUpdateMatchFloat64ReferenceAwkwardShapes) {
   check_one_generation({67, 13, 0, {0.9, 0.5, 0.2}}, 22);  // float distances, one partial panel
   check_one_generation({29, 9, 3, {0.9, 0.5, 0.2}}, 23);   // latent, 9 columns
   check_one_generation({1100, 20, 0, {0.9, 0.5, 0.2}}, 24);
+  check_one_generation({300, 50, 0, {0.9, 0.5, 0.2}}, 25);  // the Gram matrix in bands (fast), partial tiles
+  check_one_generation({2500, 9, 0, {0.9, 0.5, 0.2}}, 26);  // x0 in several SGEMM row blocks (fast)
 }
 
 // Random shapes, from the smallest legal population up: every path (narrow, tiled, float64 distances,
@@ -99,8 +102,37 @@ TEST(CpuBackend, ThreadCountDoesNotChangeResults) {
   config one = small_cfg(), three = small_cfg();
   one.cpu_threads = 1;
   three.cpu_threads = 3;
+  one.cpu_math = three.cpu_math = cpu_math_kind::exact;  // the promise (fast: the BLAS may split by threads)
   one.latent_dim = three.latent_dim = 2;
   EXPECT_EQ(run_all(one), run_all(three));
+}
+
+// The two cpu_math choices run the same algorithm: from the same initial population (cuRAND's numbers in
+// both), one noisy generation differs only by the products' summation order and the noise's rounding.
+TEST(CpuBackend, FastAndExactMathDifferOnlyByRounding) {
+  for (int latent : {0, 2}) {
+    config exact = small_cfg(), fast = small_cfg();
+    exact.dimension = fast.dimension = 60;
+    exact.latent_dim = fast.latent_dim = latent;
+    exact.cpu_math = cpu_math_kind::exact;
+    fast.cpu_math = cpu_math_kind::fast;
+    optimizer a(exact), b(fast);
+    const population_view pa = a.ask(), pb = b.ask();
+    ASSERT_EQ(std::memcmp(pa.data, pb.data, pa.size() * sizeof(float)), 0);
+    std::vector<float> f(static_cast<std::size_t>(pa.rows));
+    for (int i = 0; i < pa.rows; ++i) f[static_cast<std::size_t>(i)] = -std::fabs(pa.row(i)[0] - 0.5f);
+    a.tell(f);
+    b.tell(f);
+    const population_view xa = a.ask(), xb = b.ask();
+    double worst = 0;
+    int differ = 0;
+    for (std::size_t t = 0; t < xa.size(); ++t) {
+      worst = std::max(worst, std::fabs(double(xa.data[t]) - xb.data[t]) / (1 + std::fabs(double(xa.data[t]))));
+      differ += xa.data[t] != xb.data[t];
+    }
+    EXPECT_LT(worst, 1e-5) << "latent " << latent;
+    EXPECT_GT(differ, 0) << "latent " << latent << ": fast computed exactly as exact";
+  }
 }
 
 TEST(CpuBackend, EtaZeroIsDeterministicGivenTheInitialPopulation) {

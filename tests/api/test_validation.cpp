@@ -63,6 +63,9 @@ TEST(Validation, EnumFieldsOutsideTheirValuesAreNamed) {
                                    "goal must be maximize or minimize (0-1) (got 42)");
   expect_message<invalid_argument>(with([](config& c) { c.backend = static_cast<backend_kind>(-1); }),
                                    "backend must be automatic, cpu or cuda (0-2) (got -1)");
+  expect_message<invalid_argument>(with([](config& c) { c.cpu_math = static_cast<cpu_math_kind>(3); }),
+                                   "cpu_math must be automatic, exact or fast (0-2) (got 3)");
+  EXPECT_STREQ(to_string(cpu_math_kind::fast), "fast");
   EXPECT_STREQ(to_string(static_cast<objective>(42)), "?");
   rollout_config rc;
   rc.backend = static_cast<backend_kind>(7);

@@ -84,6 +84,28 @@ TEST(Checkpoint, ResumedRunIsBitIdenticalToTheUninterruptedOne) {
     }
 }
 
+// cpu_math is a choice of the process, as cpu_threads: the checkpoint does not hold it, `expect` gives it,
+// and a run resumed under the choice it ran with continues bit for bit under either.
+TEST(Checkpoint, EachCpuMathResumesBitForBitAndExpectSuppliesIt) {
+  for (cpu_math_kind m : {cpu_math_kind::exact, cpu_math_kind::fast}) {
+    config c = cfg(0);
+    c.dimension = 40;  // plain D > 32: the Gram product and the x0 product both differ between the choices
+    c.cpu_math = m;
+    optimizer whole(c);
+    while (!whole.done()) step(whole);
+    optimizer first(c);
+    for (int g = 0; g < 4; ++g) step(first);
+    const std::string path = temp_path("math");
+    first.save(path);
+    optimizer resumed = optimizer::load(path, &c);
+    EXPECT_EQ(resumed.cfg().cpu_math, m);
+    while (!resumed.done()) step(resumed);
+    EXPECT_EQ(population(resumed), population(whole)) << to_string(m);
+    EXPECT_EQ(optimizer::load(path).cfg().cpu_math, cpu_math_kind::automatic);
+    std::remove(path.c_str());
+  }
+}
+
 TEST(Checkpoint, LoadWithoutExpectationTakesTheSavedConfig) {
   optimizer o(cfg(2));
   step(o);

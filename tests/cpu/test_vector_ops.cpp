@@ -363,8 +363,10 @@ TEST(VectorOps, DenseLayerAddsTheBiasThenEachInputInOrder) {
 
 // Whole generations and rollouts under each instruction set: the same bits.
 namespace {
-std::vector<float> run_generations(int n, int d, int latent) {
+std::vector<float> run_generations(int n, int d, int latent,
+                                   diffevo::cpu_math_kind math = diffevo::cpu_math_kind::exact) {
   diffevo::config cfg;
+  cfg.cpu_math = math;
   cfg.population = n;
   cfg.dimension = d;
   cfg.latent_dim = latent;
@@ -393,19 +395,92 @@ bool identical(const std::vector<float>& a, const std::vector<float>& b) {
 }
 }  // namespace
 
+// cpu_math = fast's noise: log and sin/cos computed in float64 and rounded once, so nearly every value is
+// the correctly rounded one and none is off by more than one ulp; checked on fresh random inputs over
+// the whole range Box-Muller gives them (u in (0, 1], v in (0, 2 pi)) and on the edges.
+TEST(VectorOps, FastNoiseLogAndSinCosAreWithinOneUlpAndAlmostAlwaysCorrectlyRounded) {
+  std::mt19937_64 rng(std::random_device{}());
+  for_each_isa([&] {
+    auto ulp_off = [](float got, long double exact) {  // in float ulps of the exact value
+      const float e = static_cast<float>(exact);
+      const float ulp = std::nextafter(std::fabs(e), INFINITY) - std::fabs(e);
+      return static_cast<double>(std::fabs(static_cast<long double>(got) - exact) / ulp);
+    };
+    int not_nearest = 0, count = 0;
+    double worst = 0;
+    auto check = [&](float got, long double exact) {
+      const double off = ulp_off(got, exact);
+      worst = std::max(worst, off);
+      not_nearest += got != static_cast<float>(exact);
+      ++count;
+    };
+    std::vector<float> us = {1.0f, 0.5f, 0.70710677f, 0.70710683f, 1.1641532e-10f, 0.99999994f};
+    std::vector<float> vs = {7.3e-10f, 0.7853982f, 1.5707964f, 3.1415927f, 4.712389f, 6.2831855f, 6.2831845f};
+    for (int t = 0; t < 200000; ++t) {
+      us.push_back(static_cast<float>(static_cast<std::uint32_t>(rng())) * 2.3283064e-10f + 1.1641532e-10f);
+      vs.push_back(static_cast<float>(static_cast<std::uint32_t>(rng())) * 1.4629181e-09f + 7.3145904e-10f);
+    }
+    for (float u : us)
+      if (u != 1.0f) check(log_float(u), std::log(static_cast<long double>(u)));
+    EXPECT_EQ(log_float(1.0f), 0.0f);
+    for (float v : vs) {
+      float s, c;
+      sincos_float(v, &s, &c);
+      check(s, std::sin(static_cast<long double>(v)));
+      check(c, std::cos(static_cast<long double>(v)));
+    }
+    EXPECT_LE(worst, 1.0);
+    EXPECT_LE(not_nearest, count / 10000) << "of " << count;
+  });
+}
+
+// box_muller is Box-Muller with cuRAND's constants around log_float and sincos_float, bit for bit,
+// on every instruction set; and within a few float ulps of the C library's version (the exact noise).
+TEST(VectorOps, FastBoxMullerIsTheFormulaOnEveryInstructionSet) {
+  std::mt19937 rng(std::random_device{}());
+  const int pairs = 1001;
+  std::vector<std::uint32_t> words(2 * pairs);
+  for (auto& w : words) w = rng();
+  words[0] = 0xFFFFFFFFu;  // u = 1: s = 0
+  words[2] = 0u;           // the smallest u
+  std::vector<float> first;
+  for_each_isa([&] {
+    std::vector<float> out(2 * pairs);
+    box_muller(words.data(), pairs, out.data());
+    constexpr float k_inv = 2.3283064e-10f, k_inv_2pi = 2.3283064e-10f * 6.2831855f;
+    for (int p = 0; p < pairs; ++p) {
+      const float u = static_cast<float>(words[2 * p]) * k_inv + k_inv / 2;
+      const float v = static_cast<float>(words[2 * p + 1]) * k_inv_2pi + k_inv_2pi / 2;
+      const float s = std::sqrt(-2.0f * log_float(u));
+      float sv, cv;
+      sincos_float(v, &sv, &cv);
+      ASSERT_EQ(out[2 * p], sv * s) << p;
+      ASSERT_EQ(out[2 * p + 1], cv * s) << p;
+      const float libc_s = std::sqrt(-2.0f * std::log(u));
+      EXPECT_NEAR(out[2 * p], std::sin(v) * libc_s, 4e-7f * (1 + std::fabs(out[2 * p]))) << p;
+      EXPECT_NEAR(out[2 * p + 1], std::cos(v) * libc_s, 4e-7f * (1 + std::fabs(out[2 * p + 1]))) << p;
+    }
+    if (first.empty()) first = out;
+    EXPECT_EQ(std::memcmp(out.data(), first.data(), out.size() * sizeof(float)), 0);
+  });
+}
+
 TEST(VectorOps, OptimizerGenerationsAreBitIdenticalOnEveryInstructionSet) {
   struct shape {
     int n, d, latent;
   };
   // narrow x0 (D <= 8), float distances with tiled x0, float64 Gram distances, latent
-  for (shape sh : {shape{67, 3, 0}, shape{61, 20, 0}, shape{45, 77, 0}, shape{50, 40, 2}}) {
-    std::vector<float> first;
-    for_each_isa([&] {
-      const std::vector<float> got = run_generations(sh.n, sh.d, sh.latent);
-      if (first.empty()) first = got;
-      EXPECT_TRUE(identical(got, first)) << "N " << sh.n << ", D " << sh.d << ", latent " << sh.latent;
-    });
-  }
+  // exact: the promise; fast: its noise kernel too (the BLAS does not look at the library's choice)
+  for (auto math : {diffevo::cpu_math_kind::exact, diffevo::cpu_math_kind::fast})
+    for (shape sh : {shape{67, 3, 0}, shape{61, 20, 0}, shape{45, 77, 0}, shape{50, 40, 2}}) {
+      std::vector<float> first;
+      for_each_isa([&] {
+        const std::vector<float> got = run_generations(sh.n, sh.d, sh.latent, math);
+        if (first.empty()) first = got;
+        EXPECT_TRUE(identical(got, first))
+            << "N " << sh.n << ", D " << sh.d << ", latent " << sh.latent << ", " << diffevo::to_string(math);
+      });
+    }
 }
 
 // k > 32: the whole Gram matrix mirrored from its upper half, or each row block's rows computed in

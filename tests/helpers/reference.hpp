@@ -66,9 +66,12 @@ struct case_t {
   std::vector<double> alphas;  // user schedule
 };
 
-/// One eta = 0 generation of `backend` on random energy fitness, x0 and the update against float64.
-inline void check_one_generation(const case_t& tc, std::uint64_t seed, backend_kind backend = backend_kind::cpu) {
+/// One eta = 0 generation of `backend` on random energy fitness, x0 and the update against float64,
+/// with the cpu backend's products computed as `math` says.
+inline void check_one_generation_with(const case_t& tc, std::uint64_t seed, backend_kind backend, cpu_math_kind math) {
+  SCOPED_TRACE(::testing::Message() << "cpu_math = " << to_string(math));
   config cfg;
+  cfg.cpu_math = math;
   cfg.population = tc.n;
   cfg.dimension = tc.dim;
   cfg.latent_dim = tc.latent;
@@ -120,6 +123,12 @@ inline void check_one_generation(const case_t& tc, std::uint64_t seed, backend_k
   // The update divides by sqrt(1 - a_t): scale the tolerance by the float rounding it amplifies.
   const double amp = std::sqrt(1 - a_p) / std::sqrt(1 - a_t);
   EXPECT_TRUE(all_close(copy(opt.ask()), next, 1e-4 * (1 + amp), 1e-4));
+}
+
+/// check_one_generation_with, on the cpu backend for both cpu_math choices.
+inline void check_one_generation(const case_t& tc, std::uint64_t seed, backend_kind backend = backend_kind::cpu) {
+  if (backend != backend_kind::cpu) return check_one_generation_with(tc, seed, backend, cpu_math_kind::automatic);
+  for (cpu_math_kind m : {cpu_math_kind::exact, cpu_math_kind::fast}) check_one_generation_with(tc, seed, backend, m);
 }
 
 }  // namespace reference

@@ -34,6 +34,7 @@ diffevo::config make_config() {
   c.seed = 2026;
   c.backend = diffevo::backend_kind::cpu;
   c.cpu_threads = 1;
+  c.cpu_math = diffevo::cpu_math_kind::exact;  // as automatic under MPI, for the single-process run too
   return c;
 }
 

@@ -49,6 +49,8 @@ diffevo::config make_config(int n, int d, int latent, std::uint64_t seed) {
   c.seed = seed;
   c.backend = diffevo::backend_kind::cpu;
   c.cpu_threads = 1;
+  // What automatic means under the MPI component: the single-process twins compute the same way.
+  c.cpu_math = diffevo::cpu_math_kind::exact;
   return c;
 }
 
@@ -93,6 +95,30 @@ TEST_P(SameBits, AsTheSingleProcessRunForEveryShape) {
 INSTANTIATE_TEST_SUITE_P(Mpi, SameBits,
                          ::testing::Values(diffevo::mpi::update_mode::replicated, diffevo::mpi::update_mode::sharded,
                                            diffevo::mpi::update_mode::automatic));
+
+TEST(Mpi, CpuMathAutomaticIsExactAndAnExplicitFastIsKept) {
+  diffevo::config c = make_config(301, 40, 4, 8);
+  c.cpu_math = diffevo::cpu_math_kind::automatic;
+  diffevo::config exact = c;
+  exact.cpu_math = diffevo::cpu_math_kind::exact;
+  {
+    diffevo::mpi::optimizer opt(c, MPI_COMM_WORLD);
+    EXPECT_EQ(opt.cfg().cpu_math, diffevo::cpu_math_kind::exact);
+  }
+  const diffevo::optimize_result one = single_process(exact);
+  const diffevo::optimize_result many = diffevo::mpi::optimize(c, MPI_COMM_WORLD, local_rows_fitness());
+  EXPECT_TRUE(same_bits(one.population, many.population));
+  // fast when asked: replicated on every rank (each rank runs the same products and noise on this
+  // machine; the drift check compares the populations every generation), the single-process fast run's bits
+  diffevo::config fast = c;
+  fast.cpu_math = diffevo::cpu_math_kind::fast;
+  diffevo::mpi::options o;
+  o.update = diffevo::mpi::update_mode::replicated;
+  diffevo::mpi::optimizer opt(fast, MPI_COMM_WORLD, o);
+  EXPECT_EQ(opt.cfg().cpu_math, diffevo::cpu_math_kind::fast);
+  const diffevo::optimize_result fast_many = diffevo::mpi::run(opt, local_rows_fitness());
+  EXPECT_TRUE(same_bits(single_process(fast).population, fast_many.population));
+}
 
 TEST(Mpi, AskTellLoopGivesTheSameX0AndBestAsOneProcess) {
   diffevo::test::expect_sharded_matches_twin(make_config(37, 40, 0, 5), row_fitness);
