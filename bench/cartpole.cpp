@@ -88,6 +88,7 @@ int run_cartpole(const options& o) {
       cfg.latent_dim = nc.latent;
       cfg.seed = r.seed;
       cfg.backend = o.backend;
+      cfg.cpu_math = o.cpu_math;
       diffevo::optimizer opt(cfg);
       int g = 0;
       const diffevo::optimize_result res = diffevo::run(opt, [&](diffevo::population_view pop, float* f) {
@@ -246,6 +247,7 @@ int run_throughput(const options& o) {
     cfg.density = diffevo::density_kind::energy;
     cfg.seed = o.seed;
     cfg.backend = o.backend;
+    cfg.cpu_math = o.cpu_math;
     diffevo::optimizer opt(cfg);
     std::vector<double> eval_s, update_s, rate;
     std::vector<float> f(static_cast<std::size_t>(n));

@@ -28,6 +28,7 @@ struct options {
   int latent = 0;
   unsigned long long seed = 0;
   diffevo::backend_kind backend = diffevo::backend_kind::automatic;
+  diffevo::cpu_math_kind cpu_math = diffevo::cpu_math_kind::automatic;  ///< paper, schedules, cartpole, throughput, niching
   std::string json;  ///< output path (main sets the default diffevo-bench-<mode>.json and checks it)
   int population = -1;  ///< throughput: controllers; speed: N of the 2-D run and the update-step grid (-1: defaults)
   int dimension = -1;   ///< speed: the only D of the update-step grid (-1: all of 2, 58, 17410)

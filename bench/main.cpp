@@ -48,6 +48,8 @@ void usage() {
       "                  512, the issue's setting) and the only N of the update-step grid\n"
       "  --dimension D   speed: only this D in the update-step grid\n"
       "  --backend B     auto | cpu | cuda (default auto: cuda when a device is present)\n"
+      "  --cpu-math M    paper, schedules, cartpole, throughput, niching: the cpu backend's\n"
+      "                  config::cpu_math, auto | exact | fast (default auto: fast); speed times both\n"
       "  --json PATH     where to write the JSON results (default diffevo-bench-<mode>.json); checked\n"
       "                  before any work starts\n"
       "  --temperature T cartpole: energy temperature on the return (default 1, the paper's setting)\n"
@@ -74,6 +76,7 @@ constexpr flag_modes k_flag_modes[] = {
     {"--dimension", "speed"},        {"--temperature", "cartpole"},  {"--net", "cartpole"},
     {"--raw-obs", "cartpole"},       {"--fixed-start", "cartpole"},  {"--workload", "distributed"},
     {"--update", "distributed"},     {"--problems", "niching"},
+    {"--cpu-math", "paper schedules cartpole throughput niching"},
 };
 
 void check_flag_belongs(const std::string& flag, const std::string& mode) {
@@ -140,6 +143,12 @@ int main(int argc, char** argv) {
         else if (v == "cpu") o.backend = diffevo::backend_kind::cpu;
         else if (v == "cuda") o.backend = diffevo::backend_kind::cuda;
         else throw bench::usage_error("--backend must be auto, cpu or cuda (got '" + v + "')");
+      } else if (f == "--cpu-math") {
+        const std::string v = value();
+        if (v == "auto") o.cpu_math = diffevo::cpu_math_kind::automatic;
+        else if (v == "exact") o.cpu_math = diffevo::cpu_math_kind::exact;
+        else if (v == "fast") o.cpu_math = diffevo::cpu_math_kind::fast;
+        else throw bench::usage_error("--cpu-math must be auto, exact or fast (got '" + v + "')");
       } else if (f == "--json") {
         o.json = value();
         if (o.json.empty()) throw bench::usage_error("--json needs a path (got '')");

@@ -19,7 +19,8 @@ namespace {
 namespace cec = diffevo::cec2013;
 
 /// The settings used for every problem (docs/niching.md, "The bench's settings").
-diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::backend_kind backend) {
+diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::backend_kind backend,
+                                    diffevo::cpu_math_kind math) {
   const cec::problem_info in = cec::info(id);
   std::vector<double> lo, hi;
   cec::box(id, lo, hi);
@@ -29,6 +30,7 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   c.run.steps = 15;
   c.run.seed = seed;
   c.run.backend = backend;
+  c.run.cpu_math = math;
   c.run.cpu_threads = 1;
   for (int j = 0; j < in.dimension; ++j) {
     c.run.center.push_back(static_cast<float>(0.5 * (lo[j] + hi[j])));
@@ -106,7 +108,7 @@ int run_niching(const options& o) {
     int population = 0;
     for (int r = 0; r < runs; ++r) {
       progress(o, "problem %d (%s, D = %d), run %d/%d\r", id, in.name, in.dimension, r + 1, runs);
-      const diffevo::open_ended_config c = settings(id, o.seed + static_cast<unsigned long long>(r), o.backend);
+      const diffevo::open_ended_config c = settings(id, o.seed + static_cast<unsigned long long>(r), o.backend, o.cpu_math);
       population = c.run.population;
       const double t0 = now_seconds();
       const diffevo::open_ended_result res = diffevo::optimize(c, [&](diffevo::population_view pop, float* out) {

@@ -64,7 +64,7 @@ struct run_output {
 
 /// Diffusion Evolution with the paper's settings (N = 512, eta = 0.1, scale 4, identity density).
 run_output run_de(benchmark b, int latent, diffevo::schedule_kind sched, int steps, std::uint64_t seed,
-                  diffevo::backend_kind backend) {
+                  diffevo::backend_kind backend, diffevo::cpu_math_kind math) {
   diffevo::config cfg;
   cfg.population = 512;
   cfg.dimension = 2;
@@ -75,6 +75,7 @@ run_output run_de(benchmark b, int latent, diffevo::schedule_kind sched, int ste
   cfg.density = diffevo::density_kind::identity;
   cfg.latent_dim = latent;
   cfg.backend = backend;
+  cfg.cpu_math = math;
   cfg.seed = seed;
   diffevo::optimizer opt(cfg);
   std::vector<float> g(512);
@@ -205,8 +206,8 @@ int run_paper(const options& o) {
       for (int r = 0; r < runs; ++r) {
         const std::uint64_t seed = o.seed + static_cast<std::uint64_t>(r);
         run_output out;
-        if (method == "de") out = run_de(fn, 0, diffevo::schedule_kind::cosine, 25, seed, o.backend);
-        else if (method == "latent") out = run_de(fn, latent, diffevo::schedule_kind::cosine, 25, seed, o.backend);
+        if (method == "de") out = run_de(fn, 0, diffevo::schedule_kind::cosine, 25, seed, o.backend, o.cpu_math);
+        else if (method == "latent") out = run_de(fn, latent, diffevo::schedule_kind::cosine, 25, seed, o.backend, o.cpu_math);
         else if (method == "cma-es") out = run_cma(fn, seed);
         else if (method == "open-es") out = run_openes(fn, seed);
         else out = run_pepg(fn, seed);
@@ -280,7 +281,8 @@ int run_schedules(const options& o) {
     for (int t : steps) {
       std::vector<double> fit, ent;
       for (int r = 0; r < runs; ++r) {
-        const run_output out = run_de(benchmark::rastrigin, 0, sk, t, o.seed + static_cast<std::uint64_t>(r), o.backend);
+        const run_output out = run_de(benchmark::rastrigin, 0, sk, t, o.seed + static_cast<std::uint64_t>(r), o.backend,
+                                              o.cpu_math);
         fit.push_back(out.m.fitness);
         ent.push_back(out.m.entropy);
       }

@@ -4,15 +4,19 @@
 //    split into constructing the optimizer (allocations, handles, initial draw) and the run itself;
 //  - update step alone: tell() with a fixed fitness vector (cuda: CUDA events on its stream), for N in {512, 4096, 16384} x
 //    D in {2, 58, 17,410} (or the N and D given by --population and --dimension), plain and latent d = 2,
-//    skipping grid cells whose N^2 D multiply-adds would take too long on the cpu; on cuda, next to a bare cuBLAS SGEMM of the x0 product's shape
-//    (N x N times N x D) measured in the same run; and next to the memory floor: the bytes every
-//    update must move (read x, write x and p, write and read the noise: 20 N D bytes) at the copy
-//    bandwidth measured in the same run.
+//    skipping grid cells whose N^2 D multiply-adds would take too long on the cpu; next to a bare SGEMM of
+//    the x0 product's shape (N x N times N x D) measured in the same run (cuBLAS on cuda; on cpu the
+//    BLAS the library was built with, if any); on cpu under both config::cpu_math choices, fast (the
+//    default) and exact, their tells interleaved with the SGEMM; and next to the memory floor: the
+//    bytes every update must move (read x, write x and p, write and read the noise: 20 N D bytes) at
+//    the copy bandwidth measured in the same run.
 // Plain C++: the cuda backend's own timing (events, the bare GEMM, the functor run) is in bench/gpu.cu.
 #include <cstring>
+#include <memory>
 #include <random>
 
 #include "common.hpp"
+#include "cpu_gemm.hpp"
 #include "gpu.hpp"
 
 namespace bench {
@@ -61,11 +65,13 @@ int run_speed(const options& o) {
   const diffevo::optimizer probe(probe_cfg);
   const bool gpu = probe.backend() == diffevo::backend_kind::cuda;
   const std::string backend = diffevo::to_string(probe.backend());
+  const bool blas = !gpu && cpu::have_blas();
   std::printf("diffevo-bench speed: backend %s%s; medians of %d repeats after one warm-up%s\n\n", backend.c_str(),
               device_note().c_str(), repeats,
-              gpu ? "" : "; cpu figures (wall time, host threads)");
+              gpu ? "" : ("; cpu figures (wall time, host threads); BLAS: " + cpu::blas_name()).c_str());
   json js;
   js.raw("{\n").key("mode").str("speed").raw(",\n").key("backend").str(backend).raw(",\n");
+  if (!gpu) js.key("blas").str(cpu::blas_name()).raw(",\n");
 
   // Whole 2-D runs.
   diffevo::config c2;
@@ -118,8 +124,12 @@ int run_speed(const options& o) {
   js.key("update").raw("[\n");
 
   // Update step alone.
-  std::printf("| N | D | variant | update (tell) | memory floor (20 N D bytes) | %s\n|---|---|---|---|---|%s\n",
-              gpu ? "bare SGEMM N x N x D | ratio |" : "", gpu ? "---|---|" : "");
+  if (gpu)
+    std::printf("| N | D | variant | update (tell) | memory floor (20 N D bytes) | bare SGEMM N x N x D | ratio |\n"
+                "|---|---|---|---|---|---|---|\n");
+  else
+    std::printf("| N | D | variant | update, fast | update, exact | bare SGEMM N x N x D | fast / SGEMM | exact / SGEMM "
+                "| memory floor (20 N D bytes) |\n|---|---|---|---|---|---|---|---|---|\n");
   const double cpu_budget = 2e10;  // multiply-adds of the x0 product: about 4-10 s per update on 2 cores
   bool first = true;
   for (int n : ns)
@@ -138,24 +148,37 @@ int run_speed(const options& o) {
         c.steps = repeats + 2;
         c.backend = o.backend;
         c.seed = o.seed;
-        std::vector<double> t;
+        // cpu: the default (fast) and exact, one tell of each per repeat, then a bare SGEMM
+        std::vector<double> t, t_exact, t_gemm;
         progress(o, "  N = %d, D = %d, %s: 1 warm-up + %d tells\n", n, d, variant, repeats);
         try {
           diffevo::optimizer opt(c);
+          std::unique_ptr<diffevo::optimizer> exact;
+          if (!gpu) {
+            diffevo::config ce = c;
+            ce.cpu_math = diffevo::cpu_math_kind::exact;
+            exact = std::make_unique<diffevo::optimizer>(ce);
+          }
           std::mt19937 rng(1);
           std::normal_distribution<float> nd(0.0f, 1.0f);
           std::vector<float> f(static_cast<std::size_t>(n));
           for (float& v : f) v = nd(rng);
+          const auto cpu_tell = [&](diffevo::optimizer& one) {
+            one.ask();
+            const double t0 = now_seconds();
+            one.tell(f);
+            return now_seconds() - t0;
+          };
           for (int r = 0; r <= repeats; ++r) {
             double secs = 0;
             if (gpu) {  // CUDA events on the optimizer's stream around tell(): the fitness upload, the
               opt.ask_device();  // summary and its readback, and the whole update, until the device finished
               secs = gpu::time_on_stream(opt.stream(), [&] { opt.tell(f); });
             } else {
-              opt.ask();
-              const double t0 = now_seconds();
-              opt.tell(f);
-              secs = now_seconds() - t0;
+              secs = cpu_tell(opt);
+              const double secs_exact = cpu_tell(*exact);
+              if (r > 0) t_exact.push_back(secs_exact);
+              if (blas && r > 0) t_gemm.push_back(cpu::bare_gemm_seconds(n, d, 1));
             }
             if (r > 0) t.push_back(secs);
             if (secs > 1.0) progress(o, "    tell %d of %d: %.2f s\n", r + 1, repeats + 1, secs);
@@ -164,20 +187,27 @@ int run_speed(const options& o) {
           std::printf("| %d | %d | %s | out of memory: %s |\n", n, d, variant, e.what());
           continue;
         }
-        std::sort(t.begin(), t.end());
+        for (auto* v : {&t, &t_exact, &t_gemm}) std::sort(v->begin(), v->end());
         const double upd = quantile(t, 0.5);
-        double gemm = 0;
+        const double upd_exact = gpu ? 0 : quantile(t_exact, 0.5);
+        double gemm = blas ? quantile(t_gemm, 0.5) : 0;
         if (gpu) gemm = gpu::bare_gemm_seconds(n, d, repeats);
         const double floor_bytes = 20.0 * n * d, floor_s = floor_bytes / bandwidth;
-        if (gpu)
+        if (gpu) {
           std::printf("| %d | %d | %s | %.3f ms | %.3f ms | %.3f ms | %.2f |\n", n, d, variant, 1e3 * upd, 1e3 * floor_s,
                       1e3 * gemm, upd / gemm);
-        else
-          std::printf("| %d | %d | %s | %.3f ms | %.3f ms |\n", n, d, variant, 1e3 * upd, 1e3 * floor_s);
+        } else if (blas) {
+          std::printf("| %d | %d | %s | %.3f ms | %.3f ms | %.3f ms | %.2f | %.2f | %.3f ms |\n", n, d, variant, 1e3 * upd,
+                      1e3 * upd_exact, 1e3 * gemm, upd / gemm, upd_exact / gemm, 1e3 * floor_s);
+        } else {
+          std::printf("| %d | %d | %s | %.3f ms | %.3f ms | no BLAS | | | %.3f ms |\n", n, d, variant, 1e3 * upd,
+                      1e3 * upd_exact, 1e3 * floor_s);
+        }
         std::fflush(stdout);
         js.raw(first ? "  {" : ",\n  {").key("n").num(n).raw(", ").key("d").num(d).raw(", ").key("latent").num(latent);
         js.raw(", ").key("update_seconds").num(upd).raw(", ").key("floor_bytes").num(floor_bytes);
-        if (gpu) js.raw(", ").key("bare_gemm_seconds").num(gemm);
+        if (!gpu) js.raw(", ").key("exact_update_seconds").num(upd_exact);
+        if (gpu || blas) js.raw(", ").key("bare_gemm_seconds").num(gemm);
         js.raw("}");
         first = false;
       }

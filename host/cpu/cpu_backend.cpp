@@ -428,13 +428,14 @@ class cpu_backend final : public backend {
 
   /// x0 of rows [rb, re) by the BLAS (cpu_math = fast), in blocks whose weights take at most
   /// k_blas_weights bytes: the worker threads compute each block's weights (row_weights), then its
-  /// x0 = W X, each worker an SGEMM of its own columns in its own thread (the BLAS's threads would
-  /// compete with the library's for the cores between products).
+  /// x0 = W X, each worker an SGEMM of its own part in its own thread (the BLAS's threads would
+  /// compete with the library's for the cores between products): its own columns when D has at
+  /// least 64 per worker (each worker then packs only its part of X), else its own rows.
   void blas_weights_and_x0(const plan& p, int rb, int re) {
     const int block = std::max(1, std::min(re - rb, static_cast<int>(k_blas_weights / (sizeof(float) * n_))));
     wblock_.resize(static_cast<std::size_t>(block) * n_);
-    const int chunks = std::max(1, std::min(threads_, d_ / 64));  // whole cache lines of columns each
-    const int width = (d_ / chunks + 15) / 16 * 16;
+    const bool by_columns = d_ >= 64 * threads_;
+    const int width = (d_ / threads_ + 15) / 16 * 16;  // by columns: whole cache lines each
     const blas_thread_scope serial(1);
     for (int i0 = rb; i0 < re; i0 += block) {
       const int rows = std::min(block, re - i0);
@@ -447,12 +448,19 @@ class cpu_backend final : public backend {
             row_weights(p, ws, i0 + s0 + r, r, wblock_.data() + static_cast<std::size_t>(s0 + r) * n_);
         }
       });
-      parallel_rows(chunks, threads_, [&](int b, int e) {
-        const int c0 = std::min(d_, b * width), c1 = std::min(d_, e * width);
-        if (c1 > c0)
-          blas_sgemm(rows, c1 - c0, n_, wblock_.data(), n_, x_.data() + c0, d_,
-                     x0_next_.data() + static_cast<std::size_t>(i0) * d_ + c0, d_);
-      });
+      if (by_columns) {
+        parallel_rows(threads_, threads_, [&](int b, int e) {
+          const int c0 = std::min(d_, b * width), c1 = std::min(d_, e * width);
+          if (c1 > c0)
+            blas_sgemm(rows, c1 - c0, n_, wblock_.data(), n_, x_.data() + c0, d_,
+                       x0_next_.data() + static_cast<std::size_t>(i0) * d_ + c0, d_);
+        });
+      } else {
+        parallel_rows(rows, threads_, [&](int b, int e) {
+          blas_sgemm(e - b, d_, n_, wblock_.data() + static_cast<std::size_t>(b) * n_, n_, x_.data(), d_,
+                     x0_next_.data() + static_cast<std::size_t>(i0 + b) * d_, d_);
+        });
+      }
     }
   }
 

@@ -42,6 +42,9 @@ class Refused(unittest.TestCase):
         self.refused(["throughput", "--dimension", "3"], "--dimension applies to speed, not to throughput")
         self.refused(["speed", "--net", "plain"], "--net applies to cartpole, not to speed")
         self.refused(["--raw-obs"], "--raw-obs applies to cartpole, not to paper")
+        self.refused(["speed", "--cpu-math", "exact"],
+                     "--cpu-math applies to paper schedules cartpole throughput niching, not to speed")
+        self.refused(["paper", "--cpu-math", "quick"], "--cpu-math must be auto, exact or fast (got 'quick')")
 
     def test_distributed_values(self):
         self.refused(["distributed", "--workload", "pendulum"], "--workload must be cartpole or synthetic (got 'pendulum')")
