@@ -56,6 +56,7 @@ class cpu_backend final : public backend {
       if (latent_ > 0) {
         e_.resize(draw_count(static_cast<std::size_t>(latent_) * d_));
         q_.resize(static_cast<std::size_t>(n_) * latent_);
+        q_next_.resize(static_cast<std::size_t>(n_) * latent_);
       }
     } catch (const std::bad_alloc&) {
       throw out_of_memory(msg("cpu backend: cannot allocate the population (population = ", n_, ", dimension = ", d_,
@@ -125,7 +126,7 @@ class cpu_backend final : public backend {
             q_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(
                 dot(e_.data() + static_cast<std::size_t>(r) * d_, x_.data() + static_cast<std::size_t>(i) * d_, d_));
       };
-      if (latent_ > 0) own_rows(project_rows);
+      if (latent_ > 0 && !q_current_) own_rows(project_rows);  // (a whole update made them with its step)
     };
     const bool exchange_q = latent_ > 0 && ex != nullptr;
     if (exchange_q) {  // the latent rows first: every row's distances need every row's z
@@ -201,6 +202,11 @@ class cpu_backend final : public backend {
           if (noisy) rng_.fill_range(position + t0, t1 - t0, noise.data(), fast_noise_);
           for (std::size_t t = t0; t < t1; ++t) z_[t] = ddim_update(x_[t], x0_next_[t], noisy ? noise[t - t0] : 0.0f, uc);
           if (!ex && !identity_) to_params(z_.data() + t0, p_.data() + t0, static_cast<std::size_t>(r1 - r0), center_, scale_);
+          if (!ex)  // the next update's latent rows, z = E x of the new rows while they are in cache
+            for (int i = r0; i < r1; ++i)
+              for (int r = 0; r < latent_; ++r)
+                q_next_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(dot(
+                    e_.data() + static_cast<std::size_t>(r) * d_, z_.data() + static_cast<std::size_t>(i) * d_, d_));
         }
       });
     };
@@ -219,6 +225,8 @@ class cpu_backend final : public backend {
     if (noisy) rng_.seek(position + draw_count(nd));
     x0_.swap(x0_next_);
     x_.swap(z_);
+    q_current_ = latent_ > 0 && !ex;
+    if (q_current_) q_.swap(q_next_);
     x0_partial_ = ex != nullptr;  // nothing reads x0 until complete_rows(): it is exchanged only then
     if (ex) refresh_params();     // a whole update made them with the step
   }
@@ -270,6 +278,7 @@ class cpu_backend final : public backend {
   }
 
   void import_state(const state& st) override {
+    q_current_ = false;
     rng_.seek(st.rng_position);
     x0_partial_ = false;
     std::copy(st.x.begin(), st.x.end(), x_.begin());
@@ -572,9 +581,10 @@ class cpu_backend final : public backend {
   host_normal_generator rng_;
   int threads_ = 1;
   bool blas_ = false;  // cpu_math = fast in a build with a BLAS: x0 by SGEMM, the whole Gram matrix by DSYRK
+  bool q_current_ = false;  // q_ is E x of the current x (a whole update computed it with its step)
   bool identity_ = false;  // center 0 and scale 1: the parameters are x (p_ stays empty)
   bool fast_noise_ = false;  // cpu_math = fast: each generation's noise by detail::box_muller (the initial draws stay cuRAND's)
-  std::vector<float> x_, p_, x0_, x0_next_, z_, e_, q_, fitness_, center_, scale_;
+  std::vector<float> x_, p_, x0_, x0_next_, z_, e_, q_, q_next_, fitness_, center_, scale_;
   fitness_summary summary_ = empty_summary();
   std::vector<double> neff_;  // per row, last update
   bool x0_partial_ = false;   // a sharded update left only this process's rows of x0 (complete_rows())
