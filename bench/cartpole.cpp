@@ -9,6 +9,7 @@
 #include <random>
 
 #include "common.hpp"
+#include "cpu_peak.hpp"
 #include "gpu.hpp"
 
 namespace bench {
@@ -155,9 +156,15 @@ int run_throughput(const options& o) {
   std::printf("diffevo-bench throughput: backend %s%s; N = %d distinct controllers, 1 episode, max 500 steps, "
               "median of %d timed calls after one warm-up; steps counted as simulated\n\n",
               backend.c_str(), device_note().c_str(), n, repeats);
-  std::printf("| net | parameters | mean episode length | env-steps / s (%s) | time / call |\n|---|---|---|---|---|\n",
-              backend.c_str());
+  // cpu: the float floor measured now (bench/cpu_peak.hpp): 2 P lane operations per step
+  const double lane_ops = backend == "cpu" ? cpu::float_lane_ops_per_second() : 0.0;
+  if (lane_ops > 0)
+    std::printf("float floor measured in this run: %.3g lane operations / s (multiplies and adds, all threads)\n\n",
+                lane_ops);
+  std::printf("| net | parameters | mean episode length | env-steps / s (%s) | time / call |%s\n|---|---|---|---|---|%s\n",
+              backend.c_str(), lane_ops > 0 ? " floor (2 P per step) | of the floor |" : "", lane_ops > 0 ? "---|---|" : "");
   js.raw("{\n").key("mode").str("throughput").raw(",\n").key("backend").str(backend).raw(",\n").key("population").num(n);
+  if (lane_ops > 0) js.raw(",\n").key("float_lane_ops_per_s").num(lane_ops);
   js.raw(",\n").key("nets").raw("[\n");
   const std::vector<std::vector<int>> nets = {{4, 8, 2}, {4, 128, 128, 2}};
   for (std::size_t c = 0; c < nets.size(); ++c) {
@@ -220,9 +227,15 @@ int run_throughput(const options& o) {
     std::sort(times.begin(), times.end());
     std::sort(rates.begin(), rates.end());
     const double rate = quantile(rates, 0.5), t = quantile(times, 0.5);
-    std::printf("| %s | %d | %.1f | %.3g | %.3f s |\n", c ? "4-128-128-2" : "4-8-2", p,
-                static_cast<double>(steps) / n, rate, t);
+    const double floor_rate = lane_ops / (2.0 * p);
+    if (lane_ops > 0)
+      std::printf("| %s | %d | %.1f | %.3g | %.3f s | %.3g | %.1f %% |\n", c ? "4-128-128-2" : "4-8-2", p,
+                  static_cast<double>(steps) / n, rate, t, floor_rate, 100.0 * rate / floor_rate);
+    else
+      std::printf("| %s | %d | %.1f | %.3g | %.3f s |\n", c ? "4-128-128-2" : "4-8-2", p,
+                  static_cast<double>(steps) / n, rate, t);
     js.raw("  {").key("parameters").num(p).raw(", ").key("env_steps_per_s_median").num(rate).raw(", ");
+    if (lane_ops > 0) js.key("floor_env_steps_per_s").num(floor_rate).raw(", ");
     js.key("seconds_median").num(t).raw(", ").key("mean_episode_length").num(static_cast<double>(steps) / n);
     js.raw(c + 1 < nets.size() ? "},\n" : "}\n");
   }
