@@ -1,5 +1,6 @@
 // Evolve 4-8-2 cart-pole controllers on every rank of an MPI job: each rank simulates its own rows of
-// the population, only the returns move, and the run is the single-process run bit for bit. A
+// the population, only the returns move, and the run is the single-process run bit for bit (the
+// single-process run with cpu_math = exact, which is what automatic means under MPI). A
 // checkpoint is written after every generation; a number G stops after G generations (as a job's time
 // limit would), and "resume" continues from the checkpoint at any rank count.
 //   mpiexec -n 4 ./example_mpi_cartpole [checkpoint-path] [G | resume]
