@@ -5,6 +5,8 @@
 
 #ifdef DIFFEVO_HAVE_BLAS
 #include <cblas.h>
+
+#include <mutex>
 #endif
 
 namespace diffevo {
@@ -14,15 +16,29 @@ bool cpu_blas_available() noexcept { return detail::have_blas(); }
 namespace diffevo::detail {
 
 #ifdef DIFFEVO_HAVE_BLAS
-blas_thread_scope::blas_thread_scope(int threads) : saved_(openblas_get_num_threads()) {
-  if (threads != saved_) openblas_set_num_threads(threads);
+namespace {
+std::mutex g_scope_mutex;
+int g_scopes = 0, g_saved_threads = 0;  // under g_scope_mutex
+}  // namespace
+
+blas_serial_scope::blas_serial_scope() {
+  const std::lock_guard<std::mutex> lock(g_scope_mutex);
+  if (g_scopes++ == 0) {
+    g_saved_threads = openblas_get_num_threads();
+    if (g_saved_threads != 1) openblas_set_num_threads(1);
+  }
 }
 
-blas_thread_scope::~blas_thread_scope() {
-  if (openblas_get_num_threads() != saved_) openblas_set_num_threads(saved_);
+blas_serial_scope::~blas_serial_scope() {
+  const std::lock_guard<std::mutex> lock(g_scope_mutex);
+  if (--g_scopes == 0 && g_saved_threads != 1) openblas_set_num_threads(g_saved_threads);
 }
 
 bool have_blas() noexcept { return true; }
+
+int blas_threads() noexcept { return openblas_get_num_threads(); }
+
+void set_blas_threads(int threads) noexcept { openblas_set_num_threads(threads); }
 
 std::string blas_name() { return openblas_get_config(); }
 
@@ -42,11 +58,15 @@ void blas_dsyrk_upper(int n, int k, const double* a, long lda, double beta, doub
               static_cast<blasint>(ldc));
 }
 #else
-blas_thread_scope::blas_thread_scope(int) {}
+blas_serial_scope::blas_serial_scope() = default;
 
-blas_thread_scope::~blas_thread_scope() = default;
+blas_serial_scope::~blas_serial_scope() = default;
 
 bool have_blas() noexcept { return false; }
+
+int blas_threads() noexcept { return 0; }
+
+void set_blas_threads(int) noexcept {}
 
 std::string blas_name() { return "none"; }
 

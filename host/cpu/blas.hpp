@@ -12,19 +12,23 @@ bool have_blas() noexcept;
 /// The BLAS in use, as its library reports itself ("OpenBLAS 0.3.21 ..."), or "none".
 std::string blas_name();
 
-/// While it lives, the BLAS runs each call on `threads` threads of its own (1: in the calling thread,
-/// so that several of the library's workers can call it at once); then the BLAS's own setting is
-/// restored. Make one at a time, from one thread, around calls that do not overlap another scope.
-class blas_thread_scope {
+/// While any of these lives, the BLAS runs each call in the calling thread (no threads of its own),
+/// so that several of the library's workers can call it at once; when the last one ends, the BLAS's
+/// own thread setting is restored. Safe from any thread: scopes of concurrent optimizers share one
+/// count, so the user's setting is saved once and restored once.
+class blas_serial_scope {
  public:
-  explicit blas_thread_scope(int threads);
-  ~blas_thread_scope();
-  blas_thread_scope(const blas_thread_scope&) = delete;
-  blas_thread_scope& operator=(const blas_thread_scope&) = delete;
-
- private:
-  int saved_ = 0;
+  blas_serial_scope();
+  ~blas_serial_scope();
+  blas_serial_scope(const blas_serial_scope&) = delete;
+  blas_serial_scope& operator=(const blas_serial_scope&) = delete;
 };
+
+/// The BLAS's own thread setting (OpenBLAS's openblas_get_num_threads), 0 without a BLAS.
+int blas_threads() noexcept;
+
+/// Sets the BLAS's own thread setting; nothing without a BLAS. For tests.
+void set_blas_threads(int threads) noexcept;
 
 /// c = a b, float, row-major: a is m x k (row stride lda), b is k x n (ldb), c is m x n (ldc).
 void blas_sgemm(int m, int n, int k, const float* a, long lda, const float* b, long ldb, float* c, long ldc);

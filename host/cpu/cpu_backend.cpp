@@ -403,7 +403,7 @@ class cpu_backend final : public backend {
     for (int t = 0; t < bands; ++t)  // rows [0, r) hold r N - r^2 / 2 of the N^2 / 2 entries
       edge[static_cast<std::size_t>(t)] =
           static_cast<int>(std::lround(n_ * (1.0 - std::sqrt(1.0 - static_cast<double>(t) / bands))));
-    const blas_thread_scope serial(1);
+    const blas_serial_scope serial;
     for (int c0 = 0; c0 < p.k; c0 += kc) {
       const int w = std::min(kc, p.k - c0);
       parallel_rows(n_, threads_, [&](int b, int e) {
@@ -445,7 +445,7 @@ class cpu_backend final : public backend {
     wblock_.resize(static_cast<std::size_t>(block) * n_);
     const bool by_columns = d_ >= 64 * threads_;
     const int width = (d_ / threads_ + 15) / 16 * 16;  // by columns: whole cache lines each
-    const blas_thread_scope serial(1);
+    const blas_serial_scope serial;
     for (int i0 = rb; i0 < re; i0 += block) {
       const int rows = std::min(block, re - i0);
       parallel_rows(rows, threads_, [&](int b, int e) {

@@ -4,9 +4,11 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
+#include "host/cpu/blas.hpp"
 #include "tests/helpers/reference.hpp"
 #include "tests/helpers/tolerance.hpp"
 
@@ -133,6 +135,32 @@ TEST(CpuBackend, FastAndExactMathDifferOnlyByRounding) {
     EXPECT_LT(worst, 1e-5) << "latent " << latent;
     EXPECT_GT(differ, 0) << "latent " << latent << ": fast computed exactly as exact";
   }
+}
+
+// fast runs the BLAS in the library's own workers with the BLAS's threads off, and gives the process's
+// setting back afterwards: also when two optimizers tell at once from two threads.
+TEST(CpuBackend, FastMathLeavesTheBlasThreadSettingAsItFoundIt) {
+  if (!diffevo::detail::have_blas()) GTEST_SKIP() << "built without a BLAS";
+  const int was = diffevo::detail::blas_threads();
+  diffevo::detail::set_blas_threads(2);
+  auto run = [] {
+    config c = small_cfg();
+    c.dimension = 70;  // plain D > 32: the Gram product and the x0 product by the BLAS
+    c.cpu_math = cpu_math_kind::fast;
+    optimizer o(c);
+    std::vector<float> f(static_cast<std::size_t>(c.population));
+    while (!o.done()) {
+      const population_view p = o.ask();
+      for (int i = 0; i < p.rows; ++i) f[static_cast<std::size_t>(i)] = -std::fabs(p.row(i)[1]);
+      o.tell(f);
+    }
+  };
+  std::thread a(run), b(run);
+  a.join();
+  b.join();
+  run();
+  EXPECT_EQ(diffevo::detail::blas_threads(), 2);
+  diffevo::detail::set_blas_threads(was);
 }
 
 TEST(CpuBackend, EtaZeroIsDeterministicGivenTheInitialPopulation) {
