@@ -199,7 +199,8 @@ class open_ended final : public strategy {
   /// cycles, restarts, archive, refinement and stopping. max_seconds goes on from the saved wall time.
   /// @param path The file.
   /// @param expect If given, the config the file must hold (every field but run.backend, always the
-  ///        saved one, and run.cpu_threads, taken from `expect`: the thread count never changes the bits).
+  ///        saved one, and run.cpu_threads and run.cpu_math, taken from `expect`). The replay is bit for
+  ///        bit when run.cpu_math is the one the run used (without `expect`: automatic).
   /// @throws checkpoint_error for a missing, truncated, corrupted or other-kind file, or a log that
   ///         does not replay; invalid_argument naming the first field that differs from `expect`;
   ///         device_unavailable when the run used the cuda backend and no device is usable.

@@ -280,7 +280,8 @@ class optimizer final : public strategy {
   /// backend. The loaded optimizer is at the saved generation, waiting for an ask().
   /// @param path The file to read.
   /// @param expect If given, the config the checkpoint must hold (population, dimension, steps, ...);
-  ///        it also supplies backend and cpu_threads (default: automatic, all threads).
+  ///        it also supplies backend, cpu_threads and cpu_math (default: automatic, all threads,
+  ///        automatic); checkpoints do not record these.
   /// @return The resumed optimizer.
   /// @throws checkpoint_error for a missing, truncated, corrupted or other-version file, a file whose
   ///         contents do not form a valid run, or a path that is not a regular file (a directory, a
