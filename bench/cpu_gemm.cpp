@@ -13,8 +13,6 @@
 namespace bench::cpu {
 
 #ifdef DIFFEVO_BENCH_BLAS
-bool have_blas() { return true; }
-
 std::string blas_name() { return openblas_get_config(); }
 
 double bare_gemm_seconds(int n, int d, int repeats) {
@@ -34,8 +32,6 @@ double bare_gemm_seconds(int n, int d, int repeats) {
   return quantile(t, 0.5);
 }
 #else
-bool have_blas() { return false; }
-
 std::string blas_name() { return "none"; }
 
 double bare_gemm_seconds(int, int, int) { return 0; }

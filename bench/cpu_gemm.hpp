@@ -1,12 +1,10 @@
 #pragma once
 // The cpu side's reference product for the speed mode: a bare SGEMM of the x0 shape by the BLAS the
-// library was built with (bench/cpu_gemm.cpp, OpenBLAS), on the BLAS's own threads.
+// library was built with (bench/cpu_gemm.cpp, OpenBLAS), on the BLAS's own threads; the bench links it
+// exactly when the library does (diffevo::cpu_blas_available()).
 #include <string>
 
 namespace bench::cpu {
-
-/// Whether a BLAS is linked (DIFFEVO_CPU_BLAS): without one, bare_gemm_seconds returns 0.
-bool have_blas();
 
 /// "OpenBLAS 0.3.21 ..." as the BLAS reports itself, or "none".
 std::string blas_name();

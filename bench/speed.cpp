@@ -65,7 +65,7 @@ int run_speed(const options& o) {
   const diffevo::optimizer probe(probe_cfg);
   const bool gpu = probe.backend() == diffevo::backend_kind::cuda;
   const std::string backend = diffevo::to_string(probe.backend());
-  const bool blas = !gpu && cpu::have_blas();
+  const bool blas = !gpu && diffevo::cpu_blas_available();
   std::printf("diffevo-bench speed: backend %s%s; medians of %d repeats after one warm-up%s\n\n", backend.c_str(),
               device_note().c_str(), repeats,
               gpu ? "" : ("; cpu figures (wall time, host threads); BLAS: " + cpu::blas_name()).c_str());

@@ -121,10 +121,7 @@ class cpu_backend final : public backend {
       for (int j = 0; j < n_; ++j) p.log_g[j] = final_log_density(fitness_[j], density_, summary_);
       // z = E x, recomputed every generation (docs/algorithm.md §5); sharded: own rows, exchanged
       const auto project_rows = [&](int b, int e) {
-        for (int i = b; i < e; ++i)
-          for (int r = 0; r < latent_; ++r)
-            q_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(
-                dot(e_.data() + static_cast<std::size_t>(r) * d_, x_.data() + static_cast<std::size_t>(i) * d_, d_));
+        for (int i = b; i < e; ++i) project_row(x_.data(), i, q_.data());
       };
       if (latent_ > 0 && !q_current_) own_rows(project_rows);  // (a whole update made them with its step)
     };
@@ -194,8 +191,8 @@ class cpu_backend final : public backend {
       // position + t of the draw: each Philox block is a function of its index, so any split draws the
       // same numbers, and a shard draws only its rows'), the new x, and (whole updates) its parameters.
       own_rows([&](int b, int e) {
-        std::vector<float> noise(noisy ? static_cast<std::size_t>(std::max(1, k_step_chunk / d_)) * d_ : 0);
         const int chunk_rows = std::max(1, k_step_chunk / d_);
+        std::vector<float> noise(noisy ? static_cast<std::size_t>(chunk_rows) * d_ : 0);
         for (int r0 = b; r0 < e; r0 += chunk_rows) {
           const int r1 = std::min(e, r0 + chunk_rows);
           const std::size_t t0 = static_cast<std::size_t>(r0) * d_, t1 = static_cast<std::size_t>(r1) * d_;
@@ -203,10 +200,7 @@ class cpu_backend final : public backend {
           for (std::size_t t = t0; t < t1; ++t) z_[t] = ddim_update(x_[t], x0_next_[t], noisy ? noise[t - t0] : 0.0f, uc);
           if (!ex && !identity_) to_params(z_.data() + t0, p_.data() + t0, static_cast<std::size_t>(r1 - r0), center_, scale_);
           if (!ex)  // the next update's latent rows, z = E x of the new rows while they are in cache
-            for (int i = r0; i < r1; ++i)
-              for (int r = 0; r < latent_; ++r)
-                q_next_[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(dot(
-                    e_.data() + static_cast<std::size_t>(r) * d_, z_.data() + static_cast<std::size_t>(i) * d_, d_));
+            for (int i = r0; i < r1; ++i) project_row(z_.data(), i, q_next_.data());
         }
       });
     };
@@ -556,6 +550,13 @@ class cpu_backend final : public backend {
     if (x0_partial_)
       throw logic_error(msg(call, ": x0 of a sharded update is still split between the processes (the MPI "
                                   "component completes it first)"));
+  }
+
+  /// Row i of the latent coordinates, q[i] = E x[i] (docs/algorithm.md §5), x and q N x D and N x d.
+  void project_row(const float* x, int i, float* q) const {
+    for (int r = 0; r < latent_; ++r)
+      q[static_cast<std::size_t>(i) * latent_ + r] = static_cast<float>(
+          dot(e_.data() + static_cast<std::size_t>(r) * d_, x + static_cast<std::size_t>(i) * d_, d_));
   }
 
   /// The parameters p = center + scale x: x itself when the map is the identity.
