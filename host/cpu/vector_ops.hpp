@@ -79,15 +79,15 @@ void philox4x32_10(std::uint32_t c0, std::uint32_t c1, std::uint32_t z0, std::ui
                    int count, std::uint32_t* __restrict out);
 
 /// Box-Muller on `pairs` pairs of Philox words with cuRAND's float constants (as host/cpu/rng.cpp),
-/// but its log, sin and cos are the library's own (log_float, sincos_float: float64 inside, rounded
-/// once), so the loop vectorizes and the bits depend on nothing outside the library: pair p gives
+/// but its log, sin and cos are the library's own (log_float, sincos_float: float arithmetic, within
+/// one ulp), so the loop vectorizes and the bits depend on nothing outside the library: pair p gives
 /// out[2p] = sin(v) s and out[2p + 1] = cos(v) s with s = sqrt(-2 log u). config::cpu_math = fast.
 void box_muller(const std::uint32_t* __restrict words, int pairs, float* __restrict out);
 
-/// log(u) for a float u > 0, computed in float64 and rounded once (the tests compare it with long double).
+/// log(u) for a float u > 0 in float arithmetic, within one ulp (the tests compare it with long double).
 float log_float(float u);
 
-/// sin(v) and cos(v) for 0 <= v <= 8, computed in float64 and rounded once.
+/// sin(v) and cos(v) for 0 <= v <= 8 in float arithmetic, each within one ulp.
 void sincos_float(float v, float* s, float* c);
 
 /// out[j] = float(w[j] * scale) for j < n.

@@ -395,10 +395,12 @@ bool identical(const std::vector<float>& a, const std::vector<float>& b) {
 }
 }  // namespace
 
-// cpu_math = fast's noise: log and sin/cos computed in float64 and rounded once, so nearly every value is
-// the correctly rounded one and none is off by more than one ulp; checked on fresh random inputs over
-// the whole range Box-Muller gives them (u in (0, 1], v in (0, 2 pi)) and on the edges.
-TEST(VectorOps, FastNoiseLogAndSinCosAreWithinOneUlpAndAlmostAlwaysCorrectlyRounded) {
+// cpu_math = fast's noise: log and sin/cos in float arithmetic, none off by more than one ulp; checked
+// on fresh random inputs over the whole range Box-Muller gives them (u in (0, 1], v in (0, 2 pi)), and
+// on every float of the windows where such functions lose accuracy: u just below 1 and around the
+// reduction's switch at sqrt(1/2), v around each multiple of pi / 2 (where r is small and its rounding
+// would dominate without the two-sum).
+TEST(VectorOps, FastNoiseLogAndSinCosAreWithinOneUlp) {
   std::mt19937_64 rng(std::random_device{}());
   for_each_isa([&] {
     auto ulp_off = [](float got, long double exact) {  // in float ulps of the exact value
@@ -420,6 +422,15 @@ TEST(VectorOps, FastNoiseLogAndSinCosAreWithinOneUlpAndAlmostAlwaysCorrectlyRoun
       us.push_back(static_cast<float>(static_cast<std::uint32_t>(rng())) * 2.3283064e-10f + 1.1641532e-10f);
       vs.push_back(static_cast<float>(static_cast<std::uint32_t>(rng())) * 1.4629181e-09f + 7.3145904e-10f);
     }
+    auto window = [](std::vector<float>& to, float center, int below, int above) {
+      float x = center;
+      for (int i = 0; i < below; ++i) to.push_back(x = std::nextafter(x, 0.0f));
+      x = center;
+      for (int i = 0; i <= above; ++i, x = std::nextafter(x, INFINITY)) to.push_back(x);
+    };
+    window(us, 1.0f, 1 << 16, 0);
+    window(us, 0.70710677f, 1 << 12, 1 << 12);
+    for (int n = 1; n <= 4; ++n) window(vs, static_cast<float>(n * 1.5707963267948966), 1 << 12, 1 << 12);
     for (float u : us)
       if (u != 1.0f) check(log_float(u), std::log(static_cast<long double>(u)));
     EXPECT_EQ(log_float(1.0f), 0.0f);
@@ -430,7 +441,8 @@ TEST(VectorOps, FastNoiseLogAndSinCosAreWithinOneUlpAndAlmostAlwaysCorrectlyRoun
       check(c, std::cos(static_cast<long double>(v)));
     }
     EXPECT_LE(worst, 1.0);
-    EXPECT_LE(not_nearest, count / 10000) << "of " << count;
+    // most are the nearest float (about 96 % measured): an error of a systematic kind would show here
+    EXPECT_LE(not_nearest, count / 10) << "of " << count;
   });
 }
 
