@@ -210,17 +210,10 @@ class cuda_backend final : public backend {
   // [first, last) of x0 and of the new x from the whole x, drawing only those rows' noise (the Philox
   // stream is a function of the position), then the rows go through host memory to the other
   // processes. Everything that can fail on one process is agreed on before each exchange and before
-  // the commit. The fused path (D <= 8) is one kernel over every row: there it runs whole on every
-  // process, which gives the same bits with nothing to exchange (and, as a replicated update, a
-  // failure on one process only leaves the processes apart: the MPI layer's state_drift).
+  // the commit. The fused path (D <= 8) runs its kernel over this process's rows only.
   void update_rows(const ddim_coefficients& c, row_exchange& ex) override {
     std::optional<device_scope> on;
     const std::exception_ptr failed = enter_device(on);  // agreed on with the rows' work
-    if (fused_) {
-      if (failed) std::rethrow_exception(failed);
-      step(c, nullptr);
-      return;
-    }
     rewinding_on_throw([&] { sharded_step(c, ex, failed); });
   }
 
@@ -492,9 +485,10 @@ class cuda_backend final : public backend {
         // Its padding past N x D becomes x's after the swap: defined, as x's own is.
         DIFFEVO_CUDA_TRY(cudaMemsetAsync(x_next_.data(), 0, sizeof(float) * draw_count(nd), stream_));
       }
+      if (fused_ && x0_next_.size() < nd) x0_next_ = device_buffer<float>(nd);  // (whole updates write x0_)
       int k = d_;
       const float* q = distance_coordinates(k);  // every row's (each row's distances need them all)
-      x0_rows(q, k, c, rb, re);
+      if (!fused_) x0_rows(q, k, c, rb, re);
       const std::size_t b = static_cast<std::size_t>(rb) * d_, e = static_cast<std::size_t>(re) * d_;
       if (noisy && re > rb) {  // the draw's elements [b, e), from a 4-aligned start
         const std::size_t lo = b & ~std::size_t(3), hi = draw_count(e);
@@ -502,7 +496,11 @@ class cuda_backend final : public backend {
         DIFFEVO_CURAND_TRY(curandGenerateNormal(rng_, p_.data() + lo, hi - lo, 0.0f, 1.0f));
       }
       if (noisy) DIFFEVO_CURAND_TRY(curandSetGeneratorOffset(rng_, rng_position_ + draw_count(nd)));
-      if (re > rb) {  // the new rows in x_next_ (x stays as it was until the exchange succeeded)
+      if (fused_) {  // the rows' x0, new x and effective neighbours in one kernel, the noise read from p
+        fused_update(q, k, x_.data(), n_, d_, log_g_.data(), c.a_t, update_of(c), noisy ? p_.data() : nullptr,
+                     center_.data(), scale_.data(), x_next_.data(), x0_next_.data(), p_.data(), neff_.data(), nullptr,
+                     stream_, rb, re - rb);
+      } else if (re > rb) {  // the new rows in x_next_ (x stays as it was until the exchange succeeded)
         DIFFEVO_CUDA_TRY(cudaMemcpyAsync(x_next_.data() + b, x_.data() + b, sizeof(float) * (e - b),
                                          cudaMemcpyDeviceToDevice, stream_));
         ddim_update_and_params(x_next_.data() + b, x0_next_.data() + b, noisy ? p_.data() + b : nullptr,

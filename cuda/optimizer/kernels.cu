@@ -164,15 +164,17 @@ __global__ void __launch_bounds__(k_block) softmax_weights_kernel(const float* q
       w + static_cast<size_t>(blockIdx.x) * n, sh, neff + r0 + blockIdx.x);
 }
 
-// One block per row i: pass 1 the row's maximum log-weight, pass 2 the float64 sums of e_j = exp(v_j - max),
-// e_j^2 and e_j x_j (the weights never leave registers), then thread c < dim finishes column c.
+// One block per row i = r0 + block: pass 1 the row's maximum log-weight, pass 2 the float64 sums of
+// e_j = exp(v_j - max), e_j^2 and e_j x_j (the weights never leave registers), then thread c < dim
+// finishes column c.
 __global__ void __launch_bounds__(k_block) fused_update_kernel(const float* q, int k, const float* x, int n, int dim, const float* log_g, float s,
                                     double sd, double inv2, update_coefficients co, const float* z,
                                     const float* center, const float* scale, float* x_next, float* x0, float* p,
-                                    float* neff, const run_record* rec) {
+                                    float* neff, const run_record* rec, int r0) {
   constexpr int K = k_fused_max_dim + 2;  // sum e, sum e^2, sum e x_j[c]
   __shared__ double sh[K * k_warps];
-  const size_t row = static_cast<size_t>(blockIdx.x) * dim;
+  const int i = r0 + static_cast<int>(blockIdx.x);
+  const size_t row = static_cast<size_t>(i) * dim;
   const float* xi = x + row;
   if (rec && rec->halted) {
     for (int c = threadIdx.x; c < dim; c += k_block) {
@@ -181,7 +183,7 @@ __global__ void __launch_bounds__(k_block) fused_update_kernel(const float* q, i
     }
     return;
   }
-  const float* qi = q + static_cast<size_t>(blockIdx.x) * k;
+  const float* qi = q + static_cast<size_t>(i) * k;
   auto v = [&](int j) { return row_log_weight(qi, q + static_cast<size_t>(j) * k, k, s, sd, log_g[j], inv2); };
   double m = -INFINITY;
   for (int j = threadIdx.x; j < n; j += k_block) m = fmax(m, v(j));
@@ -197,7 +199,7 @@ __global__ void __launch_bounds__(k_block) fused_update_kernel(const float* q, i
       if (c < dim) acc[2 + c] += e * xj[c];
   }
   block_sums(acc, sh);
-  if (threadIdx.x == 0) neff[blockIdx.x] = static_cast<float>(acc[0] * acc[0] / acc[1]);
+  if (threadIdx.x == 0) neff[i] = static_cast<float>(acc[0] * acc[0] / acc[1]);
   const int c = threadIdx.x;
   if (c < dim) {
     // Register arrays need constant indices: pick column c's sum by an unrolled select.
@@ -274,13 +276,17 @@ void summarize_fitness(const float* d_fitness, int n, density_params p, fitness_
 void fused_update(const float* d_q, int k, const float* d_x, int n, int dim, const float* d_log_g, double a_t,
                   update_coefficients c, const float* d_z, const float* d_center, const float* d_scale,
                   float* d_x_next, float* d_x0, float* d_p, float* d_neff, const run_record* d_rec,
-                  cudaStream_t stream) {
+                  cudaStream_t stream, int r0, int rows) {
   if (dim > k_fused_max_dim)
     throw logic_error(msg("fused_update: dimension ", dim, " exceeds k_fused_max_dim = ", k_fused_max_dim));
+  if (rows < 0) rows = n - r0;
+  if (r0 < 0 || r0 + rows > n)
+    throw logic_error(msg("fused_update: rows [", r0, ", ", r0 + rows, ") are not within the population of ", n));
+  if (rows == 0) return;
   const double sd = sqrt(a_t);
-  fused_update_kernel<<<n, k_block, 0, stream>>>(d_q, k, d_x, n, dim, d_log_g, static_cast<float>(sd), sd,
-                                                 1.0 / (2.0 * (1.0 - a_t)), c, d_z, d_center, d_scale, d_x_next,
-                                                 d_x0, d_p, d_neff, d_rec);
+  fused_update_kernel<<<rows, k_block, 0, stream>>>(d_q, k, d_x, n, dim, d_log_g, static_cast<float>(sd), sd,
+                                                    1.0 / (2.0 * (1.0 - a_t)), c, d_z, d_center, d_scale, d_x_next,
+                                                    d_x0, d_p, d_neff, d_rec, r0);
   DIFFEVO_CHECK_LAUNCH();
 }
 

@@ -53,11 +53,12 @@ void summarize_fitness(const float* d_fitness, int n, density_params p, fitness_
 /// coordinates q (n x k), x0_i = sum_j w_ij x_j (float64 sums), the DDIM step into d_x_next (d_z may be
 /// null: no noise; it may alias d_p), p_i = center + scale * x_i', and d_neff[i]. d_x is only read. If
 /// d_rec is halted: x_next = x and p = center + scale * x (undoing the noise draw in p); x0 and neff
-/// are left as they were.
+/// are left as they were. Only rows [r0, r0 + rows) are computed and written (a sharded update's
+/// rows; every row by default), each the same whatever the range.
 void fused_update(const float* d_q, int k, const float* d_x, int n, int dim, const float* d_log_g, double a_t,
                   update_coefficients c, const float* d_z, const float* d_center, const float* d_scale,
                   float* d_x_next, float* d_x0, float* d_p, float* d_neff, const run_record* d_rec,
-                  cudaStream_t stream);
+                  cudaStream_t stream, int r0 = 0, int rows = -1);
 
 /// Rows [r0, r0 + rows) of softmax_j(log w_ij) into d_w (rows x n, row-major); q is n x k.
 /// d_neff[r0 + r] = 1 / sum_j w_ij^2 (the row's effective number of neighbours).

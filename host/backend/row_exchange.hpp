@@ -42,7 +42,7 @@ class row_exchange {
 };
 
 /// Attaches `ex` to `opt`: its later tells compute only ex's rows and exchange the new x (the cuda
-/// backend through host memory; its fused D <= 8 update stays whole); x0 is exchanged only by
+/// backend through host memory, its fused D <= 8 kernel too); x0 is exchanged only by
 /// complete_rows(). A null `ex` detaches it (the whole update again).
 void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex);
 

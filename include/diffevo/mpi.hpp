@@ -40,8 +40,7 @@ enum class update_mode {
   sharded,     ///< each rank computes its own rows, then the rows are all-gathered (moves N D floats,
                ///< N d latent floats and N doubles a generation; x0's N D floats only when x0() or
                ///< save() asks). The cuda backend exchanges through host memory (a device-to-host and
-               ///< a host-to-device copy of the rows); its fused D <= 8 update stays whole on every rank
-               ///< (replicated: a device failure there on one rank only ends in state_drift)
+               ///< a host-to-device copy of the rows), the fused D <= 8 kernel included
 };
 
 /// The smallest population for which update_mode::automatic shards the update (bench/NOTES.md

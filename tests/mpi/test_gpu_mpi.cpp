@@ -88,12 +88,14 @@ TEST(GpuMpi, DeviceFitnessAcrossRanksEqualsTheSingleProcessCudaRun) {
 
 TEST(GpuMpi, AShardedCudaUpdateEqualsTheSingleProcessCudaRunForEveryPath) {
   SKIP_WITHOUT_DEVICE();
-  // Float distances (D = 12 plain), the float64 Gram path (D = 40 plain), latent, and
-  // the fused D <= 8 update (which runs whole on every rank); N not divisible by the rank count.
+  // Float distances (D = 12 plain), the float64 Gram path (D = 40 plain), latent, and the fused
+  // D <= 8 kernel over each rank's rows (plain and latent); N not divisible by the rank count, and
+  // N = 2 (at 3 ranks, one rank has no rows).
   struct shape {
     int n, d, latent;
   };
-  for (const shape& sh : {shape{37, 12, 0}, shape{37, 40, 0}, shape{37, 40, 3}, shape{37, 4, 0}}) {
+  for (const shape& sh : {shape{37, 12, 0}, shape{37, 40, 0}, shape{37, 40, 3}, shape{37, 4, 0}, shape{37, 6, 2},
+                          shape{2, 3, 0}}) {
     SCOPED_TRACE(testing::Message() << "D = " << sh.d << ", latent " << sh.latent);
     diffevo::test::expect_sharded_matches_twin(cuda_config(sh.n, sh.d, sh.latent), row_fitness);
   }
@@ -108,8 +110,7 @@ namespace {
 // rank throws at that generation, the population is unchanged everywhere, and telling again gives the
 // single-process run's bits. (A device fault stays on its rank: the agreement before the exchange
 // turns it into every rank's exception.)
-TEST(GpuMpiFaults, EachFailingCallOfAShardedTellOnOneRankThrowsOnEveryRankAndTheRetryGivesTheSameBits) {
-  const diffevo::config c = cuda_config(29, 40, 3);
+void expect_each_failing_call_agreed(const diffevo::config& c) {
   diffevo::mpi::options o;
   o.update = diffevo::mpi::update_mode::sharded;
   int size = 1;
@@ -153,6 +154,13 @@ TEST(GpuMpiFaults, EachFailingCallOfAShardedTellOnOneRankThrowsOnEveryRankAndThe
     EXPECT_EQ(std::memcmp(a.data, m.data, a.size() * sizeof(float)), 0) << "call " << k;
   }
   EXPECT_GT(k, 5);
+}
+
+TEST(GpuMpiFaults, EachFailingCallOfAShardedTellOnOneRankThrowsOnEveryRankAndTheRetryGivesTheSameBits) {
+  for (const diffevo::config& c : {cuda_config(29, 40, 3), cuda_config(29, 3, 0)}) {  // cuBLAS rows; fused rows
+    SCOPED_TRACE(testing::Message() << "D = " << c.dimension);
+    expect_each_failing_call_agreed(c);
+  }
 }
 #endif
 
