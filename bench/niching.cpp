@@ -55,9 +55,10 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   for (int j = 0; j < in.dimension; ++j) half = std::min(half, 0.5 * (hi[j] - lo[j]));
   c.derate_radius = 0.1 * half;
   c.restart_scale = 0.3;  // local restarts: each restart after the first around a random point of the box
-  // from 5-D up, seeds on local optima eat the budget: abandon one that stopped climbing 100 below the
-  // best (in 2-D and 3-D every seed can be refined to the end, and a Weierstrass cusp climbs slowly)
-  if (in.dimension >= 5) c.refine_abandon = 100;
+  // seeds on local optima eat the budget: abandon one that stopped climbing 100 below the best, unless
+  // its last local cycle gained a tenth of what it lacks (a Weierstrass cusp climbs slowly but steadily)
+  c.refine_abandon = 100;
+  c.refine_abandon_gain = 0.1;
   c.max_evaluations = in.max_evaluations;
   return c;
 }

@@ -86,7 +86,8 @@ std::vector<unsigned char> seal(const char (&magic)[8], const std::vector<unsign
 }
 
 unsealed unseal(const unsigned char* data, std::size_t size, const char (&magic)[8], const char* what,
-                const std::string& path, std::uint32_t version_read) {
+                const std::string& path, std::uint32_t version_read, std::uint32_t version_oldest) {
+  if (version_oldest == 0) version_oldest = version_read;
   if (size < k_header || std::memcmp(data, magic, sizeof magic) != 0) {
     const char* other = size >= k_header && std::memcmp(data, k_magic, sizeof k_magic) == 0
                             ? "; it is an optimizer checkpoint (optimizer::load reads it)"
@@ -100,9 +101,12 @@ unsealed unseal(const unsigned char* data, std::size_t size, const char (&magic)
   }
   byte_reader head(data + 8, k_header - 8, path);
   const auto version = head.get<std::uint32_t>("version");
-  if (version != version_read)
-    throw checkpoint_error(msg("checkpoint ", path, ": format version ", version, " but this library reads version ",
-                               version_read, " of a ", what));
+  if (version < version_oldest || version > version_read)
+    throw checkpoint_error(version_oldest == version_read
+                               ? msg("checkpoint ", path, ": format version ", version, " but this library reads version ",
+                                     version_read, " of a ", what)
+                               : msg("checkpoint ", path, ": format version ", version, " but this library reads versions ",
+                                     version_oldest, " to ", version_read, " of a ", what));
   const auto flags = head.get<std::uint32_t>("flags");
   if (flags != 0)
     throw checkpoint_error(msg("checkpoint ", path, ": unknown header flags ", flags, " (version ", version_read,
@@ -116,7 +120,7 @@ unsealed unseal(const unsigned char* data, std::size_t size, const char (&magic)
   std::memcpy(&stored, data + k_header + payload, 4);
   if (crc32(data + k_header, static_cast<std::size_t>(payload)) != stored)
     throw checkpoint_error(msg("checkpoint ", path, ": checksum mismatch (corrupted)"));
-  return unsealed{data + k_header, static_cast<std::size_t>(payload)};
+  return unsealed{data + k_header, static_cast<std::size_t>(payload), version};
 }
 
 std::string first_difference(const config& a, const config& b) {

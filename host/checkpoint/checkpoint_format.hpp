@@ -77,21 +77,26 @@ class byte_reader {
 
 /// The container every checkpoint shares: magic, version, flags, payload size, payload, CRC-32. The
 /// optimizer's magic is "DIFFEVO\x1a", the baselines' "DIFFEVOB" (both version 1), an open-ended run's
-/// "DIFFEVOO" (version 2: its config gained fields; version 1 files are refused, naming both).
+/// "DIFFEVOO" (version 3: its config gained refine_abandon_gain; version 2 files are read with it 0,
+/// version 1 files are refused, naming the versions read).
 extern const char k_baseline_magic[8];
 extern const char k_open_ended_magic[8];  ///< "DIFFEVOO": host/open_ended/checkpoint.cpp
 constexpr std::uint32_t k_container_version = 1;  ///< the optimizer's and the baselines'
-constexpr std::uint32_t k_open_ended_version = 2;
+constexpr std::uint32_t k_open_ended_version = 3;
+constexpr std::uint32_t k_open_ended_oldest = 2;  ///< the oldest open-ended version still read
 std::vector<unsigned char> seal(const char (&magic)[8], const std::vector<unsigned char>& payload,
                                 std::uint32_t version = k_container_version);
 struct unsealed {
   const unsigned char* data;
   std::size_t size;
+  std::uint32_t version;  ///< the file's, in [version_oldest, version_read]
 };
 /// Checks the container (magic, version, flags, size, checksum) and returns its payload; throws
-/// checkpoint_error "checkpoint <path>: not a <what> ..." or naming the problem.
+/// checkpoint_error "checkpoint <path>: not a <what> ..." or naming the problem. Versions from
+/// version_oldest (0: version_read alone) to version_read are accepted.
 unsealed unseal(const unsigned char* data, std::size_t size, const char (&magic)[8], const char* what,
-                const std::string& path, std::uint32_t version_read = k_container_version);
+                const std::string& path, std::uint32_t version_read = k_container_version,
+                std::uint32_t version_oldest = 0);
 
 /// The algorithm fields of a config (not backend or cpu_threads), in the optimizer checkpoint's order.
 void write_config(byte_writer& w, const config& c);

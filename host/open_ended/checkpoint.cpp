@@ -7,8 +7,9 @@
 // and no state field can be forgotten; it costs 4 bytes per evaluation in memory and file, and the
 // replay takes the updates' share of the run's time.
 //
-// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 2; version
-// 1, before the config's fields restart_scale, refine_precision, refine_abandon, refine_first_generation
+// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 3; version
+// 2, without refine_abandon_gain, is read with it 0, which is what that version's runs did; version 1,
+// before the config's fields restart_scale, refine_precision, refine_abandon, refine_first_generation
 // and derate_radius, is refused):
 //   the run config as in the optimizer's checkpoint (write_config)
 //   i32 backend used (1 cpu, 2 cuda)
@@ -31,12 +32,12 @@ namespace {
 // this binding stops compiling when the field count changes (then list the field and update it).
 [[maybe_unused]] void config_field_count(open_ended_config& c) {
   [[maybe_unused]] auto& [c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20,
-                          c21, c22, c23, c24, c25, c26, c27, c28, c29, c30, c31, c32] = c;
+                          c21, c22, c23, c24, c25, c26, c27, c28, c29, c30, c31, c32, c33] = c;
 }
 
-/// Every field but `run` (written by write_config), in file order.
+/// Every field but `run` (written by write_config) that a file of `version` holds, in file order.
 template <class C, class F>
-void fields(C& c, F&& f) {
+void fields(C& c, F&& f, std::uint32_t version = k_open_ended_version) {
   f("start.population", c.start.population);
   f("start.generation", c.start.generation);
   f("start.diffuse", c.start.diffuse);
@@ -63,6 +64,7 @@ void fields(C& c, F&& f) {
   f("refine_distance", c.refine_distance);
   f("refine_precision", c.refine_precision);
   f("refine_abandon", c.refine_abandon);
+  if (version >= 3) f("refine_abandon_gain", c.refine_abandon_gain);
   f("refine_first_generation", c.refine_first_generation);
   f("derate_radius", c.derate_radius);
   f("target", c.target);
@@ -118,26 +120,29 @@ std::string first_difference(const open_ended_config& saved, const open_ended_co
   return diff;
 }
 
-std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c) {
+std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c, std::uint32_t version) {
+  if (version < k_open_ended_oldest || version > k_open_ended_version || (version < 3 && c.cfg.refine_abandon_gain != 0))
+    throw logic_error(msg("encode_open_ended: version ", version, " cannot hold this run"));
   byte_writer w;
   write_config(w, c.cfg.run);
   w.put<std::int32_t>(static_cast<std::int32_t>(c.backend));
-  fields(c.cfg, put_field{w});
+  fields(c.cfg, put_field{w}, version);
   w.put<double>(c.seconds);
   w.put_array(std::vector<char>(c.stopped.begin(), c.stopped.end()));
   w.put_array(c.log.events);
   w.put_array(c.log.told);
   w.put_array(c.log.injected);
-  return seal(k_open_ended_magic, w.bytes(), k_open_ended_version);
+  return seal(k_open_ended_magic, w.bytes(), version);
 }
 
 open_ended_checkpoint decode_open_ended(const unsigned char* bytes, std::size_t n, const std::string& path) {
-  const unsealed p = unseal(bytes, n, k_open_ended_magic, "diffevo open-ended checkpoint", path, k_open_ended_version);
+  const unsealed p = unseal(bytes, n, k_open_ended_magic, "diffevo open-ended checkpoint", path, k_open_ended_version,
+                            k_open_ended_oldest);
   byte_reader r(p.data, p.size, path);
   open_ended_checkpoint c;
   c.cfg.run = read_config(r, path);
   const auto backend = r.get<std::int32_t>("backend");
-  fields(c.cfg, get_field{r});
+  fields(c.cfg, get_field{r}, p.version);
   c.seconds = r.get<double>("seconds");
   const std::vector<char> stopped = r.get_array<char>("stop reason");
   c.stopped.assign(stopped.begin(), stopped.end());

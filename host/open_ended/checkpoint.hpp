@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "diffevo/open_ended.hpp"
+#include "host/checkpoint/checkpoint_format.hpp"
 
 namespace diffevo::detail {
 
@@ -24,7 +25,10 @@ struct open_ended_checkpoint {
   open_ended_log log;
 };
 
-std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c);
+/// The file's bytes, in format `version` (an older one only for tests: it must be able to hold the run,
+/// else logic_error).
+std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c,
+                                             std::uint32_t version = k_open_ended_version);
 /// Parses and checks a whole file (container, payload, config validity, log sizes); throws
 /// checkpoint_error whose message starts with "checkpoint <path>: ".
 open_ended_checkpoint decode_open_ended(const unsigned char* bytes, std::size_t n, const std::string& path);

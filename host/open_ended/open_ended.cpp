@@ -34,6 +34,7 @@ struct seed_job {
   int level = 0, cycles = 0;  // scale reductions and local cycles so far
   std::vector<float> center;  // the current local cycle's centre
   double spread = INFINITY;   // the fitness spread (max - min) of the last local cycle's final population
+  float last_fitness = NAN;   // the fitness after the local cycle before the last (NaN: none yet)
 };
 
 /// Rank-shaped log-densities: the best finite value gets 0, the worst -1 / temperature, ties share
@@ -117,6 +118,8 @@ void validate(const open_ended_config& c) {
                   c.refine_distance, " must be finite and >= 0");
   DIFFEVO_EXPECTS(!std::isnan(c.refine_abandon) && c.refine_abandon >= 0, invalid_argument, "refine_abandon = ",
                   c.refine_abandon, " must be >= 0 (infinity: never)");
+  DIFFEVO_EXPECTS(std::isfinite(c.refine_abandon_gain) && c.refine_abandon_gain >= 0, invalid_argument,
+                  "refine_abandon_gain = ", c.refine_abandon_gain, " must be finite and >= 0 (0: not asked)");
   DIFFEVO_EXPECTS(!std::isnan(c.refine_precision) && c.refine_precision >= 0, invalid_argument, "refine_precision = ",
                   c.refine_precision, " must be >= 0");
   DIFFEVO_EXPECTS(std::isfinite(c.derate_radius) && c.derate_radius >= 0, invalid_argument, "derate_radius = ",
@@ -357,8 +360,13 @@ struct open_ended::state {
     if (unit_distance2(j.x.data(), j.center.data()) <= 0.25 * j.scale * j.scale || within_resolution(j.x, j.center))
       ++j.level, j.scale *= cfg.refine_shrink;
     const bool converged = j.spread <= cfg.refine_precision || below_resolution(j);
-    // a seed that stopped climbing (two levels) far below the best so far sits on a local optimum
-    const bool hopeless = j.level >= 2 && std::fabs(double(j.fitness) - best_fitness) > cfg.refine_abandon;
+    // a seed that stopped climbing (two levels, and under refine_abandon_gain of its lack in the last
+    // cycle) far below the best so far sits on a local optimum
+    const double lack = std::fabs(double(j.fitness) - best_fitness);
+    const bool climbing = cfg.refine_abandon_gain > 0 && std::isfinite(j.last_fitness) &&
+                          std::fabs(double(j.fitness) - j.last_fitness) >= cfg.refine_abandon_gain * lack;
+    j.last_fitness = j.fitness;
+    const bool hopeless = j.level >= 2 && lack > cfg.refine_abandon && !climbing;
     if (!known && !converged && !hopeless && j.level < cfg.refine_levels && j.cycles < 3 * cfg.refine_levels) return start_local();
     archive_add(j.x, {j.fitness});
     if (!known) {  // waiting seeds near the refined point are in its niche

@@ -98,6 +98,11 @@ struct open_ended_config {
   /// still worse than the best so far by more than refine_abandon: it sits on a local optimum. It
   /// counts as refined (tested against, derated around), and its further levels are saved.
   double refine_abandon = std::numeric_limits<double>::infinity();
+  /// With refine_abandon: a seed whose last local cycle gained at least this fraction of what it still
+  /// lacks (its distance to the best so far) is climbing, not on a local optimum, and is not abandoned
+  /// (>= 0; 0: the gain is not asked). A peak that is not smooth at its top (a cusp) is climbed slowly:
+  /// its seeds stay far below the best for several levels while gaining a steady share each cycle.
+  double refine_abandon_gain = 0;
   /// Seeds also from each restart's first generation (its widest sample, drawn from noise), clustered
   /// together with the final population of the restart's cycle and of each of its continuations: finds
   /// small basins the cycles' selection left early. Pays in low dimension; in high dimension a first

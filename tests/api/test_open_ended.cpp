@@ -9,10 +9,12 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
+#include "host/open_ended/checkpoint.hpp"
 #include "tests/helpers/expect.hpp"
 
 using namespace diffevo;
@@ -259,6 +261,8 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.derate_radius = -1; }, "derate_radius = -1");
   refuse([](open_ended_config& c) { c.refine_precision = -1; }, "refine_precision = -1");
   refuse([](open_ended_config& c) { c.refine_abandon = -2; }, "refine_abandon = -2");
+  refuse([](open_ended_config& c) { c.refine_abandon_gain = -0.1; }, "refine_abandon_gain = -0.1 must be finite and >= 0");
+  refuse([](open_ended_config& c) { c.refine_abandon_gain = NAN; }, "refine_abandon_gain = nan");
   refuse([](open_ended_config& c) { c.restart_scale = 0.5; }, "restart_scale = 0.5 needs a box");
   refuse([](open_ended_config& c) { c.refine_levels = 0, c.derate_radius = 1; }, "derate_radius = 1 needs refinement");
 }
@@ -423,16 +427,113 @@ TEST(OpenEnded, SeedsOnLocalOptimaAreAbandoned) {
     global = run.has_best() && run.best_fitness() > -1e-3f && std::hypot(run.best()[0], run.best()[1]) < 1e-3;
     return asks;
   };
-  bool kept = false, abandoned = false;
+  bool kept = false, abandoned = false, abandoned_unless_climbing = false;
   const double full = trial(INFINITY, kept), early = trial(0.5, abandoned);
   EXPECT_LT(early, 0.75 * full);
   EXPECT_TRUE(kept);
   EXPECT_TRUE(abandoned);
+  // refine_abandon_gain spares only climbing seeds: Rastrigin's local optima still end early
+  const double climbing = [&] {
+    open_ended_config c = himmelblau_run(5);
+    c.refine_levels = 10;
+    c.refine_abandon = 0.5;
+    c.refine_abandon_gain = 0.1;
+    c.max_evaluations = 30000;
+    open_ended run(c);
+    const double asks = local_asks_per_refinement(run, neg_rastrigin);
+    abandoned_unless_climbing = run.has_best() && run.best_fitness() > -1e-3f && std::hypot(run.best()[0], run.best()[1]) < 1e-3;
+    return asks;
+  }();
+  EXPECT_LT(climbing, 0.75 * full);
+  EXPECT_TRUE(abandoned_unless_climbing);
+}
+
+// refine_abandon_gain: two global maxima of the same height 0, a smooth one -|x - (-3, -3)|^2 and a
+// cusp -10 |x - (3, 3)|^(1/2). A seed on the cusp gains about half of what it lacks per level but can
+// still lack more than refine_abandon after two levels: then it is abandoned without the gain rule,
+// and with it always refined to the top (the first cycle starts late from a cluster on each peak, so
+// both are seeds and the smooth one, the better, is refined first).
+namespace {
+float smooth_and_cusp(const float* x, int) {
+  const double a = std::hypot(x[0] + 3.0, x[1] + 3.0), b = std::hypot(x[0] - 3.0, x[1] - 3.0);
+  return static_cast<float>(std::max(-a * a, -10.0 * std::sqrt(b)));
+}
+}  // namespace
+TEST(OpenEnded, ASeedClimbingACuspIsNotAbandoned) {
+  const auto cusp_top = [](std::uint64_t seed, double gain) {
+    open_ended_config c = himmelblau_run(seed);
+    c.restarts = 0;
+    c.continuations = 0;
+    c.refine_levels = 10;
+    c.refine_abandon = 0.2;
+    c.refine_abandon_gain = gain;
+    c.archive_tolerance = INFINITY;
+    std::mt19937 rng(static_cast<unsigned>(seed));
+    std::uniform_real_distribution<float> u(-0.15f, 0.15f);
+    for (int i = 0; i < c.run.population; ++i)
+      for (int k = 0; k < 2; ++k) c.start.population.push_back((i % 2 ? 3.0f : -3.0f) + u(rng));
+    c.start.generation = c.run.steps - 3;
+    open_ended run(c);
+    local_asks_per_refinement(run, smooth_and_cusp);
+    EXPECT_EQ(run.refinements(), 2);
+    float best_at_cusp = -INFINITY;
+    for (const archived_point& a : run.archive())
+      if (std::hypot(a.x[0] - 3.0f, a.x[1] - 3.0f) < 1.0f) best_at_cusp = std::max(best_at_cusp, a.fitness);
+    return best_at_cusp;
+  };
+  int abandoned = 0;
+  for (std::uint64_t seed = 6; seed <= 9; ++seed) {
+    EXPECT_GT(cusp_top(seed, 0.1), -0.05f) << "seed " << seed;
+    abandoned += cusp_top(seed, 0) < -0.05f;
+  }
+  EXPECT_GE(abandoned, 2);  // measured: 3 of the 4 seeds
 }
 
 // A run saved at several points (mid-cycle, between ask and tell, after an injection, after it
 // stopped) and loaded goes on exactly as the uninterrupted run: the same populations asked, the same
 // archive, best point, counters and stop reason.
+// A version 2 file (before refine_abandon_gain) is read with the gain rule off, which is what that
+// version's runs did: it resumes as the uninterrupted run with refine_abandon_gain = 0. A run with the
+// rule on cannot be written in version 2.
+TEST(OpenEnded, AVersion2CheckpointResumesWithTheGainRuleOff) {
+  open_ended_config c = himmelblau_run(3);
+  c.max_evaluations = 12000;
+  c.refine_abandon = 0.5;
+  const std::string path = temp_file("diffevo_open_ended_v2_");
+  const auto trace = [&](int save_at) {
+    std::vector<float> seen;
+    open_ended run(c);
+    for (int step = 0; !run.done(); ++step) {
+      if (step == save_at) {
+        run.save(path);
+        std::ifstream in(path, std::ios::binary);
+        const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        in.close();
+        const detail::open_ended_checkpoint cp = detail::decode_open_ended(bytes.data(), bytes.size(), path);
+        const std::vector<unsigned char> v2 = detail::encode_open_ended(cp, 2);
+        EXPECT_EQ(v2[8], 2);
+        EXPECT_LT(v2.size(), bytes.size());
+        std::ofstream out(path, std::ios::binary);
+        out.write(reinterpret_cast<const char*>(v2.data()), static_cast<std::streamsize>(v2.size()));
+        out.close();
+        run = open_ended::load(path, &c);
+        EXPECT_EQ(run.cfg().refine_abandon_gain, 0);
+      }
+      const population_view q = run.ask();
+      seen.insert(seen.end(), q.data, q.data + q.size());
+      run.tell(all(q, himmelblau));
+    }
+    seen.push_back(static_cast<float>(run.cycles() + 1000 * run.refinements()));
+    return seen;
+  };
+  EXPECT_EQ(trace(40), trace(-1));
+  detail::open_ended_checkpoint on;
+  on.cfg = c;
+  on.cfg.refine_abandon_gain = 0.1;
+  expect_message<logic_error>([&] { detail::encode_open_ended(on, 2); }, "version 2 cannot hold this run");
+  std::remove(path.c_str());
+}
+
 TEST(OpenEnded, CheckpointResumesBitForBit) {
   open_ended_config c = himmelblau_run(3);
   c.max_evaluations = 12000;  // restarts, refinement and tests all happen before the budget ends
@@ -500,11 +601,11 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
     std::ofstream out(path, std::ios::binary);
     out.write(b.data(), static_cast<std::streamsize>(b.size()));
   };
-  std::vector<char> old = bytes;  // the format before the config's last fields: version 1 in the header
+  std::vector<char> old = bytes;  // the format before the config's fields of 2026-12-04: version 1 in the header
   old[8] = 1;
   write(old);
   expect_message<checkpoint_error>([&] { open_ended::load(path); },
-                                   "format version 1 but this library reads version 2 of a diffevo open-ended checkpoint");
+                                   "format version 1 but this library reads versions 2 to 3 of a diffevo open-ended checkpoint");
   bytes[bytes.size() / 2] ^= 0x20;
   write(bytes);
   expect_message<checkpoint_error>([&] { open_ended::load(path); }, "checksum");
