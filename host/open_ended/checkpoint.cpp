@@ -35,6 +35,9 @@ namespace {
                           c21, c22, c23, c24, c25, c26, c27, c28, c29, c30, c31, c32, c33] = c;
 }
 
+/// The first format version with refine_abandon_gain.
+constexpr std::uint32_t k_gain_version = 3;
+
 /// Every field but `run` (written by write_config) that a file of `version` holds, in file order.
 template <class C, class F>
 void fields(C& c, F&& f, std::uint32_t version = k_open_ended_version) {
@@ -64,7 +67,7 @@ void fields(C& c, F&& f, std::uint32_t version = k_open_ended_version) {
   f("refine_distance", c.refine_distance);
   f("refine_precision", c.refine_precision);
   f("refine_abandon", c.refine_abandon);
-  if (version >= 3) f("refine_abandon_gain", c.refine_abandon_gain);
+  if (version >= k_gain_version) f("refine_abandon_gain", c.refine_abandon_gain);
   f("refine_first_generation", c.refine_first_generation);
   f("derate_radius", c.derate_radius);
   f("target", c.target);
@@ -121,7 +124,7 @@ std::string first_difference(const open_ended_config& saved, const open_ended_co
 }
 
 std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c, std::uint32_t version) {
-  if (version < k_open_ended_oldest || version > k_open_ended_version || (version < 3 && c.cfg.refine_abandon_gain != 0))
+  if (version < k_open_ended_oldest || version > k_open_ended_version || (version < k_gain_version && c.cfg.refine_abandon_gain != 0))
     throw logic_error(msg("encode_open_ended: version ", version, " cannot hold this run"));
   byte_writer w;
   write_config(w, c.cfg.run);

@@ -417,10 +417,11 @@ float neg_rastrigin(const float* x, int d) {
 }
 }  // namespace
 TEST(OpenEnded, SeedsOnLocalOptimaAreAbandoned) {
-  const auto trial = [](double abandon, bool& global) {
+  const auto trial = [](double abandon, double gain, bool& global) {
     open_ended_config c = himmelblau_run(5);
     c.refine_levels = 10;
     c.refine_abandon = abandon;
+    c.refine_abandon_gain = gain;
     c.max_evaluations = 30000;
     open_ended run(c);
     const double asks = local_asks_per_refinement(run, neg_rastrigin);
@@ -428,22 +429,12 @@ TEST(OpenEnded, SeedsOnLocalOptimaAreAbandoned) {
     return asks;
   };
   bool kept = false, abandoned = false, abandoned_unless_climbing = false;
-  const double full = trial(INFINITY, kept), early = trial(0.5, abandoned);
+  const double full = trial(INFINITY, 0, kept), early = trial(0.5, 0, abandoned);
   EXPECT_LT(early, 0.75 * full);
   EXPECT_TRUE(kept);
   EXPECT_TRUE(abandoned);
   // refine_abandon_gain spares only climbing seeds: Rastrigin's local optima still end early
-  const double climbing = [&] {
-    open_ended_config c = himmelblau_run(5);
-    c.refine_levels = 10;
-    c.refine_abandon = 0.5;
-    c.refine_abandon_gain = 0.1;
-    c.max_evaluations = 30000;
-    open_ended run(c);
-    const double asks = local_asks_per_refinement(run, neg_rastrigin);
-    abandoned_unless_climbing = run.has_best() && run.best_fitness() > -1e-3f && std::hypot(run.best()[0], run.best()[1]) < 1e-3;
-    return asks;
-  }();
+  const double climbing = trial(0.5, 0.1, abandoned_unless_climbing);
   EXPECT_LT(climbing, 0.75 * full);
   EXPECT_TRUE(abandoned_unless_climbing);
 }
