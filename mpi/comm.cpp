@@ -56,6 +56,7 @@ enum kind : int {
   k_cuda_error,
   k_cublas_error,
   k_curand_error,
+  k_nccl_error,
   k_mpi_error,
   k_state_drift,
 };
@@ -79,6 +80,8 @@ std::pair<int, std::string> classify(std::exception_ptr e) {
     return {k_cublas_error, x.what()};
   } catch (const curand_error& x) {
     return {k_curand_error, x.what()};
+  } catch (const nccl_error& x) {
+    return {k_nccl_error, x.what()};
   } catch (const mpi_error& x) {
     return {k_mpi_error, x.what()};
   } catch (const state_drift& x) {
@@ -114,6 +117,7 @@ template <class E>
     case k_cuda_error: go(cuda_error(what), nest);
     case k_cublas_error: go(cublas_error(what), nest);
     case k_curand_error: go(curand_error(what), nest);
+    case k_nccl_error: go(nccl_error(what), nest);
     case k_mpi_error: go(mpi_error(what), nest);
     case k_state_drift: go(state_drift(what), nest);
     default: go(rank_failure(what, rank), nest);
@@ -223,6 +227,14 @@ const char* to_string(update_mode m) {
   }
   return "?";
 }
+const char* to_string(exchange_path m) {
+  switch (m) {
+    case exchange_path::automatic: return "automatic";
+    case exchange_path::host: return "host";
+    case exchange_path::device: return "device";
+  }
+  return "?";
+}
 template <class E>
 std::string named(E v) {
   return diffevo::detail::msg(to_string(v), " (", static_cast<int>(v), ")");
@@ -249,6 +261,7 @@ std::vector<std::pair<std::string, std::string>> describe(const config& c, const
       {"cpu_math", named(c.cpu_math)},
       {"update (options)", named(o.update)},
       {"check_every (options)", std::to_string(o.check_every)},
+      {"exchange (options)", named(o.exchange)},
   };
 }
 

@@ -4,6 +4,7 @@
 // population hash that catches drift.
 #include "diffevo/mpi.hpp"
 
+#include <map>
 #include <optional>
 #include <utility>
 
@@ -108,12 +109,66 @@ struct optimizer::state {
     return opts.check_every > 0 && !exchange && run->generation() % opts.check_every == 0;
   }
 
-  /// After construction or load (collective): same backend everywhere, the exchange, the first hash.
+  std::vector<char> identities;  // every rank's device identity (k_identity chars each), from start()
+  static constexpr std::size_t k_identity = 32;
+
+  std::string identity_of(int r) const {
+    return std::string(identities.data() + static_cast<std::size_t>(r) * k_identity, k_identity);
+  }
+
+  /// Collective: the first two ranks whose populations live on the same device, or {-1, -1}. `id` is
+  /// this rank's device identity ("" on the cpu backend or when it could not be read: never shared).
+  std::pair<int, int> shared_device(const std::string& id) {
+    std::string mine = id.substr(0, k_identity);
+    mine.resize(k_identity, '\0');
+    identities.assign(k_identity * static_cast<std::size_t>(ch.size()), '\0');
+    ch.run("MPI_Allgather", [&] {
+      return MPI_Allgather(mine.data(), static_cast<int>(k_identity), MPI_CHAR, identities.data(),
+                           static_cast<int>(k_identity), MPI_CHAR, ch.comm());
+    });
+    const std::string none(k_identity, '\0');
+    std::map<std::string, int> first_on;  // device -> the first rank on it
+    for (int r = 0; r < ch.size(); ++r) {
+      const std::string d = identity_of(r);
+      if (d == none) continue;
+      const auto [it, fresh] = first_on.emplace(d, r);
+      if (!fresh) return {it->second, r};
+    }
+    return {-1, -1};
+  }
+
+  /// After construction or load (collective): same backend and exchange path everywhere, the row
+  /// exchange, the first hash.
   void start() {
-    std::vector<std::pair<std::string, std::string>> kind{{"backend (in use)", to_string(run->backend())}};
-    detail::require_same(ch, kind, "optimizer");
+    // Which device each rank's population lives on: NCCL needs one device per rank.
     std::exception_ptr err;
+    std::string id;
     try {
+      id = diffevo::detail::device_identity(*run);
+    } catch (...) {
+      err = std::current_exception();
+    }
+    const auto [a, b] = shared_device(id);
+    const bool nccl = diffevo::detail::device_exchange_available(*run);
+    const exchange_path asked_path = opts.exchange;
+    if (opts.exchange == exchange_path::automatic)
+      opts.exchange = nccl && a < 0 ? exchange_path::device : exchange_path::host;
+    std::vector<std::pair<std::string, std::string>> kind{
+        {"backend (in use)", to_string(run->backend())},
+        {"exchange (in use)", opts.exchange == exchange_path::device ? "device" : "host"}};
+    detail::require_same(ch, kind, "optimizer");
+    try {
+      if (err) std::rethrow_exception(err);
+      DIFFEVO_EXPECTS(asked_path != exchange_path::device || nccl, invalid_argument,
+                      "options.exchange = device needs rows that move between devices, but ",
+                      run->backend() == backend_kind::cuda
+                          ? "this cuda backend was built without NCCL (DIFFEVO_ENABLE_NCCL)"
+                          : "the cpu backend's rows are in host memory",
+                      "; use exchange_path::host or automatic");
+      DIFFEVO_EXPECTS(asked_path != exchange_path::device || a < 0, invalid_argument,
+                      "options.exchange = device needs one device per rank (NCCL), but ranks ", a, " and ", b,
+                      " share the device with UUID ", identity_of(a),
+                      "; pick each rank's device (cudaSetDevice(node_local_rank(comm))) or use exchange_path::host");
       // cpu_math = automatic is exact here: the same bits at any rank count (fast only when asked)
       if (run->cfg().cpu_math == cpu_math_kind::automatic) diffevo::detail::use_exact_cpu_math(*run);
       const config& c = run->cfg();
@@ -129,6 +184,7 @@ struct optimizer::state {
         const std::size_t latent_row = sizeof(float) * static_cast<std::size_t>(c.latent_dim);
         exchange = std::make_shared<detail::mpi_row_exchange>(
             ch, counts, firsts, std::initializer_list<std::size_t>{row, latent_row, sizeof(double), sizeof(float)});
+        exchange->device = opts.exchange == exchange_path::device;
         diffevo::detail::set_row_exchange(*run, exchange);
       }
     } catch (...) {
@@ -143,6 +199,8 @@ namespace {
 void check_options(const options& o) {
   const int u = static_cast<int>(o.update);
   DIFFEVO_EXPECTS(u >= 0 && u <= 2, invalid_argument, "options.update must be automatic, replicated or sharded (got ", u, ")");
+  const int x = static_cast<int>(o.exchange);
+  DIFFEVO_EXPECTS(x >= 0 && x <= 2, invalid_argument, "options.exchange must be automatic, host or device (got ", x, ")");
   DIFFEVO_EXPECTS(o.check_every >= 0, invalid_argument, "options.check_every must be >= 0 (got ", o.check_every, ")");
 }
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
 // The sharded update's exchange over MPI (host/backend/row_exchange.hpp is the core's side): each rank
-// computed its rows; MPI_Allgatherv in place fills in everyone else's.
+// computed its rows; MPI_Allgatherv in place fills in everyone else's. With `device` set, the cuda
+// backend moves its device rows itself (NCCL) and uses this only for its setup and agreements.
 #include <mpi.h>
 
 #include <climits>
@@ -37,6 +38,17 @@ class mpi_row_exchange final : public diffevo::detail::row_exchange {
 
   int first() const override { return firsts_[static_cast<std::size_t>(ch_.rank())]; }
   int last() const override { return first() + counts_[static_cast<std::size_t>(ch_.rank())]; }
+  int processes() const override { return ch_.size(); }
+  int index() const override { return ch_.rank(); }
+  int first_of(int p) const override { return firsts_.at(static_cast<std::size_t>(p)); }
+  int count_of(int p) const override { return counts_.at(static_cast<std::size_t>(p)); }
+  bool on_device() const override { return device; }
+
+  void broadcast_from_first(void* data, std::size_t bytes) override {
+    if (bytes > static_cast<std::size_t>(INT_MAX))
+      throw invalid_argument(diffevo::detail::msg("diffevo::mpi: a broadcast of ", bytes, " bytes is too large"));
+    ch_.run("MPI_Bcast", [&] { return MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, 0, ch_.comm()); });
+  }
 
   void allgather_rows(void* data, std::size_t row_bytes) override {
     const MPI_Datatype row = row_type(row_bytes);
@@ -55,6 +67,7 @@ class mpi_row_exchange final : public diffevo::detail::row_exchange {
     }
   }
 
+  bool device = false;            ///< rows move between devices (options::exchange resolved to device)
   std::string where;              ///< names the call in an agreed error ("generation 4")
   std::exception_ptr agreed;      ///< the last error agree() threw (on every rank alike)
   int agrees = 0;                 ///< agreements entered since the caller reset it

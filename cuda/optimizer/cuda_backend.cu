@@ -6,12 +6,14 @@
 //    X X^T (cuBLAS DGEMM); x0 = W X (cuBLAS SGEMM, in row chunks so W never exceeds a fixed budget);
 //    then the DDIM update fused with the parameter map.
 // Noise: cuRAND's device Philox generator, with the same seed and the same sequence of calls as the
-// cpu backend's host generator (host/cpu/rng.hpp). The fused path also supports deferred tells
+// cpu backend's host generator (host/cpu/rng.hpp). A sharded update (the MPI component) moves its rows
+// through host memory, or between devices with NCCL (cuda/exchange/device_group.cuh). The fused path also supports deferred tells
 // (backend.hpp): checks and best-so-far on the device, one host synchronization per run.
 #include <algorithm>
 #include <atomic>
 #include <exception>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "host/backend/backend.hpp"
@@ -22,6 +24,12 @@
 #include "cuda/util/check.cuh"
 #include "cuda/util/handles.cuh"
 #include "kernels.cuh"
+#ifndef DIFFEVO_WITH_NCCL
+#define DIFFEVO_WITH_NCCL 0
+#endif
+#if DIFFEVO_WITH_NCCL
+#include "cuda/exchange/device_group.cuh"
+#endif
 
 namespace diffevo::detail {
 namespace {
@@ -237,6 +245,21 @@ class cuda_backend final : public backend {
   }
 
   bool can_defer() const override { return fused_; }
+
+  bool device_exchange_available() const override { return DIFFEVO_WITH_NCCL != 0; }
+
+  std::string device_identity() override {
+    cudaDeviceProp prop{};
+    DIFFEVO_CUDA_TRY(cudaGetDeviceProperties(&prop, device_));
+    static const char hex[] = "0123456789abcdef";
+    std::string id;
+    for (const char byte : prop.uuid.bytes) {
+      const auto b = static_cast<unsigned char>(byte);
+      id += hex[b >> 4];
+      id += hex[b & 15];
+    }
+    return id;
+  }
 
   void begin_deferred(const float* best_row, float best_fitness) override {
     const device_scope on(device_);
@@ -521,10 +544,19 @@ class cuda_backend final : public backend {
   }
 
   /// Exchanges rows [rb, re) of the N x D device matrix `d_rows` (and of the N floats `d_neff`, if
-  /// given) with the other processes through host memory, then enqueues `then` (its failure is agreed
-  /// on with the copies'). Collective.
+  /// given) with the other processes, through host memory or (ex.on_device()) between the devices,
+  /// then enqueues `then` (its failure is agreed on with the exchange's last step). Collective.
   template <class Then>
   void exchange_device_rows(float* d_rows, int rb, int re, row_exchange& ex, float* d_neff, Then&& then) {
+    if (ex.on_device()) {
+#if DIFFEVO_WITH_NCCL
+      exchange_between_devices(d_rows, ex, d_neff, then);
+      return;
+#else
+      // Not reached: the MPI component asks for it only where device_exchange_available() holds.
+      throw logic_error("a row exchange between devices needs the cuda backend built with NCCL");
+#endif
+    }
     const std::size_t nd = static_cast<std::size_t>(n_) * d_;
     const std::size_t b = static_cast<std::size_t>(rb) * d_, e = static_cast<std::size_t>(re) * d_;
     // Each side of the exchange is local work that can fail on one process: agreed on, so no process
@@ -552,6 +584,35 @@ class cuda_backend final : public backend {
       });
     });
   }
+
+#if DIFFEVO_WITH_NCCL
+  /// exchange_device_rows() between the devices: the rows stay in device memory and move by NCCL
+  /// broadcasts in place (cuda/exchange/device_group.cuh). Each step that can fail on one process is
+  /// agreed on before the next, and an agreed failure aborts the communicator on every process (a
+  /// new one is made at the next exchange).
+  template <class Then>
+  void exchange_between_devices(float* d_rows, row_exchange& ex, float* d_neff, Then&& then) {
+    // This process's rows are computed (their kernels ran) before any process enqueues a collective.
+    ex.agree_on([&] { DIFFEVO_CUDA_TRY(cudaStreamSynchronize(stream_)); });
+    if (!group_) group_ = device_group::create(ex);
+    try {
+      ex.agree_on([&] {
+        const std::size_t row = sizeof(float) * static_cast<std::size_t>(d_);
+        if (d_neff)
+          group_.enqueue_allgather({{d_rows, row}, {d_neff, sizeof(float)}}, ex, stream_);
+        else
+          group_.enqueue_allgather({{d_rows, row}}, ex, stream_);
+      });
+      ex.agree_on([&] {
+        group_.wait(stream_);
+        host_round_trip(stream_, [&] { then(); });
+      });
+    } catch (...) {
+      group_.abort();  // the agreed failure, on every process: drops what it queued
+      throw;
+    }
+  }
+#endif
 
   /// Up to this dimension the best row comes back with the summary (one round trip instead of two
   /// when the best improves; larger rows are fetched only when needed).
@@ -613,6 +674,11 @@ class cuda_backend final : public backend {
   owned_stream stream_;
   cublas_handle blas_;
   curand_generator rng_;
+#if DIFFEVO_WITH_NCCL
+  // After the stream in declaration, so destroyed before it: aborting first drops any collective the
+  // stream's final synchronization would otherwise wait on.
+  device_group group_;  // a sharded update's communicator between devices, made at its first exchange
+#endif
 };
 
 }  // namespace

@@ -300,6 +300,8 @@ struct optimizer_access {
   static void complete_rows(optimizer& opt) {
     if (opt.s_->exchange) opt.s_->impl->complete_rows(*opt.s_->exchange);
   }
+  static bool device_exchange_available(const optimizer& opt) { return opt.s_->impl->device_exchange_available(); }
+  static std::string device_identity(optimizer& opt) { return opt.s_->impl->device_identity(); }
   static void use_exact_cpu_math(optimizer& opt) {
     opt.s_->impl->use_exact_math();
     opt.s_->cfg.cpu_math = cpu_math_kind::exact;
@@ -313,6 +315,8 @@ void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex) {
   optimizer_access::set_row_exchange(opt, std::move(ex));
 }
 void complete_rows(optimizer& opt) { optimizer_access::complete_rows(opt); }
+bool device_exchange_available(const optimizer& opt) { return optimizer_access::device_exchange_available(opt); }
+std::string device_identity(optimizer& opt) { return optimizer_access::device_identity(opt); }
 void use_exact_cpu_math(optimizer& opt) { optimizer_access::use_exact_cpu_math(opt); }
 std::uint64_t params_hash(optimizer& opt) { return optimizer_access::params_hash(opt); }
 }  // namespace detail

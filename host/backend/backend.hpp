@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "diffevo/config.hpp"
@@ -33,6 +34,10 @@ class backend {
   /// After update_rows(), x0 holds this process's rows only (nothing reads it until asked): exchanges
   /// the rest. Collective; a no-op when x0 is whole. x0_params() and export_state() need it first.
   virtual void complete_rows(row_exchange&) {}
+  /// True when update_rows() can move rows between devices itself (row_exchange::on_device()).
+  virtual bool device_exchange_available() const { return false; }
+  /// The device the population lives on, as its UUID in hex (32 digits), or "" (the cpu backend).
+  virtual std::string device_identity() { return {}; }
   /// From the next update on, compute as config::cpu_math = exact (the cpu backend; others always do).
   virtual void use_exact_math() {}
   /// The population hash of the parameters (diffevo/detail/hash.hpp), computed where they live.

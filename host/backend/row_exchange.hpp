@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <string>
 
 #include "diffevo/optimizer.hpp"
 
@@ -19,6 +20,19 @@ class row_exchange {
   /// This process's rows [first, last) of the N (possibly empty).
   virtual int first() const = 0;
   virtual int last() const = 0;
+  /// The processes taking part, this one's index among them, and process p's rows [first_of(p),
+  /// first_of(p) + count_of(p)): what a backend that moves rows between devices itself needs.
+  virtual int processes() const = 0;
+  virtual int index() const = 0;
+  virtual int first_of(int p) const = 0;
+  virtual int count_of(int p) const = 0;
+  /// True when the backend moves device rows directly between the processes' devices (the cuda
+  /// backend's NCCL group, cuda/exchange/) instead of through host memory and allgather_rows(). The
+  /// driver sets it the same on every process, and only where device_exchange_available() holds.
+  virtual bool on_device() const { return false; }
+  /// Collective on the host: process 0's first `bytes` bytes of `data` are copied to every process
+  /// (how a device group is set up: NCCL's unique id). Throws if the broadcast fails.
+  virtual void broadcast_from_first(void* data, std::size_t bytes) = 0;
   /// `data` holds N rows of `row_bytes` bytes, this process's rows filled in. On return every row holds
   /// the values of the process that owns it. Collective: every process calls it with the same
   /// row_bytes. Throws (leaving `data`'s other rows unspecified) if the exchange fails.
@@ -42,13 +56,21 @@ class row_exchange {
 };
 
 /// Attaches `ex` to `opt`: its later tells compute only ex's rows and exchange the new x (the cuda
-/// backend through host memory, its fused D <= 8 kernel too); x0 is exchanged only by
+/// backend through host memory or, when ex.on_device(), between devices; its fused D <= 8 kernel too); x0 is exchanged only by
 /// complete_rows(). A null `ex` detaches it (the whole update again).
 void set_row_exchange(optimizer& opt, std::shared_ptr<row_exchange> ex);
 
 /// Completes what a sharded update left split (its x0) by exchanging rows; collective. Call it on every
 /// process before x0() or save(). A no-op without a row exchange or when nothing is split.
 void complete_rows(optimizer& opt);
+
+/// True when `opt`'s backend can exchange rows between devices itself (the cuda backend built with
+/// NCCL), so that a row_exchange may say on_device(). Local.
+bool device_exchange_available(const optimizer& opt);
+
+/// The device `opt`'s population lives on (its UUID in hex), or "" on the cpu backend: how the
+/// driver tells whether two processes share a device (NCCL needs one device per process). Local.
+std::string device_identity(optimizer& opt);
 
 /// Makes `opt` compute as config::cpu_math = exact from its next update on, and its cfg() say so
 /// (the MPI component's choice for cpu_math = automatic: the same bits at any rank count). Local.

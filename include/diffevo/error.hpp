@@ -87,6 +87,17 @@ class curand_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// An NCCL call failed (the cuda backend's sharded update moving rows between devices, the MPI
+/// component's exchange_path::device).
+///
+/// The message carries the call, file, line and NCCL's error string. The communicator is then
+/// aborted on every rank and made anew at the next exchange.
+class nccl_error : public std::runtime_error {
+ public:
+  /// Constructs it from a message (const std::string& or const char*), which what() returns.
+  using std::runtime_error::runtime_error;
+};
+
 /// A checkpoint could not be written or read.
 ///
 /// Thrown by save() and load() of the optimizer and the baselines: an I/O failure, a path that is not

@@ -39,8 +39,21 @@ enum class update_mode {
   replicated,  ///< every rank computes the whole update (moves N floats of fitness a generation)
   sharded,     ///< each rank computes its own rows, then the rows are all-gathered (moves N D floats,
                ///< N d latent floats and N doubles a generation; x0's N D floats only when x0() or
-               ///< save() asks). The cuda backend exchanges through host memory (a device-to-host and
-               ///< a host-to-device copy of the rows), the fused D <= 8 kernel included
+               ///< save() asks). On the cuda backend the rows move as options::exchange says, the
+               ///< fused D <= 8 kernel included
+};
+
+/// How a sharded update's rows move between the ranks' devices (cuda backend; the cpu backend's rows
+/// are in host memory and always move with MPI).
+enum class exchange_path {
+  automatic,  ///< device when the cuda backend was built with NCCL and every rank's population is on
+              ///< its own device (compared by UUID at construction), else host
+  host,       ///< through host memory: this rank's rows copied to the host, all-gathered with MPI, and
+              ///< every row copied back to the device (Debian's Open MPI is not CUDA-aware)
+  device,     ///< between the devices with NCCL (grouped broadcasts in place, no host copy): the cuda
+              ///< backend built with NCCL (DIFFEVO_ENABLE_NCCL), one device per rank (NCCL refuses
+              ///< two ranks on one device). The communicator is made at the first exchange, from a
+              ///< unique id that rank 0 broadcasts with MPI
 };
 
 /// The smallest population for which update_mode::automatic shards the update (bench/NOTES.md
@@ -57,6 +70,10 @@ struct options {
   /// per-generation comparison: every row is then computed by one rank and copied to the others, so
   /// the ranks cannot drift apart (only the start is compared).
   int check_every = 1;
+  /// How a sharded update's rows move on the cuda backend (a replicated update moves none). device
+  /// throws invalid_argument at construction on every rank where it cannot be: the cpu backend, a
+  /// cuda backend built without NCCL, or ranks sharing a device (named).
+  exchange_path exchange = exchange_path::automatic;
 };
 
 /// A collective call failed on some rank: every rank throws this for an error that is not one of
@@ -108,8 +125,9 @@ optimize_result run(optimizer& opt, const local_fitness& fitness);
 /// MPI must be initialized (MPI_Init, or MPI_Init_thread with at least MPI_THREAD_FUNNELED: the cpu
 /// backend's worker threads never call MPI) and the optimizer destroyed before MPI_Finalize.
 /// Not thread-safe. Move-only; a moved-from optimizer may only be destroyed or assigned to. On the
-/// cuda backend fitness and exchanged rows move through host memory (Debian's Open MPI is not
-/// CUDA-aware); pick each rank's device (for example the node-local rank, node_local_rank()) with
+/// cuda backend fitness moves through host memory (Debian's Open MPI is not CUDA-aware), and a
+/// sharded update's rows as options::exchange says (NCCL between devices where it can); pick each
+/// rank's device (for example the node-local rank, node_local_rank()) with
 /// cudaSetDevice before constructing.
 class optimizer {
  public:
@@ -217,7 +235,8 @@ class optimizer {
   std::vector<float> x0() const;
   /// @return The configuration.
   const config& cfg() const noexcept;
-  /// @return The distributed settings, with update_mode::automatic resolved.
+  /// @return The distributed settings, with update_mode::automatic and exchange_path::automatic
+  ///         resolved.
   const options& opts() const noexcept;
   /// @return This process's rank in the communicator.
   int rank() const noexcept;

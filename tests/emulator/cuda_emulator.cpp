@@ -653,6 +653,36 @@ cudaError_t cuda_stream_synchronize(cudaStream_t s) {
   return take_pending();
 }
 
+cudaError_t cuda_stream_query(cudaStream_t s) {
+  const lock l(g_mutex);
+  if (lost()) return refuse();
+  if (s && !find_stream(s)) return fault(cudaErrorInvalidResourceHandle, "cudaStreamQuery of a stream that does not exist");
+  drain_for(s);
+  if (injected(cudaErrorLaunchFailure, "cudaStreamQuery")) return cudaErrorLaunchFailure;
+  return take_pending();
+}
+
+cudaError_t enqueue_host_work(cudaStream_t s, const char* what, std::function<void()> op) {
+  const lock l(g_mutex);
+  if (lost()) return refuse();
+  return enqueue(s, what, std::move(op));
+}
+
+bool inject_failure(const char* call) {
+  const lock l(g_mutex);
+  return lost() || injected(cudaErrorLaunchFailure, call, false);
+}
+
+void report_fault(const std::string& what) {
+  const lock l(g_mutex);
+  fault(cudaSuccess, what, false);
+}
+
+bool is_device_range(const void* p, std::size_t bytes) noexcept {
+  const lock l(g_mutex);
+  return in_device(p, bytes);
+}
+
 cudaError_t cuda_device_synchronize() {
   const lock l(g_mutex);
   if (lost()) return refuse();
@@ -679,6 +709,28 @@ cudaError_t cuda_set_device(int d) {
 cudaError_t cuda_get_device_count(int* n) {
   if (!n) return cudaErrorInvalidValue;
   *n = 1;
+  return cudaSuccess;
+}
+cudaError_t cuda_get_device_properties(cudaDeviceProp* prop, int device) {
+  const lock l(g_mutex);
+  if (lost()) return refuse();
+  if (!prop || device != 0) return fault(cudaErrorInvalidDevice, "cudaGetDeviceProperties: bad pointer or device");
+  if (injected(cudaErrorInvalidValue, "cudaGetDeviceProperties")) return cudaErrorInvalidValue;
+  *prop = cudaDeviceProp{};
+  std::snprintf(prop->name, sizeof prop->name, "%s", "diffevo CUDA emulator (H100 limits)");
+  // DIFFEVO_EMULATOR_ONE_DEVICE=1: every process reports the same device (ranks sharing one GPU).
+  const char* one = std::getenv("DIFFEVO_EMULATOR_ONE_DEVICE");
+  const bool shared = one && std::strcmp(one, "1") == 0;
+  const unsigned long long id[2] = {0x646966666576ull, shared ? 0ull : static_cast<unsigned long long>(getpid())};
+  std::memcpy(prop->uuid.bytes, id, sizeof id);
+  prop->totalGlobalMem = k_total_memory;
+  prop->major = 9;
+  prop->minor = 0;
+  prop->multiProcessorCount = k_sms;
+  prop->maxThreadsPerBlock = 1024;
+  prop->warpSize = 32;
+  prop->sharedMemPerBlock = static_cast<std::size_t>(k_smem_default);
+  prop->sharedMemPerBlockOptin = static_cast<std::size_t>(k_smem_optin);
   return cudaSuccess;
 }
 cudaError_t cuda_mem_get_info(std::size_t* free_bytes, std::size_t* total_bytes) {

@@ -235,10 +235,16 @@ cudaError_t cuda_stream_create_with_flags(cudaStream_t* s, unsigned flags);
 cudaError_t cuda_stream_create(cudaStream_t* s);
 cudaError_t cuda_stream_destroy(cudaStream_t s);
 cudaError_t cuda_stream_synchronize(cudaStream_t s);
+/// Runs the stream's queue, then answers cudaSuccess (an emulated stream is never left not ready).
+cudaError_t cuda_stream_query(cudaStream_t s);
 cudaError_t cuda_device_synchronize();
 cudaError_t cuda_get_device(int* d);
 cudaError_t cuda_set_device(int d);
 cudaError_t cuda_get_device_count(int* n);
+/// An H100's limits; the name says it is emulated, and the UUID is this process's own (every process
+/// has its own emulated device, as one rank per GPU), or with DIFFEVO_EMULATOR_ONE_DEVICE=1 the same
+/// in every process (ranks sharing one GPU).
+cudaError_t cuda_get_device_properties(cudaDeviceProp* prop, int device);
 cudaError_t cuda_mem_get_info(std::size_t* free_bytes, std::size_t* total_bytes);
 cudaError_t cuda_device_get_attribute(int* value, cudaDeviceAttr attr, int device);
 cudaError_t func_set_attribute(const void* kernel, cudaFuncAttribute attr, int value);
@@ -270,6 +276,17 @@ curandStatus_t curand_create_generator(curandGenerator_t* g, curandRngType_t typ
 curandStatus_t curand_destroy_generator(curandGenerator_t g);
 curandStatus_t curand_set_stream(curandGenerator_t g, cudaStream_t s);
 curandStatus_t curand_generate_normal(curandGenerator_t g, float* out, std::size_t n, float mean, float stddev);
+
+// ---- for the emulator's other parts (the NCCL emulation, nccl_emulator.cpp) ----------------------------
+
+/// Queues host work on a stream, run in stream order when something waits for it.
+cudaError_t enqueue_host_work(cudaStream_t s, const char* what, std::function<void()> op);
+/// True when fail_call chose this call (reported as a fault), or the context is lost.
+bool inject_failure(const char* call);
+/// Reports a fault (stderr, counted in faults_reported()) that is not a CUDA runtime error.
+void report_fault(const std::string& what);
+/// True when [p, p + bytes) lies in one device allocation.
+bool is_device_range(const void* p, std::size_t bytes) noexcept;
 
 // ---- for the emulator's own tests ----------------------------------------------------------------
 
@@ -325,10 +342,12 @@ using std::min;
 #define cudaStreamCreate ::diffevo::emu::cuda_stream_create
 #define cudaStreamDestroy ::diffevo::emu::cuda_stream_destroy
 #define cudaStreamSynchronize ::diffevo::emu::cuda_stream_synchronize
+#define cudaStreamQuery ::diffevo::emu::cuda_stream_query
 #define cudaDeviceSynchronize ::diffevo::emu::cuda_device_synchronize
 #define cudaGetDevice ::diffevo::emu::cuda_get_device
 #define cudaSetDevice ::diffevo::emu::cuda_set_device
 #define cudaGetDeviceCount ::diffevo::emu::cuda_get_device_count
+#define cudaGetDeviceProperties ::diffevo::emu::cuda_get_device_properties
 #define cudaMemGetInfo ::diffevo::emu::cuda_mem_get_info
 #define cudaDeviceGetAttribute ::diffevo::emu::cuda_device_get_attribute
 #define cudaFuncSetAttribute ::diffevo::emu::cuda_func_set_attribute
@@ -356,3 +375,40 @@ using std::min;
 #define curandSetStream ::diffevo::emu::curand_set_stream
 #define curandGenerateNormal ::diffevo::emu::curand_generate_normal
 #endif  // DIFFEVO_EMULATOR_RUNTIME
+
+// ---- NCCL over MPI (nccl_emulator.cpp), for code built with DIFFEVO_WITH_NCCL -----------------------
+// The calls the cuda backend makes (cuda/exchange/device_group.cuh), each one a failable call of
+// fail_call. A communicator spans MPI_COMM_WORLD in rank order; a group's broadcasts are queued on
+// the stream and run there as MPI broadcasts of host memory (the emulated device memory), so a
+// process that never joins leaves the others waiting only once they wait for their streams, as on a
+// device. ncclCommAbort drops what the communicator has queued. Non-blocking communicators answer
+// ncclInProgress from their creation and from ncclGroupEnd, and ncclCommGetAsyncError says
+// ncclInProgress once before it settles.
+#if DIFFEVO_WITH_NCCL || defined(DIFFEVO_EMULATOR_NCCL)
+#include <nccl.h>
+namespace diffevo::emu {
+ncclResult_t nccl_get_unique_id(ncclUniqueId* id);
+ncclResult_t nccl_comm_init_rank_config(ncclComm_t* comm, int nranks, ncclUniqueId id, int rank, ncclConfig_t* config);
+ncclResult_t nccl_comm_get_async_error(ncclComm_t comm, ncclResult_t* async);
+ncclResult_t nccl_comm_abort(ncclComm_t comm);
+ncclResult_t nccl_group_start();
+ncclResult_t nccl_group_end();
+ncclResult_t nccl_broadcast(const void* send, void* recv, std::size_t count, ncclDataType_t type, int root,
+                            ncclComm_t comm, cudaStream_t stream);
+const char* nccl_get_error_string(ncclResult_t r);
+const char* nccl_get_last_error(ncclComm_t comm);
+/// Communicators alive now (made and not aborted).
+std::size_t live_communicators() noexcept;
+}  // namespace diffevo::emu
+#ifndef DIFFEVO_EMULATOR_NCCL
+#define ncclGetUniqueId ::diffevo::emu::nccl_get_unique_id
+#define ncclCommInitRankConfig ::diffevo::emu::nccl_comm_init_rank_config
+#define ncclCommGetAsyncError ::diffevo::emu::nccl_comm_get_async_error
+#define ncclCommAbort ::diffevo::emu::nccl_comm_abort
+#define ncclGroupStart ::diffevo::emu::nccl_group_start
+#define ncclGroupEnd ::diffevo::emu::nccl_group_end
+#define ncclBroadcast ::diffevo::emu::nccl_broadcast
+#define ncclGetErrorString ::diffevo::emu::nccl_get_error_string
+#define ncclGetLastError ::diffevo::emu::nccl_get_last_error
+#endif
+#endif

@@ -56,10 +56,12 @@ inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) 
 /// generation (the run stops at the first mismatch), and the final population, best point and
 /// generation at the end.
 template <class RowFitness>
-void expect_sharded_matches_twin(const config& c, RowFitness row_fitness) {
+void expect_sharded_matches_twin(const config& c, RowFitness row_fitness,
+                                 mpi::exchange_path path = mpi::exchange_path::automatic) {
   optimizer one(c);
   mpi::options o;
   o.update = mpi::update_mode::sharded;
+  o.exchange = path;
   mpi::optimizer many(c, MPI_COMM_WORLD, o);
   const auto [b, e] = many.local_rows();
   std::vector<float> f(static_cast<std::size_t>(e - b));

@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -86,6 +87,22 @@ TEST(GpuMpi, DeviceFitnessAcrossRanksEqualsTheSingleProcessCudaRun) {
   }
 }
 
+/// The ways a sharded update's rows can move here: through host memory always; between the devices
+/// when the cuda backend has NCCL and every rank its own device (on the emulator: NCCL over MPI, each
+/// process its own emulated device).
+std::vector<diffevo::mpi::exchange_path> exchange_paths(const diffevo::config& c) {
+  std::vector<diffevo::mpi::exchange_path> paths{diffevo::mpi::exchange_path::host};
+  diffevo::mpi::options o;
+  o.update = diffevo::mpi::update_mode::sharded;
+  const diffevo::mpi::optimizer probe(c, MPI_COMM_WORLD, o);
+  if (probe.opts().exchange == diffevo::mpi::exchange_path::device) paths.push_back(probe.opts().exchange);
+  return paths;
+}
+
+const char* name_of(diffevo::mpi::exchange_path p) {
+  return p == diffevo::mpi::exchange_path::device ? "device" : "host";
+}
+
 TEST(GpuMpi, AShardedCudaUpdateEqualsTheSingleProcessCudaRunForEveryPath) {
   SKIP_WITHOUT_DEVICE();
   // Float distances (D = 12 plain), the float64 Gram path (D = 40 plain), latent, and the fused
@@ -96,8 +113,43 @@ TEST(GpuMpi, AShardedCudaUpdateEqualsTheSingleProcessCudaRunForEveryPath) {
   };
   for (const shape& sh : {shape{37, 12, 0}, shape{37, 40, 0}, shape{37, 40, 3}, shape{37, 4, 0}, shape{37, 6, 2},
                           shape{2, 3, 0}}) {
-    SCOPED_TRACE(testing::Message() << "D = " << sh.d << ", latent " << sh.latent);
-    diffevo::test::expect_sharded_matches_twin(cuda_config(sh.n, sh.d, sh.latent), row_fitness);
+    const diffevo::config c = cuda_config(sh.n, sh.d, sh.latent);
+    for (const auto path : exchange_paths(c)) {
+      SCOPED_TRACE(testing::Message() << "D = " << sh.d << ", latent " << sh.latent << ", rows through " << name_of(path));
+      diffevo::test::expect_sharded_matches_twin(c, row_fitness, path);
+    }
+  }
+}
+
+TEST(GpuMpi, TheDeviceExchangeIsChosenWhereEveryRankHasItsOwnDeviceWithNccl) {
+  SKIP_WITHOUT_DEVICE();
+  const diffevo::config c = cuda_config(16, 4, 0);
+#if defined(DIFFEVO_EMULATED_MPI_TEST) && DIFFEVO_WITH_NCCL
+  // Each emulated process has its own device (unless DIFFEVO_EMULATOR_ONE_DEVICE=1 makes them share
+  // one), and the emulated build has NCCL (over MPI).
+  const char* one = std::getenv("DIFFEVO_EMULATOR_ONE_DEVICE");
+  const bool shared = one && std::string(one) == "1";
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  EXPECT_EQ(exchange_paths(c).size(), shared && size > 1 ? 1u : 2u);
+#endif
+  // device where it cannot be is refused on every rank, naming the option; host is always there.
+  const bool device_here = exchange_paths(c).size() == 2;
+  diffevo::mpi::options o;
+  o.update = diffevo::mpi::update_mode::sharded;
+  o.exchange = diffevo::mpi::exchange_path::host;
+  EXPECT_EQ(diffevo::mpi::optimizer(c, MPI_COMM_WORLD, o).opts().exchange, diffevo::mpi::exchange_path::host);
+  o.exchange = diffevo::mpi::exchange_path::device;
+  if (device_here) {
+    EXPECT_EQ(diffevo::mpi::optimizer(c, MPI_COMM_WORLD, o).opts().exchange, diffevo::mpi::exchange_path::device);
+  } else {
+    try {
+      diffevo::mpi::optimizer opt(c, MPI_COMM_WORLD, o);
+      ADD_FAILURE() << "no exception";
+    } catch (const diffevo::invalid_argument& e) {
+      // without NCCL, or "... needs one device per rank (NCCL), but ranks 0 and 1 share device <uuid>"
+      EXPECT_NE(std::string(e.what()).find("rank 0: options.exchange = device needs"), std::string::npos) << e.what();
+    }
   }
 }
 
@@ -106,13 +158,14 @@ TEST(GpuMpi, AShardedCudaUpdateEqualsTheSingleProcessCudaRunForEveryPath) {
 #include "emulator_test_support.hpp"
 namespace {
 
-// Each CUDA, cuBLAS or cuRAND call of a sharded cuda tell failing in turn on the last rank only: every
+// Each CUDA, cuBLAS, cuRAND or NCCL call of a sharded cuda tell failing in turn on the last rank only: every
 // rank throws at that generation, the population is unchanged everywhere, and telling again gives the
 // single-process run's bits. (A device fault stays on its rank: the agreement before the exchange
 // turns it into every rank's exception.)
-void expect_each_failing_call_agreed(const diffevo::config& c) {
+void expect_each_failing_call_agreed(const diffevo::config& c, diffevo::mpi::exchange_path path) {
   diffevo::mpi::options o;
   o.update = diffevo::mpi::update_mode::sharded;
+  o.exchange = path;
   int size = 1;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   const bool failing_rank = rank_of() == size - 1;
@@ -154,12 +207,17 @@ void expect_each_failing_call_agreed(const diffevo::config& c) {
     EXPECT_EQ(std::memcmp(a.data, m.data, a.size() * sizeof(float)), 0) << "call " << k;
   }
   EXPECT_GT(k, 5);
+#if DIFFEVO_WITH_NCCL
+  EXPECT_EQ(diffevo::emu::live_communicators(), 0u);  // every communicator aborted or destroyed with its optimizer
+#endif
 }
 
 TEST(GpuMpiFaults, EachFailingCallOfAShardedTellOnOneRankThrowsOnEveryRankAndTheRetryGivesTheSameBits) {
   for (const diffevo::config& c : {cuda_config(29, 40, 3), cuda_config(29, 3, 0)}) {  // cuBLAS rows; fused rows
-    SCOPED_TRACE(testing::Message() << "D = " << c.dimension);
-    expect_each_failing_call_agreed(c);
+    for (const auto path : exchange_paths(c)) {  // NCCL's calls too, with the rows between devices
+      SCOPED_TRACE(testing::Message() << "D = " << c.dimension << ", rows through " << name_of(path));
+      expect_each_failing_call_agreed(c, path);
+    }
   }
 }
 #endif

@@ -171,6 +171,36 @@ TEST(Mpi, ABadConfigOnEveryRankThrowsItsOwnMessage) {
   }
 }
 
+TEST(Mpi, TheExchangePathIsResolvedAndADeviceExchangeOnTheCpuBackendIsNamed) {
+  // automatic and host resolve to host on the cpu backend (its rows are in host memory)
+  for (const auto path : {diffevo::mpi::exchange_path::automatic, diffevo::mpi::exchange_path::host}) {
+    diffevo::mpi::options o;
+    o.exchange = path;
+    diffevo::mpi::optimizer opt(make_config(16, 3, 0, 1), MPI_COMM_WORLD, o);
+    EXPECT_EQ(opt.opts().exchange, diffevo::mpi::exchange_path::host);
+  }
+  diffevo::mpi::options o;
+  o.exchange = diffevo::mpi::exchange_path::device;
+  try {
+    diffevo::mpi::optimizer opt(make_config(16, 3, 0, 1), MPI_COMM_WORLD, o);
+    ADD_FAILURE() << "no exception";
+  } catch (const diffevo::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 0: options.exchange = device needs rows that move between devices, "
+                                         "but the cpu backend's rows are in host memory"),
+              std::string::npos)
+        << e.what();
+  }
+  o.exchange = static_cast<diffevo::mpi::exchange_path>(7);
+  try {
+    diffevo::mpi::optimizer opt(make_config(16, 3, 0, 1), MPI_COMM_WORLD, o);
+    ADD_FAILURE() << "no exception";
+  } catch (const diffevo::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("options.exchange must be automatic, host or device (got 7)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 struct evaluation_failed : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
