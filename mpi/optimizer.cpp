@@ -151,8 +151,9 @@ struct optimizer::state {
     const auto [a, b] = shared_device(id);
     const bool nccl = diffevo::detail::device_exchange_available(*run);
     const exchange_path asked_path = opts.exchange;
-    if (opts.exchange == exchange_path::automatic)
-      opts.exchange = nccl && a < 0 ? exchange_path::device : exchange_path::host;
+    // automatic is host until the exchange between devices has run on GPUs (it has run only on the
+    // emulator): device is asked for.
+    if (opts.exchange == exchange_path::automatic) opts.exchange = exchange_path::host;
     std::vector<std::pair<std::string, std::string>> kind{
         {"backend (in use)", to_string(run->backend())},
         {"exchange (in use)", opts.exchange == exchange_path::device ? "device" : "host"}};

@@ -4,14 +4,16 @@
 // and an in-place all-gather of rows as grouped broadcasts, one per owner, so the rows never visit
 // host memory. Built only with NCCL (DIFFEVO_WITH_NCCL).
 //
-// Nothing here may leave a process waiting for one that has given up. The communicator is
-// non-blocking (config.blocking = 0): its creation and each group of broadcasts return at once, and
-// the caller agrees with the other processes (row_exchange::agree_on) on each step's local outcome
-// before the next. After an agreed failure every process calls abort(): ncclCommAbort drops the
-// collectives queued on a device whose peers will never join them, and the next exchange makes a
-// new communicator. What no agreement can reach is a device fault in the middle of a collective that
-// every process had queued: as with any NCCL collective, the peers then wait, and the job must be
-// ended (MPI's behaviour for a lost rank); the last checkpoint resumes it.
+// The communicator is non-blocking (config.blocking = 0): its creation and each group of broadcasts
+// return at once, and the caller agrees with the other processes (row_exchange::agree_on) on each
+// step's local outcome before the next that needs them: the calls' return codes, then their setting
+// up (a non-blocking call may still be connecting), then the stream's wait (which needs every peer). A process whose step fails aborts its communicator at once,
+// so that peers blocked in NCCL on it see a remote error (NCCL's own detection), and after an agreed
+// failure every process aborts: queued collectives are dropped and the next exchange makes a new
+// communicator. What no agreement reaches: a failure on one process once every process has queued a
+// collective (a device fault in the middle of it, or an error NCCL does not pass to the peers) can
+// leave the peers waiting in it, as with any NCCL collective; there is no MPI watchdog here. The job
+// must then be ended (MPI's behaviour for a lost rank), and the last checkpoint resumes it.
 #include <cuda_runtime.h>
 #include <nccl.h>
 
@@ -28,10 +30,8 @@
 namespace diffevo::detail {
 
 inline void nccl_check(ncclResult_t r, const char* call, const char* file, int line) {
-  if (r == ncclSuccess || r == ncclInProgress) return;  // in progress: the caller waits for it
-  const char* detail = ncclGetLastError(nullptr);
-  throw nccl_error(msg("NCCL call ", call, " failed at ", file, ":", line, ": ", ncclGetErrorString(r),
-                       detail && *detail ? " (" : "", detail && *detail ? detail : "", detail && *detail ? ")" : ""));
+  if (r == ncclSuccess || r == ncclInProgress) return;  // in progress: the caller settles it
+  throw nccl_error(msg("NCCL call ", call, " failed at ", file, ":", line, ": ", ncclGetErrorString(r)));
 }
 
 }  // namespace diffevo::detail
@@ -76,20 +76,23 @@ class device_group {
       ncclComm_t c = nullptr;
       const ncclResult_t r = ncclCommInitRankConfig(&c, ex.processes(), id, ex.index(), &config);
       g.comm_ = c;  // owned even if it failed, so that it is aborted
-      DIFFEVO_NCCL_TRY(r);
+      if (r != ncclSuccess && r != ncclInProgress) g.abort();
+      nccl_check(r, "ncclCommInitRankConfig", __FILE__, __LINE__);
     });
-    ex.agree_on([&] { g.settle("ncclCommInitRankConfig"); });  // every process started: completes or fails
+    ex.agree_on([&] { g.settle("ncclCommInitRankConfig"); });  // every process started it: it completes or fails
     return g;
   }
 
   /// Enqueues on `stream` the in-place all-gather of each buffer's rows: buffer b holds N rows of
   /// b.second bytes at b.first, process p's rows [ex.first_of(p), + ex.count_of(p)) filled in by p.
-  /// One NCCL group of broadcasts, each owner the root of its rows. Local: returns when enqueued;
-  /// wait() then waits for it.
+  /// One NCCL group of broadcasts, each owner the root of its rows. Local: returns when enqueued (a
+  /// failure aborts the communicator); once every process has, settle_group() and then wait().
   void enqueue_allgather(std::initializer_list<std::pair<void*, std::size_t>> buffers, const row_exchange& ex,
                          cudaStream_t stream) {
     DIFFEVO_NCCL_TRY(ncclGroupStart());
     ncclResult_t failed = ncclSuccess;  // the group is ended even when a call inside it fails
+    int failed_root = -1;
+    std::size_t failed_bytes = 0;
     for (int p = 0; p < ex.processes() && failed == ncclSuccess; ++p) {
       for (const auto& [base, row_bytes] : buffers) {
         const std::size_t bytes = static_cast<std::size_t>(ex.count_of(p)) * row_bytes;
@@ -98,27 +101,40 @@ class device_group {
         const ncclResult_t r = ncclBroadcast(rows, rows, bytes, ncclChar, p, comm_, stream);
         if (r != ncclSuccess && r != ncclInProgress) {
           failed = r;
+          failed_root = p;
+          failed_bytes = bytes;
           break;
         }
       }
     }
     const ncclResult_t end = ncclGroupEnd();
-    DIFFEVO_NCCL_TRY(failed == ncclSuccess ? ncclSuccess : failed);
-    DIFFEVO_NCCL_TRY(end);
-    settle("ncclGroupEnd");
+    if (failed != ncclSuccess) {
+      abort();
+      throw nccl_error(msg("NCCL call ncclBroadcast (root ", failed_root, ", ", failed_bytes, " bytes) failed: ",
+                           ncclGetErrorString(failed)));
+    }
+    if (end != ncclSuccess && end != ncclInProgress) abort();
+    nccl_check(end, "ncclGroupEnd", __FILE__, __LINE__);
   }
 
-  /// Waits until `stream` has run everything queued on it (the broadcasts included), polling the
-  /// communicator's asynchronous error meanwhile: an error NCCL detects (a peer's failure among them)
-  /// is thrown instead of waiting on. Local.
-  void wait(cudaStream_t stream) const {
+  /// After every process enqueued (agreed on): waits until the group has been set up (a non-blocking
+  /// ncclGroupEnd may still be connecting to the peers). Local; a failure aborts the communicator
+  /// first. Agreed on before wait(), so that no process waits on the device for a peer that failed.
+  void settle_group() { settle("ncclGroupEnd"); }
+
+  /// After every process settled its group (agreed on): waits until `stream` has run everything
+  /// queued on it, the broadcasts included, polling the communicator's asynchronous error meanwhile
+  /// (an error NCCL detects, a peer's failure among them, is thrown instead of waiting on). Local; a
+  /// failure aborts the communicator first.
+  void wait(cudaStream_t stream) {
     for (;;) {
       const cudaError_t q = cudaStreamQuery(stream);
       if (q == cudaSuccess) return;
-      if (q != cudaErrorNotReady) DIFFEVO_CUDA_TRY(q);
-      ncclResult_t async = ncclSuccess;
-      DIFFEVO_NCCL_TRY(ncclCommGetAsyncError(comm_, &async));
-      DIFFEVO_NCCL_TRY(async);
+      if (q != cudaErrorNotReady) {
+        abort();
+        cuda_check(q, "cudaStreamQuery (waiting for the broadcasts)", __FILE__, __LINE__);  // a fault of this device
+      }
+      poll("the broadcasts");
       std::this_thread::yield();
     }
   }
@@ -131,17 +147,20 @@ class device_group {
 
  private:
   /// Polls the non-blocking communicator until the operation that returned ncclInProgress (`call`)
-  /// has completed; throws its error.
-  void settle(const char* call) const {
-    for (;;) {
-      ncclResult_t async = ncclSuccess;
-      DIFFEVO_NCCL_TRY(ncclCommGetAsyncError(comm_, &async));
-      if (async != ncclInProgress) {
-        nccl_check(async, call, __FILE__, __LINE__);
-        return;
-      }
-      std::this_thread::yield();
-    }
+  /// has completed; throws its error (having aborted).
+  void settle(const char* call) {
+    while (poll(call)) std::this_thread::yield();
+  }
+
+  /// One look at the communicator's asynchronous state: true while in progress; throws an error
+  /// (`what` names the operation), aborting first so that the peers see it.
+  bool poll(const char* what) {
+    ncclResult_t async = ncclSuccess;
+    const ncclResult_t r = ncclCommGetAsyncError(comm_, &async);
+    if (r == ncclSuccess && (async == ncclSuccess || async == ncclInProgress)) return async == ncclInProgress;
+    abort();
+    if (r != ncclSuccess) nccl_check(r, "ncclCommGetAsyncError", __FILE__, __LINE__);
+    throw nccl_error(msg("NCCL reported an error during ", what, ": ", ncclGetErrorString(async)));
   }
 
   ncclComm_t comm_ = nullptr;

@@ -131,6 +131,9 @@ class cuda_backend final : public backend {
   // Queued work may still use the generator's state: wait for it before the owners release anything
   // (best effort; after a lost context the wait fails and there is nothing to wait for).
   ~cuda_backend() override {
+#if DIFFEVO_WITH_NCCL
+    group_.abort();  // first: the stream's wait must not wait on a collective no peer will join
+#endif
     if (stream_ && cudaStreamSynchronize(stream_) != cudaSuccess) cudaGetLastError();
   }
 
@@ -588,7 +591,8 @@ class cuda_backend final : public backend {
 #if DIFFEVO_WITH_NCCL
   /// exchange_device_rows() between the devices: the rows stay in device memory and move by NCCL
   /// broadcasts in place (cuda/exchange/device_group.cuh). Each step that can fail on one process is
-  /// agreed on before the next, and an agreed failure aborts the communicator on every process (a
+  /// agreed on before the next needs the peers (the rows computed; the broadcasts enqueued; set up;
+  /// their completion and what follows), and an agreed failure aborts the communicator on every process (a
   /// new one is made at the next exchange).
   template <class Then>
   void exchange_between_devices(float* d_rows, row_exchange& ex, float* d_neff, Then&& then) {
@@ -603,6 +607,7 @@ class cuda_backend final : public backend {
         else
           group_.enqueue_allgather({{d_rows, row}}, ex, stream_);
       });
+      ex.agree_on([&] { group_.settle_group(); });
       ex.agree_on([&] {
         group_.wait(stream_);
         host_round_trip(stream_, [&] { then(); });
@@ -675,8 +680,6 @@ class cuda_backend final : public backend {
   cublas_handle blas_;
   curand_generator rng_;
 #if DIFFEVO_WITH_NCCL
-  // After the stream in declaration, so destroyed before it: aborting first drops any collective the
-  // stream's final synchronization would otherwise wait on.
   device_group group_;  // a sharded update's communicator between devices, made at its first exchange
 #endif
 };

@@ -46,13 +46,13 @@ enum class update_mode {
 /// How a sharded update's rows move between the ranks' devices (cuda backend; the cpu backend's rows
 /// are in host memory and always move with MPI).
 enum class exchange_path {
-  automatic,  ///< device when the cuda backend was built with NCCL and every rank's population is on
-              ///< its own device (compared by UUID at construction), else host
+  automatic,  ///< host for now: the exchange between devices has run only on the CUDA emulator (NCCL
+              ///< emulated over MPI), never on GPUs, so it is asked for by name
   host,       ///< through host memory: this rank's rows copied to the host, all-gathered with MPI, and
               ///< every row copied back to the device (Debian's Open MPI is not CUDA-aware)
   device,     ///< between the devices with NCCL (grouped broadcasts in place, no host copy): the cuda
               ///< backend built with NCCL (DIFFEVO_ENABLE_NCCL), one device per rank (NCCL refuses
-              ///< two ranks on one device). The communicator is made at the first exchange, from a
+              ///< two ranks on one device; the devices' UUIDs are compared at construction). The communicator is made at the first exchange, from a
               ///< unique id that rank 0 broadcasts with MPI
 };
 

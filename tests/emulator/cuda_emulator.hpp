@@ -383,7 +383,11 @@ using std::min;
 // process that never joins leaves the others waiting only once they wait for their streams, as on a
 // device. ncclCommAbort drops what the communicator has queued. Non-blocking communicators answer
 // ncclInProgress from their creation and from ncclGroupEnd, and ncclCommGetAsyncError says
-// ncclInProgress once before it settles.
+// ncclInProgress once before it settles. Not modeled: a creation or group that needs its peers to
+// settle (here each settles alone), and a collective left half-done (cudaStreamQuery runs the queue,
+// blocking broadcasts included, so it is never "not ready", and an injected failure of a wait comes
+// after the queue ran): what happens when one process fails after every process queued a broadcast
+// is not tested here (docs: the peers may wait).
 #if DIFFEVO_WITH_NCCL || defined(DIFFEVO_EMULATOR_NCCL)
 #include <nccl.h>
 namespace diffevo::emu {

@@ -180,10 +180,8 @@ ncclResult_t nccl_comm_abort(ncclComm_t comm) {
   const auto c = find(comm);
   if (!c) return report(ncclInvalidArgument, "ncclCommAbort: not a communicator");
   c->aborted = true;  // its queued broadcasts run nothing
-  if (c->mpi != MPI_COMM_NULL) {
-    int finalized = 1;
-    if (MPI_Finalized(&finalized) == MPI_SUCCESS && !finalized) MPI_Comm_free(&c->mpi);
-  }
+  // Its MPI communicator is not freed: MPI_Comm_free is collective, and an abort is local. The few
+  // a test makes are released by MPI_Finalize.
   g_comms.erase(comm);
   return ncclSuccess;
 }
