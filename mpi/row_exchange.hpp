@@ -67,6 +67,41 @@ class mpi_row_exchange final : public diffevo::detail::row_exchange {
     }
   }
 
+  void give_up() override {
+    if (gave_up_) return;
+    gave_up_ = true;
+    for (int r = 0; r < ch_.size(); ++r) {
+      if (r == ch_.rank()) continue;
+      sends_.emplace_back();
+      ch_.run("MPI_Isend", [&] { return MPI_Isend(&k_notice, 1, MPI_INT, r, k_give_up_tag, ch_.comm(), &sends_.back()); });
+    }
+  }
+
+  bool peer_gave_up() override {
+    int flag = 0;
+    ch_.run("MPI_Iprobe",
+            [&] { return MPI_Iprobe(MPI_ANY_SOURCE, k_give_up_tag, ch_.comm(), &flag, MPI_STATUS_IGNORE); });
+    return flag != 0;
+  }
+
+  void clear_give_ups() override {
+    int mine = gave_up_ ? 1 : 0;
+    std::vector<int> all(static_cast<std::size_t>(ch_.size()));
+    ch_.run("MPI_Allgather",
+            [&] { return MPI_Allgather(&mine, 1, MPI_INT, all.data(), 1, MPI_INT, ch_.comm()); });
+    for (int r = 0; r < ch_.size(); ++r) {
+      if (r == ch_.rank() || !all[static_cast<std::size_t>(r)]) continue;
+      int notice = 0;
+      ch_.run("MPI_Recv",
+              [&] { return MPI_Recv(&notice, 1, MPI_INT, r, k_give_up_tag, ch_.comm(), MPI_STATUS_IGNORE); });
+    }
+    ch_.run("MPI_Waitall", [&] {
+      return MPI_Waitall(static_cast<int>(sends_.size()), sends_.data(), MPI_STATUSES_IGNORE);
+    });
+    sends_.clear();
+    gave_up_ = false;
+  }
+
   bool device = false;            ///< rows move between devices (options::exchange resolved to device)
   std::string where;              ///< names the call in an agreed error ("generation 4")
   std::exception_ptr agreed;      ///< the last error agree() threw (on every rank alike)
@@ -91,6 +126,12 @@ class mpi_row_exchange final : public diffevo::detail::row_exchange {
     types_[row_bytes] = t;
     return t;
   }
+
+  /// The give-up notices' tag on the channel's communicator (its only point-to-point messages).
+  static constexpr int k_give_up_tag = 7301;
+  static constexpr int k_notice = 1;
+  bool gave_up_ = false;
+  std::vector<MPI_Request> sends_;  // give_up()'s, completed by clear_give_ups()
 
   channel& ch_;
   const std::vector<int>& counts_;

@@ -10,10 +10,12 @@
 // up (a non-blocking call may still be connecting), then the stream's wait (which needs every peer). A process whose step fails aborts its communicator at once,
 // so that peers blocked in NCCL on it see a remote error (NCCL's own detection), and after an agreed
 // failure every process aborts: queued collectives are dropped and the next exchange makes a new
-// communicator. What no agreement reaches: a failure on one process once every process has queued a
-// collective (a device fault in the middle of it, or an error NCCL does not pass to the peers) can
-// leave the peers waiting in it, as with any NCCL collective; there is no MPI watchdog here. The job
-// must then be ended (MPI's behaviour for a lost rank), and the last checkpoint resumes it.
+// communicator. Once every process has queued the broadcasts, an agreement cannot help a process whose
+// part fails (the others wait on their devices, not in an agreement): it gives up instead
+// (row_exchange::give_up, a message to every peer), and the peers, polling for it while they wait,
+// abort and meet it in the agreement that follows. What remains out of reach is a process that can
+// no longer give up (killed, or its host thread stuck): as with a killed rank, end the job and
+// resume from the last checkpoint.
 #include <cuda_runtime.h>
 #include <nccl.h>
 
@@ -123,18 +125,31 @@ class device_group {
   void settle_group() { settle("ncclGroupEnd"); }
 
   /// After every process settled its group (agreed on): waits until `stream` has run everything
-  /// queued on it, the broadcasts included, polling the communicator's asynchronous error meanwhile
-  /// (an error NCCL detects, a peer's failure among them, is thrown instead of waiting on). Local; a
-  /// failure aborts the communicator first.
-  void wait(cudaStream_t stream) {
+  /// queued on it, the broadcasts included, polling meanwhile the communicator's asynchronous error
+  /// (an error NCCL detects) and whether another process gave up (ex.peer_gave_up()). A failure here
+  /// aborts the communicator, gives up (ex.give_up(): the peers may be waiting on this device) and
+  /// throws. When a peer gave up, this process aborts too and returns: the agreement that follows
+  /// has the peer's error. Local.
+  void wait(cudaStream_t stream, row_exchange& ex) {
     for (;;) {
       const cudaError_t q = cudaStreamQuery(stream);
       if (q == cudaSuccess) return;
-      if (q != cudaErrorNotReady) {
-        abort();
-        cuda_check(q, "cudaStreamQuery (waiting for the broadcasts)", __FILE__, __LINE__);  // a fault of this device
+      try {
+        if (q != cudaErrorNotReady) {
+          abort();
+          cuda_check(q, "cudaStreamQuery (waiting for the broadcasts)", __FILE__, __LINE__);  // a fault of this device
+        }
+        poll("the broadcasts");
+      } catch (...) {
+        ex.give_up();
+        throw;
       }
-      poll("the broadcasts");
+      if (ex.peer_gave_up()) {
+        abort();  // its queued broadcasts end; the rows are not used (the agreement fails)
+        cudaStreamSynchronize(stream);  // what it had queued before them still runs; its error is not this step's
+        cudaGetLastError();
+        return;
+      }
       std::this_thread::yield();
     }
   }

@@ -608,10 +608,15 @@ class cuda_backend final : public backend {
           group_.enqueue_allgather({{d_rows, row}}, ex, stream_);
       });
       ex.agree_on([&] { group_.settle_group(); });
-      ex.agree_on([&] {
-        group_.wait(stream_);
-        host_round_trip(stream_, [&] { then(); });
-      });
+      try {
+        ex.agree_on([&] {
+          group_.wait(stream_, ex);
+          host_round_trip(stream_, [&] { then(); });
+        });
+      } catch (...) {
+        ex.clear_give_ups();  // every process is here (the agreed failure): the notices are consumed
+        throw;
+      }
     } catch (...) {
       group_.abort();  // the agreed failure, on every process: drops what it queued
       throw;

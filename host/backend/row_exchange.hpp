@@ -33,6 +33,18 @@ class row_exchange {
   /// Collective on the host: process 0's first `bytes` bytes of `data` are copied to every process
   /// (how a device group is set up: NCCL's unique id). Throws if the broadcast fails.
   virtual void broadcast_from_first(void* data, std::size_t bytes) = 0;
+
+  // While a process waits on its device for the others (a collective between devices that every
+  // process queued), a process whose part failed cannot reach them through an agreement: the others
+  // are not in one. It gives up instead, and they see it while they wait, abort, and meet it in the
+  // agreement that follows, which then has its error.
+  /// Tells every other process that this one gave up waiting (local, returns at once).
+  virtual void give_up() {}
+  /// True when another process has given up (local, returns at once).
+  virtual bool peer_gave_up() { return false; }
+  /// Collective, on every process after an agreed failure of a step in which processes may have given
+  /// up: consumes the notices, so that none is seen by a later wait.
+  virtual void clear_give_ups() {}
   /// `data` holds N rows of `row_bytes` bytes, this process's rows filled in. On return every row holds
   /// the values of the process that owns it. Collective: every process calls it with the same
   /// row_bytes. Throws (leaving `data`'s other rows unspecified) if the exchange fails.

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -107,7 +108,9 @@ bool overlaps_device(const void* p, std::size_t bytes) {
 
 struct stream_state {
   bool blocking = true;  // synchronizes with the legacy default stream
-  std::deque<std::function<void()>> work;
+  // Each returns true when done; false (only the NCCL emulation's broadcasts, waiting for a peer)
+  // leaves it at the front, and the stream is not ready.
+  std::deque<std::function<bool()>> work;
 };
 std::map<cudaStream_t, stream_state> g_streams = {{nullptr, stream_state{}}};
 std::map<const void*, int> g_max_dynamic_smem;  // cudaFuncSetAttribute
@@ -118,13 +121,19 @@ stream_state* find_stream(cudaStream_t s) {
   return it == g_streams.end() ? nullptr : &it->second;
 }
 
-void drain(stream_state& st) {
+// Runs the stream's queue. With `wait`, until it is empty (an operation waiting for another process
+// is retried until it is done); without, up to the first operation that is not done: false then.
+bool drain(stream_state& st, bool wait = true) {
   if (lost()) st.work.clear();  // a lost context runs nothing more
   while (!st.work.empty()) {
-    auto op = std::move(st.work.front());
+    if (!st.work.front()()) {
+      if (!wait) return false;
+      std::this_thread::yield();
+      continue;
+    }
     st.work.pop_front();
-    op();
   }
+  return true;
 }
 bool reverse_order();
 void drain_all() {  // in reverse creation order too under reverse order: a race between streams shows
@@ -152,7 +161,10 @@ cudaError_t take_pending() {
 cudaError_t enqueue(cudaStream_t s, const char* what, std::function<void()> op) {
   stream_state* st = find_stream(s);
   if (!st) return fault(cudaErrorInvalidResourceHandle, format("%s on a stream that does not exist", what));
-  st->work.push_back(std::move(op));
+  st->work.push_back([op = std::move(op)] {
+    op();
+    return true;
+  });
   return cudaSuccess;
 }
 
@@ -656,16 +668,25 @@ cudaError_t cuda_stream_synchronize(cudaStream_t s) {
 cudaError_t cuda_stream_query(cudaStream_t s) {
   const lock l(g_mutex);
   if (lost()) return refuse();
-  if (s && !find_stream(s)) return fault(cudaErrorInvalidResourceHandle, "cudaStreamQuery of a stream that does not exist");
-  drain_for(s);
+  stream_state* st = s ? find_stream(s) : nullptr;
+  if (!st) return fault(cudaErrorInvalidResourceHandle, "cudaStreamQuery of a stream that does not exist (or 0)");
+  if (!drain(*st, false)) return cudaErrorNotReady;
   if (injected(cudaErrorLaunchFailure, "cudaStreamQuery")) return cudaErrorLaunchFailure;
   return take_pending();
 }
 
-cudaError_t enqueue_host_work(cudaStream_t s, const char* what, std::function<void()> op) {
+cudaError_t enqueue_host_work(cudaStream_t s, const char* what, std::function<bool()> op) {
   const lock l(g_mutex);
   if (lost()) return refuse();
-  return enqueue(s, what, std::move(op));
+  stream_state* st = find_stream(s);
+  if (!st) return fault(cudaErrorInvalidResourceHandle, format("%s on a stream that does not exist", what));
+  st->work.push_back(std::move(op));
+  return cudaSuccess;
+}
+
+void fail_queued_work() {
+  const lock l(g_mutex);
+  g_pending = cudaErrorLaunchFailure;
 }
 
 bool inject_failure(const char* call) {

@@ -279,8 +279,12 @@ curandStatus_t curand_generate_normal(curandGenerator_t g, float* out, std::size
 
 // ---- for the emulator's other parts (the NCCL emulation, nccl_emulator.cpp) ----------------------------
 
-/// Queues host work on a stream, run in stream order when something waits for it.
-cudaError_t enqueue_host_work(cudaStream_t s, const char* what, std::function<void()> op);
+/// Queues host work on a stream, run in stream order when something waits for it: `op` returns true
+/// when done, false while it waits for another process (it is called again; cudaStreamQuery answers
+/// cudaErrorNotReady meanwhile, and the waits retry it).
+cudaError_t enqueue_host_work(cudaStream_t s, const char* what, std::function<bool()> op);
+/// From queued work: a device fault there (already reported), returned by the stream's next wait.
+void fail_queued_work();
 /// True when fail_call chose this call (reported as a fault), or the context is lost.
 bool inject_failure(const char* call);
 /// Reports a fault (stderr, counted in faults_reported()) that is not a CUDA runtime error.
@@ -378,16 +382,16 @@ using std::min;
 
 // ---- NCCL over MPI (nccl_emulator.cpp), for code built with DIFFEVO_WITH_NCCL -----------------------
 // The calls the cuda backend makes (cuda/exchange/device_group.cuh), each one a failable call of
-// fail_call. A communicator spans MPI_COMM_WORLD in rank order; a group's broadcasts are queued on
-// the stream and run there as MPI broadcasts of host memory (the emulated device memory), so a
-// process that never joins leaves the others waiting only once they wait for their streams, as on a
-// device. ncclCommAbort drops what the communicator has queued. Non-blocking communicators answer
-// ncclInProgress from their creation and from ncclGroupEnd, and ncclCommGetAsyncError says
-// ncclInProgress once before it settles. Not modeled: a creation or group that needs its peers to
-// settle (here each settles alone), and a collective left half-done (cudaStreamQuery runs the queue,
-// blocking broadcasts included, so it is never "not ready", and an injected failure of a wait comes
-// after the queue ran): what happens when one process fails after every process queued a broadcast
-// is not tested here (docs: the peers may wait).
+// fail_call, and so is each group's run on the device ("ncclBroadcast (on the device)": that rank
+// sends and receives nothing, and its stream's next wait fails). A communicator spans
+// MPI_COMM_WORLD in rank order. A group's broadcasts are queued on the stream; when the stream
+// reaches them they are posted as MPI messages of the (emulated) device memory, and the stream is
+// not ready (cudaStreamQuery: cudaErrorNotReady; the waits retry) until they have gone, so a peer
+// that never posts leaves the others waiting, as on a device. ncclCommAbort ends what the
+// communicator has queued (its receives cancelled). Non-blocking communicators answer ncclInProgress
+// from their creation and from ncclGroupEnd, and ncclCommGetAsyncError says ncclInProgress once
+// before it settles. Not modeled: a creation or group that needs its peers to settle (here each
+// settles alone), and NCCL's own detection of a peer's failure.
 #if DIFFEVO_WITH_NCCL || defined(DIFFEVO_EMULATOR_NCCL)
 #include <nccl.h>
 namespace diffevo::emu {

@@ -1,15 +1,18 @@
 // NCCL over MPI for the CUDA emulator (cuda_emulator.hpp, "NCCL over MPI"): what the cuda backend's
 // device exchange (cuda/exchange/device_group.cuh) calls, so that it runs under mpiexec on machines
-// without a GPU. A group's broadcasts become host work queued on the stream, which runs them as MPI
-// broadcasts over a duplicate of MPI_COMM_WORLD when the stream is waited for. Misuse (a buffer
-// outside device memory, a root out of range, a communicator that is not one, ranks joining with
-// different ids) is reported as a fault and returned as an NCCL error, as the other emulated calls do.
+// without a GPU. A group's broadcasts become work queued on the stream, which posts them as MPI
+// point-to-point messages on MPI_COMM_WORLD when the stream reaches them and is not ready until they
+// have gone (group_on_stream). Misuse (a buffer outside device memory, a root out of range, a
+// communicator that is not one) is reported as a fault and returned as an NCCL error, as the other
+// emulated calls do.
 #define DIFFEVO_EMULATOR_NCCL
 #include "cuda_emulator.hpp"
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -23,13 +26,12 @@ namespace {
 
 struct communicator {
   int nranks = 0, rank = 0;
-  ncclUniqueId id{};
+  unsigned long long index = 0;  // from the unique id: the same on every rank of the communicator
   bool aborted = false;
   bool nonblocking = false;  // config.blocking = 0: creation and group ends answer ncclInProgress
   int polls_in_progress = 0;  // ncclCommGetAsyncError answers ncclInProgress this many more times
   ncclResult_t async = ncclSuccess;
-  MPI_Comm mpi = MPI_COMM_NULL;  // made when its first collective runs (every rank runs it)
-  bool checked_id = false;
+  int sequence = 0;  // broadcasts enqueued so far: with index, each one's message tag
 };
 
 struct pending_broadcast {
@@ -38,6 +40,7 @@ struct pending_broadcast {
   const char* send;
   std::size_t bytes;
   int root;
+  int tag;
   cudaStream_t stream;
 };
 
@@ -76,45 +79,105 @@ std::size_t type_size(ncclDataType_t t) {
   }
 }
 
-// Runs one queued broadcast (the stream reached it). A communicator aborted since runs nothing.
-void run(const pending_broadcast& b) {
-  communicator& c = *b.comm;
-  if (c.aborted || c.async != ncclSuccess) return;
-  if (c.mpi == MPI_COMM_NULL && MPI_Comm_dup(MPI_COMM_WORLD, &c.mpi) != MPI_SUCCESS) {
-    c.async = report(ncclSystemError, "emulated NCCL: MPI_Comm_dup failed");
-    return;
-  }
-  if (!c.checked_id) {  // every rank must have joined with the same unique id
-    unsigned long long h = 1469598103934665603ull, lo = 0, hi = 0;
-    for (char ch : c.id.internal) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
-    MPI_Allreduce(&h, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, c.mpi);
-    MPI_Allreduce(&h, &hi, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, c.mpi);
-    c.checked_id = true;
-    if (lo != hi) {
-      c.async = report(ncclInvalidUsage, "emulated NCCL: the ranks of a communicator joined with different unique ids");
-      return;
-    }
-  }
-  if (c.rank == b.root && b.send != b.recv) std::memmove(b.recv, b.send, b.bytes);
-  for (std::size_t done = 0; done < b.bytes;) {  // MPI counts are int
-    const int n = static_cast<int>(std::min<std::size_t>(b.bytes - done, 1u << 30));
-    if (MPI_Bcast(b.recv + done, n, MPI_BYTE, b.root, c.mpi) != MPI_SUCCESS) {
-      c.async = report(ncclSystemError, "emulated NCCL: MPI_Bcast failed");
-      return;
-    }
-    done += static_cast<std::size_t>(n);
-  }
+// Message tags on MPI_COMM_WORLD: distinct per communicator and broadcast, so that a message left
+// unreceived by an aborted communicator never matches a later one.
+constexpr int k_tags_per_comm = 1 << 16;
+int tag_of(const communicator& c, int sequence) {
+  int* ub = nullptr;
+  int found = 0;
+  MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &ub, &found);
+  const long long limit = found && ub ? *ub : 32767;
+  const long long t = 1 + static_cast<long long>(c.index % 30000) * k_tags_per_comm + sequence % k_tags_per_comm;
+  return static_cast<int>(t % limit);
 }
 
+// A group's broadcasts on one stream, as the device runs them: posted (the root sends its rows to
+// every other rank, the others receive them) when the stream reaches them, done when every message
+// has gone. While a peer has not posted its part they are not done, so the stream is not ready, as
+// a device waiting in a collective. An aborted communicator cancels what it had posted.
+class group_on_stream {
+ public:
+  explicit group_on_stream(std::vector<pending_broadcast> ops) : ops_(std::move(ops)) {}
+  ~group_on_stream() { cancel(); }
+  group_on_stream(const group_on_stream&) = delete;
+  group_on_stream& operator=(const group_on_stream&) = delete;
+
+  bool step() {
+    for (const auto& b : ops_)
+      if (b.comm->aborted) {
+        cancel();
+        return true;
+      }
+    if (!posted_) {
+      posted_ = true;
+      // A device fault inside the collective (a failable call): this rank sends and receives nothing.
+      if (inject_failure("ncclBroadcast (on the device)")) {
+        fail_queued_work();
+        return true;
+      }
+      for (const auto& b : ops_) post(b);
+    }
+    if (requests_.empty()) return true;
+    int done = 0;
+    MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE);
+    if (done) {
+      requests_.clear();
+      sends_.clear();
+    }
+    return done != 0;
+  }
+
+ private:
+  void post(const pending_broadcast& b) {
+    const communicator& c = *b.comm;
+    if (c.rank == b.root && b.send != b.recv) std::memmove(b.recv, b.send, b.bytes);
+    if (b.bytes > static_cast<std::size_t>(INT_MAX)) {
+      report_fault("emulated NCCL: a broadcast of more than INT_MAX bytes");
+      fail_queued_work();
+      return;
+    }
+    const int n = static_cast<int>(b.bytes);
+    for (int r = 0; r < c.nranks; ++r) {
+      if (c.rank == b.root && r != b.root) {
+        requests_.emplace_back();
+        sends_.push_back(requests_.size() - 1);
+        MPI_Isend(b.recv, n, MPI_BYTE, r, b.tag, MPI_COMM_WORLD, &requests_.back());
+      } else if (c.rank != b.root && r == b.root) {
+        requests_.emplace_back();
+        MPI_Irecv(b.recv, n, MPI_BYTE, r, b.tag, MPI_COMM_WORLD, &requests_.back());
+      }
+    }
+  }
+
+  // Receives are cancelled; a send left unmatched is released to MPI (its tag is never used again).
+  void cancel() {
+    for (std::size_t i = 0; i < requests_.size(); ++i) {
+      MPI_Request& r = requests_[i];
+      if (r == MPI_REQUEST_NULL) continue;
+      if (std::find(sends_.begin(), sends_.end(), i) == sends_.end()) {
+        MPI_Cancel(&r);
+        MPI_Wait(&r, MPI_STATUS_IGNORE);  // a cancelled receive completes at once
+      } else {
+        MPI_Request_free(&r);
+      }
+    }
+    requests_.clear();
+    sends_.clear();
+  }
+
+  std::vector<pending_broadcast> ops_;
+  std::vector<MPI_Request> requests_;
+  std::vector<std::size_t> sends_;  // which of requests_ are sends
+  bool posted_ = false;
+};
+
 ncclResult_t enqueue(std::vector<pending_broadcast> ops) {
-  for (std::size_t i = 0; i < ops.size();) {  // one piece of host work per run of ops on the same stream
+  for (std::size_t i = 0; i < ops.size();) {  // one piece of work per run of ops on the same stream
     std::size_t j = i;
     while (j < ops.size() && ops[j].stream == ops[i].stream) ++j;
-    auto run_of = std::make_shared<std::vector<pending_broadcast>>(ops.begin() + static_cast<long>(i),
-                                                                   ops.begin() + static_cast<long>(j));
-    if (enqueue_host_work(ops[i].stream, "ncclBroadcast", [run_of] {
-          for (const auto& b : *run_of) run(b);
-        }) != cudaSuccess)
+    auto run = std::make_shared<group_on_stream>(
+        std::vector<pending_broadcast>(ops.begin() + static_cast<long>(i), ops.begin() + static_cast<long>(j)));
+    if (enqueue_host_work(ops[i].stream, "ncclBroadcast", [run] { return run->step(); }) != cudaSuccess)
       return report(ncclUnhandledCudaError, "emulated NCCL: queueing on the stream failed");
     i = j;
   }
@@ -150,7 +213,7 @@ ncclResult_t nccl_comm_init_rank_config(ncclComm_t* comm, int nranks, ncclUnique
   auto c = std::make_shared<communicator>();
   c->nranks = nranks;
   c->rank = rank;
-  c->id = id;
+  std::memcpy(&c->index, id.internal, sizeof c->index);  // rank 0's count of the ids it drew
   c->nonblocking = config && config->blocking == 0;
   c->polls_in_progress = c->nonblocking ? 1 : 0;
   *comm = reinterpret_cast<ncclComm_t>(c.get());
@@ -179,9 +242,7 @@ ncclResult_t nccl_comm_abort(ncclComm_t comm) {
   const lock l(g_mutex);
   const auto c = find(comm);
   if (!c) return report(ncclInvalidArgument, "ncclCommAbort: not a communicator");
-  c->aborted = true;  // its queued broadcasts run nothing
-  // Its MPI communicator is not freed: MPI_Comm_free is collective, and an abort is local. The few
-  // a test makes are released by MPI_Finalize.
+  c->aborted = true;  // its queued broadcasts cancel what they posted and end
   g_comms.erase(comm);
   return ncclSuccess;
 }
@@ -234,7 +295,8 @@ ncclResult_t nccl_broadcast(const void* send, void* recv, std::size_t count, ncc
   if (root < 0 || root >= c->nranks) return fail(ncclInvalidArgument, "ncclBroadcast: root out of range");
   if (!is_device_range(recv, bytes) || (c->rank == root && !is_device_range(send, bytes)))
     return fail(ncclInvalidArgument, "ncclBroadcast: a buffer is not device memory (or its range leaves its allocation)");
-  pending_broadcast b{c, static_cast<char*>(recv), static_cast<const char*>(send), bytes, root, stream};
+  pending_broadcast b{c, static_cast<char*>(recv), static_cast<const char*>(send), bytes, root,
+                      tag_of(*c, c->sequence++), stream};
   if (g_group_depth > 0) {
     g_group.push_back(b);
     return ncclSuccess;
