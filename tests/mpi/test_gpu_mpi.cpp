@@ -157,17 +157,15 @@ TEST(GpuMpi, TheDeviceExchangeIsAcceptedWhereEveryRankHasItsOwnDeviceWithNccl) {
 #include "emulator_test_support.hpp"
 namespace {
 
-// Each CUDA, cuBLAS, cuRAND or NCCL call of a sharded cuda tell failing in turn on the last rank only: every
+// Each CUDA, cuBLAS, cuRAND or NCCL call of a sharded cuda tell failing in turn on one rank only: every
 // rank throws at that generation, the population is unchanged everywhere, and telling again gives the
 // single-process run's bits. (A device fault stays on its rank: the agreement before the exchange
 // turns it into every rank's exception.)
-void expect_each_failing_call_agreed(const diffevo::config& c, diffevo::mpi::exchange_path path) {
+void expect_each_failing_call_agreed(const diffevo::config& c, diffevo::mpi::exchange_path path, int failing) {
   diffevo::mpi::options o;
   o.update = diffevo::mpi::update_mode::sharded;
   o.exchange = path;
-  int size = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  const bool failing_rank = rank_of() == size - 1;
+  const bool failing_rank = rank_of() == failing;
   long k = 0;
   for (;; ++k) {
     diffevo::mpi::optimizer many(c, MPI_COMM_WORLD, o);
@@ -184,7 +182,7 @@ void expect_each_failing_call_agreed(const diffevo::config& c, diffevo::mpi::exc
         many.tell_local(f.data(), f.size());
       } catch (const std::exception& x) {
         threw = true;
-        EXPECT_NE(std::string(x.what()).find("rank " + std::to_string(size - 1) + ", generation 0: "), std::string::npos)
+        EXPECT_NE(std::string(x.what()).find("rank " + std::to_string(failing) + ", generation 0: "), std::string::npos)
             << "call " << k << ": " << x.what();
       }
       pending = failing_rank && diffevo::emu::failure_pending();
@@ -213,9 +211,16 @@ void expect_each_failing_call_agreed(const diffevo::config& c, diffevo::mpi::exc
 
 TEST(GpuMpiFaults, EachFailingCallOfAShardedTellOnOneRankThrowsOnEveryRankAndTheRetryGivesTheSameBits) {
   for (const diffevo::config& c : {cuda_config(29, 40, 3), cuda_config(29, 3, 0)}) {  // cuBLAS rows; fused rows
+    int size = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
     for (const auto path : exchange_paths(c)) {  // NCCL's calls too, with the rows between devices
-      SCOPED_TRACE(testing::Message() << "D = " << c.dimension << ", rows through " << name_of(path));
-      expect_each_failing_call_agreed(c, path);
+      // The last rank; and rank 0 between devices, where it alone draws NCCL's unique id.
+      for (const int failing : path == diffevo::mpi::exchange_path::device ? std::vector<int>{size - 1, 0}
+                                                                            : std::vector<int>{size - 1}) {
+        SCOPED_TRACE(testing::Message() << "D = " << c.dimension << ", rows through " << name_of(path)
+                                        << ", failing rank " << failing);
+        expect_each_failing_call_agreed(c, path, failing);
+      }
     }
   }
 }
