@@ -109,66 +109,65 @@ struct optimizer::state {
     return opts.check_every > 0 && !exchange && run->generation() % opts.check_every == 0;
   }
 
-  std::vector<char> identities;  // every rank's device identity (k_identity chars each), from start()
-  static constexpr std::size_t k_identity = 32;
+  /// Two ranks whose populations live on the same device (first < 0: none), and its identity.
+  struct sharing {
+    int first = -1, second = -1;
+    std::string device;
+  };
 
-  std::string identity_of(int r) const {
-    return std::string(identities.data() + static_cast<std::size_t>(r) * k_identity, k_identity);
-  }
-
-  /// Collective: the first two ranks whose populations live on the same device, or {-1, -1}. `id` is
-  /// this rank's device identity ("" on the cpu backend or when it could not be read: never shared).
-  std::pair<int, int> shared_device(const std::string& id) {
+  /// Collective: the first two ranks on the same device. `id` is this rank's device identity ("" on
+  /// the cpu backend or when it could not be read: never shared).
+  sharing shared_device(const std::string& id) {
+    constexpr std::size_t k_identity = 32;  // a UUID in hex
     std::string mine = id.substr(0, k_identity);
     mine.resize(k_identity, '\0');
-    identities.assign(k_identity * static_cast<std::size_t>(ch.size()), '\0');
+    std::vector<char> all(k_identity * static_cast<std::size_t>(ch.size()));
     ch.run("MPI_Allgather", [&] {
-      return MPI_Allgather(mine.data(), static_cast<int>(k_identity), MPI_CHAR, identities.data(),
+      return MPI_Allgather(mine.data(), static_cast<int>(k_identity), MPI_CHAR, all.data(),
                            static_cast<int>(k_identity), MPI_CHAR, ch.comm());
     });
     const std::string none(k_identity, '\0');
     std::map<std::string, int> first_on;  // device -> the first rank on it
     for (int r = 0; r < ch.size(); ++r) {
-      const std::string d = identity_of(r);
+      std::string d(all.data() + static_cast<std::size_t>(r) * k_identity, k_identity);
       if (d == none) continue;
       const auto [it, fresh] = first_on.emplace(d, r);
-      if (!fresh) return {it->second, r};
+      if (!fresh) return {it->second, r, std::move(d)};
     }
-    return {-1, -1};
+    return {};
   }
 
-  /// After construction or load (collective): same backend and exchange path everywhere, the row
+  /// After construction or load (collective): same backend everywhere, the exchange path, the row
   /// exchange, the first hash.
   void start() {
-    // Which device each rank's population lives on: NCCL needs one device per rank.
+    std::vector<std::pair<std::string, std::string>> kind{{"backend (in use)", to_string(run->backend())}};
+    // automatic is host until the exchange between devices has run on GPUs (it has run only on the
+    // emulator): device is asked for. The options are the same on every rank (compared already).
+    if (opts.exchange == exchange_path::automatic) opts.exchange = exchange_path::host;
+    const bool device = opts.exchange == exchange_path::device;
+    // Which device each rank's population lives on (only for device: NCCL needs one per rank).
     std::exception_ptr err;
     std::string id;
-    try {
-      id = diffevo::detail::device_identity(*run);
-    } catch (...) {
-      err = std::current_exception();
+    if (device) {
+      try {
+        id = diffevo::detail::device_identity(*run);
+      } catch (...) {
+        err = std::current_exception();
+      }
     }
-    const auto [a, b] = shared_device(id);
-    const bool nccl = diffevo::detail::device_exchange_available(*run);
-    const exchange_path asked_path = opts.exchange;
-    // automatic is host until the exchange between devices has run on GPUs (it has run only on the
-    // emulator): device is asked for.
-    if (opts.exchange == exchange_path::automatic) opts.exchange = exchange_path::host;
-    std::vector<std::pair<std::string, std::string>> kind{
-        {"backend (in use)", to_string(run->backend())},
-        {"exchange (in use)", opts.exchange == exchange_path::device ? "device" : "host"}};
+    const sharing shared = device ? shared_device(id) : sharing{};
     detail::require_same(ch, kind, "optimizer");
     try {
       if (err) std::rethrow_exception(err);
-      DIFFEVO_EXPECTS(asked_path != exchange_path::device || nccl, invalid_argument,
+      DIFFEVO_EXPECTS(!device || diffevo::detail::device_exchange_available(*run), invalid_argument,
                       "options.exchange = device needs rows that move between devices, but ",
                       run->backend() == backend_kind::cuda
                           ? "this cuda backend was built without NCCL (DIFFEVO_ENABLE_NCCL)"
                           : "the cpu backend's rows are in host memory",
                       "; use exchange_path::host or automatic");
-      DIFFEVO_EXPECTS(asked_path != exchange_path::device || a < 0, invalid_argument,
-                      "options.exchange = device needs one device per rank (NCCL), but ranks ", a, " and ", b,
-                      " share the device with UUID ", identity_of(a),
+      DIFFEVO_EXPECTS(!device || shared.first < 0, invalid_argument,
+                      "options.exchange = device needs one device per rank (NCCL), but ranks ", shared.first, " and ",
+                      shared.second, " share the device with UUID ", shared.device,
                       "; pick each rank's device (cudaSetDevice(node_local_rank(comm))) or use exchange_path::host");
       // cpu_math = automatic is exact here: the same bits at any rank count (fast only when asked)
       if (run->cfg().cpu_math == cpu_math_kind::automatic) diffevo::detail::use_exact_cpu_math(*run);

@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -280,14 +279,12 @@ ncclResult_t nccl_group_end() {
 ncclResult_t nccl_broadcast(const void* send, void* recv, std::size_t count, ncclDataType_t type, int root,
                             ncclComm_t comm, cudaStream_t stream) {
   const lock l(g_mutex);
-  const auto fail = [](ncclResult_t r, const std::string& what) {
+  const auto in_group = [](ncclResult_t r) {  // a failure inside a group fails its ncclGroupEnd too
     if (g_group_depth > 0 && g_group_error == ncclSuccess) g_group_error = r;
-    return report(r, what);
+    return r;
   };
-  if (inject_failure("ncclBroadcast")) {
-    if (g_group_depth > 0 && g_group_error == ncclSuccess) g_group_error = ncclSystemError;
-    return injected(ncclSystemError, "ncclBroadcast");
-  }
+  const auto fail = [&](ncclResult_t r, const std::string& what) { return in_group(report(r, what)); };
+  if (inject_failure("ncclBroadcast")) return in_group(injected(ncclSystemError, "ncclBroadcast"));
   const auto c = find(comm);
   if (!c) return fail(ncclInvalidArgument, "ncclBroadcast: not a communicator");
   const std::size_t bytes = count * type_size(type);
