@@ -40,6 +40,7 @@ struct options {
   std::string net;  ///< cartpole: run only this net (plain, latent, large); empty: all three
   std::string workload;  ///< distributed: cartpole or synthetic; empty: both
   std::string update;    ///< distributed: automatic, replicated or sharded; empty: automatic
+  std::string exchange;  ///< distributed: automatic, host or device; empty: automatic
   std::string problems;  ///< niching: problem list such as 1-5,11; empty: all 20
 };
 

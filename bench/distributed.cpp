@@ -1,15 +1,22 @@
 // Mode `distributed` (run under mpiexec): strong scaling of a generation across ranks. In one job, rank 0
-// first runs the workload alone (one rank, one thread: the P = 1 time, measured side by side with the
-// P-rank time, since this machine's timings drift), then every rank runs it alone at once (the P = 1
-// time when every core is busy: the machine's shared memory bandwidth and caches, apart from MPI),
-// then every rank runs it together; the phases alternate --runs times and the medians are compared. Also times MPI_Allgather from 4 B to 64 MB per
-// rank, the latency and bandwidth that bench/NOTES.md's model for large rank counts is built from.
+// first runs the workload alone (one rank: the P = 1 time, measured side by side with the P-rank time,
+// since this machine's timings drift), then every rank runs it alone at once (the P = 1 time when every
+// core or device is busy: the machine's shared memory bandwidth and caches, apart from MPI), then every
+// rank runs it together; the phases alternate --runs times and the medians are compared. Also times
+// MPI_Allgather from 4 B to 64 MB per rank, the latency and bandwidth that bench/NOTES.md's model for
+// large rank counts is built from.
+//
+// Backends: cpu (one thread per rank, so P ranks use P cores) or cuda (one device per rank, picked by
+// the node-local rank modulo the node's device count; cart-pole rows are evaluated on the device where
+// they live, ask_local_device / evaluate_device / tell_local_device, and a generation is timed to the
+// end of its device work). --exchange says how a sharded update's rows move on cuda.
 #include <mpi.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +24,7 @@
 #include "common.hpp"
 #include "diffevo/mpi.hpp"
 #include "diffevo/rollout.hpp"
+#include "gpu.hpp"
 
 namespace bench {
 namespace {
@@ -53,36 +61,53 @@ struct workload {
 
 struct timing {
   double generation = 0, evaluation = 0, communication = 0, update = 0;
+  diffevo::mpi::options resolved;  ///< the optimizer's options, automatic resolved
 };
 
-/// Times `generations` generations of `w` on `comm`; each rank's times, per generation (medians).
+/// Times `generations` generations of `w` on `comm`; each rank's times, per generation (medians). On
+/// the cuda backend the evaluation and the generation are timed to the end of their device work.
 timing time_generations(const workload& w, MPI_Comm comm, const diffevo::mpi::options& opts, int generations) {
+  const bool cuda = w.cfg.backend == diffevo::backend_kind::cuda;
   diffevo::rollout_config rc;
   rc.layers = {4, 128, 128, 2};
-  rc.backend = diffevo::backend_kind::cpu;
+  rc.backend = w.cfg.backend;
   rc.cpu_threads = 1;
   diffevo::cartpole_evaluator ev(rc);
   diffevo::mpi::optimizer opt(w.cfg, comm, opts);
   const auto [b, e] = opt.local_rows();
-  std::vector<float> f(static_cast<std::size_t>(e - b));
+  const std::size_t n = static_cast<std::size_t>(e - b);
+  std::vector<float> f(n);
+  std::unique_ptr<gpu::device_floats> d_f;
+  if (cuda && w.cartpole) d_f = std::make_unique<gpu::device_floats>(n);
   std::vector<double> gen, eval, comm_s, upd;
   for (int g = 0; g < generations && !opt.done(); ++g) {
     MPI_Barrier(comm);
     const double t0 = now_seconds(), c0 = opt.communication_seconds();
-    const diffevo::population_view rows = opt.ask_local();
-    if (w.cartpole)
-      ev.evaluate(rows, f.data(), static_cast<std::uint64_t>(g), static_cast<std::uint64_t>(b));
-    else
-      for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = synthetic_fitness(rows.row(i), rows.cols);
+    const auto gen_index = static_cast<std::uint64_t>(g), first = static_cast<std::uint64_t>(b);
+    if (cuda && w.cartpole) {
+      const diffevo::cuda_stream stream = opt.local().stream();
+      ev.evaluate_device(opt.ask_local_device(), d_f->data(), gen_index, stream, first);
+      gpu::synchronize(stream);
+    } else {
+      const diffevo::population_view rows = opt.ask_local();
+      if (w.cartpole)
+        ev.evaluate(rows, f.data(), gen_index, first);
+      else
+        for (int i = 0; i < rows.rows; ++i) f[static_cast<std::size_t>(i)] = synthetic_fitness(rows.row(i), rows.cols);
+    }
     const double t1 = now_seconds();
-    opt.tell_local(f.data(), f.size());
+    if (cuda && w.cartpole)
+      opt.tell_local_device(d_f->data(), n);
+    else
+      opt.tell_local(f.data(), n);
+    if (cuda) gpu::synchronize(opt.local().stream());  // the update is enqueued, not waited for
     const double t2 = now_seconds(), c = opt.communication_seconds() - c0;
     gen.push_back(t2 - t0);
     eval.push_back(t1 - t0);
     comm_s.push_back(c);
     upd.push_back(t2 - t1 - c);
   }
-  return timing{median(gen), median(eval), median(comm_s), median(upd)};
+  return timing{median(gen), median(eval), median(comm_s), median(upd), opt.opts()};
 }
 
 /// The largest value of `v` over the ranks (a generation is as slow as its slowest rank).
@@ -131,7 +156,54 @@ int run_distributed(const options& o) {
   mo.update = o.update == "replicated" ? diffevo::mpi::update_mode::replicated
               : o.update == "sharded"  ? diffevo::mpi::update_mode::sharded
                                        : diffevo::mpi::update_mode::automatic;
+  mo.exchange = o.exchange == "host"     ? diffevo::mpi::exchange_path::host
+                : o.exchange == "device" ? diffevo::mpi::exchange_path::device
+                                         : diffevo::mpi::exchange_path::automatic;
   const int runs = o.runs > 0 ? o.runs : 3, generations = 2;
+
+  // The backend, agreed by every rank: cuda where asked for (or, automatic, where every rank has a
+  // device), each rank on device node-local rank modulo the node's devices; a rank that cannot is
+  // named on every rank before any timed work.
+  auto agree = [&](bool ok) {
+    int mine = ok ? 1 : 0, all = 0;
+    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    int first_bad = ok ? size : rank, lowest = size;
+    MPI_Allreduce(&first_bad, &lowest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return std::make_pair(all == 1, lowest);
+  };
+  const bool wants_cuda = o.backend != diffevo::backend_kind::cpu;
+  const auto [every_rank_has_device, rank_without] = agree(!wants_cuda || diffevo::cuda_device_available());
+  if (wants_cuda && !every_rank_has_device && o.backend == diffevo::backend_kind::cuda) {
+    const std::string why = rank == rank_without ? ": " + diffevo::cuda_unavailable_reason() : "";
+    MPI_Finalize();
+    throw std::runtime_error("--backend cuda: rank " + std::to_string(rank_without) + " has no usable CUDA device" + why);
+  }
+  const diffevo::backend_kind backend =
+      wants_cuda && every_rank_has_device ? diffevo::backend_kind::cuda : diffevo::backend_kind::cpu;
+  std::string device;
+  int ordinal = -1;
+  if (backend == diffevo::backend_kind::cuda) {
+    const int local = diffevo::mpi::node_local_rank(MPI_COMM_WORLD), count = gpu::device_count();
+    std::string error;
+    try {
+      ordinal = local % std::max(count, 1);
+      device = gpu::use_device(ordinal);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    const auto [picked, rank_failed] = agree(error.empty());
+    if (!picked) {
+      MPI_Finalize();
+      throw std::runtime_error("picking the device of rank " + std::to_string(rank_failed) +
+                               (error.empty() ? std::string() : ": " + error));
+    }
+  }
+  const std::string backend_note =
+      backend == diffevo::backend_kind::cuda
+          ? "cuda backend, one device per rank (rank 0: " + device + ", device " + std::to_string(ordinal) + ")"
+          : "cpu backend, one thread per rank" +
+                (wants_cuda && rank_without != 0 ? " (rank " + std::to_string(rank_without) + " has no CUDA device)"
+                                                 : device_note());
 
   std::vector<workload> work;
   const int n = o.population > 0 ? o.population : 4096;
@@ -151,24 +223,25 @@ int run_distributed(const options& o) {
   for (workload& w : work) {
     w.cfg.steps = 25;
     w.cfg.seed = o.seed;
-    w.cfg.backend = diffevo::backend_kind::cpu;
-    w.cfg.cpu_threads = 1;  // one thread per rank: P ranks use P cores
+    w.cfg.backend = backend;
+    w.cfg.cpu_threads = 1;  // cpu: one thread per rank, so P ranks use P cores
   }
 
   json j;
   j.raw("{").key("mode").str("distributed").raw(", ").key("ranks").num(size).raw(", ");
+  j.key("backend").str(diffevo::to_string(backend)).raw(", ").key("device_rank0").str(device).raw(", ");
   j.key("threads_per_rank").num(1).raw(", ").key("runs").num(runs).raw(", ").key("generations_timed").num(generations);
   j.raw(", ").key("workloads").raw("[");
   if (rank == 0)
-    std::printf("distributed: %d rank(s), one thread each, %d generations x %d runs per phase (cpu backend)\n\n"
-                "| workload | N | update | 1 rank s/gen | 1 rank s/gen, all cores busy | %d ranks s/gen | speedup | "
+    std::printf("distributed: %d rank(s), %s, %d generations x %d runs per phase\n\n"
+                "| workload | N | update | exchange | 1 rank s/gen | 1 rank s/gen, all ranks busy | %d ranks s/gen | speedup | "
                 "efficiency | efficiency vs busy | comm s/gen | comm %% | eval s | update s |\n"
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-                size, generations, runs, size);
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+                size, backend_note.c_str(), generations, runs, size);
   for (std::size_t wi = 0; wi < work.size(); ++wi) {
     const workload& w = work[wi];
     std::vector<double> one, busy, many, comm, eval, upd;
-    std::string mode_name;
+    diffevo::mpi::options resolved = mo;
     for (int r = 0; r < runs; ++r) {
       progress(quiet_o, "distributed: %s, run %d of %d: 1 rank\n", w.name.c_str(), r + 1, runs);
       if (rank == 0) one.push_back(time_generations(w, MPI_COMM_SELF, mo, generations).generation);
@@ -179,25 +252,27 @@ int run_distributed(const options& o) {
       busy.push_back(max_over(time_generations(w, MPI_COMM_SELF, mo, generations).generation, MPI_COMM_WORLD));
       progress(quiet_o, "distributed: %s, run %d of %d: %d ranks\n", w.name.c_str(), r + 1, runs, size);
       const timing t = time_generations(w, MPI_COMM_WORLD, mo, generations);
+      resolved = t.resolved;
       many.push_back(max_over(t.generation, MPI_COMM_WORLD));
       comm.push_back(max_over(t.communication, MPI_COMM_WORLD));
       eval.push_back(max_over(t.evaluation, MPI_COMM_WORLD));
       upd.push_back(max_over(t.update, MPI_COMM_WORLD));
     }
-    // What update_mode::automatic resolves to (mpi/optimizer.cpp: sharded on cpu from 2 ranks and N >= 256).
-    const bool sharded = mo.update == diffevo::mpi::update_mode::sharded ||
-                         (mo.update == diffevo::mpi::update_mode::automatic && size > 1 &&
-                          w.cfg.population >= diffevo::mpi::k_shard_min_population);
-    mode_name = sharded ? "sharded" : "replicated";
+    const std::string mode_name = diffevo::mpi::to_string(resolved.update);
+    // Rows move only in a sharded update, and on the cpu backend always with MPI.
+    const std::string exchange_name = resolved.update != diffevo::mpi::update_mode::sharded ? "-"
+                                      : backend == diffevo::backend_kind::cpu            ? "host (MPI)"
+                                                                   : diffevo::mpi::to_string(resolved.exchange);
     const double t1 = median(one), tb = median(busy), tp = median(many), c = median(comm);
     if (rank == 0) {
-      std::printf("| %s | %d | %s | %.3f | %.3f | %.3f | %.2f | %.1f %% | %.1f %% | %.4f | %.2f | %.3f | %.3f |\n",
-                  w.name.c_str(), w.cfg.population, mode_name.c_str(), t1, tb, tp, t1 / tp, 100.0 * t1 / (size * tp),
+      std::printf("| %s | %d | %s | %s | %.3f | %.3f | %.3f | %.2f | %.1f %% | %.1f %% | %.4f | %.2f | %.3f | %.3f |\n",
+                  w.name.c_str(), w.cfg.population, mode_name.c_str(), exchange_name.c_str(), t1, tb, tp, t1 / tp, 100.0 * t1 / (size * tp),
                   100.0 * tb / (size * tp), c, 100.0 * c / tp, median(eval), median(upd));
       std::fflush(stdout);
     }
     j.raw(wi ? ", {" : "{").key("workload").str(w.name).raw(", ").key("population").num(w.cfg.population);
     j.raw(", ").key("dimension").num(w.cfg.dimension).raw(", ").key("update").str(mode_name);
+    j.raw(", ").key("exchange").str(exchange_name);
     j.raw(", ").key("one_rank_seconds_per_generation").num(t1).raw(", ").key("ranks_seconds_per_generation").num(tp);
     j.raw(", ").key("one_rank_all_cores_busy_seconds_per_generation").num(tb);
     j.raw(", ").key("efficiency_vs_busy").num(tb / (size * tp));

@@ -102,6 +102,25 @@ double copy_bandwidth(std::size_t bytes, int repeats) {
   return quantile(t, 0.5);
 }
 
+int device_count() noexcept {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
+}
+
+std::string use_device(int ordinal) {
+  cuda_ok(cudaSetDevice(ordinal), ("cudaSetDevice(" + std::to_string(ordinal) + ")").c_str());
+  cudaDeviceProp prop{};
+  cuda_ok(cudaGetDeviceProperties(&prop, ordinal), "cudaGetDeviceProperties");
+  return prop.name;
+}
+
+void synchronize(diffevo::cuda_stream stream) { cuda_ok(cudaStreamSynchronize(stream), "cudaStreamSynchronize"); }
+
+device_floats::device_floats(std::size_t n) {
+  if (n > 0) cuda_ok(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(float)), "cudaMalloc");
+}
+device_floats::~device_floats() { cudaFree(p_); }
+
 diffevo::optimize_result run_paper_functor(diffevo::optimizer& opt, diffevo::functions::benchmark fn) {
   return diffevo::run_functor(opt, diffevo::functions::paper_fitness{fn});
 }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "diffevo/diffevo.hpp"
@@ -23,6 +24,29 @@ double copy_bandwidth(std::size_t bytes, int repeats);
 
 /// The whole run of `opt` with the paper's fitness of `fn` in a kernel (diffevo::run_functor).
 diffevo::optimize_result run_paper_functor(diffevo::optimizer& opt, diffevo::functions::benchmark fn);
+
+/// Number of CUDA devices this process sees (0 where the runtime reports none or fails).
+int device_count() noexcept;
+
+/// Makes device `ordinal` current (cudaSetDevice) for the calling thread.
+/// @return The device's name.
+std::string use_device(int ordinal);
+
+/// Waits for the work queued on `stream`; throws naming the call if it failed.
+void synchronize(diffevo::cuda_stream stream);
+
+/// n floats of device memory, freed when it leaves scope.
+class device_floats {
+ public:
+  explicit device_floats(std::size_t n);
+  ~device_floats();
+  device_floats(const device_floats&) = delete;
+  device_floats& operator=(const device_floats&) = delete;
+  float* data() const noexcept { return p_; }
+
+ private:
+  float* p_ = nullptr;
+};
 
 /// Device copies of an n-row parameter matrix and n returns, on a stream of their own.
 class rollout_buffers {

@@ -18,6 +18,11 @@ double copy_bandwidth(std::size_t, int) { unavailable("copy_bandwidth"); }
 diffevo::optimize_result run_paper_functor(diffevo::optimizer&, diffevo::functions::benchmark) {
   unavailable("run_paper_functor");
 }
+int device_count() noexcept { return 0; }
+std::string use_device(int) { unavailable("use_device"); }
+void synchronize(diffevo::cuda_stream) { unavailable("synchronize"); }
+device_floats::device_floats(std::size_t) { unavailable("device_floats"); }
+device_floats::~device_floats() = default;
 struct rollout_buffers::impl {};
 rollout_buffers::rollout_buffers(const std::vector<float>&, int) { unavailable("rollout_buffers"); }
 rollout_buffers::~rollout_buffers() = default;

@@ -33,7 +33,8 @@ void usage() {
       "              of the optimizer on 17,410 parameters, latent d = 2, evaluation and update apart\n"
       "  distributed under mpiexec -n P: strong scaling of a generation (cart-pole 4-128-128-2 latent\n"
       "              and a synthetic fitness of 1e6 multiply-adds per individual, N = 4096), one rank\n"
-      "              alone and P ranks side by side, one thread per rank; and MPI_Allgather timings\n"
+      "              alone and P ranks side by side; and MPI_Allgather timings. cpu: one thread per\n"
+      "              rank; cuda: one device per rank (node-local rank modulo the node's devices)\n"
       "flags:\n"
       "  --runs N        runs (paper, schedules: per cell, default 100; cartpole: seeds per net,\n"
       "                  default 20; throughput: timed calls, default 3; speed: repeats, default 5;\n"
@@ -55,6 +56,8 @@ void usage() {
       "  --temperature T cartpole: energy temperature on the return (default 1, the paper's setting)\n"
       "  --workload W    distributed: only cartpole or synthetic (default both)\n"
       "  --update U      distributed: automatic | replicated | sharded (default automatic)\n"
+      "  --exchange E    distributed, cuda backend: how a sharded update's rows move, automatic | host |\n"
+      "                  device (NCCL between the ranks' devices; default automatic)\n"
       "  --net NAME      cartpole: only one net: plain (4-8-2), latent (4-8-2, d = 2) or large\n"
       "                  (4-128-128-2, d = 2)\n"
       "  --raw-obs       cartpole: observations without the normalisation of docs/algorithm.md §7\n"
@@ -75,7 +78,7 @@ constexpr flag_modes k_flag_modes[] = {
     {"--methods", "paper"},          {"--latent", "paper"},          {"--population", "speed throughput distributed"},
     {"--dimension", "speed"},        {"--temperature", "cartpole"},  {"--net", "cartpole"},
     {"--raw-obs", "cartpole"},       {"--fixed-start", "cartpole"},  {"--workload", "distributed"},
-    {"--update", "distributed"},     {"--problems", "niching"},
+    {"--update", "distributed"},     {"--exchange", "distributed"},  {"--problems", "niching"},
     {"--cpu-math", "paper schedules cartpole throughput niching"},
 };
 
@@ -170,6 +173,10 @@ int main(int argc, char** argv) {
         o.update = value();
         if (o.update != "automatic" && o.update != "replicated" && o.update != "sharded")
           throw bench::usage_error("--update must be automatic, replicated or sharded (got '" + o.update + "')");
+      } else if (f == "--exchange") {
+        o.exchange = value();
+        if (o.exchange != "automatic" && o.exchange != "host" && o.exchange != "device")
+          throw bench::usage_error("--exchange must be automatic, host or device (got '" + o.exchange + "')");
       } else if (f == "--problems") {
         o.problems = value();
       } else if (f == "--raw-obs") {

@@ -219,22 +219,6 @@ std::string exact_list(const std::vector<T>& v) {
   for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + exact(static_cast<double>(v[i]));
   return s + "]";
 }
-const char* to_string(update_mode m) {
-  switch (m) {
-    case update_mode::automatic: return "automatic";
-    case update_mode::replicated: return "replicated";
-    case update_mode::sharded: return "sharded";
-  }
-  return "?";
-}
-const char* to_string(exchange_path m) {
-  switch (m) {
-    case exchange_path::automatic: return "automatic";
-    case exchange_path::host: return "host";
-    case exchange_path::device: return "device";
-  }
-  return "?";
-}
 template <class E>
 std::string named(E v) {
   return diffevo::detail::msg(to_string(v), " (", static_cast<int>(v), ")");
@@ -266,3 +250,25 @@ std::vector<std::pair<std::string, std::string>> describe(const config& c, const
 }
 
 }  // namespace diffevo::mpi::detail
+
+namespace diffevo::mpi {
+
+const char* to_string(update_mode m) noexcept {
+  switch (m) {
+    case update_mode::automatic: return "automatic";
+    case update_mode::replicated: return "replicated";
+    case update_mode::sharded: return "sharded";
+  }
+  return "?";
+}
+
+const char* to_string(exchange_path m) noexcept {
+  switch (m) {
+    case exchange_path::automatic: return "automatic";
+    case exchange_path::host: return "host";
+    case exchange_path::device: return "device";
+  }
+  return "?";
+}
+
+}  // namespace diffevo::mpi

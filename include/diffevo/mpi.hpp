@@ -56,6 +56,11 @@ enum class exchange_path {
               ///< unique id that rank 0 broadcasts with MPI
 };
 
+/// @return The mode's name ("automatic", "replicated", "sharded"; "?" for a value outside the enum).
+const char* to_string(update_mode m) noexcept;
+/// @return The path's name ("automatic", "host", "device"; "?" for a value outside the enum).
+const char* to_string(exchange_path m) noexcept;
+
 /// The smallest population for which update_mode::automatic shards the update (bench/NOTES.md
 /// "Many processes": below it the exchange costs more than the flops it saves).
 constexpr int k_shard_min_population = 256;

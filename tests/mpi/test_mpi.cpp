@@ -201,6 +201,18 @@ TEST(Mpi, TheExchangePathIsResolvedAndADeviceExchangeOnTheCpuBackendIsNamed) {
   }
 }
 
+TEST(Mpi, TheModesAndPathsHaveTheirNames) {
+  using diffevo::mpi::to_string;
+  EXPECT_STREQ(to_string(diffevo::mpi::update_mode::automatic), "automatic");
+  EXPECT_STREQ(to_string(diffevo::mpi::update_mode::replicated), "replicated");
+  EXPECT_STREQ(to_string(diffevo::mpi::update_mode::sharded), "sharded");
+  EXPECT_STREQ(to_string(static_cast<diffevo::mpi::update_mode>(9)), "?");
+  EXPECT_STREQ(to_string(diffevo::mpi::exchange_path::automatic), "automatic");
+  EXPECT_STREQ(to_string(diffevo::mpi::exchange_path::host), "host");
+  EXPECT_STREQ(to_string(diffevo::mpi::exchange_path::device), "device");
+  EXPECT_STREQ(to_string(static_cast<diffevo::mpi::exchange_path>(9)), "?");
+}
+
 struct evaluation_failed : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
