@@ -143,6 +143,8 @@ inline void to_params(const float* x, float* out, std::size_t rows, const std::v
 
 /// True when fitness `a` is strictly better than `b` under `goal` (ties keep the earlier one).
 inline bool improves(float a, float b, objective goal) { return better_than(a, b, goal == objective::minimize); }
+/// improves() for fitness kept in double (open_ended::tell(const double*, ...)).
+inline bool improves(double a, double b, objective goal) { return goal == objective::minimize ? a < b : a > b; }
 
 /// Float update coefficients from the double ones.
 inline update_coefficients update_of(const ddim_coefficients& c) {

@@ -4,11 +4,12 @@
 // its config and of what was told and injected: every population comes from seeded generators in a
 // fixed order. So, like the baselines' checkpoints, the file stores the config and that log, and load
 // replays it (the updates run again, the fitness is not evaluated again). That resumes bit for bit
-// and no state field can be forgotten; it costs 4 bytes per evaluation in memory and file, and the
-// replay takes the updates' share of the run's time.
+// and no state field can be forgotten; it costs 4 bytes per evaluation in memory and file (8 for a
+// value told in double), and the replay takes the updates' share of the run's time.
 //
-// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 3; version
-// 2, without refine_abandon_gain, is read with it 0, which is what that version's runs did; version 1,
+// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 4; version
+// 3, without values told in double, is read with every tell in float, and version 2, without
+// refine_abandon_gain, also with it 0, which is what those versions' runs did; version 1,
 // before the config's fields restart_scale, refine_precision, refine_abandon, refine_first_generation
 // and derate_radius, is refused):
 //   the run config as in the optimizer's checkpoint (write_config)
@@ -17,8 +18,11 @@
 //   long long, f64 for double, u8 for bool, u64 count + values for vectors
 //   f64 wall seconds so far; u64 count + char[count] the stop reason ("" while running)
 //   u64 count + i32[count] events, u64 count + f32[count] told, u64 count + f32[count] injected
+//   (version 4:) u64 count + u8[count] one flag per tell (1: told in double), u64 count + f64[count] the
+//   values told in double
 #include "host/open_ended/checkpoint.hpp"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "diffevo/error.hpp"
@@ -37,6 +41,8 @@ namespace {
 
 /// The first format version with refine_abandon_gain.
 constexpr std::uint32_t k_gain_version = 3;
+/// The first format version with values told in double (the log's precise flags and told_precise).
+constexpr std::uint32_t k_precise_version = 4;
 
 /// Every field but `run` (written by write_config) that a file of `version` holds, in file order.
 template <class C, class F>
@@ -124,7 +130,9 @@ std::string first_difference(const open_ended_config& saved, const open_ended_co
 }
 
 std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c, std::uint32_t version) {
-  if (version < k_open_ended_oldest || version > k_open_ended_version || (version < k_gain_version && c.cfg.refine_abandon_gain != 0))
+  const bool any_precise = std::find(c.log.precise.begin(), c.log.precise.end(), 1) != c.log.precise.end();
+  if (version < k_open_ended_oldest || version > k_open_ended_version || (version < k_gain_version && c.cfg.refine_abandon_gain != 0) ||
+      (version < k_precise_version && any_precise))
     throw logic_error(msg("encode_open_ended: version ", version, " cannot hold this run"));
   byte_writer w;
   write_config(w, c.cfg.run);
@@ -135,6 +143,10 @@ std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c, std
   w.put_array(c.log.events);
   w.put_array(c.log.told);
   w.put_array(c.log.injected);
+  if (version >= k_precise_version) {
+    w.put_array(c.log.precise);
+    w.put_array(c.log.told_precise);
+  }
   return seal(k_open_ended_magic, w.bytes(), version);
 }
 
@@ -152,7 +164,11 @@ open_ended_checkpoint decode_open_ended(const unsigned char* bytes, std::size_t 
   c.log.events = r.get_array<std::int32_t>("events");
   c.log.told = r.get_array<float>("told fitness");
   c.log.injected = r.get_array<float>("injected points");
-  if (!r.at_end()) throw checkpoint_error(msg("checkpoint ", path, ": unexpected bytes after the injected points"));
+  if (p.version >= k_precise_version) {
+    c.log.precise = r.get_array<std::uint8_t>("precise flags");
+    c.log.told_precise = r.get_array<double>("told fitness (double)");
+  }
+  if (!r.at_end()) throw checkpoint_error(msg("checkpoint ", path, ": unexpected bytes after the log"));
   if (backend != static_cast<int>(backend_kind::cpu) && backend != static_cast<int>(backend_kind::cuda))
     throw checkpoint_error(msg("checkpoint ", path, ": backend has the unknown value ", backend));
   c.backend = static_cast<backend_kind>(backend);
@@ -162,13 +178,28 @@ open_ended_checkpoint decode_open_ended(const unsigned char* bytes, std::size_t 
   } catch (const invalid_argument& e) {
     throw checkpoint_error(msg("checkpoint ", path, ": invalid config: ", e.what()));
   }
-  std::size_t told = 0, injected = 0;
-  for (const std::int32_t e : c.log.events)
-    (e > 0 ? told : injected) += e > 0 ? static_cast<std::size_t>(e) : static_cast<std::size_t>(-static_cast<std::int64_t>(e));
-  if (told != c.log.told.size() || injected * static_cast<std::size_t>(c.cfg.run.dimension) != c.log.injected.size())
-    throw checkpoint_error(msg("checkpoint ", path, ": the log's events need ", told, " told values and ", injected,
-                               " injected points but the file holds ", c.log.told.size(), " and ",
-                               c.log.injected.size(), " values (corrupted)"));
+  std::size_t tells = 0;
+  for (const std::int32_t e : c.log.events) tells += e > 0 ? 1 : 0;
+  if (p.version < k_precise_version) c.log.precise.assign(tells, 0);  // every tell in float then
+  if (c.log.precise.size() != tells)
+    throw checkpoint_error(msg("checkpoint ", path, ": the log has ", tells, " tells but ", c.log.precise.size(),
+                               " precision flags (corrupted)"));
+  std::size_t told = 0, told_precise = 0, injected = 0, t = 0;
+  for (const std::int32_t e : c.log.events) {
+    if (e <= 0) {
+      injected += static_cast<std::size_t>(-static_cast<std::int64_t>(e));
+      continue;
+    }
+    const std::uint8_t flag = c.log.precise[t++];
+    if (flag > 1) throw checkpoint_error(msg("checkpoint ", path, ": precision flag ", int(flag), " is not 0 or 1 (corrupted)"));
+    (flag ? told_precise : told) += static_cast<std::size_t>(e);
+  }
+  if (told != c.log.told.size() || told_precise != c.log.told_precise.size() ||
+      injected * static_cast<std::size_t>(c.cfg.run.dimension) != c.log.injected.size())
+    throw checkpoint_error(msg("checkpoint ", path, ": the log's events need ", told, " values told in float, ",
+                               told_precise, " in double and ", injected, " injected points but the file holds ",
+                               c.log.told.size(), ", ", c.log.told_precise.size(), " and ", c.log.injected.size(),
+                               " values (corrupted)"));
   const bool known = c.stopped.empty() || c.stopped == "target" || c.stopped == "max_evaluations" ||
                      c.stopped == "max_seconds" || c.stopped == "restarts";
   if (!known || !(c.seconds >= 0)) throw checkpoint_error(msg("checkpoint ", path, ": unknown stop reason or wall time (corrupted)"));

@@ -10,11 +10,14 @@
 
 namespace diffevo::detail {
 
-/// Everything told and injected, in order. events: n > 0 a tell of n values (the next n of `told`),
-/// n <= 0 an injection of -n points (the next -n x D values of `injected`).
+/// Everything told and injected, in order. events: n > 0 a tell of n values, n <= 0 an injection of
+/// -n points (the next -n x D values of `injected`). precise: one flag per tell, in order: 0 its
+/// values are the next n of `told` (told in float), 1 the next n of `told_precise` (told in double).
 struct open_ended_log {
   std::vector<std::int32_t> events;
   std::vector<float> told, injected;
+  std::vector<std::uint8_t> precise;
+  std::vector<double> told_precise;
 };
 
 struct open_ended_checkpoint {

@@ -29,17 +29,17 @@ std::vector<T> expand(const std::vector<T>& v, int d, T empty) {
 /// A seed being refined: its best point so far and the local cycles run around it.
 struct seed_job {
   std::vector<float> x;       // the best point so far
-  float fitness;              // its fitness
+  double fitness;             // its fitness
   double scale;               // the next local cycle's scale, in units of run.scale
   int level = 0, cycles = 0;  // scale reductions and local cycles so far
   std::vector<float> center;  // the current local cycle's centre
   double spread = INFINITY;   // the fitness spread (max - min) of the last local cycle's final population
-  float last_fitness = NAN;   // the fitness after the local cycle before the last (NaN: none yet)
+  double last_fitness = NAN;  // the fitness after the local cycle before the last (NaN: none yet)
 };
 
 /// Rank-shaped log-densities: the best finite value gets 0, the worst -1 / temperature, ties share
 /// their mean rank; a non-finite fitness gets NaN (weight 0 in the update).
-std::vector<float> rank_shape(const std::vector<float>& f, objective goal, double temperature) {
+std::vector<float> rank_shape(const std::vector<double>& f, objective goal, double temperature) {
   const int n = static_cast<int>(f.size());
   std::vector<int> idx;
   for (int i = 0; i < n; ++i)
@@ -143,7 +143,8 @@ struct open_ended::state {
   std::vector<float> tests;               // hill-valley test points of the first seed (3), asked when not empty,
   int against = -1;                       //   between it and this refined point
   std::vector<float> global_points;       // the last global cycle's final population (continued from)
-  std::vector<float> first_points, first_fitness;  // the restart's first generation (refine_first_generation)
+  std::vector<float> first_points;        // the restart's first generation (refine_first_generation)
+  std::vector<double> first_fitness;      //   and its fitness
   long long evaluations = 0, nonfinite = 0;
   bool asked = false, finished = false;
   std::string reason;
@@ -152,7 +153,7 @@ struct open_ended::state {
   std::vector<int> worst;      // rows of the last tell, worst first (where injections go)
   std::vector<float> injected;
   std::vector<float> best;
-  float best_fitness = 0;
+  double best_fitness = 0;
   bool has_best = false;
   std::vector<archived_point> archive;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -260,7 +261,7 @@ struct open_ended::state {
   /// is found; the best point and every point whose nearest better point is more than twice the mean
   /// such distance away head a cluster of their own. Heads within the merge distance of a seed refined
   /// or waiting are not queued again.
-  void collect_seeds(std::vector<float> x, std::vector<float> f) {
+  void collect_seeds(std::vector<float> x, std::vector<double> f) {
     const objective goal = cfg.run.goal;
     const int d = dim();
     const std::size_t members = f.size();  // then the archive's members, each a seed of its own
@@ -318,12 +319,12 @@ struct open_ended::state {
   }
   /// The tests were evaluated: refine the seed when a valley lies between it and its refined point,
   /// else drop it.
-  void end_tests(const std::vector<float>& f) {
+  void end_tests(const std::vector<double>& f) {
     const objective goal = cfg.run.goal;
-    const float a = jobs.front().fitness, b = refined[static_cast<std::size_t>(against)].fitness;
-    const float worse = detail::improves(a, b, goal) ? b : a;
+    const double a = jobs.front().fitness, b = refined[static_cast<std::size_t>(against)].fitness;
+    const double worse = detail::improves(a, b, goal) ? b : a;
     bool valley = false;
-    for (const float v : f) valley = valley || !std::isfinite(v) || detail::improves(worse, v, goal);
+    for (const double v : f) valley = valley || !std::isfinite(v) || detail::improves(worse, v, goal);
     tests.clear();
     if (valley) return start_local();
     jobs.erase(jobs.begin());
@@ -383,7 +384,7 @@ struct open_ended::state {
   /// Adds evaluated points to the archive (archive_radius > 0): members and candidates within the
   /// tolerance of the best, best first, each kept when it is farther than the radius from every point
   /// kept before it (the seeds of the competition's count), so the members stay pairwise apart.
-  void archive_add(const std::vector<float>& x, const std::vector<float>& f) {
+  void archive_add(const std::vector<float>& x, const std::vector<double>& f) {
     if (cfg.archive_radius <= 0 || !has_best) return;
     const objective goal = cfg.run.goal;
     const double tol = cfg.archive_tolerance, r2 = cfg.archive_radius * cfg.archive_radius;
@@ -406,14 +407,14 @@ struct open_ended::state {
 
   /// Sequential niching (open_ended_config::derate_radius): the fitness of the last asked points with
   /// the points within derate_radius of a refined point set to the worst finite value told.
-  std::vector<float> derated(std::vector<float> f) const {
+  std::vector<double> derated(std::vector<double> f) const {
     if (cfg.derate_radius <= 0 || refined.empty()) return f;
     const objective goal = cfg.run.goal;
     const double r2 = cfg.derate_radius * cfg.derate_radius;
     const int d = dim();
     bool any = false;
-    float floor = 0;
-    for (const float v : f)
+    double floor = 0;
+    for (const double v : f)
       if (std::isfinite(v) && (!any || detail::improves(floor, v, goal))) floor = v, any = true;
     for (std::size_t i = 0; i < f.size(); ++i) {
       if (std::isfinite(f[i]) && near_any(points.data() + i * static_cast<std::size_t>(d), refined, r2)) f[i] = floor;
@@ -512,31 +513,60 @@ population_view open_ended::ask() {
 }
 
 void open_ended::tell(const float* fitness, std::size_t n) {
+  check_tell(n, fitness);
   state& s = *s_;
+  const objective goal = s.cfg.run.goal;
+  // the penalty added in float, as the values are: a run told in float is what it always was
+  std::vector<double> raw(fitness, fitness + n), f(n);
+  for (std::size_t i = 0; i < n; ++i)
+    f[i] = s.excess[i] > 0 ? fitness[i] + static_cast<float>((goal == objective::maximize ? -1 : 1) * s.cfg.penalty * s.excess[i])
+                           : fitness[i];
+  told(std::move(raw), std::move(f), false);
+}
+
+void open_ended::tell(const double* fitness, std::size_t n) {
+  check_tell(n, fitness);
+  state& s = *s_;
+  const objective goal = s.cfg.run.goal;
+  std::vector<double> raw(fitness, fitness + n), f = raw;
+  for (std::size_t i = 0; i < n; ++i)
+    if (s.excess[i] > 0) f[i] += (goal == objective::maximize ? -1 : 1) * s.cfg.penalty * s.excess[i];
+  told(std::move(raw), std::move(f), true);
+}
+
+void open_ended::check_tell(std::size_t n, const void* fitness) const {
+  const state& s = *s_;
   DIFFEVO_EXPECTS(!s.finished, logic_error, "tell() after done(): the run stopped (", s.reason, ")");
   DIFFEVO_EXPECTS(s.asked, logic_error, "tell() before ask()");
   DIFFEVO_EXPECTS(n == static_cast<std::size_t>(s.n()), invalid_argument, "fitness has ", n,
                   " values but the population is ", s.n());
   DIFFEVO_EXPECTS(fitness != nullptr, invalid_argument, "fitness is a null pointer");
+}
+
+void open_ended::told(std::vector<double> raw, std::vector<double> f, bool precise) {
+  state& s = *s_;
+  const std::size_t n = raw.size();
   const objective goal = s.cfg.run.goal;
   const int d = s.dim();
-  std::vector<float> raw(fitness, fitness + n), f = raw;
-  for (std::size_t i = 0; i < n; ++i)
-    if (s.excess[i] > 0) f[i] += static_cast<float>((goal == objective::maximize ? -1 : 1) * s.cfg.penalty * s.excess[i]);
   const bool test = !s.tests.empty(), final_eval = !test && s.opt->done(), local = !test && s.refining;
   if (!test && !final_eval) {  // the optimizer's checks first: a refused fitness changes nothing here
-    const std::vector<float> g = local ? f : s.derated(f);
-    if (s.cfg.shaping == density_shaping::rank)
+    const std::vector<double> g = local ? f : s.derated(f);
+    if (s.cfg.shaping == density_shaping::rank) {
       s.opt->tell(rank_shape(g, goal, s.cfg.rank_temperature));
-    else
-      s.opt->tell(g);
+    } else {
+      s.opt->tell(std::vector<float>(g.begin(), g.end()));
+    }
   }
   s.asked = false;
   s.log.events.push_back(static_cast<std::int32_t>(n));
-  s.log.told.insert(s.log.told.end(), fitness, fitness + n);
+  s.log.precise.push_back(precise ? 1 : 0);
+  if (precise)
+    s.log.told_precise.insert(s.log.told_precise.end(), raw.begin(), raw.end());
+  else
+    for (const double v : raw) s.log.told.push_back(static_cast<float>(v));  // exact: told in float
   s.evaluations += static_cast<long long>(n);
   ++s.generation;
-  float lo = INFINITY, hi = -INFINITY;
+  double lo = INFINITY, hi = -INFINITY;
   for (std::size_t i = 0; i < n; ++i) {
     if (!std::isfinite(raw[i])) {
       ++s.nonfinite;
@@ -560,7 +590,7 @@ void open_ended::tell(const float* fitness, std::size_t n) {
     if (!std::isfinite(f[static_cast<std::size_t>(b)])) return false;
     return !std::isfinite(f[static_cast<std::size_t>(a)]) || detail::improves(f[static_cast<std::size_t>(b)], f[static_cast<std::size_t>(a)], goal);
   });
-  if (!test) s.flat = (hi >= lo && static_cast<double>(hi) - lo < s.cfg.flat_tolerance) ? s.flat + 1 : 0;
+  if (!test) s.flat = (hi >= lo && hi - lo < s.cfg.flat_tolerance) ? s.flat + 1 : 0;
   const bool flat = !test && s.cfg.flat_generations > 0 && s.flat >= s.cfg.flat_generations;
   if (!test && !local && s.cfg.refine_first_generation && s.continuation == 0 && s.opt->generation() == 1)
     s.first_points = s.points, s.first_fitness = raw;  // a restart's first generation (from noise)
@@ -570,13 +600,14 @@ void open_ended::tell(const float* fitness, std::size_t n) {
     ++s.cycles;
     s.flat = 0;
     if (local) {
-      s.jobs.front().spread = hi >= lo ? static_cast<double>(hi) - lo : INFINITY;
+      s.jobs.front().spread = hi >= lo ? hi - lo : INFINITY;
       s.next_local();
     } else {
       s.archive_add(s.points, raw);
       s.global_points = s.points;
       if (s.cfg.refine_levels > 0) {
-        std::vector<float> xs = s.points, fs = raw;
+        std::vector<float> xs = s.points;
+        std::vector<double> fs = raw;
         if (s.cfg.refine_first_generation) {
           xs.insert(xs.end(), s.first_points.begin(), s.first_points.end());
           fs.insert(fs.end(), s.first_fitness.begin(), s.first_fitness.end());
@@ -611,6 +642,10 @@ std::vector<float> open_ended::best() const {
 }
 float open_ended::best_fitness() const {
   DIFFEVO_EXPECTS(s_->has_best, logic_error, "best_fitness() before any finite fitness was told");
+  return static_cast<float>(s_->best_fitness);
+}
+double open_ended::precise_best_fitness() const {
+  DIFFEVO_EXPECTS(s_->has_best, logic_error, "precise_best_fitness() before any finite fitness was told");
   return s_->best_fitness;
 }
 bool open_ended::has_best() const noexcept { return s_->has_best; }
@@ -647,7 +682,7 @@ open_ended open_ended::load(const std::string& path, const open_ended_config* ex
   open_ended run(c.cfg);
   state& s = *run.s_;
   s.replaying = true;
-  std::size_t told = 0, injected = 0;
+  std::size_t told = 0, told_precise = 0, tells = 0, injected = 0;
   const std::size_t d = static_cast<std::size_t>(c.cfg.run.dimension);
   for (std::size_t e = 0; e < c.log.events.size(); ++e) {
     const std::int32_t k = c.log.events[e];
@@ -658,8 +693,13 @@ open_ended open_ended::load(const std::string& path, const open_ended_config* ex
     try {
       if (k > 0) {
         run.ask();
-        run.tell(c.log.told.data() + told, static_cast<std::size_t>(k));
-        told += static_cast<std::size_t>(k);
+        if (c.log.precise[tells++]) {
+          run.tell(c.log.told_precise.data() + told_precise, static_cast<std::size_t>(k));
+          told_precise += static_cast<std::size_t>(k);
+        } else {
+          run.tell(c.log.told.data() + told, static_cast<std::size_t>(k));
+          told += static_cast<std::size_t>(k);
+        }
       } else {
         run.inject(c.log.injected.data() + injected * d, -k);
         injected += static_cast<std::size_t>(-k);
@@ -677,19 +717,20 @@ open_ended open_ended::load(const std::string& path, const open_ended_config* ex
   return run;
 }
 
-open_ended_result optimize(const open_ended_config& cfg, const batch_fitness& fitness) {
-  DIFFEVO_EXPECTS(static_cast<bool>(fitness), invalid_argument, "optimize(): the fitness callback is empty");
-  open_ended run(cfg);
+namespace {
+
+/// Drives `run` to its end; `evaluate(pop, fitness)` fills r.fitness (as told) and tells it.
+template <class Evaluate>
+open_ended_result run_to_end(open_ended& run, Evaluate&& evaluate) {
   open_ended_result r;
   while (!run.done()) {
     const population_view pop = run.ask();
     r.population.assign(pop.data, pop.data + pop.size());
-    r.fitness.assign(static_cast<std::size_t>(pop.rows), 0.0f);
-    fitness(pop, r.fitness.data());
-    run.tell(r.fitness);
+    r.fitness.assign(static_cast<std::size_t>(pop.rows), 0.0);
+    evaluate(pop, r.fitness);
   }
   r.has_best = run.has_best();
-  if (r.has_best) r.best = run.best(), r.best_fitness = run.best_fitness();
+  if (r.has_best) r.best = run.best(), r.best_fitness = run.precise_best_fitness();
   r.archive = run.archive();
   r.evaluations = run.evaluations();
   r.cycles = run.cycles();
@@ -697,6 +738,29 @@ open_ended_result optimize(const open_ended_config& cfg, const batch_fitness& fi
   r.refinements = run.refinements();
   r.stop_reason = run.stop_reason();
   return r;
+}
+
+}  // namespace
+
+open_ended_result optimize(const open_ended_config& cfg, const batch_fitness& fitness) {
+  DIFFEVO_EXPECTS(static_cast<bool>(fitness), invalid_argument, "optimize(): the fitness callback is empty");
+  open_ended run(cfg);
+  std::vector<float> f;
+  return run_to_end(run, [&](population_view pop, std::vector<double>& out) {
+    f.assign(static_cast<std::size_t>(pop.rows), 0.0f);
+    fitness(pop, f.data());
+    run.tell(f);
+    out.assign(f.begin(), f.end());
+  });
+}
+
+open_ended_result optimize(const open_ended_config& cfg, const precise_batch_fitness& fitness) {
+  DIFFEVO_EXPECTS(static_cast<bool>(fitness), invalid_argument, "optimize(): the fitness callback is empty");
+  open_ended run(cfg);
+  return run_to_end(run, [&](population_view pop, std::vector<double>& out) {
+    fitness(pop, out.data());
+    run.tell(out);
+  });
 }
 
 }  // namespace diffevo

@@ -9,6 +9,7 @@
 /// budget, wall time) complete it. Every part is off by default.
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -130,11 +131,15 @@ struct open_ended_config {
 ///         naming the dimension, a budget below one population, a negative radius, ...).
 void validate(const open_ended_config& c);
 
-/// An archived point: its parameters and fitness.
+/// An archived point: its parameters and fitness (as told: a value told in double keeps its precision).
 struct archived_point {
   std::vector<float> x;
-  float fitness;
+  double fitness;
 };
+
+/// Like batch_fitness, with the values in double: writes pop.rows values to the second argument.
+/// open_ended keeps them in double (see open_ended::tell(const double*, std::size_t)).
+using precise_batch_fitness = std::function<void(population_view pop, double* fitness)>;
 
 /// Open-ended Diffusion Evolution with an ask/tell interface (a `strategy`).
 ///
@@ -153,6 +158,16 @@ class open_ended final : public strategy {
   population_view ask() override;
   /// @throws logic_error before ask() or after done(); invalid_argument for a wrong count (naming both).
   void tell(const float* fitness, std::size_t n) override;
+  /// tell() with the values in double, kept in double by the run: the rank shaping, the archive, the
+  /// best point, the seeds' refinement, the sequential niching and the stopping criteria compare them
+  /// as told. A float holds about 7 significant digits, so values that differ by less than that at
+  /// their magnitude (1e-4 at 2709, a fitness near a large constant) tie in float and are told apart
+  /// here. The update itself sees the rank-shaped values (density_shaping::rank); with another
+  /// density mapping it sees the values rounded to float. A run may mix both overloads.
+  /// @throws as tell(const float*, std::size_t).
+  void tell(const double* fitness, std::size_t n);
+  /// tell(const double*, std::size_t) from a vector.
+  void tell(const std::vector<double>& fitness) { tell(fitness.data(), fitness.size()); }
 
   bool done() const noexcept override;
   /// @return Generations told so far, over all cycles (final evaluations included).
@@ -177,6 +192,10 @@ class open_ended final : public strategy {
   ///         finite (naming its row and column); logic_error after done().
   void inject(const float* points, int count);
 
+  /// @return best_fitness() as told: in double when it was told in double (best_fitness() rounds it
+  ///         to float).
+  /// @throws logic_error before any finite fitness was told.
+  double precise_best_fitness() const;
   /// @return Fitness evaluations so far (every told value).
   long long evaluations() const noexcept;
   /// @return Cycles finished so far.
@@ -193,8 +212,8 @@ class open_ended final : public strategy {
   const open_ended_config& cfg() const noexcept;
 
   /// Writes the run to a checkpoint file, atomically: its config, the backend it runs on, its wall
-  /// time, and everything told and injected so far (the log costs 4 bytes per evaluation, kept in
-  /// memory from the start). Valid at any point, also between ask() and tell() (the resumed run asks
+  /// time, and everything told and injected so far (the log costs 4 bytes per evaluation told in
+  /// float, 8 in double, kept in memory from the start). Valid at any point, also between ask() and tell() (the resumed run asks
   /// that population again) and after done().
   /// @throws checkpoint_error on I/O failure.
   void save(const std::string& path) const;
@@ -213,16 +232,18 @@ class open_ended final : public strategy {
 
  private:
   struct state;
+  void check_tell(std::size_t n, const void* fitness) const;
+  void told(std::vector<double> raw, std::vector<double> penalized, bool precise);
   std::unique_ptr<state> s_;
 };
 
 /// What an open-ended run returns.
 struct open_ended_result {
   std::vector<float> best;         ///< the best point evaluated
-  float best_fitness = 0;          ///< its fitness (0 when has_best is false)
+  double best_fitness = 0;         ///< its fitness as told (0 when has_best is false)
   bool has_best = false;
   std::vector<float> population;   ///< the last population evaluated
-  std::vector<float> fitness;      ///< its fitness
+  std::vector<double> fitness;     ///< its fitness as told
   std::vector<archived_point> archive;  ///< the archive, best first
   long long evaluations = 0;
   int cycles = 0, restarts = 0, refinements = 0;
@@ -236,5 +257,11 @@ struct open_ended_result {
 /// @throws invalid_argument for an empty `fitness` or a bad config field, and as open_ended::tell().
 /// @note Exceptions thrown by `fitness` propagate unchanged.
 open_ended_result optimize(const open_ended_config& cfg, const batch_fitness& fitness);
+
+/// optimize() with a fitness computed in double and kept in double by the run
+/// (open_ended::tell(const double*, std::size_t)): for a fitness whose values near the optimum differ by
+/// less than float resolution at their magnitude.
+/// @throws as optimize(const open_ended_config&, const batch_fitness&).
+open_ended_result optimize(const open_ended_config& cfg, const precise_batch_fitness& fitness);
 
 }  // namespace diffevo

@@ -294,6 +294,13 @@ float himmelblau(const float* x, int) {
   return f(x, 2);
 }
 std::string temp_file(const char* name) { return ::testing::TempDir() + name + std::to_string(::getpid()); }
+/// Himmelblau's values in double, each 1e-9 x its row index above the float value (so they are not floats).
+std::vector<double> told_in_double(population_view p) {
+  const std::vector<float> f = all(p, himmelblau);
+  std::vector<double> out(f.begin(), f.end());
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] += 1e-9 * static_cast<double>(i);
+  return out;
+}
 }  // namespace
 
 // Without refinement a cycle ends at alpha[0] = 0.999, whose noise keeps the population about 0.2
@@ -310,6 +317,38 @@ TEST(OpenEnded, RefinementReachesFineAccuracy) {
     std::vector<float> pts;
     for (const archived_point& a : r.archive) pts.insert(pts.end(), a.x.begin(), a.x.end());
     EXPECT_EQ(count_global_optima(4, pts.data(), static_cast<int>(r.archive.size()), 1e-4), 4) << "seed " << seed;
+  }
+}
+
+// Himmelblau's four optima 1e4 above their value (a fitness near a large constant): a float is 1e-3
+// coarse at 1e4, so a run told in float cannot tell the points within 1e-4 of an optimum apart, while a
+// run told in double keeps the values as they are and refines all four to 1e-5 (the count evaluates the
+// points in double, without the constant).
+TEST(OpenEnded, ValuesToldInDoubleAreKeptInDouble) {
+  const cec2013::problem h = cec2013::make_problem(4);
+  const auto lifted = [&](const float* x) {
+    const double xd[2] = {x[0], x[1]};
+    return 1e4 + cec2013::evaluate(h, xd);
+  };
+  for (const std::uint64_t seed : {1u, 2u}) {
+    const open_ended_result precise = optimize(himmelblau_run(seed), [&](population_view p, double* out) {
+      for (int i = 0; i < p.rows; ++i) out[i] = lifted(p.row(i));
+    });
+    const open_ended_result rounded = optimize(himmelblau_run(seed), [&](population_view p, float* out) {
+      for (int i = 0; i < p.rows; ++i) out[i] = static_cast<float>(lifted(p.row(i)));
+    });
+    const auto found = [](const open_ended_result& r, double accuracy) {
+      std::vector<float> pts;
+      for (const archived_point& a : r.archive) pts.insert(pts.end(), a.x.begin(), a.x.end());
+      return count_global_optima(4, pts.data(), static_cast<int>(r.archive.size()), accuracy);
+    };
+    EXPECT_EQ(found(precise, 1e-5), 4) << "seed " << seed;
+    EXPECT_LT(found(rounded, 1e-5), 4) << "seed " << seed;  // measured: 0 and 0
+    // kept as told: the best value and the archive's are the double values, above float resolution
+    EXPECT_GT(precise.best_fitness, 1e4 + 200 - 1e-5);
+    EXPECT_EQ(precise.best_fitness, precise.archive.front().fitness);
+    EXPECT_NE(precise.best_fitness, static_cast<double>(static_cast<float>(precise.best_fitness)));
+    EXPECT_EQ(precise.fitness.size(), precise.population.size() / 2);
   }
 }
 
@@ -467,7 +506,7 @@ TEST(OpenEnded, ASeedClimbingACuspIsNotAbandoned) {
     open_ended run(c);
     local_asks_per_refinement(run, smooth_and_cusp);
     EXPECT_EQ(run.refinements(), 2);
-    float best_at_cusp = -INFINITY;
+    double best_at_cusp = -INFINITY;
     for (const archived_point& a : run.archive())
       if (std::hypot(a.x[0] - 3.0f, a.x[1] - 3.0f) < 1.0f) best_at_cusp = std::max(best_at_cusp, a.fitness);
     return best_at_cusp;
@@ -525,6 +564,64 @@ TEST(OpenEnded, AVersion2CheckpointResumesWithTheGainRuleOff) {
   std::remove(path.c_str());
 }
 
+// A version 3 file (before values told in double) is read with every tell in float: a run told in
+// float resumes from it bit for bit; a run with a tell in double cannot be written in version 3, and a
+// version 4 file whose precision flags do not match its tells is refused.
+TEST(OpenEnded, AVersion3CheckpointHoldsRunsToldInFloat) {
+  open_ended_config c = himmelblau_run(3);
+  c.max_evaluations = 12000;
+  const std::string path = temp_file("diffevo_open_ended_v3_");
+  const auto read = [&] {
+    std::ifstream in(path, std::ios::binary);
+    const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return bytes;
+  };
+  const auto write = [&](const std::vector<unsigned char>& b) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  };
+  const auto trace = [&](int save_at) {
+    std::vector<float> seen;
+    open_ended run(c);
+    for (int step = 0; !run.done(); ++step) {
+      if (step == save_at) {
+        run.save(path);
+        const std::vector<unsigned char> bytes = read();
+        const detail::open_ended_checkpoint cp = detail::decode_open_ended(bytes.data(), bytes.size(), path);
+        const std::vector<unsigned char> v3 = detail::encode_open_ended(cp, 3);
+        EXPECT_EQ(v3[8], 3);
+        EXPECT_LT(v3.size(), bytes.size());
+        write(v3);
+        run = open_ended::load(path, &c);
+      }
+      const population_view q = run.ask();
+      seen.insert(seen.end(), q.data, q.data + q.size());
+      run.tell(all(q, himmelblau));
+    }
+    seen.push_back(static_cast<float>(run.cycles() + 1000 * run.refinements()));
+    return seen;
+  };
+  EXPECT_EQ(trace(40), trace(-1));
+  open_ended run(c);
+  run.tell(all(run.ask(), himmelblau));
+  run.tell(told_in_double(run.ask()));
+  run.save(path);
+  const std::vector<unsigned char> bytes = read();
+  detail::open_ended_checkpoint cp = detail::decode_open_ended(bytes.data(), bytes.size(), path);
+  EXPECT_EQ(cp.log.precise, (std::vector<std::uint8_t>{0, 1}));
+  expect_message<logic_error>([&] { detail::encode_open_ended(cp, 3); }, "version 3 cannot hold this run");
+  cp.log.precise.pop_back();
+  write(detail::encode_open_ended(cp));
+  expect_message<checkpoint_error>([&] { open_ended::load(path); }, "the log has 2 tells but 1 precision flags (corrupted)");
+  cp.log.precise = {0, 2};
+  write(detail::encode_open_ended(cp));
+  expect_message<checkpoint_error>([&] { open_ended::load(path); }, "precision flag 2 is not 0 or 1 (corrupted)");
+  cp.log.precise = {0, 0};
+  write(detail::encode_open_ended(cp));
+  expect_message<checkpoint_error>([&] { open_ended::load(path); }, "values told in float");
+  std::remove(path.c_str());
+}
+
 TEST(OpenEnded, CheckpointResumesBitForBit) {
   open_ended_config c = himmelblau_run(3);
   c.max_evaluations = 12000;  // restarts, refinement and tests all happen before the budget ends
@@ -548,7 +645,10 @@ TEST(OpenEnded, CheckpointResumesBitForBit) {
       }
       const population_view q = run.ask();
       seen.insert(seen.end(), q.data, q.data + q.size());
-      run.tell(all(q, himmelblau));
+      if (step % 3 == 1)  // every third tell in double, a hair above the float values
+        run.tell(told_in_double(q));
+      else
+        run.tell(all(q, himmelblau));
       if (step == 7) {
         const std::vector<float> outside(2 * 2, 1.5f);
         run.inject(outside.data(), 2);
@@ -560,8 +660,12 @@ TEST(OpenEnded, CheckpointResumesBitForBit) {
     EXPECT_TRUE(ended.done());
     EXPECT_EQ(ended.stop_reason(), run.stop_reason());
     EXPECT_EQ(ended.evaluations(), run.evaluations());
-    for (const archived_point& a : run.archive()) seen.insert(seen.end(), a.x.begin(), a.x.end());
+    for (const archived_point& a : run.archive()) {
+      seen.insert(seen.end(), a.x.begin(), a.x.end());
+      seen.push_back(static_cast<float>(a.fitness)), seen.push_back(static_cast<float>(a.fitness - static_cast<float>(a.fitness)));
+    }
     seen.push_back(run.best_fitness());
+    seen.push_back(static_cast<float>(run.precise_best_fitness() - run.best_fitness()));
     seen.push_back(static_cast<float>(run.cycles() + 1000 * run.refinements()));
     return seen;
   };
@@ -596,7 +700,7 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
   old[8] = 1;
   write(old);
   expect_message<checkpoint_error>([&] { open_ended::load(path); },
-                                   "format version 1 but this library reads versions 2 to 3 of a diffevo open-ended checkpoint");
+                                   "format version 1 but this library reads versions 2 to 4 of a diffevo open-ended checkpoint");
   bytes[bytes.size() / 2] ^= 0x20;
   write(bytes);
   expect_message<checkpoint_error>([&] { open_ended::load(path); }, "checksum");
