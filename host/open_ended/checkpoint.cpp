@@ -130,7 +130,7 @@ std::string first_difference(const open_ended_config& saved, const open_ended_co
 }
 
 std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c, std::uint32_t version) {
-  const bool any_precise = std::find(c.log.precise.begin(), c.log.precise.end(), 1) != c.log.precise.end();
+  const bool any_precise = std::any_of(c.log.precise.begin(), c.log.precise.end(), [](std::uint8_t v) { return v != 0; });
   if (version < k_open_ended_oldest || version > k_open_ended_version || (version < k_gain_version && c.cfg.refine_abandon_gain != 0) ||
       (version < k_precise_version && any_precise))
     throw logic_error(msg("encode_open_ended: version ", version, " cannot hold this run"));

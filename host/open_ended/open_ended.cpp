@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <optional>
 
@@ -553,7 +554,13 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
     const std::vector<double> g = local ? f : s.derated(f);
     if (s.cfg.shaping == density_shaping::rank) {
       s.opt->tell(rank_shape(g, goal, s.cfg.rank_temperature));
-    } else {
+    } else {  // the update takes floats: a finite value beyond their range is refused, not made infinite
+      for (std::size_t i = 0; i < n; ++i)
+        DIFFEVO_EXPECTS(!std::isfinite(g[i]) || std::fabs(g[i]) <= std::numeric_limits<float>::max(), invalid_argument,
+                        "fitness[", i, "] = ", raw[i], (g[i] != raw[i] ? " (penalized or derated: " : ""),
+                        (g[i] != raw[i] ? detail::msg(g[i], ")") : std::string()),
+                        " is beyond float range, and with shaping = density_shaping::none the update takes floats "
+                        "(use density_shaping::rank, or rescale the fitness)");
       s.opt->tell(std::vector<float>(g.begin(), g.end()));
     }
   }
@@ -682,7 +689,7 @@ open_ended open_ended::load(const std::string& path, const open_ended_config* ex
   open_ended run(c.cfg);
   state& s = *run.s_;
   s.replaying = true;
-  std::size_t told = 0, told_precise = 0, tells = 0, injected = 0;
+  std::size_t in_float = 0, in_double = 0, tells = 0, injected = 0;  // read so far
   const std::size_t d = static_cast<std::size_t>(c.cfg.run.dimension);
   for (std::size_t e = 0; e < c.log.events.size(); ++e) {
     const std::int32_t k = c.log.events[e];
@@ -694,11 +701,11 @@ open_ended open_ended::load(const std::string& path, const open_ended_config* ex
       if (k > 0) {
         run.ask();
         if (c.log.precise[tells++]) {
-          run.tell(c.log.told_precise.data() + told_precise, static_cast<std::size_t>(k));
-          told_precise += static_cast<std::size_t>(k);
+          run.tell(c.log.told_precise.data() + in_double, static_cast<std::size_t>(k));
+          in_double += static_cast<std::size_t>(k);
         } else {
-          run.tell(c.log.told.data() + told, static_cast<std::size_t>(k));
-          told += static_cast<std::size_t>(k);
+          run.tell(c.log.told.data() + in_float, static_cast<std::size_t>(k));
+          in_float += static_cast<std::size_t>(k);
         }
       } else {
         run.inject(c.log.injected.data() + injected * d, -k);

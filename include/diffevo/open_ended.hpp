@@ -162,9 +162,13 @@ class open_ended final : public strategy {
   /// best point, the seeds' refinement, the sequential niching and the stopping criteria compare them
   /// as told. A float holds about 7 significant digits, so values that differ by less than that at
   /// their magnitude (1e-4 at 2709, a fitness near a large constant) tie in float and are told apart
-  /// here. The update itself sees the rank-shaped values (density_shaping::rank); with another
-  /// density mapping it sees the values rounded to float. A run may mix both overloads.
-  /// @throws as tell(const float*, std::size_t).
+  /// here. The update itself sees the rank-shaped values (shaping = density_shaping::rank); with
+  /// shaping = density_shaping::none it sees the (penalized, derated) values rounded to float. A run
+  /// may mix both overloads. They differ in one more place: the bound_rule::penalize penalty is added
+  /// in float to a value told in float (as before this overload existed) and in double here, so the
+  /// same float values told through this overload may give another run when a point is penalized.
+  /// @throws as tell(const float*, std::size_t); invalid_argument naming the row when, with
+  ///         shaping = density_shaping::none, a finite value (after the penalty) is beyond float range.
   void tell(const double* fitness, std::size_t n);
   /// tell(const double*, std::size_t) from a vector.
   void tell(const std::vector<double>& fitness) { tell(fitness.data(), fitness.size()); }

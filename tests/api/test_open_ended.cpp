@@ -294,7 +294,8 @@ float himmelblau(const float* x, int) {
   return f(x, 2);
 }
 std::string temp_file(const char* name) { return ::testing::TempDir() + name + std::to_string(::getpid()); }
-/// Himmelblau's values in double, each 1e-9 x its row index above the float value (so they are not floats).
+/// Himmelblau's values in double, each 1e-9 x its row index above the float value (so all but row 0's
+/// are not floats).
 std::vector<double> told_in_double(population_view p) {
   const std::vector<float> f = all(p, himmelblau);
   std::vector<double> out(f.begin(), f.end());
@@ -345,11 +346,57 @@ TEST(OpenEnded, ValuesToldInDoubleAreKeptInDouble) {
     EXPECT_EQ(found(precise, 1e-5), 4) << "seed " << seed;
     EXPECT_LT(found(rounded, 1e-5), 4) << "seed " << seed;  // measured: 0 and 0
     // kept as told: the best value and the archive's are the double values, above float resolution
-    EXPECT_GT(precise.best_fitness, 1e4 + 200 - 1e-5);
-    EXPECT_EQ(precise.best_fitness, precise.archive.front().fitness);
-    EXPECT_NE(precise.best_fitness, static_cast<double>(static_cast<float>(precise.best_fitness)));
+    for (const double v : {precise.best_fitness, precise.archive.front().fitness}) {
+      EXPECT_GT(v, 1e4 + 200 - 1e-5);
+      EXPECT_NE(v, static_cast<double>(static_cast<float>(v)));
+    }
     EXPECT_EQ(precise.fitness.size(), precise.population.size() / 2);
   }
+}
+
+// tell(const double*) is checked as tell(const float*) is, and a refused tell changes nothing: the
+// count, the null pointer, the order, and (shaping = none: the update takes floats) a finite value
+// beyond float range, named; the run then goes on as if the refused tell had not been made.
+TEST(OpenEnded, ATellInDoubleIsCheckedAndARefusedOneChangesNothing) {
+  open_ended_config c = base(8);
+  c.max_evaluations = 400;
+  open_ended run(c);
+  expect_message<logic_error>([&] { run.precise_best_fitness(); }, "precise_best_fitness() before any finite fitness was told");
+  const std::vector<double> eight(8, 1.0);
+  expect_message<logic_error>([&] { run.tell(eight); }, "tell() before ask()");
+  const population_view p = run.ask();
+  const std::vector<float> asked(p.data, p.data + p.size());
+  expect_message<invalid_argument>([&] { run.tell(std::vector<double>(7, 1.0)); }, "fitness has 7 values but the population is 8");
+  expect_message<invalid_argument>([&] { run.tell(static_cast<const double*>(nullptr), 8); }, "fitness is a null pointer");
+  std::vector<double> huge(8, 1.0);
+  huge[3] = 1e300;
+  expect_message<invalid_argument>([&] { run.tell(huge); }, "fitness[3] = 1e+300 is beyond float range");
+  EXPECT_EQ(run.evaluations(), 0);
+  EXPECT_EQ(run.generation(), 0);
+  EXPECT_FALSE(run.has_best());
+  const population_view again = run.ask();
+  EXPECT_EQ(asked, std::vector<float>(again.data, again.data + again.size()));
+  // with rank shaping only the order reaches the update: any finite double is taken
+  open_ended_config r = c;
+  r.shaping = density_shaping::rank;
+  open_ended ranked(r);
+  ranked.ask();
+  ranked.tell(huge);
+  EXPECT_EQ(ranked.precise_best_fitness(), 1e300);
+  // the refused run, told again, is the run that was never refused
+  open_ended fresh(c);
+  std::vector<float> a, b;
+  for (open_ended* o : {&run, &fresh}) {
+    std::vector<float>& seen = o == &run ? a : b;
+    while (!o->done()) {
+      const population_view q = o->ask();
+      seen.insert(seen.end(), q.data, q.data + q.size());
+      std::vector<double> f(static_cast<std::size_t>(q.rows));
+      for (int i = 0; i < q.rows; ++i) f[static_cast<std::size_t>(i)] = -sphere(q.row(i), q.cols) + 1e-12 * i;
+      o->tell(f);
+    }
+  }
+  EXPECT_EQ(a, b);
 }
 
 // Two equal maxima on a flat floor: a broad peak at (2, 2) (radius 1.5) and a narrow one at (-3, -1)
