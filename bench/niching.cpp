@@ -46,7 +46,7 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   c.archive_radius = in.radius;
   c.archive_tolerance = cec::k_accuracy[0];
   c.refine_levels = 10;
-  c.refine_scale = 0.05;
+  c.refine_scale = 0.15;
   c.refine_shrink = 0.2;
   c.refine_population = std::max(16, 6 * in.dimension);
   c.refine_steps = 8;
