@@ -302,6 +302,36 @@ std::vector<double> told_in_double(population_view p) {
   for (std::size_t i = 0; i < out.size(); ++i) out[i] += 1e-9 * static_cast<double>(i);
   return out;
 }
+/// A run of `c` told Himmelblau in float: every population asked, then its cycles and refinements. At
+/// step `save_at` (-1: never) it is saved, rewritten in format `version` and resumed from that file;
+/// `on_load` sees the resumed run.
+std::vector<float> trace_through_version(const open_ended_config& c, const std::string& path, int save_at,
+                                         std::uint32_t version, void (*on_load)(const open_ended&) = nullptr) {
+  std::vector<float> seen;
+  open_ended run(c);
+  for (int step = 0; !run.done(); ++step) {
+    if (step == save_at) {
+      run.save(path);
+      std::ifstream in(path, std::ios::binary);
+      const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      in.close();
+      const detail::open_ended_checkpoint cp = detail::decode_open_ended(bytes.data(), bytes.size(), path);
+      const std::vector<unsigned char> old = detail::encode_open_ended(cp, version);
+      EXPECT_EQ(old[8], version);
+      EXPECT_LT(old.size(), bytes.size());
+      std::ofstream out(path, std::ios::binary);
+      out.write(reinterpret_cast<const char*>(old.data()), static_cast<std::streamsize>(old.size()));
+      out.close();
+      run = open_ended::load(path, &c);
+      if (on_load) on_load(run);
+    }
+    const population_view q = run.ask();
+    seen.insert(seen.end(), q.data, q.data + q.size());
+    run.tell(all(q, himmelblau));
+  }
+  seen.push_back(static_cast<float>(run.cycles() + 1000 * run.refinements()));
+  return seen;
+}
 }  // namespace
 
 // Without refinement a cycle ends at alpha[0] = 0.999, whose noise keeps the population about 0.2
@@ -577,33 +607,8 @@ TEST(OpenEnded, AVersion2CheckpointResumesWithTheGainRuleOff) {
   c.max_evaluations = 12000;
   c.refine_abandon = 0.5;
   const std::string path = temp_file("diffevo_open_ended_v2_");
-  const auto trace = [&](int save_at) {
-    std::vector<float> seen;
-    open_ended run(c);
-    for (int step = 0; !run.done(); ++step) {
-      if (step == save_at) {
-        run.save(path);
-        std::ifstream in(path, std::ios::binary);
-        const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        in.close();
-        const detail::open_ended_checkpoint cp = detail::decode_open_ended(bytes.data(), bytes.size(), path);
-        const std::vector<unsigned char> v2 = detail::encode_open_ended(cp, 2);
-        EXPECT_EQ(v2[8], 2);
-        EXPECT_LT(v2.size(), bytes.size());
-        std::ofstream out(path, std::ios::binary);
-        out.write(reinterpret_cast<const char*>(v2.data()), static_cast<std::streamsize>(v2.size()));
-        out.close();
-        run = open_ended::load(path, &c);
-        EXPECT_EQ(run.cfg().refine_abandon_gain, 0);
-      }
-      const population_view q = run.ask();
-      seen.insert(seen.end(), q.data, q.data + q.size());
-      run.tell(all(q, himmelblau));
-    }
-    seen.push_back(static_cast<float>(run.cycles() + 1000 * run.refinements()));
-    return seen;
-  };
-  EXPECT_EQ(trace(40), trace(-1));
+  EXPECT_EQ(trace_through_version(c, path, 40, 2, [](const open_ended& r) { EXPECT_EQ(r.cfg().refine_abandon_gain, 0); }),
+            trace_through_version(c, path, -1, 2));
   detail::open_ended_checkpoint on;
   on.cfg = c;
   on.cfg.refine_abandon_gain = 0.1;
@@ -627,28 +632,7 @@ TEST(OpenEnded, AVersion3CheckpointHoldsRunsToldInFloat) {
     std::ofstream out(path, std::ios::binary);
     out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   };
-  const auto trace = [&](int save_at) {
-    std::vector<float> seen;
-    open_ended run(c);
-    for (int step = 0; !run.done(); ++step) {
-      if (step == save_at) {
-        run.save(path);
-        const std::vector<unsigned char> bytes = read();
-        const detail::open_ended_checkpoint cp = detail::decode_open_ended(bytes.data(), bytes.size(), path);
-        const std::vector<unsigned char> v3 = detail::encode_open_ended(cp, 3);
-        EXPECT_EQ(v3[8], 3);
-        EXPECT_LT(v3.size(), bytes.size());
-        write(v3);
-        run = open_ended::load(path, &c);
-      }
-      const population_view q = run.ask();
-      seen.insert(seen.end(), q.data, q.data + q.size());
-      run.tell(all(q, himmelblau));
-    }
-    seen.push_back(static_cast<float>(run.cycles() + 1000 * run.refinements()));
-    return seen;
-  };
-  EXPECT_EQ(trace(40), trace(-1));
+  EXPECT_EQ(trace_through_version(c, path, 40, 3), trace_through_version(c, path, -1, 3));
   open_ended run(c);
   run.tell(all(run.ask(), himmelblau));
   run.tell(told_in_double(run.ask()));
