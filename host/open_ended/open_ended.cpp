@@ -16,16 +16,13 @@
 #include "host/backend/backend.hpp"
 #include "host/checkpoint/checkpoint_file.hpp"
 #include "host/open_ended/checkpoint.hpp"
+#include "host/open_ended/expand.hpp"
 #include "host/util/message.hpp"
 
 namespace diffevo {
 namespace {
 
-template <class T>
-std::vector<T> expand(const std::vector<T>& v, int d, T empty) {
-  if (v.size() <= 1) return std::vector<T>(static_cast<std::size_t>(d), v.empty() ? empty : v[0]);
-  return v;
-}
+using detail::expand;
 
 /// A seed being refined: its best point so far and the local cycles run around it.
 struct seed_job {
@@ -60,77 +57,6 @@ std::vector<float> rank_shape(const std::vector<double>& f, objective goal, doub
 }
 
 }  // namespace
-
-void validate(const open_ended_config& c) {
-  validate(c.run);
-  const int d = c.run.dimension;
-  DIFFEVO_EXPECTS(c.lower.empty() == c.upper.empty(), invalid_argument, "lower has ", c.lower.size(),
-                  " values and upper ", c.upper.size(), ": give both or neither");
-  for (const auto* v : {&c.lower, &c.upper})
-    DIFFEVO_EXPECTS(v->empty() || v->size() == 1 || v->size() == static_cast<std::size_t>(d), invalid_argument,
-                    v == &c.lower ? "lower" : "upper", " has ", v->size(), " values; give 0, 1 or dimension = ", d);
-  if (!c.lower.empty()) {
-    const std::vector<double> lo = expand(c.lower, d, 0.0), hi = expand(c.upper, d, 0.0);
-    for (int j = 0; j < d; ++j)
-      DIFFEVO_EXPECTS(std::isfinite(lo[j]) && std::isfinite(hi[j]) && lo[j] < hi[j], invalid_argument, "the box is empty in dimension ",
-                      j, ": lower = ", lo[j], ", upper = ", hi[j], " (need finite lower < upper)");
-  }
-  detail::expect_enum<invalid_argument>(c.bounds, "bounds", 3, "reflect, clip or penalize (0-2)");
-  detail::expect_enum<invalid_argument>(c.shaping, "shaping", 2, "none or rank (0-1)");
-  DIFFEVO_EXPECTS(std::isfinite(c.penalty) && c.penalty >= 0, invalid_argument, "penalty = ", c.penalty,
-                  " must be finite and >= 0");
-  DIFFEVO_EXPECTS(std::isfinite(c.rank_temperature) && c.rank_temperature > 0, invalid_argument,
-                  "rank_temperature = ", c.rank_temperature, " must be finite and > 0");
-  DIFFEVO_EXPECTS(c.continuations >= 0, invalid_argument, "continuations = ", c.continuations, " must be >= 0");
-  DIFFEVO_EXPECTS(c.continue_at == -1 || (c.continue_at >= 0 && c.continue_at <= c.run.steps - 2), invalid_argument,
-                  "continue_at = ", c.continue_at, " must be -1 or in [0, ", c.run.steps - 2, "]");
-  DIFFEVO_EXPECTS(c.restarts >= -1, invalid_argument, "restarts = ", c.restarts, " must be >= -1 (-1: unlimited)");
-  DIFFEVO_EXPECTS(std::isfinite(c.population_growth) && c.population_growth >= 1, invalid_argument,
-                  "population_growth = ", c.population_growth, " must be finite and >= 1");
-  DIFFEVO_EXPECTS(std::isfinite(c.restart_scale) && c.restart_scale >= 0, invalid_argument, "restart_scale = ",
-                  c.restart_scale, " must be finite and >= 0");
-  DIFFEVO_EXPECTS(c.restart_scale == 0 || !c.lower.empty(), invalid_argument, "restart_scale = ", c.restart_scale,
-                  " needs a box (lower and upper): local restarts are centred at random points of it");
-  DIFFEVO_EXPECTS(c.max_population >= c.run.population, invalid_argument, "max_population = ", c.max_population,
-                  " must be >= population = ", c.run.population);
-  DIFFEVO_EXPECTS(std::isfinite(c.archive_radius) && c.archive_radius >= 0, invalid_argument, "archive_radius = ",
-                  c.archive_radius, " must be finite and >= 0");
-  DIFFEVO_EXPECTS(!std::isnan(c.archive_tolerance) && c.archive_tolerance >= 0, invalid_argument,
-                  "archive_tolerance = ", c.archive_tolerance, " must be >= 0");
-  DIFFEVO_EXPECTS(c.max_evaluations == 0 || c.max_evaluations >= c.run.population, invalid_argument,
-                  "max_evaluations = ", c.max_evaluations, " is less than one population (", c.run.population,
-                  "); use 0 for no budget");
-  DIFFEVO_EXPECTS(c.max_evaluations >= 0, invalid_argument, "max_evaluations = ", c.max_evaluations, " must be >= 0");
-  DIFFEVO_EXPECTS(!std::isnan(c.max_seconds) && c.max_seconds >= 0, invalid_argument, "max_seconds = ",
-                  c.max_seconds, " must be >= 0");
-  DIFFEVO_EXPECTS(c.flat_generations >= 0, invalid_argument, "flat_generations = ", c.flat_generations, " must be >= 0");
-  DIFFEVO_EXPECTS(std::isfinite(c.flat_tolerance) && c.flat_tolerance >= 0, invalid_argument, "flat_tolerance = ",
-                  c.flat_tolerance, " must be finite and >= 0");
-  DIFFEVO_EXPECTS(c.refine_levels >= 0, invalid_argument, "refine_levels = ", c.refine_levels, " must be >= 0");
-  DIFFEVO_EXPECTS(std::isfinite(c.refine_scale) && c.refine_scale > 0, invalid_argument, "refine_scale = ",
-                  c.refine_scale, " must be finite and > 0");
-  DIFFEVO_EXPECTS(c.refine_shrink > 0 && c.refine_shrink <= 1, invalid_argument, "refine_shrink = ", c.refine_shrink,
-                  " must be in (0, 1]");
-  DIFFEVO_EXPECTS(c.refine_population >= 2, invalid_argument, "refine_population = ", c.refine_population,
-                  " must be >= 2");
-  DIFFEVO_EXPECTS(c.refine_steps >= 2 && c.refine_steps <= k_max_steps, invalid_argument, "refine_steps = ",
-                  c.refine_steps, " must be in [2, ", k_max_steps, "]");
-  DIFFEVO_EXPECTS(std::isfinite(c.refine_distance) && c.refine_distance >= 0, invalid_argument, "refine_distance = ",
-                  c.refine_distance, " must be finite and >= 0");
-  DIFFEVO_EXPECTS(!std::isnan(c.refine_abandon) && c.refine_abandon >= 0, invalid_argument, "refine_abandon = ",
-                  c.refine_abandon, " must be >= 0 (infinity: never)");
-  DIFFEVO_EXPECTS(std::isfinite(c.refine_abandon_gain) && c.refine_abandon_gain >= 0, invalid_argument,
-                  "refine_abandon_gain = ", c.refine_abandon_gain, " must be finite and >= 0 (0: not asked)");
-  DIFFEVO_EXPECTS(!std::isnan(c.refine_precision) && c.refine_precision >= 0, invalid_argument, "refine_precision = ",
-                  c.refine_precision, " must be >= 0");
-  DIFFEVO_EXPECTS(std::isfinite(c.derate_radius) && c.derate_radius >= 0, invalid_argument, "derate_radius = ",
-                  c.derate_radius, " must be finite and >= 0");
-  DIFFEVO_EXPECTS(c.derate_radius == 0 || c.refine_levels > 0, invalid_argument, "derate_radius = ", c.derate_radius,
-                  " needs refinement (refine_levels = 0): it derates around refined points");
-  DIFFEVO_EXPECTS(!std::isnan(c.refine_tolerance) && c.refine_tolerance >= 0, invalid_argument,
-                  "refine_tolerance = ", c.refine_tolerance, " must be >= 0");
-  DIFFEVO_EXPECTS(!std::isinf(c.target), invalid_argument, "target = ", c.target, " must be finite (NaN: none)");
-}
 
 struct open_ended::state {
   open_ended_config cfg;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "host/checkpoint/checkpoint_format.hpp"
+#include "host/open_ended/checkpoint.hpp"
 #include "diffevo/error.hpp"
 #include "tests/helpers/file_bytes.hpp"
 
@@ -34,6 +35,31 @@ TEST(CheckpointCorpus, EveryInputDecodesOrThrowsCheckpointError) {
   }
   EXPECT_GE(files, 3);
   EXPECT_GE(decoded, 3) << "the seed corpus holds valid checkpoints";
+}
+
+// The open-ended run's corpus (tests/fuzz/make_corpus.cpp: a run told in float and in double with an
+// injection, and one stopped) and its fuzz regressions: each decodes, re-encoding a valid file gives
+// its bytes again (the corpus is in the current version), or it throws checkpoint_error.
+TEST(CheckpointCorpus, EveryOpenEndedInputDecodesOrThrowsCheckpointError) {
+  int files = 0, decoded = 0, precise = 0;
+  for (const char* dir : {DIFFEVO_FUZZ_DIR "/corpus-open-ended", DIFFEVO_FUZZ_DIR "/regressions-open-ended"}) {
+    if (!fs::exists(dir)) continue;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      if (!entry.is_regular_file() || entry.path().filename() == "README.md") continue;
+      const std::vector<unsigned char> b = read_all(entry.path().string());
+      ++files;
+      try {
+        const auto c = diffevo::detail::decode_open_ended(b.data(), b.size(), entry.path().string());
+        EXPECT_EQ(diffevo::detail::encode_open_ended(c), b) << entry.path();
+        ++decoded;
+        precise += std::count(c.log.precise.begin(), c.log.precise.end(), 1) > 0;
+      } catch (const diffevo::checkpoint_error&) {
+      }
+    }
+  }
+  EXPECT_GE(files, 2);
+  EXPECT_GE(decoded, 2) << "the seed corpus holds valid checkpoints";
+  EXPECT_GE(precise, 2) << "and runs told in double";
 }
 
 TEST(CheckpointCorpus, AHandEditedNoisePositionOrBestIsRejected) {
