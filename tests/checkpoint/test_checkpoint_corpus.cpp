@@ -7,6 +7,7 @@
 #include <string>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <vector>
 
@@ -17,22 +18,34 @@
 
 namespace fs = std::filesystem;
 
-TEST(CheckpointCorpus, EveryInputDecodesOrThrowsCheckpointError) {
-  int files = 0, decoded = 0;
-  for (const char* dir : {DIFFEVO_FUZZ_DIR "/corpus", DIFFEVO_FUZZ_DIR "/regressions"}) {
+namespace {
+/// Calls `f(path, bytes)` for every input file (README.md aside) of the folders that exist.
+template <class F>
+int for_each_input(std::initializer_list<const char*> dirs, F&& f) {
+  int files = 0;
+  for (const char* dir : dirs) {
     if (!fs::exists(dir)) continue;
     for (const auto& entry : fs::directory_iterator(dir)) {
       if (!entry.is_regular_file() || entry.path().filename() == "README.md") continue;
-      const std::vector<unsigned char> b = read_all(entry.path().string());
       ++files;
-      try {
-        const auto d = diffevo::detail::decode_checkpoint(b.data(), b.size(), entry.path().string());
-        EXPECT_EQ(diffevo::detail::encode_checkpoint(d), b) << entry.path();
-        ++decoded;
-      } catch (const diffevo::checkpoint_error&) {
-      }
+      f(entry.path().string(), read_all(entry.path().string()));
     }
   }
+  return files;
+}
+}  // namespace
+
+TEST(CheckpointCorpus, EveryInputDecodesOrThrowsCheckpointError) {
+  int decoded = 0;
+  const int files = for_each_input({DIFFEVO_FUZZ_DIR "/corpus", DIFFEVO_FUZZ_DIR "/regressions"},
+                                   [&](const std::string& path, const std::vector<unsigned char>& b) {
+    try {
+      const auto d = diffevo::detail::decode_checkpoint(b.data(), b.size(), path);
+      EXPECT_EQ(diffevo::detail::encode_checkpoint(d), b) << path;
+      ++decoded;
+    } catch (const diffevo::checkpoint_error&) {
+    }
+  });
   EXPECT_GE(files, 3);
   EXPECT_GE(decoded, 3) << "the seed corpus holds valid checkpoints";
 }
@@ -41,22 +54,17 @@ TEST(CheckpointCorpus, EveryInputDecodesOrThrowsCheckpointError) {
 // injection, and one stopped) and its fuzz regressions: each decodes, re-encoding a valid file gives
 // its bytes again (the corpus is in the current version), or it throws checkpoint_error.
 TEST(CheckpointCorpus, EveryOpenEndedInputDecodesOrThrowsCheckpointError) {
-  int files = 0, decoded = 0, precise = 0;
-  for (const char* dir : {DIFFEVO_FUZZ_DIR "/corpus-open-ended", DIFFEVO_FUZZ_DIR "/regressions-open-ended"}) {
-    if (!fs::exists(dir)) continue;
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      if (!entry.is_regular_file() || entry.path().filename() == "README.md") continue;
-      const std::vector<unsigned char> b = read_all(entry.path().string());
-      ++files;
-      try {
-        const auto c = diffevo::detail::decode_open_ended(b.data(), b.size(), entry.path().string());
-        EXPECT_EQ(diffevo::detail::encode_open_ended(c), b) << entry.path();
-        ++decoded;
-        precise += std::count(c.log.precise.begin(), c.log.precise.end(), 1) > 0;
-      } catch (const diffevo::checkpoint_error&) {
-      }
+  int decoded = 0, precise = 0;
+  const int files = for_each_input({DIFFEVO_FUZZ_DIR "/corpus-open-ended", DIFFEVO_FUZZ_DIR "/regressions-open-ended"},
+                                   [&](const std::string& path, const std::vector<unsigned char>& b) {
+    try {
+      const auto c = diffevo::detail::decode_open_ended(b.data(), b.size(), path);
+      EXPECT_EQ(diffevo::detail::encode_open_ended(c), b) << path;
+      ++decoded;
+      precise += std::count(c.log.precise.begin(), c.log.precise.end(), 1) > 0;
+    } catch (const diffevo::checkpoint_error&) {
     }
-  }
+  });
   EXPECT_GE(files, 2);
   EXPECT_GE(decoded, 2) << "the seed corpus holds valid checkpoints";
   EXPECT_GE(precise, 2) << "and runs told in double";
