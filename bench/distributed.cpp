@@ -164,12 +164,11 @@ int run_distributed(const options& o) {
   // The backend, agreed by every rank: cuda where asked for (or, automatic, where every rank has a
   // device), each rank on device node-local rank modulo the node's devices; a rank that cannot is
   // named on every rank before any timed work.
+  // Every rank ok, and else the lowest rank that is not (one reduction: size when none).
   auto agree = [&](bool ok) {
-    int mine = ok ? 1 : 0, all = 0;
-    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     int first_bad = ok ? size : rank, lowest = size;
     MPI_Allreduce(&first_bad, &lowest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    return std::make_pair(all == 1, lowest);
+    return std::make_pair(lowest == size, lowest);
   };
   const bool wants_cuda = o.backend != diffevo::backend_kind::cpu;
   const auto [every_rank_has_device, rank_without] = agree(!wants_cuda || diffevo::cuda_device_available());

@@ -116,10 +116,9 @@ std::string use_device(int ordinal) {
 
 void synchronize(diffevo::cuda_stream stream) { cuda_ok(cudaStreamSynchronize(stream), "cudaStreamSynchronize"); }
 
-device_floats::device_floats(std::size_t n) {
-  if (n > 0) cuda_ok(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(float)), "cudaMalloc");
-}
-device_floats::~device_floats() { cudaFree(p_); }
+device_floats::device_floats(std::size_t n) : mem_(std::make_unique<device_memory>(n * sizeof(float))) {}
+device_floats::~device_floats() = default;
+float* device_floats::data() const noexcept { return mem_->as<float>(); }
 
 diffevo::optimize_result run_paper_functor(diffevo::optimizer& opt, diffevo::functions::benchmark fn) {
   return diffevo::run_functor(opt, diffevo::functions::paper_fitness{fn});

@@ -35,6 +35,8 @@ std::string use_device(int ordinal);
 /// Waits for the work queued on `stream`; throws naming the call if it failed.
 void synchronize(diffevo::cuda_stream stream);
 
+struct device_memory;  // bench/gpu.cu's owned allocation
+
 /// n floats of device memory, freed when it leaves scope.
 class device_floats {
  public:
@@ -42,10 +44,10 @@ class device_floats {
   ~device_floats();
   device_floats(const device_floats&) = delete;
   device_floats& operator=(const device_floats&) = delete;
-  float* data() const noexcept { return p_; }
+  float* data() const noexcept;
 
  private:
-  float* p_ = nullptr;
+  std::unique_ptr<device_memory> mem_;
 };
 
 /// Device copies of an n-row parameter matrix and n returns, on a stream of their own.

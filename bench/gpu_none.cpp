@@ -21,8 +21,10 @@ diffevo::optimize_result run_paper_functor(diffevo::optimizer&, diffevo::functio
 int device_count() noexcept { return 0; }
 std::string use_device(int) { unavailable("use_device"); }
 void synchronize(diffevo::cuda_stream) { unavailable("synchronize"); }
+struct device_memory {};
 device_floats::device_floats(std::size_t) { unavailable("device_floats"); }
 device_floats::~device_floats() = default;
+float* device_floats::data() const noexcept { return nullptr; }
 struct rollout_buffers::impl {};
 rollout_buffers::rollout_buffers(const std::vector<float>&, int) { unavailable("rollout_buffers"); }
 rollout_buffers::~rollout_buffers() = default;
