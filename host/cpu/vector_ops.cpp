@@ -87,6 +87,20 @@ void dense_layer(float* __restrict o, const float* __restrict wt, const float* _
   k().dense_layer(o, wt, bias, x, n_in, n_out);
 }
 
+void dense_lanes(float* __restrict o, const float* __restrict wt, const float* __restrict bias,
+                 const float* __restrict x, int n_in, int n_out, bool relu) {
+  k().dense_lanes(o, wt, bias, x, n_in, n_out, relu);
+}
+
+void cartpole_observe_lanes(const cartpole_lanes& s, bool normalize, float* __restrict obs) {
+  k().cartpole_observe_lanes(s, normalize, obs);
+}
+
+void cartpole_advance_lanes(cartpole_lanes& s, const float* __restrict logits, const double* __restrict cos_theta,
+                            const double* __restrict sin_theta, unsigned char* __restrict done) {
+  k().cartpole_advance_lanes(s, logits, cos_theta, sin_theta, done);
+}
+
 void weighted_sum_tile(const float* __restrict w, long ws, const float* __restrict x, long xs, const int* idx, int n,
                        float* __restrict out) {
   k().weighted_sum_tile(w, ws, x, xs, idx, n, out);

@@ -22,6 +22,30 @@ void add_squared_differences(float* __restrict dr, const float* __restrict col, 
 void dense_layer(float* __restrict o, const float* __restrict wt, const float* __restrict bias,
                  const float* __restrict x, int n_in, int n_out);
 
+/// Controllers the cpu cart-pole evaluator steps together, one per vector lane (host/rollout/rollout_cpu.cpp):
+/// a whole AVX-512 vector of floats.
+constexpr int k_env_lanes = 16;
+
+/// o[j L + l] = bias[j L + l] + sum_k wt[(k n_out + j) L + l] x[k L + l] for j < n_out and each of the
+/// L = k_env_lanes lanes l, then ReLU when `relu`: one dense layer of L different controllers, with
+/// each lane's sum in env::dense_unit's order (bias, then k ascending, each product rounded).
+void dense_lanes(float* __restrict o, const float* __restrict wt, const float* __restrict bias,
+                 const float* __restrict x, int n_in, int n_out, bool relu);
+
+/// The states of k_env_lanes cart-poles, one per lane (env::cartpole::state, structure of arrays).
+struct cartpole_lanes {
+  double x[k_env_lanes], x_dot[k_env_lanes], theta[k_env_lanes], theta_dot[k_env_lanes];
+};
+
+/// obs[k L + l] = lane l's env::cartpole::observe component k.
+void cartpole_observe_lanes(const cartpole_lanes& s, bool normalize, float* __restrict obs);
+
+/// env::cartpole::advance in every lane, with the action the argmax (env::argmax) of its logits
+/// logits[l] and logits[L + l], and cos_theta[l], sin_theta[l] of its angle; done[l] = 1 when lane l's
+/// episode terminates on this step, else 0.
+void cartpole_advance_lanes(cartpole_lanes& s, const float* __restrict logits, const double* __restrict cos_theta,
+                            const double* __restrict sin_theta, unsigned char* __restrict done);
+
 /// Rows and columns of one call of weighted_sum_tile.
 constexpr int k_tile_rows = 4, k_tile_cols = 16;
 
@@ -111,6 +135,9 @@ bool use_vector_isa(vector_isa isa) noexcept;
 struct vector_kernels {
   void (*add_squared_differences)(float*, const float*, float, float, int);
   void (*dense_layer)(float*, const float*, const float*, const float*, int, int);
+  void (*dense_lanes)(float*, const float*, const float*, const float*, int, int, bool);
+  void (*cartpole_observe_lanes)(const cartpole_lanes&, bool, float*);
+  void (*cartpole_advance_lanes)(cartpole_lanes&, const float*, const double*, const double*, unsigned char*);
   void (*weighted_sum_tile)(const float*, long, const float*, long, const int*, int, float*);
   void (*dot_tile)(const float*, long, int, const float*, long, int, double*, long);
   int (*nonzero_columns)(const float*, long, int, int*);

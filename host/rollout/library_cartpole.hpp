@@ -2,8 +2,17 @@
 // The library's own cart-pole type. A type of its own (not env::cartpole), so that its host loop
 // (host/rollout/rollout.cpp) and kernels (cuda/rollout/rollout.cu), compiled with the library's flags, are symbols
 // no user source can instantiate: a user's make_environment<env::cartpole> compiles other ones.
+#include <cstdint>
+
+#include "diffevo/detail/rollout.hpp"
 #include "diffevo/env/cartpole.hpp"
 
 namespace diffevo::detail {
 struct library_cartpole : env::cartpole {};
+
+/// The library cart-pole's cpu loop (rollout_environment::run_host; host/rollout/rollout_cpu.cpp):
+/// rollout_host<library_cartpole>'s returns bit for bit. Small nets step k_env_lanes controllers at once,
+/// one per vector lane; larger ones run rollout_host.
+void rollout_cartpole_host(const rollout_params& rp, const float* params, int n, float* returns,
+                           std::uint64_t generation, int threads);
 }  // namespace diffevo::detail

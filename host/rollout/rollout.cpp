@@ -150,6 +150,7 @@ void rollout_evaluator::evaluate_device(population_view d_params, float* d_retur
 
 rollout_environment cartpole_environment() {
   rollout_environment e = make_host_environment<detail::library_cartpole>("cart-pole");
+  e.run_host = &detail::rollout_cartpole_host;
   if (built_with_cuda()) e.launch_device = &detail::launch_cartpole_on_device;
   return e;
 }

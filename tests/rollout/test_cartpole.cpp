@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <functional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "diffevo/env/cartpole.hpp"
 #include "diffevo/env/mlp.hpp"
 #include "diffevo/rollout.hpp"
+#include "host/cpu/vector_ops.hpp"
 
 using namespace diffevo;
 using env::cartpole;
@@ -54,7 +56,7 @@ int gym_episode(std::uint64_t key, int max_steps, bool normalize, const std::fun
   }
 }
 
-std::vector<float> evaluate(cartpole_evaluator& ev, const std::vector<float>& params, int n, std::uint64_t gen = 0) {
+std::vector<float> evaluate(rollout_evaluator& ev, const std::vector<float>& params, int n, std::uint64_t gen = 0) {
   std::vector<float> r(n);
   ev.evaluate(population_view{params.data(), n, ev.parameter_count()}, r.data(), gen);
   return r;
@@ -364,6 +366,50 @@ TEST(Rollout, CpuEvaluatorEqualsTheReferenceForwardBitForBit) {
         return env::mlp_action(s, w, o, a.data(), b.data());
       });
       EXPECT_EQ(r[i], static_cast<float>(want)) << "net " << widths.size() << " individual " << i;
+    }
+  }
+}
+
+TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
+  // The library's cart-pole steps small nets 16 controllers at a time in vector lanes
+  // (host/rollout/rollout_cpu.cpp); a user's make_host_environment<env::cartpole> runs the scalar loop
+  // of diffevo/detail/rollout.hpp one controller at a time. Every return must agree: many episodes
+  // of different lengths (lanes end and take the next controller at different steps), truncation,
+  // raw and normalised observations, fixed starts, non-finite weights, a count of controllers that is
+  // no multiple of 16, one and two threads, each instruction set of the vector kernels.
+  const detail::vector_isa was = detail::active_vector_isa();
+  std::mt19937 rng(9);
+  // 4-48-48-2 (2,690 parameters) is the largest kind of net run in lanes; 4-64-64-2 runs the scalar loop.
+  for (const std::vector<int>& widths :
+       {std::vector<int>{4, 8, 2}, {4, 33, 5, 2}, {4, 3, 2}, {4, 48, 48, 2}, {4, 64, 64, 2}}) {
+    rollout_config c = cpu_cfg(widths);
+    const int n = 37;
+    std::vector<float> params;
+    for (int i = 0; i < n; ++i) {
+      const auto net = balancing_net(widths, 0.1f * static_cast<float>(i % 9), rng);  // noise 0 .. 0.8
+      params.insert(params.end(), net.begin(), net.end());
+    }
+    const std::size_t p = params.size() / n;
+    params[5 * p + 1] = NAN;
+    params[6 * p + p - 1] = INFINITY;
+    for (std::size_t k = 0; k < p; ++k) params[7 * p + k] = NAN;
+    for (int variant = 0; variant < 4; ++variant) {
+      c.episodes = variant == 1 ? 3 : 1;
+      c.max_steps = variant == 1 ? 120 : 500;
+      c.normalize_obs = variant != 2;
+      c.fixed_start = variant == 3;
+      c.cpu_threads = 1 + variant % 2;
+      rollout_evaluator scalar(c, make_host_environment<env::cartpole>("cart-pole, scalar loop"));
+      const std::vector<float> want = evaluate(scalar, params, n, 2);
+      std::set<float> lengths(want.begin(), want.end());
+      EXPECT_GT(lengths.size(), 8u) << "the comparison needs episodes of many lengths";
+      for (detail::vector_isa isa : {detail::vector_isa::baseline, detail::vector_isa::avx2, detail::vector_isa::avx512}) {
+        if (!detail::use_vector_isa(isa)) continue;
+        cartpole_evaluator lanes(c);
+        EXPECT_EQ(evaluate(lanes, params, n, 2), want)
+            << widths.size() << " layers, variant " << variant << ", " << detail::to_string(isa);
+      }
+      detail::use_vector_isa(was);
     }
   }
 }

@@ -39,9 +39,12 @@ struct cartpole {
 
   /// One explicit-Euler step of 0.02 s (Gymnasium's update order). Returns true when the episode
   /// terminates on this step (|x| > 2.4 or |theta| > 12 degrees); the step still earns its reward.
-  DIFFEVO_HD static bool step(state& s, int action) {
+  DIFFEVO_HD static bool step(state& s, int action) { return advance(s, action, ::cos(s.theta), ::sin(s.theta)); }
+
+  /// step() given costheta = cos(s.theta) and sintheta = sin(s.theta): the part of a step with no call
+  /// into the math library, which the cpu evaluator runs for many controllers at once in vector lanes.
+  DIFFEVO_HD static bool advance(state& s, int action, double costheta, double sintheta) {
     const double force = action == 1 ? force_mag : -force_mag;
-    const double costheta = ::cos(s.theta), sintheta = ::sin(s.theta);
     const double polemass_length = masspole * length;
     const double temp = (force + polemass_length * s.theta_dot * s.theta_dot * sintheta) / total_mass;
     const double thetaacc = (gravity * sintheta - costheta * temp) /
