@@ -97,7 +97,7 @@ void cartpole_observe_lanes(const cartpole_lanes& s, bool normalize, float* __re
 }
 
 void cartpole_advance_lanes(cartpole_lanes& s, const float* __restrict logits, const double* __restrict cos_theta,
-                            const double* __restrict sin_theta, unsigned char* __restrict done) {
+                            const double* __restrict sin_theta, int* __restrict done) {
   k().cartpole_advance_lanes(s, logits, cos_theta, sin_theta, done);
 }
 

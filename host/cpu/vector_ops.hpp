@@ -44,7 +44,7 @@ void cartpole_observe_lanes(const cartpole_lanes& s, bool normalize, float* __re
 /// logits[l] and logits[L + l], and cos_theta[l], sin_theta[l] of its angle; done[l] = 1 when lane l's
 /// episode terminates on this step, else 0.
 void cartpole_advance_lanes(cartpole_lanes& s, const float* __restrict logits, const double* __restrict cos_theta,
-                            const double* __restrict sin_theta, unsigned char* __restrict done);
+                            const double* __restrict sin_theta, int* __restrict done);
 
 /// Rows and columns of one call of weighted_sum_tile.
 constexpr int k_tile_rows = 4, k_tile_cols = 16;
@@ -137,7 +137,7 @@ struct vector_kernels {
   void (*dense_layer)(float*, const float*, const float*, const float*, int, int);
   void (*dense_lanes)(float*, const float*, const float*, const float*, int, int, bool);
   void (*cartpole_observe_lanes)(const cartpole_lanes&, bool, float*);
-  void (*cartpole_advance_lanes)(cartpole_lanes&, const float*, const double*, const double*, unsigned char*);
+  void (*cartpole_advance_lanes)(cartpole_lanes&, const float*, const double*, const double*, int*);
   void (*weighted_sum_tile)(const float*, long, const float*, long, const int*, int, float*);
   void (*dot_tile)(const float*, long, int, const float*, long, int, double*, long);
   int (*nonzero_columns)(const float*, long, int, int*);

@@ -143,7 +143,7 @@ void rollout_cartpole_host(const rollout_params& rp, const float* params, int n,
     cartpole_lanes s{};
     float obs[env::cartpole::obs_dim * L];
     double cos_theta[L], sin_theta[L];
-    unsigned char done[L];
+    int done[L];
     int who[L], episode[L], t[L];
     double total[L];  // the controller's step count over its episodes so far
     bool live[L];
