@@ -71,7 +71,9 @@ const float* host_mlp::forward(const float* obs) {
 // other lanes', so a layer of all lanes is one vector expression per output), its state and its
 // count of steps; when its last episode ends, the lane takes the thread's next controller. Every lane
 // computes exactly the scalar loop's operations in its order (vector_ops.hpp), so the returns are
-// rollout_host's bit for bit; only cos and sin run per lane, as the C library's calls.
+// rollout_host's bit for bit; only cos and sin run per lane, as the C library's calls. (GCC may merge
+// each pair into one sincos call, here as in env::cartpole::step; glibc's sincos gives sin's and cos's
+// bits, which the tests check against the scalar loop.)
 namespace diffevo::detail {
 namespace {
 
@@ -79,7 +81,8 @@ constexpr int L = k_env_lanes;
 
 /// Parameters of one controller above which the scalar loop is faster, as the lanes' weights
 /// (L x parameters floats, 192 KiB here) outgrow the core's nearer caches. Measured on a 2-core EPYC
-/// (bench/NOTES.md, "The cpu evaluator in lanes"): lanes 1.4x at 4-48-48-2 (2,690), 0.8x at 4-64-64-2 (4,610).
+/// with AVX-512 (bench/NOTES.md, "The cpu evaluator in lanes"): lanes 1.35x at 4-48-48-2 (2,690
+/// parameters), 0.8x at 4-64-64-2 (4,610); nothing between was measured.
 constexpr long long k_lanes_max_parameters = 3072;
 
 /// The MLP of L controllers, one per lane: layer l's weights as wt[(k n_out + j) L + lane], then its
@@ -174,13 +177,16 @@ void rollout_cartpole_host(const rollout_params& rp, const float* params, int n,
     while (live_lanes > 0) {
       cartpole_observe_lanes(s, rp.normalize, obs);
       const float* logits = net.forward(obs);
-      for (int l = 0; l < L; ++l) {  // as env::cartpole::step calls them
-        cos_theta[l] = ::cos(s.theta[l]);
-        sin_theta[l] = ::sin(s.theta[l]);
+      for (int l = 0; l < L; ++l) {  // as env::cartpole::step calls them; an idle lane's are not needed
+        cos_theta[l] = live[l] ? ::cos(s.theta[l]) : 1.0;
+        sin_theta[l] = live[l] ? ::sin(s.theta[l]) : 0.0;
       }
       cartpole_advance_lanes(s, logits, cos_theta, sin_theta, done);
       for (int l = 0; l < L; ++l) {
-        if (!live[l]) continue;
+        if (!live[l]) {  // back to the zero state, so an idle lane's numbers stay small
+          s.x[l] = s.x_dot[l] = s.theta[l] = s.theta_dot[l] = 0;
+          continue;
+        }
         ++t[l];
         total[l] += 1;  // env_step: every cart-pole step earns 1
         if (!done[l] && t[l] < rp.max_steps) continue;

@@ -14,6 +14,8 @@
 #include "host/cpu/vector_ops.hpp"
 #include "diffevo/detail/math.hpp"
 #include "diffevo/diffevo.hpp"
+#include "diffevo/env/cartpole.hpp"
+#include "diffevo/env/mlp.hpp"
 
 using namespace diffevo::detail;
 
@@ -358,6 +360,93 @@ TEST(VectorOps, DenseLayerAddsTheBiasThenEachInputInOrder) {
           EXPECT_NEAR(o[j], want64, 1e-6 * (n_in + 1) * mag);
         }
       }
+  });
+}
+
+/// Equal bits, or both NaN (a NaN's payload may come from either operand of an add).
+bool same_float(float a, float b) { return (a != a && b != b) || std::memcmp(&a, &b, sizeof a) == 0; }
+
+TEST(VectorOps, DenseLanesGiveEachLaneTheDenseUnitBitForBit) {
+  // Lane l of output j is env::dense_unit of lane l's own weights, then env::relu when asked: every
+  // output count (blocks of outputs and the ones left over), special values in weights and inputs.
+  constexpr int L = k_env_lanes;
+  for_each_isa([] {
+    std::mt19937_64 rng(12);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    std::uniform_int_distribution<int> pick(0, 39);
+    const float special[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e-40f};
+    for (int n_in : {1, 4, 9})
+      for (int n_out = 1; n_out <= 19; ++n_out)
+        for (bool relu : {false, true}) {
+          std::vector<float> wt(static_cast<std::size_t>(n_in) * n_out * L), bias(static_cast<std::size_t>(n_out) * L),
+              x(static_cast<std::size_t>(n_in) * L), o(static_cast<std::size_t>(n_out) * L);
+          for (auto* v : {&wt, &bias, &x})
+            for (float& e : *v) e = pick(rng) < 2 ? special[pick(rng) % 6] : g(rng);
+          // lane 0's output 0 sums to -0 exactly (ReLU makes it +0), lane 1's to NaN (ReLU makes it +0)
+          bias[0] = -0.0f, bias[1] = NAN;
+          for (int k = 0; k < n_in; ++k) wt[static_cast<std::size_t>(k) * n_out * L] = -0.0f, x[static_cast<std::size_t>(k) * L] = 1.0f;
+          dense_lanes(o.data(), wt.data(), bias.data(), x.data(), n_in, n_out, relu);
+          for (int l = 0; l < L; ++l)
+            for (int j = 0; j < n_out; ++j) {
+              std::vector<float> row(static_cast<std::size_t>(n_in)), in(static_cast<std::size_t>(n_in));
+              for (int k = 0; k < n_in; ++k) {
+                row[k] = wt[(static_cast<std::size_t>(k) * n_out + j) * L + l];
+                in[k] = x[static_cast<std::size_t>(k) * L + l];
+              }
+              const float v = diffevo::env::dense_unit(row.data(), bias[static_cast<std::size_t>(j) * L + l], in.data(), n_in);
+              ASSERT_TRUE(same_float(o[static_cast<std::size_t>(j) * L + l], relu ? diffevo::env::relu(v) : v))
+                  << "n_in " << n_in << ", n_out " << n_out << ", relu " << relu << ", lane " << l << ", j " << j;
+            }
+        }
+  });
+}
+
+TEST(VectorOps, CartpoleLanesGiveEachLaneTheScalarStepBitForBit) {
+  // Every lane: env::cartpole::observe, and env::cartpole::advance with the argmax of its two logits
+  // (ties and NaN logits included), from states inside and beyond the thresholds.
+  using diffevo::env::cartpole;
+  constexpr int L = k_env_lanes;
+  for_each_isa([] {
+    std::mt19937_64 rng(13);
+    std::normal_distribution<double> g(0.0, 1.0);
+    std::uniform_int_distribution<int> pick(0, 9);
+    for (int round = 0; round < 200; ++round) {
+      cartpole_lanes s{};
+      cartpole::state st[L];
+      double c[L], sn[L];
+      float logits[2 * L];
+      for (int l = 0; l < L; ++l) {
+        const double spread = round % 2 ? 3.0 : 0.1;  // beyond the thresholds in odd rounds
+        st[l] = cartpole::state{spread * g(rng), spread * g(rng), spread * g(rng), spread * g(rng)};
+        s.x[l] = st[l].x, s.x_dot[l] = st[l].x_dot, s.theta[l] = st[l].theta, s.theta_dot[l] = st[l].theta_dot;
+        c[l] = std::cos(st[l].theta), sn[l] = std::sin(st[l].theta);
+        logits[l] = static_cast<float>(g(rng));
+        const int k = pick(rng);
+        logits[L + l] = k == 0 ? logits[l] : k == 1 ? NAN : static_cast<float>(g(rng));
+        if (k == 2) logits[l] = NAN;
+      }
+      for (bool normalize : {false, true}) {
+        float obs[cartpole::obs_dim * L];
+        cartpole_observe_lanes(s, normalize, obs);
+        for (int l = 0; l < L; ++l) {
+          float want[cartpole::obs_dim];
+          cartpole::observe(st[l], normalize, want);
+          for (int k = 0; k < cartpole::obs_dim; ++k)
+            ASSERT_TRUE(same_float(obs[k * L + l], want[k])) << "lane " << l << ", component " << k;
+        }
+      }
+      int done[L];
+      cartpole_advance_lanes(s, logits, c, sn, done);
+      for (int l = 0; l < L; ++l) {
+        const float v[2] = {logits[l], logits[L + l]};
+        cartpole::state want = st[l];
+        const bool end = cartpole::advance(want, diffevo::env::argmax(v, 2), c[l], sn[l]);
+        ASSERT_EQ(done[l], end ? 1 : 0) << "lane " << l;
+        ASSERT_TRUE(same_bits(s.x[l], want.x) && same_bits(s.x_dot[l], want.x_dot) &&
+                    same_bits(s.theta[l], want.theta) && same_bits(s.theta_dot[l], want.theta_dot))
+            << "lane " << l << ", round " << round;
+      }
+    }
   });
 }
 

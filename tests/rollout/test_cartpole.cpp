@@ -412,6 +412,31 @@ TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
       detail::use_vector_isa(was);
     }
   }
+  // Populations that fill no lanes, exactly one thread's lanes, or one more; rows evaluated with the
+  // population index of their first row; a net with no hidden layer.
+  for (const std::vector<int>& widths : {std::vector<int>{4, 8, 2}, {4, 2}}) {
+    rollout_config c = cpu_cfg(widths);
+    c.cpu_threads = 1;
+    for (int n : {1, 16, 17}) {
+      std::vector<float> params;
+      for (int i = 0; i < n; ++i) {
+        const auto net = widths.size() > 2 ? balancing_net(widths, 0.1f * static_cast<float>(i % 9), rng)
+                                           : std::vector<float>(10, 0.1f * static_cast<float>(i % 7) - 0.3f);
+        params.insert(params.end(), net.begin(), net.end());
+      }
+      const int p = static_cast<int>(params.size()) / n;
+      rollout_evaluator scalar(c, make_host_environment<env::cartpole>("cart-pole, scalar loop"));
+      std::vector<float> want(static_cast<std::size_t>(n)), got(static_cast<std::size_t>(n));
+      scalar.evaluate(population_view{params.data(), n, p}, want.data(), 3, 40);
+      for (detail::vector_isa isa : {detail::vector_isa::baseline, detail::vector_isa::avx2, detail::vector_isa::avx512}) {
+        if (!detail::use_vector_isa(isa)) continue;
+        cartpole_evaluator lanes(c);
+        lanes.evaluate(population_view{params.data(), n, p}, got.data(), 3, 40);
+        EXPECT_EQ(got, want) << widths.size() << " layers, n = " << n << ", " << detail::to_string(isa);
+      }
+      detail::use_vector_isa(was);
+    }
+  }
 }
 
 TEST(Rollout, NonFiniteParametersGiveADefinedReturn) {

@@ -43,7 +43,7 @@ struct cartpole {
 
   /// step() given costheta = cos(s.theta) and sintheta = sin(s.theta): the part of a step with no call
   /// into the math library, which the cpu evaluator runs for many controllers at once in vector lanes.
-  DIFFEVO_HD static bool advance(state& s, int action, double costheta, double sintheta) {
+  DIFFEVO_HD_INLINE static bool advance(state& s, int action, double costheta, double sintheta) {
     const double force = action == 1 ? force_mag : -force_mag;
     const double polemass_length = masspole * length;
     const double temp = (force + polemass_length * s.theta_dot * s.theta_dot * sintheta) / total_mass;
@@ -58,7 +58,7 @@ struct cartpole {
   }
 
   /// The observation; normalised (docs/algorithm.md §7) as obs / high * sqrt(3), high = (4.8, 1, 0.41887902, 1).
-  DIFFEVO_HD static void observe(const state& s, bool normalize, float* obs) {
+  DIFFEVO_HD_INLINE static void observe(const state& s, bool normalize, float* obs) {
     const double v[obs_dim] = {s.x, s.x_dot, s.theta, s.theta_dot};
     const double high[obs_dim] = {4.8, 1.0, 0.41887902, 1.0};
     const double sqrt3 = 1.7320508075688772;

@@ -50,7 +50,7 @@ DIFFEVO_HD inline float dense_unit(const float* w_row, float bias, const float* 
 }
 
 /// argmax with ties resolved to the lowest index; a NaN never wins over a number (all NaN: 0).
-DIFFEVO_HD inline int argmax(const float* v, int n) {
+DIFFEVO_HD_INLINE int argmax(const float* v, int n) {
   int best = 0;
   for (int i = 1; i < n; ++i)
     if (v[i] > v[best] || (v[best] != v[best] && v[i] == v[i])) best = i;
