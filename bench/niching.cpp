@@ -26,6 +26,8 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   cec::box(id, lo, hi);
   diffevo::open_ended_config c;
   c.run.dimension = in.dimension;
+  // 16 individuals per global optimum, within [64, 1024]
+  const bool crowded = 16 * in.global_optima > 1024;  // more optima than the population can cover (8, 9)
   c.run.population = std::min(1024, std::max(64, 16 * in.global_optima));
   c.run.steps = 15;
   c.run.seed = seed;
@@ -54,7 +56,11 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   double half = INFINITY;  // sequential niching: a tenth of the box's narrowest half-width
   for (int j = 0; j < in.dimension; ++j) half = std::min(half, 0.5 * (hi[j] - lo[j]));
   c.derate_radius = 0.1 * half;
-  c.restart_scale = 0.3;  // local restarts: each restart after the first around a random point of the box
+  // local restarts: each restart after the first around a random point of the box. Where the
+  // population is too small for the optima (crowded), restarts sample the whole box again with twice the
+  // population each time (IPOP), so each finds narrow peaks the last one's sample missed
+  c.restart_scale = crowded ? 0.0 : 0.3;
+  if (crowded) c.population_growth = 2;
   // seeds on local optima eat the budget: abandon one that stopped climbing 100 below the best, unless
   // its last local cycle gained a tenth of what it lacks (a Weierstrass cusp climbs slowly but steadily)
   c.refine_abandon = 100;
