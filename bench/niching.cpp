@@ -27,8 +27,8 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   diffevo::open_ended_config c;
   c.run.dimension = in.dimension;
   // 16 individuals per global optimum, within [64, 1024]
-  const bool crowded = 16 * in.global_optima > 1024;  // more optima than the population can cover (8, 9)
   c.run.population = std::min(1024, std::max(64, 16 * in.global_optima));
+  const bool crowded = 16 * in.global_optima > c.run.population;  // more optima than it can cover (8, 9)
   c.run.steps = 15;
   c.run.seed = seed;
   c.run.backend = backend;

@@ -151,21 +151,19 @@ void rollout_cartpole_host(const rollout_params& rp, const float* params, int n,
     double total[L];  // the controller's step count over its episodes so far
     bool live[L];
     int next = b, live_lanes = 0;
-    const auto begin_episode = [&](int l) {
-      const env::cartpole::state st =
-          library_cartpole::reset(start_key(rp, generation, static_cast<std::uint64_t>(who[l]), episode[l]));
+    const auto put = [&](int l, const env::cartpole::state& st) {
       s.x[l] = st.x;
       s.x_dot[l] = st.x_dot;
       s.theta[l] = st.theta;
       s.theta_dot[l] = st.theta_dot;
+    };
+    const auto begin_episode = [&](int l) {
+      put(l, library_cartpole::reset(start_key(rp, generation, static_cast<std::uint64_t>(who[l]), episode[l])));
       t[l] = 0;
     };
-    const auto take_next = [&](int l) {  // the lane's next controller, or it idles at the zero state
+    const auto take_next = [&](int l) {  // the lane's next controller, or it idles (see below)
       live[l] = next < e;
-      if (!live[l]) {
-        s.x[l] = s.x_dot[l] = s.theta[l] = s.theta_dot[l] = 0;
-        return;
-      }
+      if (!live[l]) return;
       who[l] = next++;
       net.load(l, params + static_cast<std::size_t>(who[l]) * p);
       episode[l] = 0;
@@ -184,7 +182,7 @@ void rollout_cartpole_host(const rollout_params& rp, const float* params, int n,
       cartpole_advance_lanes(s, logits, cos_theta, sin_theta, done);
       for (int l = 0; l < L; ++l) {
         if (!live[l]) {  // back to the zero state, so an idle lane's numbers stay small
-          s.x[l] = s.x_dot[l] = s.theta[l] = s.theta_dot[l] = 0;
+          put(l, env::cartpole::state{});
           continue;
         }
         ++t[l];

@@ -12,6 +12,7 @@
 
 #include "host/cpu/cpu_backend.hpp"
 #include "host/cpu/vector_ops.hpp"
+#include "tests/helpers/vector_isa.hpp"
 #include "diffevo/detail/math.hpp"
 #include "diffevo/diffevo.hpp"
 #include "diffevo/env/cartpole.hpp"
@@ -21,29 +22,7 @@ using namespace diffevo::detail;
 
 namespace {
 
-/// The instruction sets to test here, and a guard that restores the default afterwards.
-std::vector<vector_isa> isas() {
-  std::vector<vector_isa> out;
-  const vector_isa was = active_vector_isa();
-  for (vector_isa i : {vector_isa::baseline, vector_isa::avx2, vector_isa::avx512})
-    if (use_vector_isa(i)) out.push_back(i);
-  use_vector_isa(was);
-  return out;
-}
-struct isa_guard {
-  vector_isa was = active_vector_isa();
-  ~isa_guard() { use_vector_isa(was); }
-};
-/// Runs fn once per supported instruction set (and restores the one in use).
-template <class F>
-void for_each_isa(F fn) {
-  isa_guard guard;
-  for (vector_isa i : isas()) {
-    ASSERT_TRUE(use_vector_isa(i));
-    SCOPED_TRACE(to_string(i));
-    fn();
-  }
-}
+using diffevo::test::for_each_isa;
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 

@@ -17,7 +17,7 @@
 #include "diffevo/env/cartpole.hpp"
 #include "diffevo/env/mlp.hpp"
 #include "diffevo/rollout.hpp"
-#include "host/cpu/vector_ops.hpp"
+#include "tests/helpers/vector_isa.hpp"
 
 using namespace diffevo;
 using env::cartpole;
@@ -377,7 +377,6 @@ TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
   // of different lengths (lanes end and take the next controller at different steps), truncation,
   // raw and normalised observations, fixed starts, non-finite weights, a count of controllers that is
   // no multiple of 16, one and two threads, each instruction set of the vector kernels.
-  const detail::vector_isa was = detail::active_vector_isa();
   std::mt19937 rng(9);
   // 4-48-48-2 (2,690 parameters) is the largest kind of net run in lanes; 4-64-64-2 runs the scalar loop.
   for (const std::vector<int>& widths :
@@ -403,13 +402,10 @@ TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
       const std::vector<float> want = evaluate(scalar, params, n, 2);
       std::set<float> lengths(want.begin(), want.end());
       EXPECT_GT(lengths.size(), 8u) << "the comparison needs episodes of many lengths";
-      for (detail::vector_isa isa : {detail::vector_isa::baseline, detail::vector_isa::avx2, detail::vector_isa::avx512}) {
-        if (!detail::use_vector_isa(isa)) continue;
+      test::for_each_isa([&] {
         cartpole_evaluator lanes(c);
-        EXPECT_EQ(evaluate(lanes, params, n, 2), want)
-            << widths.size() << " layers, variant " << variant << ", " << detail::to_string(isa);
-      }
-      detail::use_vector_isa(was);
+        EXPECT_EQ(evaluate(lanes, params, n, 2), want) << widths.size() << " layers, variant " << variant;
+      });
     }
   }
   // Populations that fill no lanes, exactly one thread's lanes, or one more; rows evaluated with the
@@ -428,13 +424,11 @@ TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
       rollout_evaluator scalar(c, make_host_environment<env::cartpole>("cart-pole, scalar loop"));
       std::vector<float> want(static_cast<std::size_t>(n)), got(static_cast<std::size_t>(n));
       scalar.evaluate(population_view{params.data(), n, p}, want.data(), 3, 40);
-      for (detail::vector_isa isa : {detail::vector_isa::baseline, detail::vector_isa::avx2, detail::vector_isa::avx512}) {
-        if (!detail::use_vector_isa(isa)) continue;
+      test::for_each_isa([&] {
         cartpole_evaluator lanes(c);
         lanes.evaluate(population_view{params.data(), n, p}, got.data(), 3, 40);
-        EXPECT_EQ(got, want) << widths.size() << " layers, n = " << n << ", " << detail::to_string(isa);
-      }
-      detail::use_vector_isa(was);
+        EXPECT_EQ(got, want) << widths.size() << " layers, n = " << n;
+      });
     }
   }
 }
