@@ -7,10 +7,10 @@
 
 namespace diffevo::detail {
 
-vector_kernels vector_kernels_baseline();
+const vector_kernels& vector_kernels_baseline();
 #if DIFFEVO_X86_ISAS
-vector_kernels vector_kernels_avx2();
-vector_kernels vector_kernels_avx512();
+const vector_kernels& vector_kernels_avx2();
+const vector_kernels& vector_kernels_avx512();
 #endif
 
 namespace {
@@ -31,16 +31,16 @@ bool supported(vector_isa isa) noexcept {
   }
 }
 
+/// The table of a supported set. The ISA files' functions run no code of their set (the tables are
+/// constants), and only a supported set's is ever asked for: a processor without AVX-512 must never
+/// execute a line compiled for it.
 const vector_kernels& table(vector_isa isa) noexcept {
-  static const vector_kernels baseline = vector_kernels_baseline();
 #if DIFFEVO_X86_ISAS
-  static const vector_kernels avx2 = vector_kernels_avx2();
-  static const vector_kernels avx512 = vector_kernels_avx512();
-  if (isa == vector_isa::avx2) return avx2;
-  if (isa == vector_isa::avx512) return avx512;
+  if (isa == vector_isa::avx2) return vector_kernels_avx2();
+  if (isa == vector_isa::avx512) return vector_kernels_avx512();
 #endif
   (void)isa;
-  return baseline;
+  return vector_kernels_baseline();
 }
 
 /// DIFFEVO_CPU_ISA=baseline|avx2|avx512 in the environment picks a set (ignored when unsupported);

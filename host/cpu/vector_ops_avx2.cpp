@@ -10,6 +10,9 @@ namespace {
 #include "vector_kernels.inc"
 }  // namespace
 
-vector_kernels vector_kernels_avx2() { return make_kernels<32>(); }
+const vector_kernels& vector_kernels_avx2() {
+  static constexpr vector_kernels t = make_kernels<32>();
+  return t;
+}
 
 }  // namespace diffevo::detail

@@ -10,6 +10,9 @@ namespace {
 #include "vector_kernels.inc"
 }  // namespace
 
-vector_kernels vector_kernels_avx512() { return make_kernels<64>(); }
+const vector_kernels& vector_kernels_avx512() {
+  static constexpr vector_kernels t = make_kernels<64>();
+  return t;
+}
 
 }  // namespace diffevo::detail

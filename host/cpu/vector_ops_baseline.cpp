@@ -10,6 +10,9 @@ namespace {
 #include "vector_kernels.inc"
 }  // namespace
 
-vector_kernels vector_kernels_baseline() { return make_kernels<16>(); }
+const vector_kernels& vector_kernels_baseline() {
+  static constexpr vector_kernels t = make_kernels<16>();
+  return t;
+}
 
 }  // namespace diffevo::detail
