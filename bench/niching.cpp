@@ -52,6 +52,14 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   c.refine_shrink = 0.2;
   c.refine_population = std::max(16, 6 * in.dimension);
   c.refine_steps = 8;
+  // From 10-D on, a global cycle's seeds lie far down their slopes (the box is large against a cycle's
+  // sample), and a local cycle climbs about one sample radius: 2 noise levels (a sample around the
+  // best point and one update) climb as far as 8 for a quarter of the evaluations, so seeds get short
+  // cycles and up to 90 of them instead of 30 (docs/niching.md)
+  if (in.dimension >= 10) {
+    c.refine_steps = 2;
+    c.refine_cycles = 90;
+  }
   c.refine_first_generation = in.dimension <= 3;  // in higher dimension its seeds cost more than they find
   double half = INFINITY;  // sequential niching: a tenth of the box's narrowest half-width
   for (int j = 0; j < in.dimension; ++j) half = std::min(half, 0.5 * (hi[j] - lo[j]));

@@ -7,7 +7,8 @@
 // and no state field can be forgotten; it costs 4 bytes per evaluation in memory and file (8 for a
 // value told in double), and the replay takes the updates' share of the run's time.
 //
-// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 4; version
+// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 5; version
+// 4, without refine_cycles, is read with it 0 (3 x refine_levels, what that version's runs did); version
 // 3, without values told in double, is read with every tell in float, and version 2, without
 // refine_abandon_gain, also with it 0, which is what those versions' runs did; version 1,
 // before the config's fields restart_scale, refine_precision, refine_abandon, refine_first_generation
@@ -36,13 +37,15 @@ namespace {
 // this binding stops compiling when the field count changes (then list the field and update it).
 [[maybe_unused]] void config_field_count(open_ended_config& c) {
   [[maybe_unused]] auto& [c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20,
-                          c21, c22, c23, c24, c25, c26, c27, c28, c29, c30, c31, c32, c33] = c;
+                          c21, c22, c23, c24, c25, c26, c27, c28, c29, c30, c31, c32, c33, c34] = c;
 }
 
 /// The first format version with refine_abandon_gain.
 constexpr std::uint32_t k_gain_version = 3;
 /// The first format version with values told in double (the log's precise flags and told_precise).
 constexpr std::uint32_t k_precise_version = 4;
+/// The first format version with refine_cycles.
+constexpr std::uint32_t k_cycles_version = 5;
 
 /// Every field but `run` (written by write_config) that a file of `version` holds, in file order.
 template <class C, class F>
@@ -69,6 +72,7 @@ void fields(C& c, F&& f, std::uint32_t version = k_open_ended_version) {
   f("refine_shrink", c.refine_shrink);
   f("refine_population", c.refine_population);
   f("refine_steps", c.refine_steps);
+  if (version >= k_cycles_version) f("refine_cycles", c.refine_cycles);
   f("refine_tolerance", c.refine_tolerance);
   f("refine_distance", c.refine_distance);
   f("refine_precision", c.refine_precision);
@@ -132,6 +136,7 @@ std::string first_difference(const open_ended_config& saved, const open_ended_co
 std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c, std::uint32_t version) {
   const bool any_precise = std::any_of(c.log.precise.begin(), c.log.precise.end(), [](std::uint8_t v) { return v != 0; });
   if (version < k_open_ended_oldest || version > k_open_ended_version || (version < k_gain_version && c.cfg.refine_abandon_gain != 0) ||
+      (version < k_cycles_version && c.cfg.refine_cycles != 0) ||
       (version < k_precise_version && any_precise))
     throw logic_error(msg("encode_open_ended: version ", version, " cannot hold this run"));
   byte_writer w;

@@ -295,7 +295,8 @@ struct open_ended::state {
                           std::fabs(double(j.fitness) - j.last_fitness) >= cfg.refine_abandon_gain * lack;
     j.last_fitness = j.fitness;
     const bool hopeless = j.level >= 2 && lack > cfg.refine_abandon && !climbing;
-    if (!known && !converged && !hopeless && j.level < cfg.refine_levels && j.cycles < 3 * cfg.refine_levels) return start_local();
+    const int most = cfg.refine_cycles > 0 ? cfg.refine_cycles : 3 * cfg.refine_levels;
+    if (!known && !converged && !hopeless && j.level < cfg.refine_levels && j.cycles < most) return start_local();
     archive_add(j.x, {j.fitness});
     if (!known) {  // waiting seeds near the refined point are in its niche
       refined.push_back(archived_point{j.x, j.fitness});

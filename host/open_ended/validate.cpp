@@ -65,6 +65,8 @@ void validate(const open_ended_config& c) {
                   " must be >= 2");
   DIFFEVO_EXPECTS(c.refine_steps >= 2 && c.refine_steps <= k_max_steps, invalid_argument, "refine_steps = ",
                   c.refine_steps, " must be in [2, ", k_max_steps, "]");
+  DIFFEVO_EXPECTS(c.refine_cycles >= 0, invalid_argument, "refine_cycles = ", c.refine_cycles,
+                  " must be >= 0 (0: 3 x refine_levels)");
   DIFFEVO_EXPECTS(std::isfinite(c.refine_distance) && c.refine_distance >= 0, invalid_argument, "refine_distance = ",
                   c.refine_distance, " must be finite and >= 0");
   DIFFEVO_EXPECTS(!std::isnan(c.refine_abandon) && c.refine_abandon >= 0, invalid_argument, "refine_abandon = ",

@@ -89,6 +89,11 @@ struct open_ended_config {
   double refine_shrink = 0.25;  ///< in (0, 1]: the scale's factor from one local cycle to the next
   int refine_population = 32;   ///< >= 2
   int refine_steps = 10;        ///< 2 .. k_max_steps
+  /// >= 0: the most local cycles a seed gets (0: 3 x refine_levels). A cycle that finds a better point
+  /// farther than half its scale keeps the scale, so a seed far down a long slope (in high dimension,
+  /// where a global cycle's seeds are far from their peaks) spends cycles before its levels; with
+  /// short cycles (few refine_steps) it can afford more of them.
+  int refine_cycles = 0;
   double refine_tolerance = std::numeric_limits<double>::infinity();  ///< >= 0
   double refine_distance = 0;   ///< >= 0, Euclidean in parameter units; 0: archive_radius
   /// A seed also ends early, as converged, when the final population of its last local cycle spans no

@@ -263,6 +263,7 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.refine_abandon = -2; }, "refine_abandon = -2");
   refuse([](open_ended_config& c) { c.refine_abandon_gain = -0.1; }, "refine_abandon_gain = -0.1 must be finite and >= 0");
   refuse([](open_ended_config& c) { c.refine_abandon_gain = NAN; }, "refine_abandon_gain = nan");
+  refuse([](open_ended_config& c) { c.refine_cycles = -1; }, "refine_cycles = -1 must be >= 0 (0: 3 x refine_levels)");
   refuse([](open_ended_config& c) { c.restart_scale = 0.5; }, "restart_scale = 0.5 needs a box");
   refuse([](open_ended_config& c) { c.refine_levels = 0, c.derate_radius = 1; }, "derate_radius = 1 needs refinement");
 }
@@ -522,6 +523,31 @@ TEST(OpenEnded, ConvergedSeedsEndEarly) {
   EXPECT_EQ(coarse, 4);
 }
 
+// refine_cycles caps the local cycles of a seed. On a plane, one global cycle's first seed climbs
+// without end, at a scale that never shrinks (refine_shrink 1, and 40 levels it cannot reach), so it
+// ends at the cap; no valley lies between any later seed and it, so the hill-valley tests drop them
+// before any local cycle: 1 + cap cycles in all, and 0 keeps the cap of earlier versions, 3 x
+// refine_levels.
+namespace {
+float plane(const float* x, int) { return x[0] + 0.5f * x[1]; }
+}  // namespace
+TEST(OpenEnded, RefineCyclesCapsTheLocalCyclesOfASeed) {
+  for (const int cap : {0, 3, 11}) {
+    open_ended_config c = base(16, 2);
+    c.run.steps = 4;
+    c.refine_levels = 40;
+    c.refine_shrink = 1;
+    c.refine_scale = 1;
+    c.refine_population = 8;
+    c.refine_steps = 3;
+    c.refine_cycles = cap;
+    open_ended run(c);
+    while (!run.done()) run.tell(all(run.ask(), plane));
+    EXPECT_EQ(run.refinements(), 1) << "cap " << cap;
+    EXPECT_EQ(run.cycles(), 1 + (cap > 0 ? cap : 3 * 40)) << "cap " << cap;
+  }
+}
+
 // refine_abandon: on Rastrigin (one global maximum at 0, local ones at the other integer points), seeds
 // that stop climbing far below the best are abandoned after two levels: fewer local cycles per
 // refined seed, and the global maximum is still refined.
@@ -616,9 +642,25 @@ TEST(OpenEnded, AVersion2CheckpointResumesWithTheGainRuleOff) {
   std::remove(path.c_str());
 }
 
+// A version 4 file (before refine_cycles) is read with it 0, the cap those versions' runs had (3 x
+// refine_levels): it resumes as the uninterrupted run. A run with another cap cannot be written in
+// version 4.
+TEST(OpenEnded, AVersion4CheckpointResumesWithTheDefaultCycleCap) {
+  open_ended_config c = himmelblau_run(3);
+  c.max_evaluations = 12000;
+  const std::string path = temp_file("diffevo_open_ended_v4_");
+  EXPECT_EQ(trace_through_version(c, path, 40, 4, [](const open_ended& r) { EXPECT_EQ(r.cfg().refine_cycles, 0); }),
+            trace_through_version(c, path, -1, 4));
+  detail::open_ended_checkpoint on;
+  on.cfg = c;
+  on.cfg.refine_cycles = 5;
+  expect_message<logic_error>([&] { detail::encode_open_ended(on, 4); }, "version 4 cannot hold this run");
+  std::remove(path.c_str());
+}
+
 // A version 3 file (before values told in double) is read with every tell in float: a run told in
 // float resumes from it bit for bit; a run with a tell in double cannot be written in version 3, and a
-// version 4 file whose precision flags do not match its tells is refused.
+// file of version 4 or later whose precision flags do not match its tells is refused.
 TEST(OpenEnded, AVersion3CheckpointHoldsRunsToldInFloat) {
   open_ended_config c = himmelblau_run(3);
   c.max_evaluations = 12000;
@@ -656,6 +698,7 @@ TEST(OpenEnded, AVersion3CheckpointHoldsRunsToldInFloat) {
 TEST(OpenEnded, CheckpointResumesBitForBit) {
   open_ended_config c = himmelblau_run(3);
   c.max_evaluations = 12000;  // restarts, refinement and tests all happen before the budget ends
+  c.refine_cycles = 7;        // saved and compared with the expected config on load
   const std::string path = temp_file("diffevo_open_ended_");
   const auto trace = [&](int save_at, bool between) {
     std::vector<float> seen;
@@ -731,7 +774,7 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
   old[8] = 1;
   write(old);
   expect_message<checkpoint_error>([&] { open_ended::load(path); },
-                                   "format version 1 but this library reads versions 2 to 4 of a diffevo open-ended checkpoint");
+                                   "format version 1 but this library reads versions 2 to 5 of a diffevo open-ended checkpoint");
   bytes[bytes.size() / 2] ^= 0x20;
   write(bytes);
   expect_message<checkpoint_error>([&] { open_ended::load(path); }, "checksum");
