@@ -628,18 +628,29 @@ TEST(OpenEnded, ASeedClimbingACuspIsNotAbandoned) {
 // A version 2 file (before refine_abandon_gain) is read with the gain rule off, which is what that
 // version's runs did: it resumes as the uninterrupted run with refine_abandon_gain = 0. A run with the
 // rule on cannot be written in version 2.
+namespace {
+/// A run saved in an older `version` (before a config field) resumes as the uninterrupted run, loaded
+/// with the field at its default (`on_load` checks it); a run with the field set (`set`) cannot be
+/// written in that version.
+void expect_older_version_resumes(const open_ended_config& c, std::uint32_t version, void (*on_load)(const open_ended&),
+                                  void (*set)(open_ended_config&)) {
+  const std::string path = temp_file(("diffevo_open_ended_v" + std::to_string(version) + "_").c_str());
+  EXPECT_EQ(trace_through_version(c, path, 40, version, on_load), trace_through_version(c, path, -1, version));
+  detail::open_ended_checkpoint on;
+  on.cfg = c;
+  set(on.cfg);
+  expect_message<logic_error>([&] { detail::encode_open_ended(on, version); },
+                              "version " + std::to_string(version) + " cannot hold this run");
+  std::remove(path.c_str());
+}
+}  // namespace
+
 TEST(OpenEnded, AVersion2CheckpointResumesWithTheGainRuleOff) {
   open_ended_config c = himmelblau_run(3);
   c.max_evaluations = 12000;
   c.refine_abandon = 0.5;
-  const std::string path = temp_file("diffevo_open_ended_v2_");
-  EXPECT_EQ(trace_through_version(c, path, 40, 2, [](const open_ended& r) { EXPECT_EQ(r.cfg().refine_abandon_gain, 0); }),
-            trace_through_version(c, path, -1, 2));
-  detail::open_ended_checkpoint on;
-  on.cfg = c;
-  on.cfg.refine_abandon_gain = 0.1;
-  expect_message<logic_error>([&] { detail::encode_open_ended(on, 2); }, "version 2 cannot hold this run");
-  std::remove(path.c_str());
+  expect_older_version_resumes(c, 2, [](const open_ended& r) { EXPECT_EQ(r.cfg().refine_abandon_gain, 0); },
+                               [](open_ended_config& o) { o.refine_abandon_gain = 0.1; });
 }
 
 // A version 4 file (before refine_cycles) is read with it 0, the cap those versions' runs had (3 x
@@ -648,14 +659,8 @@ TEST(OpenEnded, AVersion2CheckpointResumesWithTheGainRuleOff) {
 TEST(OpenEnded, AVersion4CheckpointResumesWithTheDefaultCycleCap) {
   open_ended_config c = himmelblau_run(3);
   c.max_evaluations = 12000;
-  const std::string path = temp_file("diffevo_open_ended_v4_");
-  EXPECT_EQ(trace_through_version(c, path, 40, 4, [](const open_ended& r) { EXPECT_EQ(r.cfg().refine_cycles, 0); }),
-            trace_through_version(c, path, -1, 4));
-  detail::open_ended_checkpoint on;
-  on.cfg = c;
-  on.cfg.refine_cycles = 5;
-  expect_message<logic_error>([&] { detail::encode_open_ended(on, 4); }, "version 4 cannot hold this run");
-  std::remove(path.c_str());
+  expect_older_version_resumes(c, 4, [](const open_ended& r) { EXPECT_EQ(r.cfg().refine_cycles, 0); },
+                               [](open_ended_config& o) { o.refine_cycles = 5; });
 }
 
 // A version 3 file (before values told in double) is read with every tell in float: a run told in
