@@ -625,9 +625,6 @@ TEST(OpenEnded, ASeedClimbingACuspIsNotAbandoned) {
 // A run saved at several points (mid-cycle, between ask and tell, after an injection, after it
 // stopped) and loaded goes on exactly as the uninterrupted run: the same populations asked, the same
 // archive, best point, counters and stop reason.
-// A version 2 file (before refine_abandon_gain) is read with the gain rule off, which is what that
-// version's runs did: it resumes as the uninterrupted run with refine_abandon_gain = 0. A run with the
-// rule on cannot be written in version 2.
 namespace {
 /// A run saved in an older `version` (before a config field) resumes as the uninterrupted run, loaded
 /// with the field at its default (`on_load` checks it); a run with the field set (`set`) cannot be
@@ -645,6 +642,9 @@ void expect_older_version_resumes(const open_ended_config& c, std::uint32_t vers
 }
 }  // namespace
 
+// A version 2 file (before refine_abandon_gain) is read with the gain rule off, which is what that
+// version's runs did: it resumes as the uninterrupted run with refine_abandon_gain = 0. A run with the
+// rule on cannot be written in version 2.
 TEST(OpenEnded, AVersion2CheckpointResumesWithTheGainRuleOff) {
   open_ended_config c = himmelblau_run(3);
   c.max_evaluations = 12000;
