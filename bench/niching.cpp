@@ -64,6 +64,9 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   double half = INFINITY;  // sequential niching: a tenth of the box's narrowest half-width
   for (int j = 0; j < in.dimension; ++j) half = std::min(half, 0.5 * (hi[j] - lo[j]));
   c.derate_radius = 0.1 * half;
+  // local cycles stay out of the niches refined: a seed in a small niche beside a refined one (Vincent's
+  // narrow peaks at small coordinates) climbs its own peak rather than the neighbour's wider one
+  c.refine_taboo = true;
   // local restarts: each restart after the first around a random point of the box. Where the
   // population is too small for the optima (crowded), restarts sample the whole box again with twice the
   // population each time (IPOP), so each finds narrow peaks the last one's sample missed

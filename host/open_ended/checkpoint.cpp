@@ -7,8 +7,9 @@
 // and no state field can be forgotten; it costs 4 bytes per evaluation in memory and file (8 for a
 // value told in double), and the replay takes the updates' share of the run's time.
 //
-// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 5; version
-// 4, without refine_cycles, is read with it 0 (3 x refine_levels, what that version's runs did); version
+// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 6; version
+// 5, without refine_taboo, is read with it false; version 4, without refine_cycles, is read with it 0
+// (3 x refine_levels, what that version's runs did); version
 // 3, without values told in double, is read with every tell in float, and version 2, without
 // refine_abandon_gain, also with it 0, which is what those versions' runs did; version 1,
 // before the config's fields restart_scale, refine_precision, refine_abandon, refine_first_generation
@@ -37,7 +38,7 @@ namespace {
 // this binding stops compiling when the field count changes (then list the field and update it).
 [[maybe_unused]] void config_field_count(open_ended_config& c) {
   [[maybe_unused]] auto& [c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20,
-                          c21, c22, c23, c24, c25, c26, c27, c28, c29, c30, c31, c32, c33, c34] = c;
+                          c21, c22, c23, c24, c25, c26, c27, c28, c29, c30, c31, c32, c33, c34, c35] = c;
 }
 
 /// The first format version with refine_abandon_gain.
@@ -46,6 +47,8 @@ constexpr std::uint32_t k_gain_version = 3;
 constexpr std::uint32_t k_precise_version = 4;
 /// The first format version with refine_cycles.
 constexpr std::uint32_t k_cycles_version = 5;
+/// The first format version with refine_taboo.
+constexpr std::uint32_t k_taboo_version = 6;
 
 /// Every field but `run` (written by write_config) that a file of `version` holds, in file order.
 template <class C, class F>
@@ -80,6 +83,7 @@ void fields(C& c, F&& f, std::uint32_t version = k_open_ended_version) {
   if (version >= k_gain_version) f("refine_abandon_gain", c.refine_abandon_gain);
   f("refine_first_generation", c.refine_first_generation);
   f("derate_radius", c.derate_radius);
+  if (version >= k_taboo_version) f("refine_taboo", c.refine_taboo);
   f("target", c.target);
   f("max_evaluations", c.max_evaluations);
   f("max_seconds", c.max_seconds);
@@ -136,7 +140,7 @@ std::string first_difference(const open_ended_config& saved, const open_ended_co
 std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c, std::uint32_t version) {
   const bool any_precise = std::any_of(c.log.precise.begin(), c.log.precise.end(), [](std::uint8_t v) { return v != 0; });
   if (version < k_open_ended_oldest || version > k_open_ended_version || (version < k_gain_version && c.cfg.refine_abandon_gain != 0) ||
-      (version < k_cycles_version && c.cfg.refine_cycles != 0) ||
+      (version < k_cycles_version && c.cfg.refine_cycles != 0) || (version < k_taboo_version && c.cfg.refine_taboo) ||
       (version < k_precise_version && any_precise))
     throw logic_error(msg("encode_open_ended: version ", version, " cannot hold this run"));
   byte_writer w;

@@ -58,6 +58,10 @@ std::vector<float> rank_shape(const std::vector<double>& f, objective goal, doub
 
 }  // namespace
 
+/// open_ended_config::refine_taboo: a seed whose best point ends within this multiple of the merge
+/// distance of a refined point stopped at that niche's edge (the taboo keeps it out of the ball itself).
+constexpr double k_taboo_edge = 1.3;
+
 struct open_ended::state {
   open_ended_config cfg;
   std::vector<double> lo, hi;  // the box, D values each, or empty
@@ -276,12 +280,19 @@ struct open_ended::state {
     return true;
   }
 
+  /// refine_taboo: the seed's best point lies within k_taboo_edge x the merge distance of a refined
+  /// point (the taboo keeps it out of the niche itself): it stopped at that niche's edge.
+  bool at_edge(const seed_job& j) const {
+    return cfg.refine_taboo && near_any(j.x.data(), refined, k_taboo_edge * k_taboo_edge * merge2());
+  }
+
   /// A local cycle ended: the next level, the next seed, or back to the global cycles.
   void next_local() {
     seed_job& j = jobs.front();
     const double r2 = merge2();
-    // the seed climbed into a niche already refined: its other levels would repeat it
-    const bool known = near_any(j.x.data(), refined, r2);
+    // the seed climbed into a niche already refined (with refine_taboo: to its edge): its other levels
+    // would repeat it
+    const bool known = at_edge(j) || near_any(j.x.data(), refined, r2);
     // a seed on a slope moved far: keep the scale while it climbs; near its top (or when it moved by
     // no more than float resolution), shrink it
     ++j.cycles;
@@ -297,7 +308,7 @@ struct open_ended::state {
     const bool hopeless = j.level >= 2 && lack > cfg.refine_abandon && !climbing;
     const int most = cfg.refine_cycles > 0 ? cfg.refine_cycles : 3 * cfg.refine_levels;
     if (!known && !converged && !hopeless && j.level < cfg.refine_levels && j.cycles < most) return start_local();
-    archive_add(j.x, {j.fitness});
+    if (!at_edge(j)) archive_add(j.x, {j.fitness});  // not a point at a niche's edge
     if (!known) {  // waiting seeds near the refined point are in its niche
       refined.push_back(archived_point{j.x, j.fitness});
       ++refinements;
@@ -333,21 +344,35 @@ struct open_ended::state {
     }
   }
 
-  /// Sequential niching (open_ended_config::derate_radius): the fitness of the last asked points with
-  /// the points within derate_radius of a refined point set to the worst finite value told.
-  std::vector<double> derated(std::vector<double> f) const {
-    if (cfg.derate_radius <= 0 || refined.empty()) return f;
+  /// open_ended_config::refine_taboo: which of the last asked points lie within the merge distance of
+  /// a refined point (all false when the option is off or nothing is refined yet).
+  std::vector<char> taboo(std::size_t rows) const {
+    std::vector<char> in(rows, 0);
+    if (!cfg.refine_taboo || refined.empty()) return in;
+    const double r2 = merge2();
+    for (std::size_t i = 0; i < rows; ++i) in[i] = near_any(points.data() + i * static_cast<std::size_t>(dim()), refined, r2);
+    return in;
+  }
+  /// The fitness of the points flagged set to the worst finite value told.
+  std::vector<double> worst_where(std::vector<double> f, const std::vector<char>& flagged) const {
     const objective goal = cfg.run.goal;
-    const double r2 = cfg.derate_radius * cfg.derate_radius;
-    const int d = dim();
     bool any = false;
     double floor = 0;
     for (const double v : f)
       if (std::isfinite(v) && (!any || detail::improves(floor, v, goal))) floor = v, any = true;
-    for (std::size_t i = 0; i < f.size(); ++i) {
-      if (std::isfinite(f[i]) && near_any(points.data() + i * static_cast<std::size_t>(d), refined, r2)) f[i] = floor;
-    }
+    for (std::size_t i = 0; i < f.size(); ++i)
+      if (flagged[i] && std::isfinite(f[i])) f[i] = floor;
     return f;
+  }
+
+  /// Sequential niching (open_ended_config::derate_radius): the fitness of the last asked points with
+  /// the points within derate_radius of a refined point set to the worst finite value told.
+  std::vector<double> derated(std::vector<double> f) const {
+    if (cfg.derate_radius <= 0 || refined.empty()) return f;
+    const double r2 = cfg.derate_radius * cfg.derate_radius;
+    std::vector<char> near(f.size());
+    for (std::size_t i = 0; i < f.size(); ++i) near[i] = near_any(points.data() + i * static_cast<std::size_t>(dim()), refined, r2);
+    return worst_where(std::move(f), near);
   }
 
   /// Applies the box to the optimizer's population (reflect, clip) or to the asked copy (penalize).
@@ -477,8 +502,9 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
   const objective goal = s.cfg.run.goal;
   const int d = s.dim();
   const bool test = !s.tests.empty(), final_eval = !test && s.opt->done(), local = !test && s.refining;
+  const std::vector<char> taboo = local ? s.taboo(n) : std::vector<char>(n, 0);
   if (!test && !final_eval) {  // the optimizer's checks first: a refused fitness changes nothing here
-    const std::vector<double> g = local ? f : s.derated(f);
+    const std::vector<double> g = local ? s.worst_where(f, taboo) : s.derated(f);
     if (s.cfg.shaping == density_shaping::rank) {
       s.opt->tell(rank_shape(g, goal, s.cfg.rank_temperature));
     } else {  // the update takes floats: a finite value beyond their range is refused, not made infinite
@@ -512,7 +538,7 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
       s.best_fitness = raw[i];
       s.has_best = true;
     }
-    if (local && detail::improves(raw[i], s.jobs.front().fitness, goal)) {
+    if (local && !taboo[i] && detail::improves(raw[i], s.jobs.front().fitness, goal)) {
       seed_job& j = s.jobs.front();
       j.x.assign(s.points.begin() + static_cast<std::ptrdiff_t>(i) * d, s.points.begin() + static_cast<std::ptrdiff_t>(i + 1) * d);
       j.fitness = raw[i];
@@ -561,7 +587,8 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
   else if (!s.finished && out_of_time)
     s.finish("max_seconds");
   if (s.finished && !test && !final_eval && !flat) s.archive_add(s.points, raw);  // stopped mid-cycle: keep its last population
-  if (s.finished && s.refining) s.archive_add(s.jobs.front().x, {s.jobs.front().fitness});  // and the seed's best
+  if (s.finished && s.refining && !s.at_edge(s.jobs.front()))  // and the seed's best (unless at a niche's edge)
+    s.archive_add(s.jobs.front().x, {s.jobs.front().fitness});
 }
 
 bool open_ended::done() const noexcept { return s_->finished; }

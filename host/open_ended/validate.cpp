@@ -79,6 +79,10 @@ void validate(const open_ended_config& c) {
                   c.derate_radius, " must be finite and >= 0");
   DIFFEVO_EXPECTS(c.derate_radius == 0 || c.refine_levels > 0, invalid_argument, "derate_radius = ", c.derate_radius,
                   " needs refinement (refine_levels = 0): it derates around refined points");
+  DIFFEVO_EXPECTS(!c.refine_taboo || c.refine_levels > 0, invalid_argument,
+                  "refine_taboo = true needs refinement (refine_levels = 0): it keeps local cycles out of refined niches");
+  DIFFEVO_EXPECTS(!c.refine_taboo || c.refine_distance > 0 || c.archive_radius > 0, invalid_argument,
+                  "refine_taboo = true needs a niche radius (refine_distance = 0 and archive_radius = 0)");
   DIFFEVO_EXPECTS(!std::isnan(c.refine_tolerance) && c.refine_tolerance >= 0, invalid_argument,
                   "refine_tolerance = ", c.refine_tolerance, " must be >= 0");
   DIFFEVO_EXPECTS(!std::isinf(c.target), invalid_argument, "target = ", c.target, " must be finite (NaN: none)");

@@ -119,6 +119,12 @@ struct open_ended_config {
   /// fitness in the update, so the global cycles leave the niches already refined and search the
   /// rest of the space. The archive, the best point and the user see the true fitness.
   double derate_radius = 0;
+  /// Local cycles avoid the niches already refined (true; needs refinement). In a local cycle, a point
+  /// within refine_distance of a refined point gets the generation's worst fitness in the update and
+  /// cannot become the seed's best point, so a seed in a small niche beside a refined one climbs its
+  /// own peak rather than the neighbour's. A seed whose best point ends within 1.3 x refine_distance
+  /// of a refined point has stopped at that niche's edge: it ends there and does not enter the archive.
+  bool refine_taboo = false;
 
   /// Stopping criteria (0 or NaN: not used). The run ends when the best fitness reaches `target`,
   /// when the next generation would exceed max_evaluations (the budget is never exceeded), or after
