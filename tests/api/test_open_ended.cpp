@@ -501,31 +501,12 @@ TEST(OpenEnded, TabooLocalCyclesClimbTheirOwnNarrowPeaks) {
   int with_total = 0, without_total = 0;
   for (const std::uint64_t seed : {1u, 2u, 3u, 4u}) {
     const auto found = [&](bool taboo) {
-      open_ended_config c = base(576, 2);
-      c.run.seed = seed;
-      c.run.steps = 15;
-      c.run.cpu_math = cpu_math_kind::exact;  // the same counts on every processor
-      c.run.center = {5.125f};
-      c.run.scale = {4.875f};
-      c.lower = {0.25};
-      c.upper = {10};
-      c.shaping = density_shaping::rank;
-      c.rank_temperature = 0.05;
-      c.continuations = 1;
-      c.restarts = -1;
-      c.restart_scale = 0.3;
-      c.archive_radius = 0.2;
-      c.archive_tolerance = 0.1;
-      c.refine_levels = 10;
-      c.refine_scale = 0.15;
-      c.refine_shrink = 0.2;
-      c.refine_population = 16;
-      c.refine_steps = 8;
-      c.refine_first_generation = true;
-      c.refine_precision = 1e-6;
-      c.derate_radius = 0.4875;
+      open_ended_config c = himmelblau_run(seed);  // its rank shaping, cycles and local cycles of 16 x 8
+      c.run.population = 576, c.run.cpu_math = cpu_math_kind::exact;  // exact: the same counts on every processor
+      c.run.center = {5.125f}, c.run.scale = {4.875f}, c.lower = {0.25}, c.upper = {10};  // the bench's settings:
+      c.restart_scale = 0.3, c.archive_radius = 0.2, c.derate_radius = 0.4875, c.max_evaluations = 30000;
+      c.refine_levels = 10, c.refine_scale = 0.15, c.refine_first_generation = true, c.refine_precision = 1e-6;
       c.refine_taboo = taboo;
-      c.max_evaluations = 30000;
       const open_ended_result r = optimize(c, [&](population_view p, double* out) {
         for (int i = 0; i < p.rows; ++i) out[i] = f.value(p.row(i));
       });
