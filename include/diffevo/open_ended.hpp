@@ -119,11 +119,15 @@ struct open_ended_config {
   /// fitness in the update, so the global cycles leave the niches already refined and search the
   /// rest of the space. The archive, the best point and the user see the true fitness.
   double derate_radius = 0;
-  /// Local cycles avoid the niches already refined (true; needs refinement). In a local cycle, a point
-  /// within refine_distance of a refined point gets the generation's worst fitness in the update and
-  /// cannot become the seed's best point, so a seed in a small niche beside a refined one climbs its
-  /// own peak rather than the neighbour's. A seed whose best point ends within 1.3 x refine_distance
-  /// of a refined point has stopped at that niche's edge: it ends there and does not enter the archive.
+  /// Local cycles avoid the niches already refined (true; needs refinement and a niche radius). In a
+  /// local cycle, a point within the merge distance (refine_distance, or archive_radius when that is 0)
+  /// of a refined point gets the generation's worst fitness in the update and cannot become the seed's
+  /// best point, so a seed in a small niche beside a refined one climbs its own peak rather than the
+  /// neighbour's. A seed whose best point ends within 1.3 x the merge distance of a refined point has
+  /// stopped at that niche's edge: it ends there, and its point is not archived (also when the run
+  /// stops during its cycle; that cycle's last population is archived as any stopped cycle's is). So an
+  /// optimum closer than 1.3 x the merge distance to a refined one is not refined: keep the distance
+  /// below 1 / 1.3 of the closest optima's spacing.
   bool refine_taboo = false;
 
   /// Stopping criteria (0 or NaN: not used). The run ends when the best fitness reaches `target`,

@@ -746,7 +746,7 @@ TEST(OpenEnded, CheckpointResumesBitForBit) {
   open_ended_config c = himmelblau_run(3);
   c.max_evaluations = 12000;  // restarts, refinement and tests all happen before the budget ends
   c.refine_cycles = 7;        // saved and compared with the expected config on load
-  c.refine_taboo = true;      //   (and local cycles avoid the refined niches: a state replayed too)
+  c.refine_taboo = true;      //   (Himmelblau's optima are far apart: the taboo seldom fires here)
   const std::string path = temp_file("diffevo_open_ended_");
   const auto trace = [&](int save_at, bool between) {
     std::vector<float> seen;
