@@ -292,7 +292,7 @@ struct open_ended::state {
     const double r2 = merge2();
     // the seed climbed into a niche already refined (with refine_taboo: to its edge): its other levels
     // would repeat it
-    const bool known = at_edge(j) || near_any(j.x.data(), refined, r2);
+    const bool edge = at_edge(j), known = edge || near_any(j.x.data(), refined, r2);
     // a seed on a slope moved far: keep the scale while it climbs; near its top (or when it moved by
     // no more than float resolution), shrink it
     ++j.cycles;
@@ -308,7 +308,7 @@ struct open_ended::state {
     const bool hopeless = j.level >= 2 && lack > cfg.refine_abandon && !climbing;
     const int most = cfg.refine_cycles > 0 ? cfg.refine_cycles : 3 * cfg.refine_levels;
     if (!known && !converged && !hopeless && j.level < cfg.refine_levels && j.cycles < most) return start_local();
-    if (!at_edge(j)) archive_add(j.x, {j.fitness});  // not a point at a niche's edge
+    if (!edge) archive_add(j.x, {j.fitness});  // not a point at a niche's edge
     if (!known) {  // waiting seeds near the refined point are in its niche
       refined.push_back(archived_point{j.x, j.fitness});
       ++refinements;
@@ -344,14 +344,16 @@ struct open_ended::state {
     }
   }
 
-  /// open_ended_config::refine_taboo: which of the last asked points lie within the merge distance of
-  /// a refined point (all false when the option is off or nothing is refined yet).
-  std::vector<char> taboo(std::size_t rows) const {
+  /// Which of the first `rows` last asked points lie within squared distance r2 of a refined point.
+  std::vector<char> near_refined(std::size_t rows, double r2) const {
     std::vector<char> in(rows, 0);
-    if (!cfg.refine_taboo || refined.empty()) return in;
-    const double r2 = merge2();
     for (std::size_t i = 0; i < rows; ++i) in[i] = near_any(points.data() + i * static_cast<std::size_t>(dim()), refined, r2);
     return in;
+  }
+  /// open_ended_config::refine_taboo: which of the last asked points lie within the merge distance of
+  /// a refined point (all false when the option is off).
+  std::vector<char> taboo(std::size_t rows) const {
+    return cfg.refine_taboo ? near_refined(rows, merge2()) : std::vector<char>(rows, 0);
   }
   /// The fitness of the points flagged set to the worst finite value told.
   std::vector<double> worst_where(std::vector<double> f, const std::vector<char>& flagged) const {
@@ -369,9 +371,7 @@ struct open_ended::state {
   /// the points within derate_radius of a refined point set to the worst finite value told.
   std::vector<double> derated(std::vector<double> f) const {
     if (cfg.derate_radius <= 0 || refined.empty()) return f;
-    const double r2 = cfg.derate_radius * cfg.derate_radius;
-    std::vector<char> near(f.size());
-    for (std::size_t i = 0; i < f.size(); ++i) near[i] = near_any(points.data() + i * static_cast<std::size_t>(dim()), refined, r2);
+    const std::vector<char> near = near_refined(f.size(), cfg.derate_radius * cfg.derate_radius);
     return worst_where(std::move(f), near);
   }
 
