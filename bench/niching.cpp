@@ -71,7 +71,15 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   // population is too small for the optima (crowded), restarts sample the whole box again with twice the
   // population each time (IPOP), so each finds narrow peaks the last one's sample missed
   c.restart_scale = crowded ? 0.0 : 0.3;
-  if (crowded) c.population_growth = 2;
+  if (crowded) c.population_growth = 2, c.max_population = 4096;  // (8192 took the budget of seeds waiting)
+  // many optima (32 or more: problems 7-9), so many small niches: a lower nearest-better cut makes
+  // seeds of points in the small niches among the large ones, and quadratic-model steps from a seed's
+  // second level (docs/algorithm.md §8) refine each of them for a tenth of the local cycles' evaluations
+  // (on the compositions, whose peaks are rough, they cost optima: docs/niching.md)
+  if (in.global_optima >= 32) {
+    c.refine_seed_cut = 0.5;
+    c.refine_polish = 1;
+  }
   // seeds on local optima eat the budget: abandon one that stopped climbing 100 below the best, unless
   // its last local cycle gained a tenth of what it lacks (a Weierstrass cusp climbs slowly but steadily)
   c.refine_abandon = 100;

@@ -17,6 +17,7 @@
 #include "host/checkpoint/checkpoint_file.hpp"
 #include "host/open_ended/checkpoint.hpp"
 #include "host/open_ended/expand.hpp"
+#include "host/open_ended/polish.hpp"
 #include "host/util/message.hpp"
 
 namespace diffevo {
@@ -33,6 +34,9 @@ struct seed_job {
   std::vector<float> center;  // the current local cycle's centre
   double spread = INFINITY;   // the fitness spread (max - min) of the last local cycle's final population
   double last_fitness = NAN;  // the fitness after the local cycle before the last (NaN: none yet)
+  std::vector<double> root, root_inverse;  // refine_polish: the metric of its designs (D x D; empty: identity)
+  bool rough = false;         // refine_polish: a quadratic did not fit a step's design: local cycles from here on
+  bool no_peak = false;       // refine_polish: the last step's model had no peak: a local cycle next
 };
 
 /// Rank-shaped log-densities: the best finite value gets 0, the worst -1 / temperature, ties share
@@ -61,6 +65,14 @@ std::vector<float> rank_shape(const std::vector<double>& f, objective goal, doub
 /// open_ended_config::refine_taboo: a seed whose best point ends within this multiple of the merge
 /// distance of a refined point stopped at that niche's edge (the taboo keeps it out of the ball itself).
 constexpr double k_taboo_edge = 1.3;
+/// open_ended_config::refine_polish: a model's peak is asked at most this many scales from the centre,
+/// and a metric more elongated than k_polish_condition (ratio of its axes) is reset to round.
+constexpr double k_polish_clip = 3.0;
+constexpr double k_polish_condition = 1e4;
+/// open_ended_config::refine_polish: a step whose quadratic misses its values by more than this share
+/// of their spread (root-mean-square) shows a peak that is not smooth at the step's scale: the seed's
+/// further cycles are local Diffusion Evolution cycles.
+constexpr double k_polish_fit = 0.1;
 
 struct open_ended::state {
   open_ended_config cfg;
@@ -73,6 +85,11 @@ struct open_ended::state {
   std::vector<archived_point> refined;    // the points seeds were refined to
   std::vector<float> tests;               // hill-valley test points of the first seed (3), asked when not empty,
   int against = -1;                       //   between it and this refined point
+  std::vector<float> polish;              // refine_polish: the step's points, asked when not empty:
+  bool polish_peak = false;               //   its design (false) or the model's peak (true)
+  std::vector<double> polish_step;        //   the peak's step in the design's metric
+  double polish_moved = 0;                //   how far the best point moved in this step (in scales)
+  double polish_center = 0;               //   the fitness of the design's centre (the seed's best)
   std::vector<float> global_points;       // the last global cycle's final population (continued from)
   std::vector<float> first_points;        // the restart's first generation (refine_first_generation)
   std::vector<double> first_fitness;      //   and its fitness
@@ -95,7 +112,10 @@ struct open_ended::state {
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); }
 
   int dim() const { return cfg.run.dimension; }
-  int n() const { return tests.empty() ? opt->population_size() : static_cast<int>(tests.size()) / dim(); }
+  int n() const {
+    if (!tests.empty()) return static_cast<int>(tests.size()) / dim();
+    return polish.empty() ? opt->population_size() : static_cast<int>(polish.size()) / dim();
+  }
 
   config shaped(config c) const {
     if (cfg.shaping == density_shaping::rank) c.density = density_kind::log_density, c.goal = objective::maximize;
@@ -130,6 +150,14 @@ struct open_ended::state {
     const config c = cycle_config(restart, static_cast<std::uint64_t>(continuation));
     opt.emplace(c, start_point{global_points, at, true});
     worst.clear();
+  }
+  /// The current seed's next local cycle: a polish step from level refine_polish on, else a local
+  /// Diffusion Evolution cycle.
+  void start_cycle() {
+    seed_job& j = jobs.front();
+    const bool pol = cfg.refine_polish > 0 && j.level >= cfg.refine_polish && !j.rough && !j.no_peak;
+    j.no_peak = false;
+    return pol ? start_polish() : start_local();
   }
   /// A local cycle around the current seed's best point, at the scale of its level.
   void start_local() {
@@ -209,7 +237,7 @@ struct open_ended::state {
       nearest[a] = std::sqrt(nearest[a]);
       sum += nearest[a];
     }
-    const double cut = order.size() > 1 ? 2 * sum / static_cast<double>(order.size() - 1) : 0;
+    const double cut = order.size() > 1 ? cfg.refine_seed_cut * sum / static_cast<double>(order.size() - 1) : 0;
     const double r2 = merge2();
     for (std::size_t a = 0; a < order.size(); ++a) {
       const int i = order[a];
@@ -220,7 +248,7 @@ struct open_ended::state {
       for (const seed_job& j : jobs) near = near || distance2(p, j.x.data()) <= r2;
       if (!near)  // a local scale that stays within the seed's niche: half the way to its nearest better point
         jobs.push_back(seed_job{std::vector<float>(p, p + d), f[static_cast<std::size_t>(i)],
-                                std::min(cfg.refine_scale, 0.5 * nearest[a]), 0, 0, {}});
+                                std::min(cfg.refine_scale, 0.5 * nearest[a]), 0, 0, {}, INFINITY, NAN, {}, {}, false, false});
     }
   }
   /// Hill-valley tests (Ursem's rule, as in HillVallEA): before its first local cycle, a seed is tested
@@ -235,7 +263,7 @@ struct open_ended::state {
       return next_global();
     }
     refining = true;
-    if (refined.empty()) return start_local();
+    if (refined.empty()) return start_cycle();
     const int d = dim();
     const seed_job& j = jobs.front();
     std::size_t q = 0;
@@ -257,7 +285,7 @@ struct open_ended::state {
     bool valley = false;
     for (const double v : f) valley = valley || !std::isfinite(v) || detail::improves(worse, v, goal);
     tests.clear();
-    if (valley) return start_local();
+    if (valley) return start_cycle();
     jobs.erase(jobs.begin());
     next_job();
   }
@@ -286,18 +314,24 @@ struct open_ended::state {
     return cfg.refine_taboo && near_any(j.x.data(), refined, k_taboo_edge * k_taboo_edge * merge2());
   }
 
-  /// A local cycle ended: the next level, the next seed, or back to the global cycles.
+  /// A local cycle ended: its scale for the next one, then end_cycle().
   void next_local() {
     seed_job& j = jobs.front();
-    const double r2 = merge2();
-    // the seed climbed into a niche already refined (with refine_taboo: to its edge): its other levels
-    // would repeat it
-    const bool edge = at_edge(j), known = edge || near_any(j.x.data(), refined, r2);
     // a seed on a slope moved far: keep the scale while it climbs; near its top (or when it moved by
     // no more than float resolution), shrink it
     ++j.cycles;
     if (unit_distance2(j.x.data(), j.center.data()) <= 0.25 * j.scale * j.scale || within_resolution(j.x, j.center))
       ++j.level, j.scale *= cfg.refine_shrink;
+    end_cycle();
+  }
+  /// A local cycle or polish step ended: the seed's next one, or the seed ends (archived, refined)
+  /// and the next seed or the global cycles follow.
+  void end_cycle() {
+    seed_job& j = jobs.front();
+    const double r2 = merge2();
+    // the seed climbed into a niche already refined (with refine_taboo: to its edge): its other levels
+    // would repeat it
+    const bool edge = at_edge(j), known = edge || near_any(j.x.data(), refined, r2);
     const bool converged = j.spread <= cfg.refine_precision || below_resolution(j);
     // a seed that stopped climbing (two levels, and under refine_abandon_gain of its lack in the last
     // cycle) far below the best so far sits on a local optimum
@@ -307,7 +341,8 @@ struct open_ended::state {
     j.last_fitness = j.fitness;
     const bool hopeless = j.level >= 2 && lack > cfg.refine_abandon && !climbing;
     const int most = cfg.refine_cycles > 0 ? cfg.refine_cycles : 3 * cfg.refine_levels;
-    if (!known && !converged && !hopeless && j.level < cfg.refine_levels && j.cycles < most) return start_local();
+    if (!known && !converged && !hopeless && j.level < cfg.refine_levels && j.cycles < most)
+      return start_cycle();
     if (!edge) archive_add(j.x, {j.fitness});  // not a point at a niche's edge
     if (!known) {  // waiting seeds near the refined point are in its niche
       refined.push_back(archived_point{j.x, j.fitness});
@@ -318,6 +353,108 @@ struct open_ended::state {
     }
     jobs.erase(jobs.begin());
     next_job();
+  }
+
+  /// refine_polish: d-vector y = root x (root d x d row-major; empty: identity).
+  static std::vector<double> times(const std::vector<double>& root, const std::vector<double>& x) {
+    if (root.empty()) return x;
+    const std::size_t d = x.size();
+    std::vector<double> y(d, 0.0);
+    for (std::size_t i = 0; i < d; ++i)
+      for (std::size_t k = 0; k < d; ++k) y[i] += root[i * d + k] * x[k];
+    return y;
+  }
+  /// refine_polish: the point at design coordinates s around the seed's centre, as asked (a float).
+  void design_point(const seed_job& j, const std::vector<double>& s, float* out) const {
+    const std::vector<double> t = times(j.root, s);
+    for (std::size_t k = 0; k < unit.size(); ++k)
+      out[k] = static_cast<float>(double(j.center[k]) + double(unit[k]) * j.scale * t[k]);
+  }
+  /// refine_polish: the design coordinates of point p around the seed's centre.
+  std::vector<double> design_of(const seed_job& j, const float* p) const {
+    std::vector<double> t(unit.size());
+    for (std::size_t k = 0; k < unit.size(); ++k) t[k] = (double(p[k]) - j.center[k]) / (double(unit[k]) * j.scale);
+    return times(j.root_inverse, t);
+  }
+  static double length(const std::vector<double>& v) {
+    double s = 0;
+    for (const double x : v) s += x * x;
+    return std::sqrt(s);
+  }
+  /// refine_polish: a step's design, quadratic_terms + 2 points around the seed's best point at its
+  /// scale, in its metric: directions uniform on the sphere, radii uniform in [0.3, 1].
+  void start_polish() {
+    seed_job& j = jobs.front();
+    const int d = dim(), m = detail::quadratic_terms(d) + 2;
+    j.center = j.x;
+    polish_center = j.fitness;
+    polish_peak = false;
+    polish_moved = 0;
+    const std::uint64_t key = detail::mix64(cfg.run.seed ^ 0x5851F42D4C957F2Dull ^ detail::mix64(static_cast<std::uint64_t>(cycles)));
+    polish.resize(static_cast<std::size_t>(m) * d);
+    std::uint64_t draw = 0;
+    const auto uniform = [&] { return 0.5 + detail::uniform_pm(key, draw++, 0.5); };
+    std::vector<double> u(static_cast<std::size_t>(d));
+    for (int r = 0; r < m; ++r) {
+      double n2 = 0;
+      do {
+        for (int k = 0; k < d; k += 2) {  // Box-Muller
+          const double a = std::sqrt(-2 * std::log(1 - uniform())), b = 6.283185307179586 * uniform();
+          u[static_cast<std::size_t>(k)] = a * std::cos(b);
+          if (k + 1 < d) u[static_cast<std::size_t>(k) + 1] = a * std::sin(b);
+        }
+        n2 = 0;
+        for (const double x : u) n2 += x * x;
+      } while (!(n2 > 0));
+      const double radius = (0.3 + 0.7 * uniform()) / std::sqrt(n2);
+      for (double& x : u) x *= radius;
+      design_point(j, u, polish.data() + static_cast<std::size_t>(r) * d);
+    }
+    fold(polish);
+  }
+  /// refine_polish: a step's points were evaluated (f penalized, taboo flagged). After the design: fit
+  /// the quadratic, and ask its peak when it has one; then the step ends.
+  void end_polish(const std::vector<double>& f, const std::vector<char>& flagged) {
+    seed_job& j = jobs.front();
+    const int d = dim();
+    if (!polish_peak) {
+      if (j.x != j.center) polish_moved = length(design_of(j, j.x.data()));
+      const double sign = cfg.run.goal == objective::maximize ? 1 : -1;
+      std::vector<double> s(static_cast<std::size_t>(d), 0.0), v{0.0};  // the centre, then the design
+      double least = 0, most = 0;
+      for (std::size_t i = 0; i < f.size(); ++i) {
+        if (flagged[i] || !std::isfinite(f[i])) continue;
+        const std::vector<double> si = design_of(j, polish.data() + i * static_cast<std::size_t>(d));
+        s.insert(s.end(), si.begin(), si.end());
+        v.push_back(sign * (f[i] - polish_center));
+        least = std::min(least, v.back()), most = std::max(most, v.back());
+      }
+      j.spread = most - least;
+      detail::quadratic_model model;
+      std::vector<double> root, root_inverse;
+      const bool fits = detail::fit_quadratic(s, v, d, model);
+      // a quadratic that misses the values (root-mean-square) by more than k_polish_fit of their spread
+      if (!fits || (most > least && !(detail::rms_residual(model, s, v, d) <= k_polish_fit * (most - least)))) j.rough = true;
+      const bool peak = fits && !j.rough && detail::model_peak(model, d, k_polish_clip, polish_step, root, root_inverse);
+      j.no_peak = !peak;
+      if (peak) {
+        polish.resize(static_cast<std::size_t>(d));
+        design_point(j, polish_step, polish.data());
+        fold(polish);
+        // the next designs' metric: the model's peak made round (unless that would make it too thin)
+        if (!detail::compose_metric(j.root, j.root_inverse, root, root_inverse, d, k_polish_condition))
+          j.root.clear(), j.root_inverse.clear();
+        polish_peak = true;
+        return;  // ask the peak
+      }
+    } else if (j.x == polish) {  // the peak was better
+      polish_moved = std::max(polish_moved, length(polish_step));
+    }
+    polish.clear();
+    polish_peak = false;
+    ++j.cycles;
+    j.scale *= polish_moved > 0 ? std::min(1.0, std::max(0.05, 2 * polish_moved)) : 0.3;
+    end_cycle();
   }
 
   /// Adds evaluated points to the archive (archive_radius > 0): members and candidates within the
@@ -378,13 +515,19 @@ struct open_ended::state {
   /// Applies the box to the optimizer's population (reflect, clip) or to the asked copy (penalize).
   void apply_box(population_view pop) {
     points.assign(pop.data, pop.data + pop.size());
-    excess.assign(static_cast<std::size_t>(pop.rows), 0.0);
-    if (lo.empty()) return;
-    const int d = dim();
+    if (fold(points) && cfg.bounds != bound_rule::penalize) opt->replace_rows(0, pop.rows, points.data());
+  }
+  /// Applies the box to the rows of `x` (reflect, clip; penalize: clip, and excess gets each row's
+  /// squared distance outside).
+  /// @return Whether a coordinate was moved.
+  bool fold(std::vector<float>& x) {
+    const int d = dim(), rows = static_cast<int>(x.size()) / d;
+    excess.assign(static_cast<std::size_t>(rows), 0.0);
+    if (lo.empty()) return false;
     bool moved = false;
-    for (int i = 0; i < pop.rows; ++i)
+    for (int i = 0; i < rows; ++i)
       for (int j = 0; j < d; ++j) {
-        float& v = points[static_cast<std::size_t>(i) * d + j];
+        float& v = x[static_cast<std::size_t>(i) * d + j];
         const double a = lo[static_cast<std::size_t>(j)], b = hi[static_cast<std::size_t>(j)];
         if (v >= a && v <= b) continue;
         double w = v;
@@ -401,7 +544,7 @@ struct open_ended::state {
         v = static_cast<float>(std::min(std::max(w, a), b));  // rounding to float must stay inside too
         moved = true;
       }
-    if (moved && cfg.bounds != bound_rule::penalize) opt->replace_rows(0, pop.rows, points.data());
+    return moved;
   }
 
   void finish(const char* why) {
@@ -446,6 +589,11 @@ population_view open_ended::ask() {
   if (!s.tests.empty()) {  // hill-valley tests: the points as they are (between two points of the box)
     s.points = s.tests;
     s.excess.assign(s.tests.size() / static_cast<std::size_t>(d), 0.0);
+    s.asked = true;
+    return population_view{s.points.data(), s.n(), d};
+  }
+  if (!s.polish.empty()) {  // refine_polish: the step's points (in the box already)
+    s.points = s.polish;
     s.asked = true;
     return population_view{s.points.data(), s.n(), d};
   }
@@ -501,9 +649,10 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
   const std::size_t n = raw.size();
   const objective goal = s.cfg.run.goal;
   const int d = s.dim();
-  const bool test = !s.tests.empty(), final_eval = !test && s.opt->done(), local = !test && s.refining;
+  const bool test = !s.tests.empty(), polish = !test && !s.polish.empty();
+  const bool final_eval = !test && !polish && s.opt->done(), local = !test && s.refining;
   const std::vector<char> taboo = local ? s.taboo(n) : std::vector<char>(n, 0);
-  if (!test && !final_eval) {  // the optimizer's checks first: a refused fitness changes nothing here
+  if (!test && !polish && !final_eval) {  // the optimizer's checks first: a refused fitness changes nothing here
     const std::vector<double> g = local ? s.worst_where(f, taboo) : s.derated(f);
     if (s.cfg.shaping == density_shaping::rank) {
       s.opt->tell(rank_shape(g, goal, s.cfg.rank_temperature));
@@ -550,12 +699,14 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
     if (!std::isfinite(f[static_cast<std::size_t>(b)])) return false;
     return !std::isfinite(f[static_cast<std::size_t>(a)]) || detail::improves(f[static_cast<std::size_t>(b)], f[static_cast<std::size_t>(a)], goal);
   });
-  if (!test) s.flat = (hi >= lo && hi - lo < s.cfg.flat_tolerance) ? s.flat + 1 : 0;
-  const bool flat = !test && s.cfg.flat_generations > 0 && s.flat >= s.cfg.flat_generations;
+  if (!test && !polish) s.flat = (hi >= lo && hi - lo < s.cfg.flat_tolerance) ? s.flat + 1 : 0;
+  const bool flat = !test && !polish && s.cfg.flat_generations > 0 && s.flat >= s.cfg.flat_generations;
   if (!test && !local && s.cfg.refine_first_generation && s.continuation == 0 && s.opt->generation() == 1)
     s.first_points = s.points, s.first_fitness = raw;  // a restart's first generation (from noise)
   if (test) {
     s.end_tests(raw);
+  } else if (polish) {
+    s.end_polish(f, taboo);
   } else if (final_eval || flat) {  // the cycle ends: archive or refine, then continue, restart or stop
     ++s.cycles;
     s.flat = 0;
@@ -586,7 +737,7 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
     s.finish("max_evaluations");
   else if (!s.finished && out_of_time)
     s.finish("max_seconds");
-  if (s.finished && !test && !final_eval && !flat) s.archive_add(s.points, raw);  // stopped mid-cycle: keep its last population
+  if (s.finished && !test && !polish && !final_eval && !flat) s.archive_add(s.points, raw);  // stopped mid-cycle: keep its last population
   if (s.finished && s.refining && !s.at_edge(s.jobs.front()))  // and the seed's best (unless at a niche's edge)
     s.archive_add(s.jobs.front().x, {s.jobs.front().fitness});
 }

@@ -83,6 +83,12 @@ void validate(const open_ended_config& c) {
                   "refine_taboo = true needs refinement (refine_levels = 0): it keeps local cycles out of refined niches");
   DIFFEVO_EXPECTS(!c.refine_taboo || c.refine_distance > 0 || c.archive_radius > 0, invalid_argument,
                   "refine_taboo = true needs a niche radius (refine_distance = 0 and archive_radius = 0)");
+  DIFFEVO_EXPECTS(c.refine_polish >= 0, invalid_argument, "refine_polish = ", c.refine_polish,
+                  " must be >= 0 (0: never)");
+  DIFFEVO_EXPECTS(c.refine_polish == 0 || c.refine_levels > 0, invalid_argument, "refine_polish = ", c.refine_polish,
+                  " needs refinement (refine_levels = 0): its steps refine seeds");
+  DIFFEVO_EXPECTS(std::isfinite(c.refine_seed_cut) && c.refine_seed_cut > 0, invalid_argument, "refine_seed_cut = ",
+                  c.refine_seed_cut, " must be finite and > 0");
   DIFFEVO_EXPECTS(!std::isnan(c.refine_tolerance) && c.refine_tolerance >= 0, invalid_argument,
                   "refine_tolerance = ", c.refine_tolerance, " must be >= 0");
   DIFFEVO_EXPECTS(!std::isinf(c.target), invalid_argument, "target = ", c.target, " must be finite (NaN: none)");

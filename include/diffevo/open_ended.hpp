@@ -85,6 +85,9 @@ struct open_ended_config {
   /// run.scale x refine_scale x refine_shrink^level. The refined point enters the archive, and waiting
   /// seeds within refine_distance of it are dropped. The next global cycle follows when no seed waits.
   int refine_levels = 0;
+  /// > 0: the nearest-better clustering's cut, in units of the mean distance to the nearest better point
+  /// (Preuss's 2; smaller makes more heads, hence more seeds: small niches among many).
+  double refine_seed_cut = 2.0;
   double refine_scale = 0.05;   ///< > 0: the first local scale, as a fraction of run.scale
   double refine_shrink = 0.25;  ///< in (0, 1]: the scale's factor from one local cycle to the next
   int refine_population = 32;   ///< >= 2
@@ -129,6 +132,19 @@ struct open_ended_config {
   /// optimum closer than 1.3 x the merge distance to a refined one is not refined: keep the distance
   /// below 1 / 1.3 of the closest optima's spacing.
   bool refine_taboo = false;
+  /// Quadratic-model steps (> 0: from this level on; 0: never). From level refine_polish, a seed's local
+  /// cycles are polish steps instead of Diffusion Evolution runs: 1 + D + D (D + 1) / 2 + 2 points drawn
+  /// around its best point at its scale (5 in 1-D, 8 in 2-D, 12 in 3-D), in a metric learnt from its
+  /// steps before; a least-squares quadratic through them and the best point; and, when that quadratic
+  /// has a peak, one more point at the peak (at most 3 scales away). The next scale is twice the
+  /// distance the best point moved (within 0.05 .. 1 of the scale), or 0.3 of it when it did not move.
+  /// Near a smooth peak this converges in a few steps where a local cycle cuts the distance about 3x;
+  /// an ill-conditioned peak included, as the metric makes the model's peak round. A step whose
+  /// quadratic misses its values by more than a tenth of their spread (a rough peak) makes the seed's
+  /// further cycles local Diffusion Evolution cycles; a step whose quadratic has no peak, its next one.
+  /// Meant for low dimension (the points per step grow as D^2 / 2) and smooth peaks
+  /// (docs/algorithm.md §8).
+  int refine_polish = 0;
 
   /// Stopping criteria (0 or NaN: not used). The run ends when the best fitness reaches `target`,
   /// when the next generation would exceed max_evaluations (the budget is never exceeded), or after
