@@ -268,6 +268,10 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.refine_taboo = true, c.refine_levels = 2; },
          "refine_taboo = true needs a niche radius (refine_distance = 0 and archive_radius = 0)");
   refuse([](open_ended_config& c) { c.restart_scale = 0.5; }, "restart_scale = 0.5 needs a box");
+  refuse([](open_ended_config& c) { c.refine_polish = -1; }, "refine_polish = -1 must be >= 0 (0: never)");
+  refuse([](open_ended_config& c) { c.refine_polish = 2; }, "refine_polish = 2 needs refinement (refine_levels = 0)");
+  refuse([](open_ended_config& c) { c.refine_seed_cut = 0; }, "refine_seed_cut = 0 must be finite and > 0");
+  refuse([](open_ended_config& c) { c.refine_seed_cut = NAN; }, "refine_seed_cut = nan");
   refuse([](open_ended_config& c) { c.refine_levels = 0, c.derate_radius = 1; }, "derate_radius = 1 needs refinement");
 }
 
@@ -655,6 +659,122 @@ TEST(OpenEnded, ASeedClimbingACuspIsNotAbandoned) {
   EXPECT_GE(abandoned, 2);  // measured: 3 of the 4 seeds
 }
 
+// refine_polish on a smooth, ill-conditioned peak (curvatures 1 and 1e3 along rotated axes, top 0 at
+// (1, -1)): quadratic-model steps reach the top within 1e-9 for a small share of the evaluations the
+// local Diffusion Evolution cycles take to get as close, as each step's model is exact there and the
+// metric makes the peak round.
+namespace {
+float thin_peak(const float* x, int) {
+  const double a = x[0] - 1.0, b = x[1] + 1.0;
+  const double u = 0.6 * a + 0.8 * b, v = -0.8 * a + 0.6 * b;
+  return static_cast<float>(-(u * u + 1e3 * v * v));
+}
+/// Evaluations until the best fitness first reaches -tolerance on thin_peak (-1: never).
+long long evaluations_to(int polish, std::uint64_t seed, double tolerance) {
+  open_ended_config c = himmelblau_run(seed);
+  c.restarts = 0;
+  c.refine_levels = 30;
+  c.refine_cycles = 200;
+  c.refine_polish = polish;
+  open_ended run(c);
+  while (!run.done()) {
+    run.tell(all(run.ask(), thin_peak));
+    if (run.best_fitness() >= -tolerance) return run.evaluations();
+  }
+  return -1;
+}
+}  // namespace
+TEST(OpenEnded, PolishStepsClimbASmoothThinPeakForFewerEvaluations) {
+  for (const std::uint64_t seed : {1u, 2u, 3u}) {
+    const long long global = 2 * 15;  // asks of the cycle and its continuation (at most 64 each)
+    const long long with = evaluations_to(1, seed, 1e-9), without = evaluations_to(0, seed, 1e-9);
+    ASSERT_GT(with, 0) << "seed " << seed;
+    if (without > 0) EXPECT_LT(with - global * 64, (without - global * 64) / 3) << "seed " << seed;
+  }
+}
+
+// A rough peak (the cusp of smooth_and_cusp) is not fitted by a quadratic: its seed goes on with local
+// Diffusion Evolution cycles and reaches the top as without polish steps; the smooth peak beside it is
+// refined too.
+TEST(OpenEnded, PolishStepsLeaveARoughPeakToLocalCycles) {
+  for (std::uint64_t seed = 6; seed <= 9; ++seed) {
+    open_ended_config c = himmelblau_run(seed);
+    c.restarts = 0, c.continuations = 0, c.refine_levels = 10, c.refine_polish = 1;
+    c.archive_tolerance = INFINITY;
+    std::mt19937 rng(static_cast<unsigned>(seed));
+    std::uniform_real_distribution<float> u(-0.15f, 0.15f);
+    for (int i = 0; i < c.run.population; ++i)
+      for (int k = 0; k < 2; ++k) c.start.population.push_back((i % 2 ? 3.0f : -3.0f) + u(rng));
+    c.start.generation = c.run.steps - 3;
+    const open_ended_result r = optimize(c, [](population_view p, float* out) {
+      const std::vector<float> f = all(p, smooth_and_cusp);
+      std::copy(f.begin(), f.end(), out);
+    });
+    double cusp = -INFINITY, smooth = -INFINITY;
+    for (const archived_point& a : r.archive) {
+      if (std::hypot(a.x[0] - 3.0f, a.x[1] - 3.0f) < 1.0f) cusp = std::max(cusp, a.fitness);
+      if (std::hypot(a.x[0] + 3.0f, a.x[1] + 3.0f) < 1.0f) smooth = std::max(smooth, a.fitness);
+    }
+    EXPECT_GT(cusp, -0.05) << "seed " << seed;
+    EXPECT_GT(smooth, -1e-6) << "seed " << seed;
+  }
+}
+
+// Polish steps ask points around a seed at the box's corner (maximizing |x|^2): every one lies in the
+// box, under each rule.
+TEST(OpenEnded, PolishStepsAskPointsInTheBox) {
+  for (bound_rule rule : {bound_rule::reflect, bound_rule::clip, bound_rule::penalize}) {
+    open_ended_config c = base();
+    c.run.scale = {2};
+    c.lower = {-1, -0.5};
+    c.upper = {1, 2};
+    c.bounds = rule;
+    c.refine_levels = 6, c.refine_polish = 1, c.refine_scale = 0.5;
+    c.max_evaluations = 3000;
+    open_ended run(c);
+    int polish = 0;
+    while (!run.done()) {
+      const population_view p = run.ask();
+      polish += p.rows == 8 || p.rows == 1;
+      for (int i = 0; i < p.rows; ++i) {
+        ASSERT_GE(p.row(i)[0], -1.0f);
+        ASSERT_LE(p.row(i)[0], 1.0f);
+        ASSERT_GE(p.row(i)[1], -0.5f);
+        ASSERT_LE(p.row(i)[1], 2.0f);
+      }
+      run.tell(all(p, sphere));
+    }
+    EXPECT_GT(polish, 0) << static_cast<int>(rule);
+  }
+}
+
+// refine_seed_cut: the nearest-better clustering's cut. On Vincent's function in 2-D (36 optima), one
+// global cycle's final population heads more clusters at 0.5 than at the default 2: more seeds, each
+// hill-valley tested (3 points) before its first local cycle.
+TEST(OpenEnded, ASmallerSeedCutMakesMoreSeeds) {
+  const cec2013::fitness f{cec2013::make_problem(7)};
+  const auto tests = [&](double cut) {
+    open_ended_config c = himmelblau_run(2);
+    c.run.population = 576, c.run.cpu_math = cpu_math_kind::exact;
+    c.run.center = {5.125f}, c.run.scale = {4.875f}, c.lower = {0.25}, c.upper = {10};
+    c.restarts = 0, c.continuations = 0, c.archive_radius = 0.2, c.refine_levels = 10, c.refine_scale = 0.15;
+    c.refine_seed_cut = cut;
+    c.max_evaluations = 0;
+    open_ended run(c);
+    int asked = 0;
+    while (!run.done()) {
+      const population_view p = run.ask();
+      asked += p.rows == 3;
+      std::vector<double> v(static_cast<std::size_t>(p.rows));
+      for (int i = 0; i < p.rows; ++i) v[static_cast<std::size_t>(i)] = f.value(p.row(i));
+      run.tell(v);
+    }
+    return asked;
+  };
+  const int fewer = tests(2.0), more = tests(0.5);
+  EXPECT_GT(more, fewer + 5) << fewer;
+}
+
 // A run saved at several points (mid-cycle, between ask and tell, after an injection, after it
 // stopped) and loaded goes on exactly as the uninterrupted run: the same populations asked, the same
 // archive, best point, counters and stop reason.
@@ -705,6 +825,21 @@ TEST(OpenEnded, AVersion5CheckpointResumesWithTheTabooOff) {
                                [](open_ended_config& o) { o.refine_taboo = true; });
 }
 
+// A version 6 file (before refine_polish and refine_seed_cut) is read with them 0 and 2, what that
+// version's runs did: it resumes as the uninterrupted run. A run with either set cannot be written in
+// version 6.
+TEST(OpenEnded, AVersion6CheckpointResumesWithoutPolishSteps) {
+  open_ended_config c = himmelblau_run(3);
+  c.max_evaluations = 12000;
+  expect_older_version_resumes(
+      c, 6, [](const open_ended& r) {
+        EXPECT_EQ(r.cfg().refine_polish, 0);
+        EXPECT_EQ(r.cfg().refine_seed_cut, 2.0);
+      },
+      [](open_ended_config& o) { o.refine_polish = 2; });
+  expect_older_version_resumes(c, 6, nullptr, [](open_ended_config& o) { o.refine_seed_cut = 1; });
+}
+
 // A version 3 file (before values told in double) is read with every tell in float: a run told in
 // float resumes from it bit for bit; a run with a tell in double cannot be written in version 3, and a
 // file of version 4 or later whose precision flags do not match its tells is refused.
@@ -747,6 +882,8 @@ TEST(OpenEnded, CheckpointResumesBitForBit) {
   c.max_evaluations = 12000;  // restarts, refinement and tests all happen before the budget ends
   c.refine_cycles = 7;        // saved and compared with the expected config on load
   c.refine_taboo = true;      //   (Himmelblau's optima are far apart: the taboo seldom fires here)
+  c.refine_polish = 2;        //   polish steps (batches of 8 and 1) from a seed's third level
+  c.refine_seed_cut = 1.5;
   const std::string path = temp_file("diffevo_open_ended_");
   const auto trace = [&](int save_at, bool between) {
     std::vector<float> seen;
@@ -822,7 +959,7 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
   old[8] = 1;
   write(old);
   expect_message<checkpoint_error>([&] { open_ended::load(path); },
-                                   "format version 1 but this library reads versions 2 to 6 of a diffevo open-ended checkpoint");
+                                   "format version 1 but this library reads versions 2 to 7 of a diffevo open-ended checkpoint");
   bytes[bytes.size() / 2] ^= 0x20;
   write(bytes);
   expect_message<checkpoint_error>([&] { open_ended::load(path); }, "checksum");
