@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstddef>
 
+#include "host/util/jacobi.hpp"
+
 namespace diffevo::detail {
 
 bool fit_quadratic(const std::vector<double>& s, const std::vector<double>& f, int d, quadratic_model& out) {
@@ -73,51 +75,18 @@ bool fit_quadratic(const std::vector<double>& s, const std::vector<double>& f, i
 }
 
 void symmetric_eigen(std::vector<double> a, int d, std::vector<double>& values, std::vector<double>& vectors) {
-  const auto A = [&](int i, int j) -> double& { return a[static_cast<std::size_t>(i) * d + j]; };
-  vectors.assign(static_cast<std::size_t>(d) * d, 0.0);
-  const auto V = [&](int i, int j) -> double& { return vectors[static_cast<std::size_t>(i) * d + j]; };
-  for (int i = 0; i < d; ++i) V(i, i) = 1;
-  double total = 0;
-  for (double v : a) total += v * v;
-  for (int sweep = 0; sweep < 64; ++sweep) {
-    double off = 0;
-    for (int i = 0; i < d; ++i)
-      for (int j = i + 1; j < d; ++j) off += A(i, j) * A(i, j);
-    if (!(off > 1e-30 * total)) break;  // also ends on NaN
-    for (int p = 0; p < d; ++p)
-      for (int q = p + 1; q < d; ++q) {
-        if (A(p, q) == 0) continue;
-        const double theta = (A(q, q) - A(p, p)) / (2 * A(p, q));
-        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
-        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
-        for (int k = 0; k < d; ++k) {  // A <- A J (columns p, q), then J' A (rows p, q)
-          const double akp = A(k, p), akq = A(k, q);
-          A(k, p) = c * akp - s * akq;
-          A(k, q) = s * akp + c * akq;
-        }
-        for (int k = 0; k < d; ++k) {
-          const double apk = A(p, k), aqk = A(q, k);
-          A(p, k) = c * apk - s * aqk;
-          A(q, k) = s * apk + c * aqk;
-        }
-        for (int k = 0; k < d; ++k) {
-          const double vkp = V(k, p), vkq = V(k, q);
-          V(k, p) = c * vkp - s * vkq;
-          V(k, q) = s * vkp + c * vkq;
-        }
-      }
-  }
+  std::vector<double> w, v;
+  jacobi_eigen(a, d, w, v);
   std::vector<int> order(static_cast<std::size_t>(d));
   for (int i = 0; i < d; ++i) order[static_cast<std::size_t>(i)] = i;
-  std::sort(order.begin(), order.end(), [&](int x, int y) { return A(x, x) < A(y, y); });
+  std::sort(order.begin(), order.end(), [&](int x, int y) { return w[static_cast<std::size_t>(x)] < w[static_cast<std::size_t>(y)]; });
   values.resize(static_cast<std::size_t>(d));
-  std::vector<double> sorted(static_cast<std::size_t>(d) * d);
+  vectors.assign(static_cast<std::size_t>(d) * d, 0.0);
   for (int k = 0; k < d; ++k) {
     const int o = order[static_cast<std::size_t>(k)];
-    values[static_cast<std::size_t>(k)] = A(o, o);
-    for (int i = 0; i < d; ++i) sorted[static_cast<std::size_t>(i) * d + k] = V(i, o);
+    values[static_cast<std::size_t>(k)] = w[static_cast<std::size_t>(o)];
+    for (int i = 0; i < d; ++i) vectors[static_cast<std::size_t>(i) * d + k] = v[static_cast<std::size_t>(i) * d + o];
   }
-  vectors.swap(sorted);
 }
 
 bool model_peak(const quadratic_model& m, int d, double clip, std::vector<double>& step, std::vector<double>& root,

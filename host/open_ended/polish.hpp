@@ -22,7 +22,7 @@ struct quadratic_model {
 bool fit_quadratic(const std::vector<double>& s, const std::vector<double>& f, int d, quadratic_model& out);
 
 /// The eigenvalues (ascending) and eigenvectors (columns of `vectors`, d x d row-major) of a symmetric
-/// d x d matrix, by cyclic Jacobi rotations.
+/// d x d matrix (jacobi_eigen, sorted).
 void symmetric_eigen(std::vector<double> a, int d, std::vector<double>& values, std::vector<double>& vectors);
 
 /// The peak of a model whose Hessian is negative definite: step = -H^-1 g, shortened to length `clip`,
