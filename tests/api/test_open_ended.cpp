@@ -41,6 +41,16 @@ std::vector<float> all(population_view p, float (*f)(const float*, int)) {
 }
 }  // namespace
 
+namespace {
+/// Every row of p lies in the box [-1, 1] x [-0.5, 2].
+::testing::AssertionResult in_box(population_view p) {
+  for (int i = 0; i < p.rows; ++i)
+    if (!(p.row(i)[0] >= -1.0f && p.row(i)[0] <= 1.0f && p.row(i)[1] >= -0.5f && p.row(i)[1] <= 2.0f))
+      return ::testing::AssertionFailure() << "row " << i << " = (" << p.row(i)[0] << ", " << p.row(i)[1] << ")";
+  return ::testing::AssertionSuccess();
+}
+}  // namespace
+
 // Maximizing |x|^2 pushes the population against the box; it starts wide outside it (scale 5).
 TEST(OpenEnded, EveryAskedPointLiesInTheBox) {
   for (bound_rule rule : {bound_rule::reflect, bound_rule::clip, bound_rule::penalize}) {
@@ -56,12 +66,7 @@ TEST(OpenEnded, EveryAskedPointLiesInTheBox) {
     int asked = 0;
     while (!run.done()) {
       const population_view p = run.ask();
-      for (int i = 0; i < p.rows; ++i) {
-        ASSERT_GE(p.row(i)[0], -1.0f);
-        ASSERT_LE(p.row(i)[0], 1.0f);
-        ASSERT_GE(p.row(i)[1], -0.5f);
-        ASSERT_LE(p.row(i)[1], 2.0f);
-      }
+      ASSERT_TRUE(in_box(p));
       run.tell(all(p, sphere));
       ++asked;
     }
@@ -736,12 +741,7 @@ TEST(OpenEnded, PolishStepsAskPointsInTheBox) {
     while (!run.done()) {
       const population_view p = run.ask();
       polish += p.rows == 8 || p.rows == 1;
-      for (int i = 0; i < p.rows; ++i) {
-        ASSERT_GE(p.row(i)[0], -1.0f);
-        ASSERT_LE(p.row(i)[0], 1.0f);
-        ASSERT_GE(p.row(i)[1], -0.5f);
-        ASSERT_LE(p.row(i)[1], 2.0f);
-      }
+      ASSERT_TRUE(in_box(p));
       run.tell(all(p, sphere));
     }
     EXPECT_GT(polish, 0) << static_cast<int>(rule);
