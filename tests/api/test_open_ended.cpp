@@ -633,21 +633,27 @@ float smooth_and_cusp(const float* x, int) {
   const double a = std::hypot(x[0] + 3.0, x[1] + 3.0), b = std::hypot(x[0] - 3.0, x[1] - 3.0);
   return static_cast<float>(std::max(-a * a, -10.0 * std::sqrt(b)));
 }
+/// One cycle started late from a cluster on each of smooth_and_cusp's peaks (both become seeds; the
+/// smooth one, the better, is refined first), 10 levels, every refined point archived.
+open_ended_config two_peaks_run(std::uint64_t seed) {
+  open_ended_config c = himmelblau_run(seed);
+  c.restarts = 0;
+  c.continuations = 0;
+  c.refine_levels = 10;
+  c.archive_tolerance = INFINITY;
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  std::uniform_real_distribution<float> u(-0.15f, 0.15f);
+  for (int i = 0; i < c.run.population; ++i)
+    for (int k = 0; k < 2; ++k) c.start.population.push_back((i % 2 ? 3.0f : -3.0f) + u(rng));
+  c.start.generation = c.run.steps - 3;
+  return c;
+}
 }  // namespace
 TEST(OpenEnded, ASeedClimbingACuspIsNotAbandoned) {
   const auto cusp_top = [](std::uint64_t seed, double gain) {
-    open_ended_config c = himmelblau_run(seed);
-    c.restarts = 0;
-    c.continuations = 0;
-    c.refine_levels = 10;
+    open_ended_config c = two_peaks_run(seed);
     c.refine_abandon = 0.2;
     c.refine_abandon_gain = gain;
-    c.archive_tolerance = INFINITY;
-    std::mt19937 rng(static_cast<unsigned>(seed));
-    std::uniform_real_distribution<float> u(-0.15f, 0.15f);
-    for (int i = 0; i < c.run.population; ++i)
-      for (int k = 0; k < 2; ++k) c.start.population.push_back((i % 2 ? 3.0f : -3.0f) + u(rng));
-    c.start.generation = c.run.steps - 3;
     open_ended run(c);
     local_asks_per_refinement(run, smooth_and_cusp);
     EXPECT_EQ(run.refinements(), 2);
@@ -703,14 +709,8 @@ TEST(OpenEnded, PolishStepsClimbASmoothThinPeakForFewerEvaluations) {
 // refined too.
 TEST(OpenEnded, PolishStepsLeaveARoughPeakToLocalCycles) {
   for (std::uint64_t seed = 6; seed <= 9; ++seed) {
-    open_ended_config c = himmelblau_run(seed);
-    c.restarts = 0, c.continuations = 0, c.refine_levels = 10, c.refine_polish = 1;
-    c.archive_tolerance = INFINITY;
-    std::mt19937 rng(static_cast<unsigned>(seed));
-    std::uniform_real_distribution<float> u(-0.15f, 0.15f);
-    for (int i = 0; i < c.run.population; ++i)
-      for (int k = 0; k < 2; ++k) c.start.population.push_back((i % 2 ? 3.0f : -3.0f) + u(rng));
-    c.start.generation = c.run.steps - 3;
+    open_ended_config c = two_peaks_run(seed);
+    c.refine_polish = 1;
     const open_ended_result r = optimize(c, [](population_view p, float* out) {
       const std::vector<float> f = all(p, smooth_and_cusp);
       std::copy(f.begin(), f.end(), out);
