@@ -87,7 +87,7 @@ struct open_ended::state {
   int against = -1;                       //   between it and this refined point
   std::vector<float> polish;              // refine_polish: the step's points, asked when not empty:
   bool polish_peak = false;               //   its design (false) or the model's peak (true)
-  std::vector<double> polish_step;        //   the peak's step in the design's metric
+  double polish_reach = 0;                //   the peak's distance from the centre (in scales)
   double polish_moved = 0;                //   how far the best point moved in this step (in scales)
   double polish_center = 0;               //   the fitness of the design's centre (the seed's best)
   std::vector<float> global_points;       // the last global cycle's final population (continued from)
@@ -355,18 +355,9 @@ struct open_ended::state {
     next_job();
   }
 
-  /// refine_polish: d-vector y = root x (root d x d row-major; empty: identity).
-  static std::vector<double> times(const std::vector<double>& root, const std::vector<double>& x) {
-    if (root.empty()) return x;
-    const std::size_t d = x.size();
-    std::vector<double> y(d, 0.0);
-    for (std::size_t i = 0; i < d; ++i)
-      for (std::size_t k = 0; k < d; ++k) y[i] += root[i * d + k] * x[k];
-    return y;
-  }
   /// refine_polish: the point at design coordinates s around the seed's centre, as asked (a float).
   void design_point(const seed_job& j, const std::vector<double>& s, float* out) const {
-    const std::vector<double> t = times(j.root, s);
+    const std::vector<double> t = detail::apply_metric(j.root, s);
     for (std::size_t k = 0; k < unit.size(); ++k)
       out[k] = static_cast<float>(double(j.center[k]) + double(unit[k]) * j.scale * t[k]);
   }
@@ -374,12 +365,7 @@ struct open_ended::state {
   std::vector<double> design_of(const seed_job& j, const float* p) const {
     std::vector<double> t(unit.size());
     for (std::size_t k = 0; k < unit.size(); ++k) t[k] = (double(p[k]) - j.center[k]) / (double(unit[k]) * j.scale);
-    return times(j.root_inverse, t);
-  }
-  static double length(const std::vector<double>& v) {
-    double s = 0;
-    for (const double x : v) s += x * x;
-    return std::sqrt(s);
+    return detail::apply_metric(j.root_inverse, t);
   }
   /// refine_polish: a step's design, quadratic_terms + 2 points around the seed's best point at its
   /// scale, in its metric: directions uniform on the sphere, radii uniform in [0.3, 1].
@@ -418,7 +404,7 @@ struct open_ended::state {
     seed_job& j = jobs.front();
     const int d = dim();
     if (!polish_peak) {
-      if (j.x != j.center) polish_moved = length(design_of(j, j.x.data()));
+      if (j.x != j.center) polish_moved = detail::length(design_of(j, j.x.data()));
       const double sign = cfg.run.goal == objective::maximize ? 1 : -1;
       std::vector<double> s(static_cast<std::size_t>(d), 0.0), v{0.0};  // the centre, then the design
       double least = 0, most = 0;
@@ -431,16 +417,17 @@ struct open_ended::state {
       }
       j.spread = most - least;
       detail::quadratic_model model;
-      std::vector<double> root, root_inverse;
+      std::vector<double> step, root, root_inverse;
       const bool fits = detail::fit_quadratic(s, v, d, model);
       // a quadratic that misses the values (root-mean-square) by more than k_polish_fit of their spread
       if (!fits || (most > least && !(detail::rms_residual(model, s, v, d) <= k_polish_fit * (most - least)))) j.rough = true;
-      const bool peak = fits && !j.rough && detail::model_peak(model, d, k_polish_clip, polish_step, root, root_inverse);
+      const bool peak = fits && !j.rough && detail::model_peak(model, d, k_polish_clip, step, root, root_inverse);
       j.no_peak = !peak;
       if (peak) {
         polish.resize(static_cast<std::size_t>(d));
-        design_point(j, polish_step, polish.data());
+        design_point(j, step, polish.data());
         fold(polish);
+        polish_reach = detail::length(step);
         // the next designs' metric: the model's peak made round (unless that would make it too thin)
         if (!detail::compose_metric(j.root, j.root_inverse, root, root_inverse, d, k_polish_condition))
           j.root.clear(), j.root_inverse.clear();
@@ -448,7 +435,7 @@ struct open_ended::state {
         return;  // ask the peak
       }
     } else if (j.x == polish) {  // the peak was better
-      polish_moved = std::max(polish_moved, length(polish_step));
+      polish_moved = std::max(polish_moved, polish_reach);
     }
     polish.clear();
     polish_peak = false;

@@ -116,12 +116,25 @@ bool model_peak(const quadratic_model& m, int d, double clip, std::vector<double
       }
     }
   }
-  double len = 0;
-  for (double x : step) len += x * x;
-  len = std::sqrt(len);
+  const double len = length(step);
   if (len > clip)
     for (double& x : step) x *= clip / len;
   return true;
+}
+
+std::vector<double> apply_metric(const std::vector<double>& metric, const std::vector<double>& x) {
+  if (metric.empty()) return x;
+  const std::size_t d = x.size();
+  std::vector<double> y(d, 0.0);
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t k = 0; k < d; ++k) y[i] += metric[i * d + k] * x[k];
+  return y;
+}
+
+double length(const std::vector<double>& v) {
+  double s = 0;
+  for (const double x : v) s += x * x;
+  return std::sqrt(s);
 }
 
 double model_value(const quadratic_model& m, const double* s, int d) {

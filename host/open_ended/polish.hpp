@@ -33,6 +33,12 @@ void symmetric_eigen(std::vector<double> a, int d, std::vector<double>& values, 
 bool model_peak(const quadratic_model& m, int d, double clip, std::vector<double>& step, std::vector<double>& root,
                 std::vector<double>& root_inverse);
 
+/// y = metric x (metric d x d row-major, d = x.size(); an empty metric is the identity).
+std::vector<double> apply_metric(const std::vector<double>& metric, const std::vector<double>& x);
+
+/// The Euclidean length of v.
+double length(const std::vector<double>& v);
+
 /// The model's value at s (d values).
 double model_value(const quadratic_model& m, const double* s, int d);
 
