@@ -93,6 +93,9 @@ struct open_ended::state {
   std::vector<float> global_points;       // the last global cycle's final population (continued from)
   std::vector<float> first_points;        // the restart's first generation (refine_first_generation)
   std::vector<double> first_fitness;      //   and its fitness
+  std::vector<float> samples;             // explore_samples: the restart's uniform sample, asked when not empty,
+  std::vector<float> sampled;             //   its points once evaluated, clustered with the restart's first
+  std::vector<double> sampled_fitness;    //   cycle, and their fitness
   long long evaluations = 0, nonfinite = 0;
   bool asked = false, finished = false;
   std::string reason;
@@ -113,6 +116,7 @@ struct open_ended::state {
 
   int dim() const { return cfg.run.dimension; }
   int n() const {
+    if (!samples.empty()) return static_cast<int>(samples.size()) / dim();
     if (!tests.empty()) return static_cast<int>(tests.size()) / dim();
     return polish.empty() ? opt->population_size() : static_cast<int>(polish.size()) / dim();
   }
@@ -144,6 +148,15 @@ struct open_ended::state {
     else
       opt.emplace(c);
     worst.clear();
+    if (cfg.explore_samples > 0) {  // uniform in the box, from the restart's seed; asked before its cycle
+      const int d = dim();
+      const std::uint64_t key = detail::mix64(c.seed ^ 0x3C6EF372FE94F82Bull);
+      samples.resize(static_cast<std::size_t>(cfg.explore_samples) * static_cast<std::size_t>(d));
+      for (std::size_t i = 0; i < samples.size(); ++i) {
+        const std::size_t k = i % static_cast<std::size_t>(d);
+        samples[i] = static_cast<float>(lo[k] + (0.5 + detail::uniform_pm(key, i, 0.5)) * (hi[k] - lo[k]));
+      }
+    }
   }
   void start_continuation() {
     const int at = cfg.continue_at >= 0 ? cfg.continue_at : (cfg.run.steps - 1) / 2;
@@ -573,6 +586,12 @@ population_view open_ended::ask() {
   DIFFEVO_EXPECTS(!s_->finished, logic_error, "ask() after done(): the run stopped (", s_->reason, ")");
   state& s = *s_;
   const int d = s.dim();
+  if (!s.samples.empty()) {  // explore_samples: the restart's uniform sample (folded: float rounding)
+    s.points = s.samples;
+    s.fold(s.points);
+    s.asked = true;
+    return population_view{s.points.data(), s.n(), d};
+  }
   if (!s.tests.empty()) {  // hill-valley tests: the points as they are (between two points of the box)
     s.points = s.tests;
     s.excess.assign(s.tests.size() / static_cast<std::size_t>(d), 0.0);
@@ -636,10 +655,13 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
   const std::size_t n = raw.size();
   const objective goal = s.cfg.run.goal;
   const int d = s.dim();
-  const bool test = !s.tests.empty(), polish = !test && !s.polish.empty();
-  const bool final_eval = !test && !polish && s.opt->done(), local = !test && s.refining;
+  // what was asked: a restart's exploration sample, hill-valley tests, a polish step, or a cycle's
+  // generation (the final population when the optimizer is done)
+  const bool sample = !s.samples.empty(), test = !sample && !s.tests.empty(), polish = !sample && !test && !s.polish.empty();
+  const bool cycle = !sample && !test && !polish;
+  const bool final_eval = cycle && s.opt->done(), local = (cycle || polish) && s.refining;
   const std::vector<char> taboo = local ? s.taboo(n) : std::vector<char>(n, 0);
-  if (!test && !polish && !final_eval) {  // the optimizer's checks first: a refused fitness changes nothing here
+  if (cycle && !final_eval) {  // the optimizer's checks first: a refused fitness changes nothing here
     const std::vector<double> g = local ? s.worst_where(f, taboo) : s.derated(f);
     if (s.cfg.shaping == density_shaping::rank) {
       s.opt->tell(rank_shape(g, goal, s.cfg.rank_temperature));
@@ -686,11 +708,15 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
     if (!std::isfinite(f[static_cast<std::size_t>(b)])) return false;
     return !std::isfinite(f[static_cast<std::size_t>(a)]) || detail::improves(f[static_cast<std::size_t>(b)], f[static_cast<std::size_t>(a)], goal);
   });
-  if (!test && !polish) s.flat = (hi >= lo && hi - lo < s.cfg.flat_tolerance) ? s.flat + 1 : 0;
-  const bool flat = !test && !polish && s.cfg.flat_generations > 0 && s.flat >= s.cfg.flat_generations;
-  if (!test && !local && s.cfg.refine_first_generation && s.continuation == 0 && s.opt->generation() == 1)
+  if (cycle) s.flat = (hi >= lo && hi - lo < s.cfg.flat_tolerance) ? s.flat + 1 : 0;
+  const bool flat = cycle && s.cfg.flat_generations > 0 && s.flat >= s.cfg.flat_generations;
+  if (cycle && !local && s.cfg.refine_first_generation && s.continuation == 0 && s.opt->generation() == 1)
     s.first_points = s.points, s.first_fitness = raw;  // a restart's first generation (from noise)
-  if (test) {
+  if (sample) {  // kept for the seed clustering at the end of the restart's first cycle
+    s.sampled = s.points, s.sampled_fitness = raw;
+    s.samples.clear();
+    s.worst.clear();  // its rows are not the optimizer's (injections go to the optimizer's last rows)
+  } else if (test) {
     s.end_tests(raw);
   } else if (polish) {
     s.end_polish(f, taboo);
@@ -710,6 +736,9 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
           xs.insert(xs.end(), s.first_points.begin(), s.first_points.end());
           fs.insert(fs.end(), s.first_fitness.begin(), s.first_fitness.end());
         }
+        xs.insert(xs.end(), s.sampled.begin(), s.sampled.end());
+        fs.insert(fs.end(), s.sampled_fitness.begin(), s.sampled_fitness.end());
+        s.sampled.clear(), s.sampled_fitness.clear();
         s.collect_seeds(std::move(xs), std::move(fs));
       }
       s.next_job();
@@ -724,7 +753,7 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
     s.finish("max_evaluations");
   else if (!s.finished && out_of_time)
     s.finish("max_seconds");
-  if (s.finished && !test && !polish && !final_eval && !flat) s.archive_add(s.points, raw);  // stopped mid-cycle: keep its last population
+  if (s.finished && cycle && !final_eval && !flat) s.archive_add(s.points, raw);  // stopped mid-cycle: keep its last population
   if (s.finished && s.refining && !s.at_edge(s.jobs.front()))  // and the seed's best (unless at a niche's edge)
     s.archive_add(s.jobs.front().x, {s.jobs.front().fitness});
 }

@@ -89,6 +89,15 @@ void validate(const open_ended_config& c) {
                   " needs refinement (refine_levels = 0): its steps refine seeds");
   DIFFEVO_EXPECTS(std::isfinite(c.refine_seed_cut) && c.refine_seed_cut > 0, invalid_argument, "refine_seed_cut = ",
                   c.refine_seed_cut, " must be finite and > 0");
+  DIFFEVO_EXPECTS(c.explore_samples >= 0 && c.explore_samples <= (1 << 24), invalid_argument, "explore_samples = ",
+                  c.explore_samples, " must be in [0, 16777216] (0: none)");
+  DIFFEVO_EXPECTS(c.explore_samples == 0 || c.refine_levels > 0, invalid_argument, "explore_samples = ", c.explore_samples,
+                  " needs refinement (refine_levels = 0): the samples become seeds");
+  DIFFEVO_EXPECTS(c.explore_samples == 0 || !c.lower.empty(), invalid_argument, "explore_samples = ", c.explore_samples,
+                  " needs a box (lower and upper): the samples are drawn uniformly from it");
+  DIFFEVO_EXPECTS(c.max_evaluations == 0 || c.max_evaluations >= c.explore_samples, invalid_argument,
+                  "max_evaluations = ", c.max_evaluations, " is less than one exploration sample (explore_samples = ",
+                  c.explore_samples, ")");
   DIFFEVO_EXPECTS(!std::isnan(c.refine_tolerance) && c.refine_tolerance >= 0, invalid_argument,
                   "refine_tolerance = ", c.refine_tolerance, " must be >= 0");
   DIFFEVO_EXPECTS(!std::isinf(c.target), invalid_argument, "target = ", c.target, " must be finite (NaN: none)");

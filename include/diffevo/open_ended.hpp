@@ -117,6 +117,15 @@ struct open_ended_config {
   /// small basins the cycles' selection left early. Pays in low dimension; in high dimension a first
   /// generation is too sparse to cluster and its seeds cost budget.
   bool refine_first_generation = false;
+  /// Exploration samples (> 0: on; needs refinement and a box). Before each restart's first cycle,
+  /// this many points drawn uniformly from the box are asked as one population; they join the seed
+  /// clustering of that restart's cycle (with its final population and, with refine_first_generation,
+  /// its first generation). The cycles' selection leaves regions that are poor on average early, and so
+  /// never samples a narrow peak inside one (a Weierstrass component's needle, a small basin among
+  /// large ones); a uniform sample reaches them at a rate set by their volume alone, as HillVallEA's
+  /// samples do. They cost explore_samples evaluations per restart, so they pay in low dimension, where
+  /// a sample of a few thousand points is dense enough for a narrow peak's neighbourhood.
+  int explore_samples = 0;
   /// Sequential niching (derate_radius > 0: on; needs refinement). In the global cycles, a point
   /// within derate_radius (Euclidean, parameter units) of a refined point gets the generation's worst
   /// fitness in the update, so the global cycles leave the niches already refined and search the

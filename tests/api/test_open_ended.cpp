@@ -278,6 +278,12 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.refine_seed_cut = 0; }, "refine_seed_cut = 0 must be finite and > 0");
   refuse([](open_ended_config& c) { c.refine_seed_cut = NAN; }, "refine_seed_cut = nan");
   refuse([](open_ended_config& c) { c.refine_levels = 0, c.derate_radius = 1; }, "derate_radius = 1 needs refinement");
+  refuse([](open_ended_config& c) { c.explore_samples = -1; }, "explore_samples = -1 must be in [0, 16777216]");
+  refuse([](open_ended_config& c) { c.explore_samples = 64, c.lower = {-1}, c.upper = {1}; },
+         "explore_samples = 64 needs refinement (refine_levels = 0)");
+  refuse([](open_ended_config& c) { c.explore_samples = 64, c.refine_levels = 2; }, "explore_samples = 64 needs a box");
+  refuse([](open_ended_config& c) { c.explore_samples = 64, c.refine_levels = 2, c.lower = {-1}, c.upper = {1}, c.max_evaluations = 40; },
+         "max_evaluations = 40 is less than one exploration sample (explore_samples = 64)");
 }
 
 namespace {
@@ -775,6 +781,85 @@ TEST(OpenEnded, ASmallerSeedCutMakesMoreSeeds) {
   EXPECT_GT(more, fewer + 5) << fewer;
 }
 
+// Exploration samples: before each restart's first cycle, explore_samples points uniform in the box are
+// asked as one population (all inside, spread over the whole box, drawn from the seed), then the
+// restart's own population; an injection right after a sample goes into the optimizer's last rows.
+TEST(OpenEnded, ExplorationSamplesAreUniformInTheBoxAndComeBeforeEachRestart) {
+  open_ended_config c = himmelblau_run(3);
+  c.lower = {-6, -1}, c.upper = {2, 5};
+  c.explore_samples = 500;
+  c.max_evaluations = 6000;
+  const auto samples = [&](std::uint64_t seed) {
+    open_ended_config d = c;
+    d.run.seed = seed;
+    open_ended run(d);
+    std::vector<std::vector<float>> out;
+    while (!run.done()) {
+      const population_view p = run.ask();
+      if (p.rows == 500) out.emplace_back(p.data, p.data + p.size());
+      run.tell(all(p, himmelblau));
+    }
+    return out;
+  };
+  const std::vector<std::vector<float>> a = samples(3);
+  ASSERT_GE(a.size(), 2u);  // restart 0 and later ones
+  for (const std::vector<float>& s : a) {
+    int corner[2][2] = {};
+    for (std::size_t i = 0; i < s.size(); i += 2) {
+      ASSERT_TRUE(s[i] >= -6 && s[i] <= 2 && s[i + 1] >= -1 && s[i + 1] <= 5) << s[i] << ", " << s[i + 1];
+      ++corner[s[i] > -2][s[i + 1] > 2];
+    }
+    for (const auto& row : corner)
+      for (const int n : row) EXPECT_GT(n, 90) << "a quarter of the box holds " << n << " of 500";  // 125 expected
+  }
+  EXPECT_NE(a[0], a[1]);            // each restart its own sample
+  EXPECT_EQ(samples(3), a);         // deterministic from the seed
+  EXPECT_NE(samples(4)[0], a[0]);   // and a different seed draws another
+
+  open_ended run(c);
+  ASSERT_EQ(run.ask().rows, 500);
+  run.tell(all(run.ask(), himmelblau));
+  const std::vector<float> outside = {1.25f, 4.5f, -5.5f, -0.75f};
+  run.inject(outside.data(), 2);
+  const population_view p = run.ask();
+  ASSERT_EQ(p.rows, c.run.population);
+  EXPECT_EQ(std::vector<float>(p.row(p.rows - 1), p.row(p.rows - 1) + 2), std::vector<float>(outside.begin(), outside.begin() + 2));
+  EXPECT_EQ(std::vector<float>(p.row(p.rows - 2), p.row(p.rows - 2) + 2), std::vector<float>(outside.begin() + 2, outside.end()));
+}
+
+// A needle in a pit: a broad peak of value 1 at (2, 2) on a floor of 0, and at (-3, -1) a pit of value
+// -1 (radius 1) with a cone of value 1 at its centre (radius 0.1). The global cycles' selection leaves
+// the pit at once, so they and their first generations seldom sample the cone; a uniform sample of
+// the box lands in it at the rate of its area (1 in 460), and its seed climbs it.
+namespace {
+float needle_in_a_pit(const float* x, int) {
+  const double a = std::hypot(x[0] - 2.0, x[1] - 2.0), b = std::hypot(x[0] + 3.0, x[1] + 1.0);
+  if (b < 1) return static_cast<float>(std::max(-1.0, 1.0 - b / 0.1));
+  return static_cast<float>(std::max(0.0, 1.0 - a * a / 2.25));
+}
+}  // namespace
+TEST(OpenEnded, ExplorationSamplesFindANeedleInAPit) {
+  int with_found = 0, without_found = 0;
+  for (const std::uint64_t seed : {1u, 2u, 3u, 4u}) {
+    const auto found = [&](int samples) {
+      open_ended_config c = himmelblau_run(seed);
+      c.max_evaluations = 20000;
+      c.refine_first_generation = true;
+      c.explore_samples = samples;
+      const open_ended_result r = optimize(c, [](population_view p, float* out) {
+        const std::vector<float> f = all(p, needle_in_a_pit);
+        std::copy(f.begin(), f.end(), out);
+      });
+      EXPECT_TRUE(archived_peak(r.archive, 2, 2)) << "seed " << seed << ", samples " << samples;
+      return archived_peak(r.archive, -3, -1);
+    };
+    const bool with = found(1000), without = found(0);
+    EXPECT_TRUE(with) << "seed " << seed << ": the needle was not found";
+    with_found += with, without_found += without;
+  }
+  EXPECT_GT(with_found, without_found);
+}
+
 // A run saved at several points (mid-cycle, between ask and tell, after an injection, after it
 // stopped) and loaded goes on exactly as the uninterrupted run: the same populations asked, the same
 // archive, best point, counters and stop reason.
@@ -840,6 +925,16 @@ TEST(OpenEnded, AVersion6CheckpointResumesWithoutPolishSteps) {
   expect_older_version_resumes(c, 6, nullptr, [](open_ended_config& o) { o.refine_seed_cut = 1; });
 }
 
+// A version 7 file (before explore_samples) is read with it 0, what that version's runs did: it resumes
+// as the uninterrupted run. A run with exploration samples cannot be written in version 7.
+TEST(OpenEnded, AVersion7CheckpointResumesWithoutExplorationSamples) {
+  open_ended_config c = himmelblau_run(3);
+  c.max_evaluations = 12000;
+  c.refine_polish = 2;
+  expect_older_version_resumes(c, 7, [](const open_ended& r) { EXPECT_EQ(r.cfg().explore_samples, 0); },
+                               [](open_ended_config& o) { o.explore_samples = 100; });
+}
+
 // A version 3 file (before values told in double) is read with every tell in float: a run told in
 // float resumes from it bit for bit; a run with a tell in double cannot be written in version 3, and a
 // file of version 4 or later whose precision flags do not match its tells is refused.
@@ -884,6 +979,7 @@ TEST(OpenEnded, CheckpointResumesBitForBit) {
   c.refine_taboo = true;      //   (Himmelblau's optima are far apart: the taboo seldom fires here)
   c.refine_polish = 2;        //   polish steps (batches of 8 and 1) from a seed's third level
   c.refine_seed_cut = 1.5;
+  c.explore_samples = 200;    //   a uniform sample of the box before each restart
   const std::string path = temp_file("diffevo_open_ended_");
   const auto trace = [&](int save_at, bool between) {
     std::vector<float> seen;
@@ -959,7 +1055,7 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
   old[8] = 1;
   write(old);
   expect_message<checkpoint_error>([&] { open_ended::load(path); },
-                                   "format version 1 but this library reads versions 2 to 7 of a diffevo open-ended checkpoint");
+                                   "format version 1 but this library reads versions 2 to 8 of a diffevo open-ended checkpoint");
   bytes[bytes.size() / 2] ^= 0x20;
   write(bytes);
   expect_message<checkpoint_error>([&] { open_ended::load(path); }, "checksum");
