@@ -72,6 +72,12 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   // population each time (IPOP), so each finds narrow peaks the last one's sample missed
   c.restart_scale = crowded ? 0.0 : 0.3;
   if (crowded) c.population_growth = 2, c.max_population = 4096;  // (8192 took the budget of seeds waiting)
+  // where a uniform sample is dense enough (up to 3-D), uniform points of the box before each restart,
+  // clustered with its cycle: the compositions' Weierstrass needles lie in regions worse than the box's
+  // average, which the cycles' selection leaves before sampling a needle, and Vincent's narrowest peaks
+  // are a small share of the box. 1024 before each of the many local restarts; where the restarts are
+  // few and global (crowded), 32 populations (32,768) before each (docs/niching.md)
+  if (in.dimension <= 3) c.explore_samples = crowded ? 32 * c.run.population : 1024;
   // many optima (32 or more: problems 7-9), so many small niches: a lower nearest-better cut makes
   // seeds of points in the small niches among the large ones, and quadratic-model steps from a seed's
   // second level (docs/algorithm.md §8) refine each of them for a tenth of the local cycles' evaluations
@@ -84,6 +90,9 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   // its last local cycle gained a tenth of what it lacks (a Weierstrass cusp climbs slowly but steadily)
   c.refine_abandon = 100;
   c.refine_abandon_gain = 0.1;
+  // up to 3-D, where the exploration samples seed needles: a needle's seed gains less per cycle (its
+  // peak's Hölder exponent is 0.63, and its local cycles sample a fractal), so it is spared at a fiftieth
+  if (in.dimension <= 3) c.refine_abandon_gain = 0.02;
   // a seed has converged when its last local population spans a tenth of the finest accuracy (told in
   // double, the values of a converged population rarely tie exactly, as they did in float)
   c.refine_precision = 0.1 * cec::k_accuracy[cec::k_accuracies - 1];
