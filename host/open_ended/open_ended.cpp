@@ -352,7 +352,7 @@ struct open_ended::state {
     const bool climbing = cfg.refine_abandon_gain > 0 && std::isfinite(j.last_fitness) &&
                           std::fabs(double(j.fitness) - j.last_fitness) >= cfg.refine_abandon_gain * lack;
     j.last_fitness = j.fitness;
-    const bool hopeless = j.level >= 2 && lack > cfg.refine_abandon && !climbing;
+    const bool hopeless = j.level >= cfg.refine_abandon_level && lack > cfg.refine_abandon && !climbing;
     const int most = cfg.refine_cycles > 0 ? cfg.refine_cycles : 3 * cfg.refine_levels;
     if (!known && !converged && !hopeless && j.level < cfg.refine_levels && j.cycles < most)
       return start_cycle();

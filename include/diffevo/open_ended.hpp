@@ -103,10 +103,15 @@ struct open_ended_config {
   /// more than refine_precision in fitness (>= 0; at 0, when all its values are equal), or when its
   /// scale is below float resolution at its point in every coordinate.
   double refine_precision = 0;
-  /// A seed is abandoned once it has shrunk its scale twice (it no longer climbs) while its fitness is
+  /// A seed is abandoned once it has shrunk its scale twice (refine_abandon_level times: it no longer climbs) while its fitness is
   /// still worse than the best so far by more than refine_abandon: it sits on a local optimum. It
   /// counts as refined (tested against, derated around), and its further levels are saved.
   double refine_abandon = std::numeric_limits<double>::infinity();
+  /// >= 1: the levels a seed must have shrunk before refine_abandon can end it (2: two shrinks). A seed
+  /// near a narrow peak that its first, wide local cycles miss (a needle: a peak that is not smooth at
+  /// its top) gains nothing until its scale comes down to its distance from the peak; one more level
+  /// lets it reach that scale.
+  int refine_abandon_level = 2;
   /// With refine_abandon: a seed whose last local cycle gained at least this fraction of what it still
   /// lacks (its distance to the best so far) is climbing, not on a local optimum, and is not abandoned
   /// (>= 0; 0: the gain is not asked). A peak that is not smooth at its top (a cusp) is climbed slowly:

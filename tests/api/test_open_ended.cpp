@@ -278,6 +278,7 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.refine_seed_cut = 0; }, "refine_seed_cut = 0 must be finite and > 0");
   refuse([](open_ended_config& c) { c.refine_seed_cut = NAN; }, "refine_seed_cut = nan");
   refuse([](open_ended_config& c) { c.refine_levels = 0, c.derate_radius = 1; }, "derate_radius = 1 needs refinement");
+  refuse([](open_ended_config& c) { c.refine_abandon_level = 0; }, "refine_abandon_level = 0 must be >= 1");
   refuse([](open_ended_config& c) { c.explore_samples = -1; }, "explore_samples = -1 must be in [0, 16777216]");
   refuse([](open_ended_config& c) { c.explore_samples = 64, c.lower = {-1}, c.upper = {1}; },
          "explore_samples = 64 needs refinement (refine_levels = 0)");
@@ -629,6 +630,28 @@ TEST(OpenEnded, SeedsOnLocalOptimaAreAbandoned) {
   EXPECT_TRUE(abandoned_unless_climbing);
 }
 
+// refine_abandon_level: the same seeds abandoned only after three shrinks get one more local cycle
+// each (more cycles per refined seed than after two, fewer than never), and the global maximum is
+// still refined.
+TEST(OpenEnded, TheAbandonLevelSetsHowManyShrinksASeedGets) {
+  const auto asks = [](int level, bool& global) {
+    open_ended_config c = himmelblau_run(5);
+    c.refine_levels = 10;
+    c.refine_abandon = 0.5;
+    c.refine_abandon_level = level;
+    c.max_evaluations = 30000;
+    open_ended run(c);
+    const double a = local_asks_per_refinement(run, neg_rastrigin);
+    global = run.has_best() && run.best_fitness() > -1e-3f && std::hypot(run.best()[0], run.best()[1]) < 1e-3;
+    return a;
+  };
+  bool g2 = false, g3 = false, g10 = false;
+  const double two = asks(2, g2), three = asks(3, g3), never = asks(10, g10);
+  EXPECT_GT(three, 1.1 * two);
+  EXPECT_LT(three, 0.9 * never);
+  EXPECT_TRUE(g2 && g3 && g10);
+}
+
 // refine_abandon_gain: two global maxima of the same height 0, a smooth one -|x - (-3, -3)|^2 and a
 // cusp -10 |x - (3, 3)|^(1/2). A seed on the cusp gains about half of what it lacks per level but can
 // still lack more than refine_abandon after two levels: then it is abandoned without the gain rule,
@@ -925,14 +948,20 @@ TEST(OpenEnded, AVersion6CheckpointResumesWithoutPolishSteps) {
   expect_older_version_resumes(c, 6, nullptr, [](open_ended_config& o) { o.refine_seed_cut = 1; });
 }
 
-// A version 7 file (before explore_samples) is read with it 0, what that version's runs did: it resumes
-// as the uninterrupted run. A run with exploration samples cannot be written in version 7.
+// A version 7 file (before explore_samples and refine_abandon_level) is read with them 0 and 2, what that
+// version's runs did: it resumes as the uninterrupted run. A run with either set otherwise cannot be
+// written in version 7.
 TEST(OpenEnded, AVersion7CheckpointResumesWithoutExplorationSamples) {
   open_ended_config c = himmelblau_run(3);
   c.max_evaluations = 12000;
   c.refine_polish = 2;
-  expect_older_version_resumes(c, 7, [](const open_ended& r) { EXPECT_EQ(r.cfg().explore_samples, 0); },
-                               [](open_ended_config& o) { o.explore_samples = 100; });
+  expect_older_version_resumes(
+      c, 7, [](const open_ended& r) {
+        EXPECT_EQ(r.cfg().explore_samples, 0);
+        EXPECT_EQ(r.cfg().refine_abandon_level, 2);
+      },
+      [](open_ended_config& o) { o.explore_samples = 100; });
+  expect_older_version_resumes(c, 7, nullptr, [](open_ended_config& o) { o.refine_abandon_level = 3; });
 }
 
 // A version 3 file (before values told in double) is read with every tell in float: a run told in
