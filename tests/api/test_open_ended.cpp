@@ -606,19 +606,23 @@ float neg_rastrigin(const float* x, int d) {
   for (int j = 0; j < d; ++j) s += double(x[j]) * x[j] - 10 * std::cos(2 * 3.14159265358979323846 * x[j]) + 10;
   return static_cast<float>(-s);
 }
+/// A run on neg_rastrigin with 10 levels and the abandon rule's settings: the local cycles' populations
+/// asked per refined seed; `global` says whether the global maximum was refined.
+double abandon_trial(double abandon, double gain, int level, bool& global) {
+  open_ended_config c = himmelblau_run(5);
+  c.refine_levels = 10;
+  c.refine_abandon = abandon;
+  c.refine_abandon_gain = gain;
+  c.refine_abandon_level = level;
+  c.max_evaluations = 30000;
+  open_ended run(c);
+  const double asks = local_asks_per_refinement(run, neg_rastrigin);
+  global = run.has_best() && run.best_fitness() > -1e-3f && std::hypot(run.best()[0], run.best()[1]) < 1e-3;
+  return asks;
+}
 }  // namespace
 TEST(OpenEnded, SeedsOnLocalOptimaAreAbandoned) {
-  const auto trial = [](double abandon, double gain, bool& global) {
-    open_ended_config c = himmelblau_run(5);
-    c.refine_levels = 10;
-    c.refine_abandon = abandon;
-    c.refine_abandon_gain = gain;
-    c.max_evaluations = 30000;
-    open_ended run(c);
-    const double asks = local_asks_per_refinement(run, neg_rastrigin);
-    global = run.has_best() && run.best_fitness() > -1e-3f && std::hypot(run.best()[0], run.best()[1]) < 1e-3;
-    return asks;
-  };
+  const auto trial = [](double abandon, double gain, bool& global) { return abandon_trial(abandon, gain, 2, global); };
   bool kept = false, abandoned = false, abandoned_unless_climbing = false;
   const double full = trial(INFINITY, 0, kept), early = trial(0.5, 0, abandoned);
   EXPECT_LT(early, 0.75 * full);
@@ -634,17 +638,7 @@ TEST(OpenEnded, SeedsOnLocalOptimaAreAbandoned) {
 // each (more cycles per refined seed than after two, fewer than never), and the global maximum is
 // still refined.
 TEST(OpenEnded, TheAbandonLevelSetsHowManyShrinksASeedGets) {
-  const auto asks = [](int level, bool& global) {
-    open_ended_config c = himmelblau_run(5);
-    c.refine_levels = 10;
-    c.refine_abandon = 0.5;
-    c.refine_abandon_level = level;
-    c.max_evaluations = 30000;
-    open_ended run(c);
-    const double a = local_asks_per_refinement(run, neg_rastrigin);
-    global = run.has_best() && run.best_fitness() > -1e-3f && std::hypot(run.best()[0], run.best()[1]) < 1e-3;
-    return a;
-  };
+  const auto asks = [](int level, bool& global) { return abandon_trial(0.5, 0, level, global); };
   bool g2 = false, g3 = false, g10 = false;
   const double two = asks(2, g2), three = asks(3, g3), never = asks(10, g10);
   EXPECT_GT(three, 1.1 * two);
