@@ -78,9 +78,8 @@ class byte_reader {
 /// The container every checkpoint shares: magic, version, flags, payload size, payload, CRC-32. The
 /// optimizer's magic is "DIFFEVO\x1a", the baselines' "DIFFEVOB" (both version 1), an open-ended run's
 /// "DIFFEVOO" (version 8 added explore_samples and refine_abandon_level, and version 7 files are read with
-/// them 0 and 2; version 7 added
-/// refine_polish and refine_seed_cut, and version 6 files are read with them 0 and 2; version 6 added refine_taboo, and version 5 files are read with it false; version 5
-/// added refine_cycles, and version 4 files are read with it 0; version 4: its
+/// them 0 and 2; version 7 added refine_polish and refine_seed_cut, and version 6 files are read with them 0
+/// and 2; version 6 added refine_taboo, and version 5 files are read with it false; version 5 added refine_cycles, and version 4 files are read with it 0; version 4: its
 /// log gained values told in double; version 3 files are read with every tell in float; version 3
 /// added refine_abandon_gain, and version 2 files are read with it 0; version 1 files are refused,
 /// naming the versions read).

@@ -8,8 +8,9 @@
 // value told in double), and the replay takes the updates' share of the run's time.
 //
 // Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 8; version
-// 7, without explore_samples and refine_abandon_level, is read with them 0 and 2; version 6, without refine_polish and refine_seed_cut, is read with them 0 and 2; version 5, without
-// refine_taboo, is read with it false; version 4, without refine_cycles, is read with it 0
+// 7, without explore_samples and refine_abandon_level, is read with them 0 and 2; version 6, without
+// refine_polish and refine_seed_cut, is read with them 0 and 2; version 5, without refine_taboo, is read
+// with it false; version 4, without refine_cycles, is read with it 0
 // (3 x refine_levels, what that version's runs did); version
 // 3, without values told in double, is read with every tell in float, and version 2, without
 // refine_abandon_gain, also with it 0, which is what those versions' runs did; version 1,
@@ -151,7 +152,9 @@ std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c, std
   if (version < k_open_ended_oldest || version > k_open_ended_version || (version < k_gain_version && c.cfg.refine_abandon_gain != 0) ||
       (version < k_cycles_version && c.cfg.refine_cycles != 0) || (version < k_taboo_version && c.cfg.refine_taboo) ||
       (version < k_polish_version && (c.cfg.refine_polish != 0 || c.cfg.refine_seed_cut != open_ended_config{}.refine_seed_cut)) ||
-      (version < k_explore_version && (c.cfg.explore_samples != 0 || c.cfg.refine_abandon_level != open_ended_config{}.refine_abandon_level)) || (version < k_precise_version && any_precise))
+      (version < k_explore_version &&
+       (c.cfg.explore_samples != 0 || c.cfg.refine_abandon_level != open_ended_config{}.refine_abandon_level)) ||
+      (version < k_precise_version && any_precise))
     throw logic_error(msg("encode_open_ended: version ", version, " cannot hold this run"));
   byte_writer w;
   write_config(w, c.cfg.run);

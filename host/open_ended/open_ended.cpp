@@ -132,14 +132,18 @@ struct open_ended::state {
     c.population = static_cast<int>(std::min<double>(grown, cfg.max_population));
     return shaped(c);
   }
+  /// Coordinate k of a point drawn uniformly from the box: draw i of `key`.
+  float box_uniform(std::uint64_t key, std::uint64_t i, std::size_t k) const {
+    const double u = 0.5 + detail::uniform_pm(key, i, 0.5);
+    return static_cast<float>(lo[k] + u * (hi[k] - lo[k]));
+  }
   void start_restart() {
     config c = cycle_config(restart, 0);
     if (restart > 0 && cfg.restart_scale > 0) {  // a local restart: a random centre of the box
       const std::uint64_t key = detail::mix64(c.seed ^ 0x6A09E667F3BCC909ull);
       c.center.resize(unit.size()), c.scale.resize(unit.size());
       for (std::size_t k = 0; k < unit.size(); ++k) {
-        const double u = 0.5 + detail::uniform_pm(key, k, 0.5);
-        c.center[k] = static_cast<float>(lo[k] + u * (hi[k] - lo[k]));
+        c.center[k] = box_uniform(key, k, k);
         c.scale[k] = static_cast<float>(unit[k] * cfg.restart_scale);
       }
     }
@@ -149,13 +153,10 @@ struct open_ended::state {
       opt.emplace(c);
     worst.clear();
     if (cfg.explore_samples > 0) {  // uniform in the box, from the restart's seed; asked before its cycle
-      const int d = dim();
+      const std::size_t d = unit.size();
       const std::uint64_t key = detail::mix64(c.seed ^ 0x3C6EF372FE94F82Bull);
-      samples.resize(static_cast<std::size_t>(cfg.explore_samples) * static_cast<std::size_t>(d));
-      for (std::size_t i = 0; i < samples.size(); ++i) {
-        const std::size_t k = i % static_cast<std::size_t>(d);
-        samples[i] = static_cast<float>(lo[k] + (0.5 + detail::uniform_pm(key, i, 0.5)) * (hi[k] - lo[k]));
-      }
+      samples.resize(static_cast<std::size_t>(cfg.explore_samples) * d);
+      for (std::size_t i = 0; i < samples.size(); ++i) samples[i] = box_uniform(key, i, i % d);
     }
   }
   void start_continuation() {

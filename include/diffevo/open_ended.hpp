@@ -103,8 +103,8 @@ struct open_ended_config {
   /// more than refine_precision in fitness (>= 0; at 0, when all its values are equal), or when its
   /// scale is below float resolution at its point in every coordinate.
   double refine_precision = 0;
-  /// A seed is abandoned once it has shrunk its scale twice (refine_abandon_level times: it no longer climbs) while its fitness is
-  /// still worse than the best so far by more than refine_abandon: it sits on a local optimum. It
+  /// A seed is abandoned once it has shrunk its scale refine_abandon_level times (it no longer climbs)
+  /// while its fitness is still worse than the best so far by more than refine_abandon: it sits on a local optimum. It
   /// counts as refined (tested against, derated around), and its further levels are saved.
   double refine_abandon = std::numeric_limits<double>::infinity();
   /// >= 1: the levels a seed must have shrunk before refine_abandon can end it (2: two shrinks). A seed
