@@ -17,6 +17,7 @@
 #include "host/checkpoint/checkpoint_file.hpp"
 #include "host/open_ended/checkpoint.hpp"
 #include "host/open_ended/expand.hpp"
+#include "host/open_ended/nearest_better.hpp"
 #include "host/open_ended/polish.hpp"
 #include "host/util/message.hpp"
 
@@ -244,13 +245,9 @@ struct open_ended::state {
       if (std::isfinite(f[static_cast<std::size_t>(i)])) order.push_back(i);
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return detail::improves(f[a], f[b], goal); });
     const auto row = [&](int i) { return x.data() + static_cast<std::size_t>(i) * d; };
-    std::vector<double> nearest(order.size(), INFINITY);  // distance to the nearest better point
+    const std::vector<double> nearest = detail::nearest_better_distances(x, order, unit);
     double sum = 0;
-    for (std::size_t a = 1; a < order.size(); ++a) {
-      for (std::size_t b = 0; b < a; ++b) nearest[a] = std::min(nearest[a], unit_distance2(row(order[a]), row(order[b])));
-      nearest[a] = std::sqrt(nearest[a]);
-      sum += nearest[a];
-    }
+    for (std::size_t a = 1; a < order.size(); ++a) sum += nearest[a];
     const double cut = order.size() > 1 ? cfg.refine_seed_cut * sum / static_cast<double>(order.size() - 1) : 0;
     const double r2 = merge2();
     for (std::size_t a = 0; a < order.size(); ++a) {
