@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "host/open_ended/nearest_better.hpp"
@@ -60,6 +63,14 @@ sample random_sample(std::mt19937_64& rng, int rows, int d, double grid) {
   return s;
 }
 
+/// A fresh generator, its seed in the failure messages of the calling test.
+std::mt19937_64 fresh_rng() {
+  const std::uint64_t seed = (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+  ::testing::Test::RecordProperty("seed", std::to_string(seed));
+  std::printf("nearest-better test seed %llu\n", static_cast<unsigned long long>(seed));
+  return std::mt19937_64(seed);
+}
+
 void expect_same_bits(const std::vector<double>& got, const std::vector<double>& want, const char* what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   for (std::size_t a = 0; a < got.size(); ++a)
@@ -68,7 +79,7 @@ void expect_same_bits(const std::vector<double>& got, const std::vector<double>&
 }  // namespace
 
 TEST(NearestBetter, TheTreeGivesTheQuadraticScansDistancesBitForBit) {
-  std::mt19937_64 rng(std::random_device{}());
+  std::mt19937_64 rng = fresh_rng();
   for (const int d : {1, 2, 3, 5, 10})
     for (const int rows : {1100, 2500}) {
       const sample s = random_sample(rng, rows, d, 0);
@@ -78,7 +89,7 @@ TEST(NearestBetter, TheTreeGivesTheQuadraticScansDistancesBitForBit) {
 }
 
 TEST(NearestBetter, CoincidentPointsAndTiesGiveTheScansDistances) {
-  std::mt19937_64 rng(std::random_device{}());
+  std::mt19937_64 rng = fresh_rng();
   for (const int d : {1, 2, 3})
     for (const double grid : {0.5, 2.0}) {  // at 2.0, most points share a handful of grid cells
       const sample s = random_sample(rng, 2000, d, grid);
@@ -89,7 +100,7 @@ TEST(NearestBetter, CoincidentPointsAndTiesGiveTheScansDistances) {
 }
 
 TEST(NearestBetter, SmallSetsAndTheBestPoint) {
-  std::mt19937_64 rng(std::random_device{}());
+  std::mt19937_64 rng = fresh_rng();
   for (const int rows : {0, 1, 2, 40, 1023}) {
     const sample s = random_sample(rng, rows, 3, 0);
     const std::vector<double> got = nearest_better_distances(s.x, s.order, s.unit);
