@@ -10,16 +10,6 @@ namespace {
 /// Below this many points the quadratic scan is as fast as building a tree.
 constexpr std::size_t k_tree_from = 1024;
 
-/// The squared scaled distance of two points, as every pair is measured.
-double distance2(const float* p, const float* q, const std::vector<float>& unit) {
-  double d2 = 0;
-  for (std::size_t k = 0; k < unit.size(); ++k) {
-    const double t = (double(p[k]) - q[k]) / unit[k];
-    d2 += t * t;
-  }
-  return d2;
-}
-
 /// A k-d tree over the ranked points, each node holding one point (the median of its subtree along
 /// the widest coordinate) and the best rank in its subtree.
 class ranked_tree {
@@ -75,7 +65,7 @@ class ranked_tree {
     const node& n = nodes_[static_cast<std::size_t>(at)];
     if (n.best_rank >= a) return;  // nothing ranked better below
     const float* q = row(n.rank);
-    if (n.rank < a) best = std::min(best, distance2(p, q, unit_));
+    if (n.rank < a) best = std::min(best, scaled_distance2(p, q, unit_));
     // the far side's points lie at least the plane's distance away: the plane's term is computed as the
     // pair's term is, from a coordinate no farther, so it never exceeds any far point's distance
     const double t = (double(p[n.axis]) - q[n.axis]) / unit_[static_cast<std::size_t>(n.axis)];
@@ -94,6 +84,15 @@ class ranked_tree {
 
 }  // namespace
 
+double scaled_distance2(const float* p, const float* q, const std::vector<float>& unit) {
+  double d2 = 0;
+  for (std::size_t k = 0; k < unit.size(); ++k) {
+    const double t = (double(p[k]) - q[k]) / unit[k];
+    d2 += t * t;
+  }
+  return d2;
+}
+
 std::vector<double> nearest_better_distances(const std::vector<float>& x, const std::vector<int>& order,
                                              const std::vector<float>& unit) {
   std::vector<double> nearest(order.size(), std::numeric_limits<double>::infinity());
@@ -102,7 +101,7 @@ std::vector<double> nearest_better_distances(const std::vector<float>& x, const 
     for (std::size_t a = 1; a < order.size(); ++a) {
       const float* p = x.data() + static_cast<std::size_t>(order[a]) * d;
       for (std::size_t b = 0; b < a; ++b)
-        nearest[a] = std::min(nearest[a], distance2(p, x.data() + static_cast<std::size_t>(order[b]) * d, unit));
+        nearest[a] = std::min(nearest[a], scaled_distance2(p, x.data() + static_cast<std::size_t>(order[b]) * d, unit));
       nearest[a] = std::sqrt(nearest[a]);
     }
     return nearest;

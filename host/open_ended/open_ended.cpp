@@ -203,14 +203,7 @@ struct open_ended::state {
   }
 
   /// Squared distance in units of run.scale.
-  double unit_distance2(const float* a, const float* b) const {
-    double d2 = 0;
-    for (std::size_t k = 0; k < unit.size(); ++k) {
-      const double t = (double(a[k]) - b[k]) / unit[k];
-      d2 += t * t;
-    }
-    return d2;
-  }
+  double unit_distance2(const float* a, const float* b) const { return detail::scaled_distance2(a, b, unit); }
   /// Squared Euclidean distance in parameter units.
   double distance2(const float* a, const float* b) const {
     double d2 = 0;

@@ -63,7 +63,7 @@ sample random_sample(std::mt19937_64& rng, int rows, int d, double grid) {
   return s;
 }
 
-/// A fresh generator, its seed in the failure messages of the calling test.
+/// A fresh generator; its seed is printed and recorded as the test's property, to replay a failure.
 std::mt19937_64 fresh_rng() {
   const std::uint64_t seed = (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}();
   ::testing::Test::RecordProperty("seed", std::to_string(seed));
