@@ -7,8 +7,9 @@
 // and no state field can be forgotten; it costs 4 bytes per evaluation in memory and file (8 for a
 // value told in double), and the replay takes the updates' share of the run's time.
 //
-// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 8; version
-// 7, without explore_samples and refine_abandon_level, is read with them 0 and 2; version 6, without
+// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 9; version
+// 8 has the same payload, but its runs seeded restart k with run.seed + k, and is replayed so (version 9
+// hashes k: open_ended.cpp, cycle_seed); version 7, without explore_samples and refine_abandon_level, is read with them 0 and 2; version 6, without
 // refine_polish and refine_seed_cut, is read with them 0 and 2; version 5, without refine_taboo, is read
 // with it false; version 4, without refine_cycles, is read with it 0
 // (3 x refine_levels, what that version's runs did); version
@@ -147,9 +148,13 @@ std::string first_difference(const open_ended_config& saved, const open_ended_co
   return diff;
 }
 
+std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c) { return encode_open_ended(c, c.version); }
+
 std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c, std::uint32_t version) {
   const bool any_precise = std::any_of(c.log.precise.begin(), c.log.precise.end(), [](std::uint8_t v) { return v != 0; });
-  if (version < k_open_ended_oldest || version > k_open_ended_version || (version < k_gain_version && c.cfg.refine_abandon_gain != 0) ||
+  if (version < k_open_ended_oldest || version > k_open_ended_version ||
+      (version < k_hashed_seeds_version) != (c.version < k_hashed_seeds_version) ||
+      (version < k_gain_version && c.cfg.refine_abandon_gain != 0) ||
       (version < k_cycles_version && c.cfg.refine_cycles != 0) || (version < k_taboo_version && c.cfg.refine_taboo) ||
       (version < k_polish_version && (c.cfg.refine_polish != 0 || c.cfg.refine_seed_cut != open_ended_config{}.refine_seed_cut)) ||
       (version < k_explore_version &&
@@ -177,6 +182,7 @@ open_ended_checkpoint decode_open_ended(const unsigned char* bytes, std::size_t 
                             k_open_ended_oldest);
   byte_reader r(p.data, p.size, path);
   open_ended_checkpoint c;
+  c.version = p.version;
   c.cfg.run = read_config(r, path);
   const auto backend = r.get<std::int32_t>("backend");
   fields(c.cfg, get_field{r}, p.version);

@@ -110,6 +110,7 @@ struct open_ended::state {
   std::vector<archived_point> archive;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   detail::open_ended_log log;  // what save() writes and load() replays
+  bool legacy_seeds = false;   // restarts seeded run.seed + k, as before format 9 (see cycle_seed)
   bool replaying = false;      // load(): the wall time does not stop the replay, except
   bool replay_time_stop = false;  //   at the last tell of a run saved after it stopped on max_seconds
 
@@ -126,9 +127,20 @@ struct open_ended::state {
     if (cfg.shaping == density_shaping::rank) c.density = density_kind::log_density, c.goal = objective::maximize;
     return c;
   }
+  /// The seed of restart k's cycle number `salt` (0: the restart's, c >= 1: its c-th continuation).
+  /// The first cycle keeps run.seed. The others get run.seed plus a hash of (k, salt), so runs with
+  /// nearby seeds draw unrelated restarts: with run.seed + k, run s's restart k was run s + k's first
+  /// (the same centre, exploration sample and noise). Checkpoints of format 8 and older hold runs
+  /// made that way and replay with it (legacy_seeds).
+  std::uint64_t cycle_seed(int k, std::uint64_t salt) const {
+    const std::uint64_t kk = static_cast<std::uint64_t>(k);
+    if (legacy_seeds) return cfg.run.seed + kk + salt * 0x9E3779B97F4A7C15ull;
+    if (k == 0 && salt == 0) return cfg.run.seed;
+    return cfg.run.seed + detail::mix64(detail::mix64(kk ^ 0xA0761D6478BD642Full) ^ salt);
+  }
   config cycle_config(int k, std::uint64_t salt) const {
     config c = cfg.run;
-    c.seed = cfg.run.seed + static_cast<std::uint64_t>(k) + salt * 0x9E3779B97F4A7C15ull;
+    c.seed = cycle_seed(k, salt);
     const double grown = std::round(cfg.run.population * std::pow(cfg.population_growth, k));
     c.population = static_cast<int>(std::min<double>(grown, cfg.max_population));
     return shaped(c);
@@ -786,6 +798,7 @@ void open_ended::save(const std::string& path) const {
   c.seconds = s_->seconds();
   c.stopped = s_->reason;
   c.log = s_->log;
+  if (s_->legacy_seeds) c.version = detail::k_hashed_seeds_version - 1;  // resumed from such a file: stays one
   detail::write_file_atomically(path, detail::encode_open_ended(c));
 }
 
@@ -800,6 +813,9 @@ open_ended open_ended::load(const std::string& path, const open_ended_config* ex
   }
   open_ended run(c.cfg);
   state& s = *run.s_;
+  // before format 9, restart k was seeded run.seed + k: such a run goes on so (the first cycle, already
+  // started, is seeded run.seed either way)
+  s.legacy_seeds = c.version < detail::k_hashed_seeds_version;
   s.replaying = true;
   std::size_t in_float = 0, in_double = 0, tells = 0, injected = 0;  // read so far
   const std::size_t d = static_cast<std::size_t>(c.cfg.run.dimension);

@@ -59,7 +59,10 @@ struct open_ended_config {
   int continue_at = -1;  ///< 0 .. T - 2; -1: (T - 1) / 2
 
   /// Restarts after the first cycle and its continuations (-1: until a stopping criterion ends the
-  /// run). Restart k uses seed run.seed + k and population round(N growth^k).
+  /// run). Restart k uses population round(N growth^k) and a seed derived from run.seed and k (restart
+  /// 0, continuation 0: run.seed itself; the others: run.seed plus a hash of k and the continuation), so
+  /// runs seeded s and s + 1 draw unrelated restarts. Until format 9 of the checkpoints, restart k was
+  /// seeded run.seed + k, so run s's restart k was run s + k's first; such checkpoints resume so.
   int restarts = 0;
   double population_growth = 1.0;  ///< >= 1; 2 is IPOP's doubling
   int max_population = 1 << 20;    ///< restarts never grow the population beyond this

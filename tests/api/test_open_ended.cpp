@@ -324,7 +324,9 @@ std::vector<double> told_in_double(population_view p) {
 }
 /// A run of `c` told Himmelblau in float: every population asked, then its cycles and refinements. At
 /// step `save_at` (-1: never) it is saved, rewritten in format `version` and resumed from that file;
-/// `on_load` sees the resumed run.
+/// `on_load` sees the resumed run. A file of a version before 9 holds a run whose restarts were seeded
+/// as that version's were (run.seed + k), and the run resumed from it goes on so; saved at step 0, the
+/// whole run is such a run.
 std::vector<float> trace_through_version(const open_ended_config& c, const std::string& path, int save_at,
                                          std::uint32_t version, void (*on_load)(const open_ended&) = nullptr) {
   std::vector<float> seen;
@@ -335,10 +337,11 @@ std::vector<float> trace_through_version(const open_ended_config& c, const std::
       std::ifstream in(path, std::ios::binary);
       const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       in.close();
-      const detail::open_ended_checkpoint cp = detail::decode_open_ended(bytes.data(), bytes.size(), path);
+      detail::open_ended_checkpoint cp = detail::decode_open_ended(bytes.data(), bytes.size(), path);
+      cp.version = version;
       const std::vector<unsigned char> old = detail::encode_open_ended(cp, version);
       EXPECT_EQ(old[8], version);
-      EXPECT_LT(old.size(), bytes.size());
+      if (version < 8) EXPECT_LT(old.size(), bytes.size());  // fewer config fields (version 8 has them all)
       std::ofstream out(path, std::ios::binary);
       out.write(reinterpret_cast<const char*>(old.data()), static_cast<std::streamsize>(old.size()));
       out.close();
@@ -492,19 +495,25 @@ TEST(OpenEnded, DeratingLeavesRefinedNichesAndFindsNarrowPeaks) {
 }
 
 // The same landscape without derating: seeds from each global cycle's first generation (its widest
-// sample) find the narrow peak that the cycles' selection leaves early.
+// sample) find the narrow peak that the cycles' selection leaves early. Not in every run (in 20 of
+// seeds 1-40 with the first generation, in none of them without: measured 2026-12-06), so over 12
+// seeds: in at least 3 with it, in fewer without; the broad peak in every run with it.
 TEST(OpenEnded, FirstGenerationSeedsFindNarrowPeaks) {
-  for (const std::uint64_t seed : {1u, 2u, 3u}) {
-    open_ended_config c = himmelblau_run(seed);
-    c.max_evaluations = 20000;
-    c.refine_first_generation = true;
-    const open_ended_result r = optimize(c, [](population_view p, float* out) {
-      const std::vector<float> f = all(p, broad_and_narrow);
-      std::copy(f.begin(), f.end(), out);
-    });
-    const bool narrow = archived_peak(r.archive, -3, -1), broad = archived_peak(r.archive, 2, 2);
-    EXPECT_TRUE(narrow && broad) << "seed " << seed << ": narrow " << narrow << ", broad " << broad;
-  }
+  int with = 0, without = 0;
+  for (std::uint64_t seed = 1; seed <= 12; ++seed)
+    for (const bool first : {true, false}) {
+      open_ended_config c = himmelblau_run(seed);
+      c.max_evaluations = 20000;
+      c.refine_first_generation = first;
+      const open_ended_result r = optimize(c, [](population_view p, float* out) {
+        const std::vector<float> f = all(p, broad_and_narrow);
+        std::copy(f.begin(), f.end(), out);
+      });
+      (first ? with : without) += archived_peak(r.archive, -3, -1);
+      if (first) EXPECT_TRUE(archived_peak(r.archive, 2, 2)) << "seed " << seed << ": the broad peak was not found";
+    }
+  EXPECT_GE(with, 3);
+  EXPECT_GT(with, without);
 }
 
 // refine_taboo on Vincent's function in 2-D (CEC'2013 problem 7: 36 optima of value 1, the peaks at
@@ -881,14 +890,15 @@ TEST(OpenEnded, ExplorationSamplesFindANeedleInAPit) {
 // stopped) and loaded goes on exactly as the uninterrupted run: the same populations asked, the same
 // archive, best point, counters and stop reason.
 namespace {
-/// A run saved in an older `version` (before a config field) resumes as the uninterrupted run, loaded
-/// with the field at its default (`on_load` checks it); a run with the field set (`set`) cannot be
-/// written in that version.
+/// A run saved in an older `version` (before a config field) resumes as the uninterrupted run of that
+/// version (saved at step 0: its restarts seeded as that version's were), loaded with the field at its
+/// default (`on_load` checks it); a run with the field set (`set`) cannot be written in that version.
 void expect_older_version_resumes(const open_ended_config& c, std::uint32_t version, void (*on_load)(const open_ended&),
                                   void (*set)(open_ended_config&)) {
   const std::string path = temp_file(("diffevo_open_ended_v" + std::to_string(version) + "_").c_str());
-  EXPECT_EQ(trace_through_version(c, path, 40, version, on_load), trace_through_version(c, path, -1, version));
+  EXPECT_EQ(trace_through_version(c, path, 40, version, on_load), trace_through_version(c, path, 0, version));
   detail::open_ended_checkpoint on;
+  on.version = version;
   on.cfg = c;
   set(on.cfg);
   expect_message<logic_error>([&] { detail::encode_open_ended(on, version); },
@@ -958,6 +968,80 @@ TEST(OpenEnded, AVersion7CheckpointResumesWithoutExplorationSamples) {
   expect_older_version_resumes(c, 7, nullptr, [](open_ended_config& o) { o.refine_abandon_level = 3; });
 }
 
+// A version 8 file holds a run whose restart k was seeded run.seed + k (so run s's restart k was run
+// s + k's first): it resumes as such a run, which differs from the current one once a restart begins,
+// and saving it again writes version 8 so that it keeps doing so. A current run cannot be written in
+// version 8, nor such a run in version 9.
+TEST(OpenEnded, AVersion8CheckpointResumesWithRestartsSeededAsBefore) {
+  open_ended_config c = himmelblau_run(3);
+  c.max_evaluations = 12000;
+  const std::string path = temp_file("diffevo_open_ended_v8_");
+  const std::vector<float> legacy = trace_through_version(c, path, 0, 8);
+  EXPECT_EQ(trace_through_version(c, path, 40, 8), legacy);
+  EXPECT_NE(trace_through_version(c, path, -1, 8), legacy) << "the restarts are seeded as in version 9";
+  // resumed from version 8, saved again: version 8, and it resumes as before
+  detail::open_ended_checkpoint cp;
+  cp.version = 8;
+  cp.cfg = c;
+  {
+    std::ofstream out(path, std::ios::binary);
+    const std::vector<unsigned char> b = detail::encode_open_ended(cp);
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  }
+  open_ended run = open_ended::load(path, &c);
+  std::vector<float> seen;
+  for (int step = 0; !run.done(); ++step) {
+    if (step == 60) {
+      run.save(path);
+      std::ifstream in(path, std::ios::binary);
+      const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      EXPECT_EQ(bytes[8], 8);
+      EXPECT_EQ(detail::decode_open_ended(bytes.data(), bytes.size(), path).version, 8u);
+      in.close();
+      run = open_ended::load(path, &c);
+    }
+    const population_view q = run.ask();
+    seen.insert(seen.end(), q.data, q.data + q.size());
+    run.tell(all(q, himmelblau));
+  }
+  seen.push_back(static_cast<float>(run.cycles() + 1000 * run.refinements()));
+  EXPECT_EQ(seen, legacy);
+  cp.version = detail::k_open_ended_version;
+  expect_message<logic_error>([&] { detail::encode_open_ended(cp, 8); }, "version 8 cannot hold this run");
+  cp.version = 8;
+  expect_message<logic_error>([&] { detail::encode_open_ended(cp, 9); }, "version 9 cannot hold this run");
+  std::remove(path.c_str());
+}
+
+// Runs with nearby seeds draw unrelated restarts: no population asked by the run seeded 5 (restart
+// centres, exploration samples, cycles) is one asked by the run seeded 6. Before format 9, restart k
+// of the run seeded s was seeded s + k, so run 5's second restart asked run 6's first exploration
+// sample and cycle again (and the runs of a benchmark's consecutive seeds shared most restarts).
+TEST(OpenEnded, RunsWithNearbySeedsDrawUnrelatedRestarts) {
+  const auto asked = [](std::uint64_t seed) {
+    open_ended_config c = himmelblau_run(seed);
+    c.max_evaluations = 12000;
+    c.continuations = 0;
+    c.restart_scale = 0.3;
+    c.explore_samples = 64;
+    c.refine_levels = 1;  // short seeds: many restarts within the budget
+    open_ended run(c);
+    std::vector<std::vector<float>> pops;
+    while (!run.done()) {
+      const population_view q = run.ask();
+      pops.emplace_back(q.data, q.data + q.size());
+      run.tell(all(q, himmelblau));
+    }
+    EXPECT_GE(run.restarts(), 3) << "seed " << seed;
+    return pops;
+  };
+  const std::vector<std::vector<float>> a = asked(5), b = asked(6);
+  int shared = 0;
+  for (const auto& p : a)
+    for (const auto& q : b) shared += p == q;
+  EXPECT_EQ(shared, 0);
+}
+
 // A version 3 file (before values told in double) is read with every tell in float: a run told in
 // float resumes from it bit for bit; a run with a tell in double cannot be written in version 3, and a
 // file of version 4 or later whose precision flags do not match its tells is refused.
@@ -974,7 +1058,7 @@ TEST(OpenEnded, AVersion3CheckpointHoldsRunsToldInFloat) {
     std::ofstream out(path, std::ios::binary);
     out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   };
-  EXPECT_EQ(trace_through_version(c, path, 40, 3), trace_through_version(c, path, -1, 3));
+  EXPECT_EQ(trace_through_version(c, path, 40, 3), trace_through_version(c, path, 0, 3));
   open_ended run(c);
   run.tell(all(run.ask(), himmelblau));
   run.tell(told_in_double(run.ask()));
@@ -982,7 +1066,9 @@ TEST(OpenEnded, AVersion3CheckpointHoldsRunsToldInFloat) {
   const std::vector<unsigned char> bytes = read();
   detail::open_ended_checkpoint cp = detail::decode_open_ended(bytes.data(), bytes.size(), path);
   EXPECT_EQ(cp.log.precise, (std::vector<std::uint8_t>{0, 1}));
+  cp.version = 3;  // a run of version 3's restart seeds, but told in double
   expect_message<logic_error>([&] { detail::encode_open_ended(cp, 3); }, "version 3 cannot hold this run");
+  cp.version = detail::k_open_ended_version;
   cp.log.precise.pop_back();
   write(detail::encode_open_ended(cp));
   expect_message<checkpoint_error>([&] { open_ended::load(path); }, "the log has 2 tells but 1 precision flags (corrupted)");
@@ -1078,7 +1164,7 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
   old[8] = 1;
   write(old);
   expect_message<checkpoint_error>([&] { open_ended::load(path); },
-                                   "format version 1 but this library reads versions 2 to 8 of a diffevo open-ended checkpoint");
+                                   "format version 1 but this library reads versions 2 to 9 of a diffevo open-ended checkpoint");
   bytes[bytes.size() / 2] ^= 0x20;
   write(bytes);
   expect_message<checkpoint_error>([&] { open_ended::load(path); }, "checksum");

@@ -52,7 +52,8 @@ TEST(CheckpointCorpus, EveryInputDecodesOrThrowsCheckpointError) {
 
 // The open-ended run's corpus (tests/fuzz/make_corpus.cpp: a run told in float and in double with an
 // injection, and one stopped) and its fuzz regressions: each decodes, re-encoding a valid file gives
-// its bytes again (the corpus is in the current version), or it throws checkpoint_error.
+// its bytes again (in the file's own version: the corpus was written in version 8, whose runs seeded
+// their restarts as before version 9), or it throws checkpoint_error.
 TEST(CheckpointCorpus, EveryOpenEndedInputDecodesOrThrowsCheckpointError) {
   int decoded = 0, precise = 0;
   const int files = for_each_input({DIFFEVO_FUZZ_DIR "/corpus-open-ended", DIFFEVO_FUZZ_DIR "/regressions-open-ended"},
