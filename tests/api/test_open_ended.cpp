@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "diffevo/diffevo.hpp"
 #include "host/open_ended/checkpoint.hpp"
 #include "tests/helpers/expect.hpp"
+#include "tests/helpers/file_bytes.hpp"
 
 using namespace diffevo;
 
@@ -334,17 +334,13 @@ std::vector<float> trace_through_version(const open_ended_config& c, const std::
   for (int step = 0; !run.done(); ++step) {
     if (step == save_at) {
       run.save(path);
-      std::ifstream in(path, std::ios::binary);
-      const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      in.close();
+      const std::vector<unsigned char> bytes = read_all(path);
       detail::open_ended_checkpoint cp = detail::decode_open_ended(bytes.data(), bytes.size(), path);
       cp.version = version;
       const std::vector<unsigned char> old = detail::encode_open_ended(cp, version);
       EXPECT_EQ(old[8], version);
       if (version < 8) EXPECT_LT(old.size(), bytes.size());  // fewer config fields (version 8 has them all)
-      std::ofstream out(path, std::ios::binary);
-      out.write(reinterpret_cast<const char*>(old.data()), static_cast<std::streamsize>(old.size()));
-      out.close();
+      write_all(path, old);
       run = open_ended::load(path, &c);
       if (on_load) on_load(run);
     }
@@ -983,21 +979,15 @@ TEST(OpenEnded, AVersion8CheckpointResumesWithRestartsSeededAsBefore) {
   detail::open_ended_checkpoint cp;
   cp.version = 8;
   cp.cfg = c;
-  {
-    std::ofstream out(path, std::ios::binary);
-    const std::vector<unsigned char> b = detail::encode_open_ended(cp);
-    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  }
+  write_all(path, detail::encode_open_ended(cp));
   open_ended run = open_ended::load(path, &c);
   std::vector<float> seen;
   for (int step = 0; !run.done(); ++step) {
     if (step == 60) {
       run.save(path);
-      std::ifstream in(path, std::ios::binary);
-      const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::vector<unsigned char> bytes = read_all(path);
       EXPECT_EQ(bytes[8], 8);
       EXPECT_EQ(detail::decode_open_ended(bytes.data(), bytes.size(), path).version, 8u);
-      in.close();
       run = open_ended::load(path, &c);
     }
     const population_view q = run.ask();
@@ -1049,21 +1039,13 @@ TEST(OpenEnded, AVersion3CheckpointHoldsRunsToldInFloat) {
   open_ended_config c = himmelblau_run(3);
   c.max_evaluations = 12000;
   const std::string path = temp_file("diffevo_open_ended_v3_");
-  const auto read = [&] {
-    std::ifstream in(path, std::ios::binary);
-    const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return bytes;
-  };
-  const auto write = [&](const std::vector<unsigned char>& b) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  };
+  const auto write = [&](const std::vector<unsigned char>& b) { write_all(path, b); };
   EXPECT_EQ(trace_through_version(c, path, 40, 3), trace_through_version(c, path, 0, 3));
   open_ended run(c);
   run.tell(all(run.ask(), himmelblau));
   run.tell(told_in_double(run.ask()));
   run.save(path);
-  const std::vector<unsigned char> bytes = read();
+  const std::vector<unsigned char> bytes = read_all(path);
   detail::open_ended_checkpoint cp = detail::decode_open_ended(bytes.data(), bytes.size(), path);
   EXPECT_EQ(cp.log.precise, (std::vector<std::uint8_t>{0, 1}));
   cp.version = 3;  // a run of version 3's restart seeds, but told in double
@@ -1151,16 +1133,9 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
   other = c;
   other.run.seed = 9;
   expect_message<invalid_argument>([&] { open_ended::load(path, &other); }, "run.seed is 4 in the checkpoint but 9 expected");
-  std::vector<char> bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  const auto write = [&](const std::vector<char>& b) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(b.data(), static_cast<std::streamsize>(b.size()));
-  };
-  std::vector<char> old = bytes;  // the format before the config's fields of 2026-12-04: version 1 in the header
+  std::vector<unsigned char> bytes = read_all(path);
+  const auto write = [&](const std::vector<unsigned char>& b) { write_all(path, b); };
+  std::vector<unsigned char> old = bytes;  // the format before the config's fields of 2026-12-04: version 1 in the header
   old[8] = 1;
   write(old);
   expect_message<checkpoint_error>([&] { open_ended::load(path); },
