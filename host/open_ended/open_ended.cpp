@@ -38,6 +38,9 @@ struct seed_job {
   std::vector<double> root, root_inverse;  // refine_polish: the metric of its designs (D x D; empty: identity)
   bool rough = false;         // refine_polish: a quadratic did not fit a step's design: local cycles from here on
   bool no_peak = false;       // refine_polish: the last step's model had no peak: a local cycle next
+  // refine_probe: the seed's point before its probe and the refined point it was tested against (empty:
+  // not probing)
+  std::vector<float> probe_from, probe_to;
 };
 
 /// Rank-shaped log-densities: the best finite value gets 0, the worst -1 / temperature, ties share
@@ -264,7 +267,7 @@ struct open_ended::state {
       for (const seed_job& j : jobs) near = near || distance2(p, j.x.data()) <= r2;
       if (!near)  // a local scale that stays within the seed's niche: half the way to its nearest better point
         jobs.push_back(seed_job{std::vector<float>(p, p + d), f[static_cast<std::size_t>(i)],
-                                std::min(cfg.refine_scale, 0.5 * nearest[a]), 0, 0, {}, INFINITY, NAN, {}, {}, false, false});
+                                std::min(cfg.refine_scale, 0.5 * nearest[a]), 0, 0, {}, INFINITY, NAN, {}, {}, false, false, {}, {}});
     }
   }
   /// Hill-valley tests (Ursem's rule, as in HillVallEA): before its first local cycle, a seed is tested
@@ -292,8 +295,8 @@ struct open_ended::state {
         tests.push_back(static_cast<float>(a + (b - a) * t / 4.0));
       }
   }
-  /// The tests were evaluated: refine the seed when a valley lies between it and its refined point,
-  /// else drop it.
+  /// The tests were evaluated: refine the seed when a valley lies between it and its refined point;
+  /// else drop it, or with refine_probe give it one local cycle first (see probe_points_away).
   void end_tests(const std::vector<double>& f) {
     const objective goal = cfg.run.goal;
     const double a = jobs.front().fitness, b = refined[static_cast<std::size_t>(against)].fitness;
@@ -302,8 +305,27 @@ struct open_ended::state {
     for (const double v : f) valley = valley || !std::isfinite(v) || detail::improves(worse, v, goal);
     tests.clear();
     if (valley) return start_cycle();
+    if (cfg.refine_probe > 0) {
+      seed_job& j = jobs.front();
+      j.probe_from = j.x;
+      j.probe_to = refined[static_cast<std::size_t>(against)].x;
+      return start_cycle();
+    }
     jobs.erase(jobs.begin());
     next_job();
+  }
+  /// refine_probe: after the probe (the first local cycle of a seed the hill-valley test found in a
+  /// refined point's niche), true when the seed's move did not point towards that refined point (the
+  /// cosine between the move and the way to it, in units of run.scale, is below refine_probe): the
+  /// seed climbs a hill of its own, and the segment showed no valley only because the seed lay below
+  /// the ridge between the hills. A seed that did not move points nowhere else.
+  bool probe_points_away(const seed_job& j) const {
+    double dot = 0, moved2 = 0, way2 = 0;
+    for (std::size_t k = 0; k < unit.size(); ++k) {
+      const double u = (double(j.x[k]) - j.probe_from[k]) / unit[k], v = (double(j.probe_to[k]) - j.probe_from[k]) / unit[k];
+      dot += u * v, moved2 += u * u, way2 += v * v;
+    }
+    return moved2 > 0 && way2 > 0 && dot < cfg.refine_probe * std::sqrt(moved2 * way2);
   }
 
   /// True when a and b differ by at most one float step (ulp) in every coordinate.
@@ -345,6 +367,14 @@ struct open_ended::state {
   void end_cycle() {
     seed_job& j = jobs.front();
     const double r2 = merge2();
+    if (!j.probe_from.empty()) {  // refine_probe: the probe ended; a seed that climbed towards its refined point is dropped
+      const bool away = probe_points_away(j);
+      j.probe_from.clear(), j.probe_to.clear();
+      if (!away) {
+        jobs.erase(jobs.begin());
+        return next_job();
+      }
+    }
     // the seed climbed into a niche already refined (with refine_taboo: to its edge): its other levels
     // would repeat it
     const bool edge = at_edge(j), known = edge || near_any(j.x.data(), refined, r2);

@@ -89,6 +89,10 @@ void validate(const open_ended_config& c) {
                   " needs refinement (refine_levels = 0): its steps refine seeds");
   DIFFEVO_EXPECTS(std::isfinite(c.refine_seed_cut) && c.refine_seed_cut > 0, invalid_argument, "refine_seed_cut = ",
                   c.refine_seed_cut, " must be finite and > 0");
+  DIFFEVO_EXPECTS(c.refine_probe >= 0 && c.refine_probe <= 1, invalid_argument, "refine_probe = ", c.refine_probe,
+                  " must be in [0, 1] (0: off)");
+  DIFFEVO_EXPECTS(c.refine_probe == 0 || c.refine_levels > 0, invalid_argument, "refine_probe = ", c.refine_probe,
+                  " needs refinement (refine_levels = 0): it probes seeds");
   DIFFEVO_EXPECTS(c.refine_abandon_level >= 1, invalid_argument, "refine_abandon_level = ", c.refine_abandon_level,
                   " must be >= 1");
   DIFFEVO_EXPECTS(c.explore_samples >= 0 && c.explore_samples <= (1 << 24), invalid_argument, "explore_samples = ",

@@ -149,6 +149,17 @@ struct open_ended_config {
   /// optimum closer than 1.3 x the merge distance to a refined one is not refined: keep the distance
   /// below 1 / 1.3 of the closest optima's spacing.
   bool refine_taboo = false;
+  /// A probe before dropping a seed (> 0: on, at most 1; needs refinement). When a seed's turn comes, it
+  /// is tested against its nearest refined point by three points between them (Ursem's hill-valley
+  /// test); when none of them is worse than the worse of the two, no valley separates them and the
+  /// seed is dropped as in that point's niche. But a seed far down a slope lies below the ridge between
+  /// its own hill and the refined one, and the way to the refined point then climbs all the way (in
+  /// high dimension, where a global cycle's seeds stay far from their peaks, nearly every seed after
+  /// the first refined point). With refine_probe, such a seed gets one local cycle (the probe), and is
+  /// dropped only when its move points towards the refined point: when the cosine between the move and
+  /// the way to that point (in units of run.scale) is at least refine_probe, or it did not move;
+  /// otherwise it is refined as any seed. Each probe costs one local cycle (docs/algorithm.md §8).
+  double refine_probe = 0;
   /// Quadratic-model steps (> 0: from this level on; 0: never). From level refine_polish, a seed's local
   /// cycles are polish steps instead of Diffusion Evolution runs: 1 + D + D (D + 1) / 2 + 2 points drawn
   /// around its best point at its scale (5 in 1-D, 8 in 2-D, 12 in 3-D), in a metric learnt from its

@@ -279,6 +279,10 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.refine_seed_cut = NAN; }, "refine_seed_cut = nan");
   refuse([](open_ended_config& c) { c.refine_levels = 0, c.derate_radius = 1; }, "derate_radius = 1 needs refinement");
   refuse([](open_ended_config& c) { c.refine_abandon_level = 0; }, "refine_abandon_level = 0 must be >= 1");
+  refuse([](open_ended_config& c) { c.refine_probe = -0.5, c.refine_levels = 2; }, "refine_probe = -0.5 must be in [0, 1] (0: off)");
+  refuse([](open_ended_config& c) { c.refine_probe = 1.5, c.refine_levels = 2; }, "refine_probe = 1.5 must be in [0, 1]");
+  refuse([](open_ended_config& c) { c.refine_probe = NAN, c.refine_levels = 2; }, "refine_probe = nan must be in [0, 1]");
+  refuse([](open_ended_config& c) { c.refine_probe = 0.5; }, "refine_probe = 0.5 needs refinement (refine_levels = 0)");
   refuse([](open_ended_config& c) { c.explore_samples = -1; }, "explore_samples = -1 must be in [0, 16777216]");
   refuse([](open_ended_config& c) { c.explore_samples = 64, c.lower = {-1}, c.upper = {1}; },
          "explore_samples = 64 needs refinement (refine_levels = 0)");
@@ -339,7 +343,7 @@ std::vector<float> trace_through_version(const open_ended_config& c, const std::
       cp.version = version;
       const std::vector<unsigned char> old = detail::encode_open_ended(cp, version);
       EXPECT_EQ(old[8], version);
-      if (version < 8) EXPECT_LT(old.size(), bytes.size());  // fewer config fields (version 8 has them all)
+      if (version < detail::k_open_ended_version) EXPECT_LT(old.size(), bytes.size());  // fewer config fields
       write_all(path, old);
       run = open_ended::load(path, &c);
       if (on_load) on_load(run);
@@ -698,6 +702,66 @@ TEST(OpenEnded, ASeedClimbingACuspIsNotAbandoned) {
   EXPECT_GE(abandoned, 2);  // measured: 3 of the 4 seeds
 }
 
+// refine_probe on two hills: a broad one of top 10 at R = (4, 0) and a narrow one of top 5 at P = (-2, 0).
+// The cycle starts at its last generation from a cluster on R's top and a second cluster, whose best
+// point becomes a seed after R's. Around S = (-2, 1.4), low on P's hill (value about 1), the way to R
+// climbs all the way (R's hill is higher from a quarter of the way on): the hill-valley test finds no
+// valley and drops the seed, and P is never refined. With the probe, the seed's first local cycle moves
+// towards P, nearly across the way to R (cosine about 0.2): it is kept and refined to P's top. Around
+// (-0.5, 3), low on R's own hill, the probe moves towards R, and the seed is dropped as before.
+namespace {
+float hill_beyond_ridge(const float* x, int) {
+  const double r = (x[0] - 4.0) * (x[0] - 4.0) + x[1] * x[1], p = (x[0] + 2.0) * (x[0] + 2.0) + x[1] * x[1];
+  return static_cast<float>(std::max(10 - 0.25 * r, 5 - 2 * p));
+}
+struct probed {
+  int refinements = 0;
+  long long local_asks = 0;
+  double narrow_top = -INFINITY;  // the best archived point on P's hill
+};
+probed two_clusters(std::uint64_t seed, double probe, float x, float y) {
+  open_ended_config c = himmelblau_run(seed);
+  c.restarts = 0;
+  c.continuations = 0;
+  c.refine_levels = 10;
+  c.archive_tolerance = INFINITY;
+  c.refine_probe = probe;
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  std::uniform_real_distribution<float> u(-0.15f, 0.15f);
+  for (int i = 0; i < c.run.population; ++i) {
+    c.start.population.push_back((i % 2 ? 4.0f : x) + u(rng));
+    c.start.population.push_back((i % 2 ? 0.0f : y) + u(rng));
+  }
+  c.start.generation = c.run.steps - 2;
+  c.start.diffuse = false;
+  open_ended run(c);
+  probed out;
+  while (!run.done()) {
+    const population_view p = run.ask();
+    out.local_asks += p.rows == c.refine_population;
+    run.tell(all(p, hill_beyond_ridge));
+  }
+  out.refinements = run.refinements();
+  for (const archived_point& a : run.archive())
+    if (std::hypot(a.x[0] + 2.0f, a.x[1]) < 1.0f) out.narrow_top = std::max(out.narrow_top, a.fitness);
+  return out;
+}
+}  // namespace
+TEST(OpenEnded, AProbedSeedBelowTheRidgeClimbsItsOwnHill) {
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    const probed with = two_clusters(seed, 0.5, -2.0f, 1.4f), without = two_clusters(seed, 0, -2.0f, 1.4f);
+    EXPECT_EQ(with.refinements, 2) << "seed " << seed;
+    EXPECT_GT(with.narrow_top, 4.99) << "seed " << seed;
+    EXPECT_EQ(without.refinements, 1) << "seed " << seed;
+    EXPECT_LT(without.narrow_top, 4.99) << "seed " << seed;
+    // low on R's hill: probed (one more local cycle) and dropped
+    const probed on_r = two_clusters(seed, 0.5, -0.5f, 3.0f), on_r_without = two_clusters(seed, 0, -0.5f, 3.0f);
+    EXPECT_EQ(on_r.refinements, 1) << "seed " << seed;
+    EXPECT_EQ(on_r_without.refinements, 1) << "seed " << seed;
+    EXPECT_GT(on_r.local_asks, on_r_without.local_asks) << "seed " << seed;
+  }
+}
+
 // refine_polish on a smooth, ill-conditioned peak (curvatures 1 and 1e3 along rotated axes, top 0 at
 // (1, -1)): quadratic-model steps reach the top within 1e-9 for a small share of the evaluations the
 // local Diffusion Evolution cycles take to get as close, as each step's model is exact there and the
@@ -1003,6 +1067,15 @@ TEST(OpenEnded, AVersion8CheckpointResumesWithRestartsSeededAsBefore) {
   std::remove(path.c_str());
 }
 
+// A version 9 file (before refine_probe) is read with it 0, what that version's runs did: it resumes as
+// the uninterrupted run. A run with probes cannot be written in version 9.
+TEST(OpenEnded, AVersion9CheckpointResumesWithoutProbes) {
+  open_ended_config c = himmelblau_run(3);
+  c.max_evaluations = 12000;
+  expect_older_version_resumes(c, 9, [](const open_ended& r) { EXPECT_EQ(r.cfg().refine_probe, 0); },
+                               [](open_ended_config& o) { o.refine_probe = 0.5; });
+}
+
 // Runs with nearby seeds draw unrelated restarts: no population asked by the run seeded 5 (restart
 // centres, exploration samples, cycles) is one asked by the run seeded 6. Before format 9, restart k
 // of the run seeded s was seeded s + k, so run 5's second restart asked run 6's first exploration
@@ -1139,7 +1212,7 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
   old[8] = 1;
   write(old);
   expect_message<checkpoint_error>([&] { open_ended::load(path); },
-                                   "format version 1 but this library reads versions 2 to 9 of a diffevo open-ended checkpoint");
+                                   "format version 1 but this library reads versions 2 to 10 of a diffevo open-ended checkpoint");
   bytes[bytes.size() / 2] ^= 0x20;
   write(bytes);
   expect_message<checkpoint_error>([&] { open_ended::load(path); }, "checksum");
