@@ -273,8 +273,9 @@ struct open_ended::state {
   /// Hill-valley tests (Ursem's rule, as in HillVallEA): before its first local cycle, a seed is tested
   /// against its nearest refined point by three points evenly spaced between them. When none of them
   /// is worse than the worse of the two ends, no valley separates them: the seed is in that point's
-  /// niche and is dropped without a local cycle. A seed is tested when its turn comes, so it is tested
-  /// against the points refined from the same global cycle before it, too.
+  /// niche and is dropped without a local cycle (with refine_probe, after one: end_tests). A seed is
+  /// tested when its turn comes, so it is tested against the points refined from the same global cycle
+  /// before it, too.
   void next_job() {
     tests.clear();
     if (jobs.empty()) {
