@@ -38,9 +38,9 @@ struct seed_job {
   std::vector<double> root, root_inverse;  // refine_polish: the metric of its designs (D x D; empty: identity)
   bool rough = false;         // refine_polish: a quadratic did not fit a step's design: local cycles from here on
   bool no_peak = false;       // refine_polish: the last step's model had no peak: a local cycle next
-  // refine_probe: the seed's point before its probe and the refined point it was tested against (empty:
-  // not probing)
-  std::vector<float> probe_from, probe_to;
+  // refine_probe: the seed's point before its probe (empty: not probing; the refined point it was tested
+  // against is refined[against] until the seed ends)
+  std::vector<float> probe_from;
 };
 
 /// Rank-shaped log-densities: the best finite value gets 0, the worst -1 / temperature, ties share
@@ -267,7 +267,7 @@ struct open_ended::state {
       for (const seed_job& j : jobs) near = near || distance2(p, j.x.data()) <= r2;
       if (!near)  // a local scale that stays within the seed's niche: half the way to its nearest better point
         jobs.push_back(seed_job{std::vector<float>(p, p + d), f[static_cast<std::size_t>(i)],
-                                std::min(cfg.refine_scale, 0.5 * nearest[a]), 0, 0, {}, INFINITY, NAN, {}, {}, false, false, {}, {}});
+                                std::min(cfg.refine_scale, 0.5 * nearest[a]), 0, 0, {}, INFINITY, NAN, {}, {}, false, false, {}});
     }
   }
   /// Hill-valley tests (Ursem's rule, as in HillVallEA): before its first local cycle, a seed is tested
@@ -307,9 +307,7 @@ struct open_ended::state {
     tests.clear();
     if (valley) return start_cycle();
     if (cfg.refine_probe > 0) {
-      seed_job& j = jobs.front();
-      j.probe_from = j.x;
-      j.probe_to = refined[static_cast<std::size_t>(against)].x;
+      jobs.front().probe_from = jobs.front().x;
       return start_cycle();
     }
     jobs.erase(jobs.begin());
@@ -321,9 +319,10 @@ struct open_ended::state {
   /// seed climbs a hill of its own, and the segment showed no valley only because the seed lay below
   /// the ridge between the hills. A seed that did not move points nowhere else.
   bool probe_points_away(const seed_job& j) const {
+    const std::vector<float>& to = refined[static_cast<std::size_t>(against)].x;
     double dot = 0, moved2 = 0, way2 = 0;
     for (std::size_t k = 0; k < unit.size(); ++k) {
-      const double u = (double(j.x[k]) - j.probe_from[k]) / unit[k], v = (double(j.probe_to[k]) - j.probe_from[k]) / unit[k];
+      const double u = (double(j.x[k]) - j.probe_from[k]) / unit[k], v = (double(to[k]) - j.probe_from[k]) / unit[k];
       dot += u * v, moved2 += u * u, way2 += v * v;
     }
     return moved2 > 0 && way2 > 0 && dot < cfg.refine_probe * std::sqrt(moved2 * way2);
@@ -370,7 +369,7 @@ struct open_ended::state {
     const double r2 = merge2();
     if (!j.probe_from.empty()) {  // refine_probe: the probe ended; a seed that climbed towards its refined point is dropped
       const bool away = probe_points_away(j);
-      j.probe_from.clear(), j.probe_to.clear();
+      j.probe_from.clear();
       if (!away) {
         jobs.erase(jobs.begin());
         return next_job();
