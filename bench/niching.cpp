@@ -95,8 +95,11 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
     c.refine_polish = 1;
   }
   // seeds on local optima eat the budget: abandon one that stopped climbing 100 below the best, unless
-  // its last local cycle gained a tenth of what it lacks (a Weierstrass cusp climbs slowly but steadily)
-  c.refine_abandon = 100;
+  // its last local cycle gained a tenth of what it lacks (a Weierstrass cusp climbs slowly but steadily).
+  // Below 10-D, 300: a seed on the chain of cusps around a Weierstrass optimum (each about half as deep
+  // as the last, towards the optimum) sat between 100 and 160 below it when abandoned (CF3 3-D, two
+  // runs traced), and with 300 the chain is followed (docs/niching.md)
+  c.refine_abandon = in.dimension < 10 ? 300 : 100;
   c.refine_abandon_gain = 0.1;
   // up to 3-D, where the exploration samples seed needles: a needle's seed gains less per cycle (its
   // peak's Hölder exponent is 0.63, and its local cycles sample a fractal), so it is spared at a fiftieth
