@@ -96,9 +96,10 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   }
   // seeds on local optima eat the budget: abandon one that stopped climbing 100 below the best, unless
   // its last local cycle gained a tenth of what it lacks (a Weierstrass cusp climbs slowly but steadily).
-  // Below 10-D, 300: a seed on the chain of cusps around a Weierstrass optimum (each about half as deep
-  // as the last, towards the optimum) sat between 100 and 160 below it when abandoned (CF3 3-D, two
-  // runs traced), and with 300 the chain is followed (docs/niching.md)
+  // Below 10-D, 300: the seeds in a Weierstrass component's bowl stop on the lattice points around its
+  // optimum (the component is 0 on the lattice of its period), 100 to 400 below it, and with 100 they
+  // were abandoned there; with 300 they are refined, and in the run traced one of them reached the
+  // optimum (CF3 3-D; docs/niching.md)
   c.refine_abandon = in.dimension < 10 ? 300 : 100;
   c.refine_abandon_gain = 0.1;
   // up to 3-D, where the exploration samples seed needles: a needle's seed gains less per cycle (its
