@@ -69,6 +69,9 @@ std::vector<float> rank_shape(const std::vector<double>& f, objective goal, doub
 /// open_ended_config::refine_taboo: a seed whose best point ends within this multiple of the merge
 /// distance of a refined point stopped at that niche's edge (the taboo keeps it out of the ball itself).
 constexpr double k_taboo_edge = 1.3;
+/// open_ended_config::refine_translate: no candidates from a local optimum with a found optimum (within
+/// archive_tolerance of the best) closer than this multiple of its farthest neighbour's distance.
+constexpr double k_translate_clear = 2.0;
 /// open_ended_config::refine_polish: a model's peak is asked at most this many scales from the centre,
 /// and a metric more elongated than k_polish_condition (ratio of its axes) is reset to round.
 constexpr double k_polish_clip = 3.0;
@@ -89,6 +92,9 @@ struct open_ended::state {
   std::vector<archived_point> refined;    // the points seeds were refined to
   std::vector<float> tests;               // hill-valley test points of the first seed (3), asked when not empty,
   int against = -1;                       //   between it and this refined point
+  std::vector<float> translations;        // refine_translate: candidates, asked when not empty,
+  std::vector<double> translation_bar;    //   the best fitness of the three points each came from,
+  std::vector<double> translation_scale;  //   and its first local scale (units of run.scale)
   std::vector<float> polish;              // refine_polish: the step's points, asked when not empty:
   bool polish_peak = false;               //   its design (false) or the model's peak (true)
   double polish_reach = 0;                //   the peak's distance from the centre (in scales)
@@ -123,6 +129,7 @@ struct open_ended::state {
   int n() const {
     if (!samples.empty()) return static_cast<int>(samples.size()) / dim();
     if (!tests.empty()) return static_cast<int>(tests.size()) / dim();
+    if (!translations.empty()) return static_cast<int>(translations.size()) / dim();
     return polish.empty() ? opt->population_size() : static_cast<int>(polish.size()) / dim();
   }
 
@@ -398,6 +405,84 @@ struct open_ended::state {
                  jobs.end());
     }
     jobs.erase(jobs.begin());
+    if (!known && start_translations()) return;
+    next_job();
+  }
+
+  /// refine_translate: after a seed ended on a new refined point p below the best (a local optimum),
+  /// the candidates p + q - r, q + r - p and 2 q - p for q, r among the refine_translate refined points
+  /// nearest p (see open_ended_config::refine_translate). @return Whether there are any to ask.
+  bool start_translations() {
+    const archived_point& p = refined.back();
+    if (cfg.refine_translate <= 0 || std::fabs(p.fitness - best_fitness) <= cfg.archive_tolerance) return false;
+    const int d = dim();
+    const std::size_t last = refined.size() - 1;
+    std::vector<std::size_t> near;
+    for (std::size_t k = 0; k < last; ++k) near.push_back(k);
+    const std::size_t keep = std::min(near.size(), static_cast<std::size_t>(cfg.refine_translate));
+    std::partial_sort(near.begin(), near.begin() + static_cast<std::ptrdiff_t>(keep), near.end(), [&](std::size_t a, std::size_t b) {
+      const double da = distance2(p.x.data(), refined[a].x.data()), db = distance2(p.x.data(), refined[b].x.data());
+      return da < db || (da == db && a < b);
+    });
+    near.resize(keep);
+    if (near.empty()) return false;
+    // a found optimum within k_translate_clear times the farthest neighbour's distance: p is one of the
+    // local optima around it (a Griewank component's ripples), where candidates lead back to it
+    const double reach2 = k_translate_clear * k_translate_clear * distance2(p.x.data(), refined[near.back()].x.data());
+    for (const archived_point& a : refined)
+      if (std::fabs(a.fitness - best_fitness) <= cfg.archive_tolerance && distance2(p.x.data(), a.x.data()) <= reach2) return false;
+    const double r2 = merge2();
+    translations.clear(), translation_bar.clear(), translation_scale.clear();
+    std::vector<float> c(static_cast<std::size_t>(d));
+    // c = a + b - e, from three refined points (a, b or e may be p)
+    const auto add = [&](const archived_point& a, const archived_point& b, const archived_point& e) {
+      for (int k = 0; k < d; ++k) {
+        const std::size_t u = static_cast<std::size_t>(k);
+        const double v = double(a.x[u]) + double(b.x[u]) - double(e.x[u]);
+        if (!lo.empty() && !(v >= lo[u] && v <= hi[u])) return;
+        c[u] = static_cast<float>(v);
+      }
+      if (near_any(c.data(), refined, r2)) return;
+      for (const seed_job& w : jobs)
+        if (distance2(c.data(), w.x.data()) <= r2) return;
+      for (std::size_t t = 0; t < translation_bar.size(); ++t)
+        if (distance2(c.data(), translations.data() + t * static_cast<std::size_t>(d)) <= r2) return;
+      const objective goal = cfg.run.goal;
+      double bar = a.fitness;
+      if (detail::improves(b.fitness, bar, goal)) bar = b.fitness;
+      if (detail::improves(e.fitness, bar, goal)) bar = e.fitness;
+      double closest = INFINITY;
+      for (const archived_point* q : {&a, &b, &e}) closest = std::min(closest, unit_distance2(c.data(), q->x.data()));
+      translations.insert(translations.end(), c.begin(), c.end());
+      translation_bar.push_back(bar);
+      translation_scale.push_back(std::min(cfg.refine_scale, 0.5 * std::sqrt(closest)));
+    };
+    for (const std::size_t qi : near) {
+      const archived_point& q = refined[qi];
+      add(q, q, p);  // 2 q - p
+      for (const std::size_t ri : near)
+        if (ri != qi) add(p, q, refined[ri]);  // p + q - r
+      for (const std::size_t ri : near)
+        if (ri > qi) add(q, refined[ri], p);  // q + r - p
+    }
+    if (translations.empty()) return false;
+    refining = false;  // no seed is current while they are asked
+    return true;
+  }
+  /// refine_translate: the candidates were evaluated; the best of those better than the three points
+  /// they came from becomes a seed, refined next.
+  void end_translations(const std::vector<double>& f) {
+    const objective goal = cfg.run.goal;
+    const int d = dim();
+    std::size_t top = f.size();
+    for (std::size_t i = 0; i < f.size(); ++i)
+      if (std::isfinite(f[i]) && detail::improves(f[i], translation_bar[i], goal) && (top == f.size() || detail::improves(f[i], f[top], goal)))
+        top = i;
+    if (top < f.size()) {
+      const float* x = translations.data() + top * static_cast<std::size_t>(d);
+      jobs.insert(jobs.begin(), seed_job{std::vector<float>(x, x + d), f[top], translation_scale[top], 0, 0, {}, INFINITY, NAN, {}, {}, false, false, {}});
+    }
+    translations.clear(), translation_bar.clear(), translation_scale.clear();
     next_job();
   }
 
@@ -631,6 +716,12 @@ population_view open_ended::ask() {
     s.asked = true;
     return population_view{s.points.data(), s.n(), d};
   }
+  if (!s.translations.empty()) {  // refine_translate: the candidates (in the box already)
+    s.points = s.translations;
+    s.excess.assign(s.translations.size() / static_cast<std::size_t>(d), 0.0);
+    s.asked = true;
+    return population_view{s.points.data(), s.n(), d};
+  }
   if (!s.polish.empty()) {  // refine_polish: the step's points (in the box already)
     s.points = s.polish;
     s.asked = true;
@@ -690,8 +781,10 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
   const int d = s.dim();
   // what was asked: a restart's exploration sample, hill-valley tests, a polish step, or a cycle's
   // generation (the final population when the optimizer is done)
-  const bool sample = !s.samples.empty(), test = !sample && !s.tests.empty(), polish = !sample && !test && !s.polish.empty();
-  const bool cycle = !sample && !test && !polish;
+  const bool sample = !s.samples.empty(), test = !sample && !s.tests.empty();
+  const bool translate = !sample && !test && !s.translations.empty();
+  const bool polish = !sample && !test && !translate && !s.polish.empty();
+  const bool cycle = !sample && !test && !translate && !polish;
   const bool final_eval = cycle && s.opt->done(), local = (cycle || polish) && s.refining;
   const std::vector<char> taboo = local ? s.taboo(n) : std::vector<char>(n, 0);
   if (cycle && !final_eval) {  // the optimizer's checks first: a refused fitness changes nothing here
@@ -751,6 +844,8 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
     s.worst.clear();  // its rows are not the optimizer's (injections go to the optimizer's last rows)
   } else if (test) {
     s.end_tests(raw);
+  } else if (translate) {
+    s.end_translations(raw);
   } else if (polish) {
     s.end_polish(f, taboo);
   } else if (final_eval || flat) {  // the cycle ends: archive or refine, then continue, restart or stop

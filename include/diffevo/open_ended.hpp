@@ -173,6 +173,20 @@ struct open_ended_config {
   /// Meant for low dimension (the points per step grow as D^2 / 2) and smooth peaks
   /// (docs/algorithm.md §8).
   int refine_polish = 0;
+  /// Translation candidates among local optima (> 0: on, this many neighbours; needs refinement). When
+  /// a seed ends on a point p that is not within archive_tolerance of the best so far (a local optimum),
+  /// p and its refine_translate nearest refined points q, r give the points p + q - r, q + r - p and
+  /// 2 q - p: where the local optima lie on a lattice (a periodic function, such as the CEC'2013
+  /// compositions' Weierstrass and Rastrigin components), these are lattice points too, and the optimum
+  /// at the lattice's centre is among them once enough of its neighbours are refined, although its own
+  /// basin is a needle no sample reaches. Candidates outside the box or within the merge distance of a
+  /// refined point, a waiting seed or another candidate are not asked; the others are asked as one
+  /// population (at most 2 k^2 points for k = refine_translate), and the best of those better than all
+  /// three points they came from becomes a seed, refined next. None are made where a refined point
+  /// within archive_tolerance of the best lies within twice the distance of p's farthest neighbour: p
+  /// is then one of the local optima around an optimum already found (a Griewank component's ripples),
+  /// and candidates would lead back to it (docs/algorithm.md §8).
+  int refine_translate = 0;
 
   /// Stopping criteria (0 or NaN: not used). The run ends when the best fitness reaches `target`,
   /// when the next generation would exceed max_evaluations (the budget is never exceeded), or after

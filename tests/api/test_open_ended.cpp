@@ -283,6 +283,9 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.refine_probe = 1.5, c.refine_levels = 2; }, "refine_probe = 1.5 must be in [0, 1]");
   refuse([](open_ended_config& c) { c.refine_probe = NAN, c.refine_levels = 2; }, "refine_probe = nan must be in [0, 1]");
   refuse([](open_ended_config& c) { c.refine_probe = 0.5; }, "refine_probe = 0.5 needs refinement (refine_levels = 0)");
+  refuse([](open_ended_config& c) { c.refine_translate = -1, c.refine_levels = 2; }, "refine_translate = -1 must be in [0, 64]");
+  refuse([](open_ended_config& c) { c.refine_translate = 65, c.refine_levels = 2; }, "refine_translate = 65 must be in [0, 64]");
+  refuse([](open_ended_config& c) { c.refine_translate = 6; }, "refine_translate = 6 needs refinement (refine_levels = 0)");
   refuse([](open_ended_config& c) { c.explore_samples = -1; }, "explore_samples = -1 must be in [0, 16777216]");
   refuse([](open_ended_config& c) { c.explore_samples = 64, c.lower = {-1}, c.upper = {1}; },
          "explore_samples = 64 needs refinement (refine_levels = 0)");
@@ -762,6 +765,95 @@ TEST(OpenEnded, AProbedSeedBelowTheRidgeClimbsItsOwnHill) {
   }
 }
 
+// refine_translate on a lattice of local optima: every integer point m of the box but the origin tops
+// a cusp of value -|m|^2 (a bowl of local optima), the origin only a needle of radius 1e-3 (top 20)
+// in a cell of -200, and a peak of top 20 stands at (3, -3), which the cycles find first (the derating
+// then sends them to the lattice). Seeds converge on the lattice points around the origin, and (1, 0) +
+// (0, 1) - (1, 1) and its like land on the needle, which no sample reaches (its share of the box is
+// 6e-8): with translations every seed finds it, without none.
+namespace {
+double needle_lattice_value(const float* x) {
+  const double m0 = std::round(x[0]), m1 = std::round(x[1]);
+  const double d = std::hypot(x[0] - m0, x[1] - m1);
+  const double peak = 20 - 50 * ((x[0] - 3.0) * (x[0] - 3.0) + (x[1] + 3.0) * (x[1] + 3.0));
+  const double cell = m0 == 0 && m1 == 0 ? (d < 1e-3 ? 20 - 1e3 * d : -200) : -(m0 * m0 + m1 * m1) - 20 * std::sqrt(d);
+  return std::max(cell, peak);
+}
+std::vector<double> needle_lattice(population_view p) {
+  std::vector<double> out(static_cast<std::size_t>(p.rows));
+  for (int i = 0; i < p.rows; ++i) out[static_cast<std::size_t>(i)] = needle_lattice_value(p.row(i));
+  return out;
+}
+open_ended_config lattice_run(std::uint64_t seed, int translate) {
+  open_ended_config c = himmelblau_run(seed);
+  c.run.scale = {3.5};
+  c.lower = {-3.5};
+  c.upper = {3.5};
+  c.refine_levels = 10;
+  c.max_evaluations = 30000;
+  c.derate_radius = 1;
+  c.refine_translate = translate;
+  return c;
+}
+/// The best archived value within 1e-3 of the origin (-inf: none), and the populations asked that were
+/// translation candidates (neither a cycle's, a local cycle's nor hill-valley tests).
+std::pair<double, int> lattice_needle(std::uint64_t seed, int translate) {
+  const open_ended_config c = lattice_run(seed, translate);
+  open_ended run(c);
+  int candidates = 0;
+  while (!run.done()) {
+    const population_view p = run.ask();
+    candidates += p.rows != c.run.population && p.rows != c.refine_population && p.rows != 3;
+    run.tell(needle_lattice(p));
+  }
+  double top = -INFINITY;
+  for (const archived_point& a : run.archive())
+    if (std::hypot(a.x[0], a.x[1]) < 1e-3) top = std::max(top, a.fitness);
+  return {top, candidates};
+}
+}  // namespace
+TEST(OpenEnded, TranslationsAmongLocalOptimaFindTheNeedleAtTheLatticeCentre) {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    const auto with = lattice_needle(seed, 4), without = lattice_needle(seed, 0);
+    EXPECT_GT(with.first, 19.9) << "seed " << seed;
+    EXPECT_GT(with.second, 0) << "seed " << seed;
+    EXPECT_EQ(without.first, -INFINITY) << "seed " << seed;
+    EXPECT_EQ(without.second, 0) << "seed " << seed;
+  }
+}
+// Candidates are asked only from the box (the lattice points refined near its edges give some outside
+// it), and a run with translations resumes bit for bit from a checkpoint saved between
+// the ask and the tell of a batch of candidates.
+TEST(OpenEnded, TranslationCandidatesLieInTheBoxAndResumeBitForBit) {
+  const open_ended_config c = lattice_run(2, 4);
+  const std::string path = temp_file("diffevo_open_ended_translate_");
+  const auto trace = [&](int save_at) {
+    std::vector<double> seen;
+    open_ended run(c);
+    int candidates = 0;
+    while (!run.done()) {
+      population_view p = run.ask();
+      if (p.rows != c.run.population && p.rows != c.refine_population && p.rows != 3) {
+        for (int i = 0; i < p.rows; ++i)
+          for (int k = 0; k < 2; ++k) EXPECT_TRUE(p.row(i)[k] >= -3.5f && p.row(i)[k] <= 3.5f);
+        if (candidates++ == save_at) {
+          run.save(path);
+          run = open_ended::load(path, &c);
+          p = run.ask();
+        }
+      }
+      seen.insert(seen.end(), p.data, p.data + p.size());
+      run.tell(needle_lattice(p));
+    }
+    for (const archived_point& a : run.archive()) seen.insert(seen.end(), a.x.begin(), a.x.end()), seen.push_back(a.fitness);
+    seen.push_back(static_cast<double>(run.evaluations() + 1000000 * run.refinements()));
+    return seen;
+  };
+  const std::vector<double> whole = trace(-1);
+  for (const int at : {0, 2}) EXPECT_EQ(trace(at), whole) << "saved at candidate batch " << at;
+  std::remove(path.c_str());
+}
+
 // refine_polish on a smooth, ill-conditioned peak (curvatures 1 and 1e3 along rotated axes, top 0 at
 // (1, -1)): quadratic-model steps reach the top within 1e-9 for a small share of the evaluations the
 // local Diffusion Evolution cycles take to get as close, as each step's model is exact there and the
@@ -1076,6 +1168,15 @@ TEST(OpenEnded, AVersion9CheckpointResumesWithoutProbes) {
                                [](open_ended_config& o) { o.refine_probe = 0.5; });
 }
 
+// A version 10 file (before refine_translate) is read with it 0, what that version's runs did: it resumes
+// as the uninterrupted run. A run with translations cannot be written in version 10.
+TEST(OpenEnded, AVersion10CheckpointResumesWithoutTranslations) {
+  open_ended_config c = himmelblau_run(3);
+  c.max_evaluations = 12000;
+  expect_older_version_resumes(c, 10, [](const open_ended& r) { EXPECT_EQ(r.cfg().refine_translate, 0); },
+                               [](open_ended_config& o) { o.refine_translate = 6; });
+}
+
 // Runs with nearby seeds draw unrelated restarts: no population asked by the run seeded 5 (restart
 // centres, exploration samples, cycles) is one asked by the run seeded 6. Before format 9, restart k
 // of the run seeded s was seeded s + k, so run 5's second restart asked run 6's first exploration
@@ -1212,7 +1313,7 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
   old[8] = 1;
   write(old);
   expect_message<checkpoint_error>([&] { open_ended::load(path); },
-                                   "format version 1 but this library reads versions 2 to 10 of a diffevo open-ended checkpoint");
+                                   "format version 1 but this library reads versions 2 to 11 of a diffevo open-ended checkpoint");
   bytes[bytes.size() / 2] ^= 0x20;
   write(bytes);
   expect_message<checkpoint_error>([&] { open_ended::load(path); }, "checksum");
