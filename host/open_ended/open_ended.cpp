@@ -779,8 +779,8 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
   const std::size_t n = raw.size();
   const objective goal = s.cfg.run.goal;
   const int d = s.dim();
-  // what was asked: a restart's exploration sample, hill-valley tests, a polish step, or a cycle's
-  // generation (the final population when the optimizer is done)
+  // what was asked: a restart's exploration sample, hill-valley tests, translation candidates, a polish
+  // step, or a cycle's generation (the final population when the optimizer is done)
   const bool sample = !s.samples.empty(), test = !sample && !s.tests.empty();
   const bool translate = !sample && !test && !s.translations.empty();
   const bool polish = !sample && !test && !translate && !s.polish.empty();
@@ -845,6 +845,7 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
   } else if (test) {
     s.end_tests(raw);
   } else if (translate) {
+    s.worst.clear();  // its rows are not the optimizer's (injections go to the optimizer's last rows)
     s.end_translations(raw);
   } else if (polish) {
     s.end_polish(f, taboo);

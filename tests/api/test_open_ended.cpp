@@ -772,16 +772,16 @@ TEST(OpenEnded, AProbedSeedBelowTheRidgeClimbsItsOwnHill) {
 // (0, 1) - (1, 1) and its like land on the needle, which no sample reaches (its share of the box is
 // 6e-8): with translations every seed finds it, without none.
 namespace {
-double needle_lattice_value(const float* x) {
+double needle_lattice_value(const float* x, bool needle) {
   const double m0 = std::round(x[0]), m1 = std::round(x[1]);
   const double d = std::hypot(x[0] - m0, x[1] - m1);
   const double peak = 20 - 50 * ((x[0] - 3.0) * (x[0] - 3.0) + (x[1] + 3.0) * (x[1] + 3.0));
-  const double cell = m0 == 0 && m1 == 0 ? (d < 1e-3 ? 20 - 1e3 * d : -200) : -(m0 * m0 + m1 * m1) - 20 * std::sqrt(d);
+  const double cell = m0 == 0 && m1 == 0 ? (needle && d < 1e-3 ? 20 - 1e3 * d : -200) : -(m0 * m0 + m1 * m1) - 20 * std::sqrt(d);
   return std::max(cell, peak);
 }
-std::vector<double> needle_lattice(population_view p) {
+std::vector<double> needle_lattice(population_view p, bool needle = true) {
   std::vector<double> out(static_cast<std::size_t>(p.rows));
-  for (int i = 0; i < p.rows; ++i) out[static_cast<std::size_t>(i)] = needle_lattice_value(p.row(i));
+  for (int i = 0; i < p.rows; ++i) out[static_cast<std::size_t>(i)] = needle_lattice_value(p.row(i), needle);
   return out;
 }
 open_ended_config lattice_run(std::uint64_t seed, int translate) {
@@ -821,19 +821,26 @@ TEST(OpenEnded, TranslationsAmongLocalOptimaFindTheNeedleAtTheLatticeCentre) {
     EXPECT_EQ(without.second, 0) << "seed " << seed;
   }
 }
-// Candidates are asked only from the box (the lattice points refined near its edges give some outside
-// it), and a run with translations resumes bit for bit from a checkpoint saved between
-// the ask and the tell of a batch of candidates.
+// On the lattice without the needle (the candidates go on as more lattice points are refined: 10
+// batches in this run, where the needle ends them after one or two): candidates are asked only from
+// the box (the lattice points refined near its edges give some outside it), and the run resumes bit
+// for bit from a checkpoint saved between the ask and the tell of a batch. Points injected after each
+// batch go to the rows of the optimizer's next population, not to the batch's rows: a batch has up to
+// 32 rows here, and a global cycle (64 rows) or a local one (16) may follow it directly.
 TEST(OpenEnded, TranslationCandidatesLieInTheBoxAndResumeBitForBit) {
   const open_ended_config c = lattice_run(2, 4);
   const std::string path = temp_file("diffevo_open_ended_translate_");
+  int cycle_after_batch = 0;
   const auto trace = [&](int save_at) {
     std::vector<double> seen;
     open_ended run(c);
     int candidates = 0;
+    bool after_batch = false;
     while (!run.done()) {
       population_view p = run.ask();
-      if (p.rows != c.run.population && p.rows != c.refine_population && p.rows != 3) {
+      const bool batch = p.rows != c.run.population && p.rows != c.refine_population && p.rows != 3;
+      cycle_after_batch += after_batch && (p.rows == c.run.population || p.rows == c.refine_population);
+      if (batch) {
         for (int i = 0; i < p.rows; ++i)
           for (int k = 0; k < 2; ++k) EXPECT_TRUE(p.row(i)[k] >= -3.5f && p.row(i)[k] <= 3.5f);
         if (candidates++ == save_at) {
@@ -843,14 +850,21 @@ TEST(OpenEnded, TranslationCandidatesLieInTheBoxAndResumeBitForBit) {
         }
       }
       seen.insert(seen.end(), p.data, p.data + p.size());
-      run.tell(needle_lattice(p));
+      run.tell(needle_lattice(p, false));
+      after_batch = batch;
+      if (batch && !run.done()) {
+        const std::vector<float> inside = {0.5f, 0.5f, -0.5f, 0.5f};
+        run.inject(inside.data(), 2);
+      }
     }
+    EXPECT_GT(candidates, save_at);  // the save happened
     for (const archived_point& a : run.archive()) seen.insert(seen.end(), a.x.begin(), a.x.end()), seen.push_back(a.fitness);
     seen.push_back(static_cast<double>(run.evaluations() + 1000000 * run.refinements()));
     return seen;
   };
   const std::vector<double> whole = trace(-1);
-  for (const int at : {0, 2}) EXPECT_EQ(trace(at), whole) << "saved at candidate batch " << at;
+  EXPECT_GT(cycle_after_batch, 0);  // the case the injection checks happened
+  for (const int at : {0, 4, 8}) EXPECT_EQ(trace(at), whole) << "saved at candidate batch " << at;
   std::remove(path.c_str());
 }
 
