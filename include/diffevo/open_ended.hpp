@@ -181,7 +181,7 @@ struct open_ended_config {
   /// at the lattice's centre is among them once enough of its neighbours are refined, although its own
   /// basin is a needle no sample reaches. Candidates outside the box or within the merge distance of a
   /// refined point, a waiting seed or another candidate are not asked; the others are asked as one
-  /// population (at most 2 k^2 points for k = refine_translate), and the best of those better than all
+  /// population (at most k + 3 k (k - 1) / 2 points for k = refine_translate: 51 for 6), and the best of those better than all
   /// three points they came from becomes a seed, refined next. None are made where a refined point
   /// within archive_tolerance of the best lies within twice the distance of p's farthest neighbour: p
   /// is then one of the local optima around an optimum already found (a Griewank component's ripples),

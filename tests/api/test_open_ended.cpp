@@ -826,7 +826,7 @@ TEST(OpenEnded, TranslationsAmongLocalOptimaFindTheNeedleAtTheLatticeCentre) {
 // the box (the lattice points refined near its edges give some outside it), and the run resumes bit
 // for bit from a checkpoint saved between the ask and the tell of a batch. Points injected after each
 // batch go to the rows of the optimizer's next population, not to the batch's rows: a batch has up to
-// 32 rows here, and a global cycle (64 rows) or a local one (16) may follow it directly.
+// 22 rows here (k = 4), and a global cycle (64 rows) or a local one (16) may follow it directly.
 TEST(OpenEnded, TranslationCandidatesLieInTheBoxAndResumeBitForBit) {
   const open_ended_config c = lattice_run(2, 4);
   const std::string path = temp_file("diffevo_open_ended_translate_");
