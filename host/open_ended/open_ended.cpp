@@ -245,6 +245,12 @@ struct open_ended::state {
     const double r = cfg.refine_distance > 0 ? cfg.refine_distance : cfg.archive_radius;
     return r * r;
   }
+  /// True when p lies within the merge distance of a seed refined or waiting (in its niche).
+  bool in_known_niche(const float* p) const {
+    const double r2 = merge2();
+    return near_any(p, refined, r2) ||
+           std::any_of(jobs.begin(), jobs.end(), [&](const seed_job& j) { return distance2(p, j.x.data()) <= r2; });
+  }
   /// Queues the seeds of a global cycle's final population (see open_ended_config::refine_levels):
   /// nearest-better clustering (Preuss 2010) in units of run.scale. Each point's nearest better point
   /// is found; the best point and every point whose nearest better point is more than twice the mean
@@ -264,15 +270,12 @@ struct open_ended::state {
     double sum = 0;
     for (std::size_t a = 1; a < order.size(); ++a) sum += nearest[a];
     const double cut = order.size() > 1 ? cfg.refine_seed_cut * sum / static_cast<double>(order.size() - 1) : 0;
-    const double r2 = merge2();
     for (std::size_t a = 0; a < order.size(); ++a) {
       const int i = order[a];
       if (nearest[a] == 0 || (nearest[a] <= cut && static_cast<std::size_t>(i) < members) || std::fabs(double(f[static_cast<std::size_t>(i)]) - best_fitness) > cfg.refine_tolerance)
         continue;
       const float* p = row(i);
-      bool near = near_any(p, refined, r2);
-      for (const seed_job& j : jobs) near = near || distance2(p, j.x.data()) <= r2;
-      if (!near)  // a local scale that stays within the seed's niche: half the way to its nearest better point
+      if (!in_known_niche(p))  // a local scale that stays within the seed's niche: half the way to its nearest better point
         jobs.push_back(seed_job{std::vector<float>(p, p + d), f[static_cast<std::size_t>(i)],
                                 std::min(cfg.refine_scale, 0.5 * nearest[a]), 0, 0, {}, INFINITY, NAN, {}, {}, false, false, {}});
     }
@@ -442,9 +445,7 @@ struct open_ended::state {
         if (!lo.empty() && !(v >= lo[u] && v <= hi[u])) return;
         c[u] = static_cast<float>(v);
       }
-      if (near_any(c.data(), refined, r2)) return;
-      for (const seed_job& w : jobs)
-        if (distance2(c.data(), w.x.data()) <= r2) return;
+      if (in_known_niche(c.data())) return;
       for (std::size_t t = 0; t < translation_bar.size(); ++t)
         if (distance2(c.data(), translations.data() + t * static_cast<std::size_t>(d)) <= r2) return;
       const objective goal = cfg.run.goal;
@@ -710,15 +711,12 @@ population_view open_ended::ask() {
     s.asked = true;
     return population_view{s.points.data(), s.n(), d};
   }
-  if (!s.tests.empty()) {  // hill-valley tests: the points as they are (between two points of the box)
-    s.points = s.tests;
-    s.excess.assign(s.tests.size() / static_cast<std::size_t>(d), 0.0);
-    s.asked = true;
-    return population_view{s.points.data(), s.n(), d};
-  }
-  if (!s.translations.empty()) {  // refine_translate: the candidates (in the box already)
-    s.points = s.translations;
-    s.excess.assign(s.translations.size() / static_cast<std::size_t>(d), 0.0);
+  // hill-valley tests (between two points of the box) or refine_translate's candidates (in the box
+  // already): the points as they are
+  const std::vector<float>* batch = !s.tests.empty() ? &s.tests : !s.translations.empty() ? &s.translations : nullptr;
+  if (batch) {
+    s.points = *batch;
+    s.excess.assign(batch->size() / static_cast<std::size_t>(d), 0.0);
     s.asked = true;
     return population_view{s.points.data(), s.n(), d};
   }
