@@ -118,6 +118,10 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   // From 10-D on the seeds seldom converge on lattice points (CF3 10-D: 0 to 10 batches of candidates
   // a run, CF4 10-D none) and no count changed in 8 runs, so it stays off there (docs/niching.md)
   if (in.dimension < 10) c.refine_translate = 6;
+  // and among the optima found: where they lie on a product grid (Vincent, Shubert), a candidate from
+  // three of them is an optimum, and Vincent's narrowest peaks (at small coordinates, 1e-5 of the box
+  // in 3-D) are found from their neighbours instead of by a sample (docs/niching.md)
+  c.refine_translate_optima = c.refine_translate > 0;
   // a seed has converged when its last local population spans a tenth of the finest accuracy (told in
   // double, the values of a converged population rarely tie exactly, as they did in float)
   c.refine_precision = 0.1 * cec::k_accuracy[cec::k_accuracies - 1];

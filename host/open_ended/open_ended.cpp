@@ -94,7 +94,8 @@ struct open_ended::state {
   int against = -1;                       //   between it and this refined point
   std::vector<float> translations;        // refine_translate: candidates, asked when not empty,
   std::vector<double> translation_bar;    //   the best fitness of the three points each came from,
-  std::vector<double> translation_scale;  //   and its first local scale (units of run.scale)
+  std::vector<double> translation_scale;  //   and its first local scale (units of run.scale);
+  bool translation_optima = false;        //   they came from a found optimum (refine_translate_optima)
   std::vector<float> polish;              // refine_polish: the step's points, asked when not empty:
   bool polish_peak = false;               //   its design (false) or the model's peak (true)
   double polish_reach = 0;                //   the peak's distance from the centre (in scales)
@@ -412,16 +413,23 @@ struct open_ended::state {
     next_job();
   }
 
+  /// Whether a point's fitness lies within archive_tolerance of the best so far (a found optimum).
+  bool at_best(double f) const { return std::fabs(f - best_fitness) <= cfg.archive_tolerance; }
   /// refine_translate: after a seed ended on a new refined point p below the best (a local optimum),
   /// the candidates p + q - r, q + r - p and 2 q - p for q, r among the refine_translate refined points
-  /// nearest p (see open_ended_config::refine_translate). @return Whether there are any to ask.
+  /// nearest p (see open_ended_config::refine_translate); with refine_translate_optima, also after one
+  /// ended on a found optimum p, for q, r among the found optima nearest it. @return Whether there are
+  /// any to ask.
   bool start_translations() {
     const archived_point& p = refined.back();
-    if (cfg.refine_translate <= 0 || std::fabs(p.fitness - best_fitness) <= cfg.archive_tolerance) return false;
+    if (cfg.refine_translate <= 0) return false;
+    const bool optimum = at_best(p.fitness);
+    if (optimum && !cfg.refine_translate_optima) return false;
     const int d = dim();
     const std::size_t last = refined.size() - 1;
     std::vector<std::size_t> near;
-    for (std::size_t k = 0; k < last; ++k) near.push_back(k);
+    for (std::size_t k = 0; k < last; ++k)
+      if (!optimum || at_best(refined[k].fitness)) near.push_back(k);
     const std::size_t keep = std::min(near.size(), static_cast<std::size_t>(cfg.refine_translate));
     std::partial_sort(near.begin(), near.begin() + static_cast<std::ptrdiff_t>(keep), near.end(), [&](std::size_t a, std::size_t b) {
       const double da = distance2(p.x.data(), refined[a].x.data()), db = distance2(p.x.data(), refined[b].x.data());
@@ -432,10 +440,12 @@ struct open_ended::state {
     // a found optimum within k_translate_clear times the farthest neighbour's distance: p is one of the
     // local optima around it (a Griewank component's ripples), where candidates lead back to it
     const double reach2 = k_translate_clear * k_translate_clear * distance2(p.x.data(), refined[near.back()].x.data());
-    for (const archived_point& a : refined)
-      if (std::fabs(a.fitness - best_fitness) <= cfg.archive_tolerance && distance2(p.x.data(), a.x.data()) <= reach2) return false;
+    if (!optimum)
+      for (const archived_point& a : refined)
+        if (at_best(a.fitness) && distance2(p.x.data(), a.x.data()) <= reach2) return false;
     const double r2 = merge2();
     translations.clear(), translation_bar.clear(), translation_scale.clear();
+    translation_optima = optimum;
     std::vector<float> c(static_cast<std::size_t>(d));
     // c = a + b - e, from three refined points (a, b or e may be p)
     const auto add = [&](const archived_point& a, const archived_point& b, const archived_point& e) {
@@ -471,18 +481,28 @@ struct open_ended::state {
     return true;
   }
   /// refine_translate: the candidates were evaluated; the best of those better than the three points
-  /// they came from becomes a seed, refined next.
+  /// they came from becomes a seed, refined next. Candidates from a found optimum
+  /// (refine_translate_optima): each within archive_tolerance of the best becomes a seed, refined next
+  /// in the batch's order.
   void end_translations(const std::vector<double>& f) {
     const objective goal = cfg.run.goal;
     const int d = dim();
-    std::size_t top = f.size();
-    for (std::size_t i = 0; i < f.size(); ++i)
-      if (std::isfinite(f[i]) && detail::improves(f[i], translation_bar[i], goal) && (top == f.size() || detail::improves(f[i], f[top], goal)))
-        top = i;
-    if (top < f.size()) {
-      const float* x = translations.data() + top * static_cast<std::size_t>(d);
-      jobs.insert(jobs.begin(), seed_job{std::vector<float>(x, x + d), f[top], translation_scale[top], 0, 0, {}, INFINITY, NAN, {}, {}, false, false, {}});
+    const auto seed = [&](std::size_t i) {
+      const float* x = translations.data() + i * static_cast<std::size_t>(d);
+      return seed_job{std::vector<float>(x, x + d), f[i], translation_scale[i], 0, 0, {}, INFINITY, NAN, {}, {}, false, false, {}};
+    };
+    std::vector<seed_job> found;
+    if (translation_optima) {
+      for (std::size_t i = 0; i < f.size(); ++i)
+        if (std::isfinite(f[i]) && at_best(f[i])) found.push_back(seed(i));
+    } else {
+      std::size_t top = f.size();
+      for (std::size_t i = 0; i < f.size(); ++i)
+        if (std::isfinite(f[i]) && detail::improves(f[i], translation_bar[i], goal) && (top == f.size() || detail::improves(f[i], f[top], goal)))
+          top = i;
+      if (top < f.size()) found.push_back(seed(top));
     }
+    jobs.insert(jobs.begin(), found.begin(), found.end());
     translations.clear(), translation_bar.clear(), translation_scale.clear();
     next_job();
   }

@@ -97,6 +97,9 @@ void validate(const open_ended_config& c) {
                   c.refine_translate, " must be in [0, 64] (0: off)");
   DIFFEVO_EXPECTS(c.refine_translate == 0 || c.refine_levels > 0, invalid_argument, "refine_translate = ",
                   c.refine_translate, " needs refinement (refine_levels = 0): its candidates become seeds");
+  DIFFEVO_EXPECTS(!c.refine_translate_optima || c.refine_translate > 0, invalid_argument,
+                  "refine_translate_optima = true needs refine_translate > 0 (the neighbours it uses), got ",
+                  c.refine_translate);
   DIFFEVO_EXPECTS(c.refine_abandon_level >= 1, invalid_argument, "refine_abandon_level = ", c.refine_abandon_level,
                   " must be >= 1");
   DIFFEVO_EXPECTS(c.explore_samples >= 0 && c.explore_samples <= (1 << 24), invalid_argument, "explore_samples = ",

@@ -187,6 +187,14 @@ struct open_ended_config {
   /// is then one of the local optima around an optimum already found (a Griewank component's ripples),
   /// and candidates would lead back to it (docs/algorithm.md §8).
   int refine_translate = 0;
+  /// Translation candidates among found optima too (needs refine_translate > 0). When a seed ends on a
+  /// new point p within archive_tolerance of the best so far (a found optimum), p and its
+  /// refine_translate nearest refined points that are found optima give the same candidates as above:
+  /// where the optima lie on a lattice or a product grid (a separable function: Vincent's, Shubert's),
+  /// these are optima too, and those whose basins are too small for any sample (Vincent's, at small
+  /// coordinates) are among them once their neighbours are found. Every candidate within
+  /// archive_tolerance of the best becomes a seed, refined next (docs/algorithm.md §8).
+  bool refine_translate_optima = false;
 
   /// Stopping criteria (0 or NaN: not used). The run ends when the best fitness reaches `target`,
   /// when the next generation would exceed max_evaluations (the budget is never exceeded), or after
