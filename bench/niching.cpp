@@ -122,6 +122,10 @@ diffevo::open_ended_config settings(int id, unsigned long long seed, diffevo::ba
   // three of them is an optimum, and Vincent's narrowest peaks (at small coordinates, 1e-5 of the box
   // in 3-D) are found from their neighbours instead of by a sample (docs/niching.md)
   c.refine_translate_optima = c.refine_translate > 0;
+  // below 10-D, steps on the float lattice where a seed ends at the level cap or float resolution on a
+  // rough peak: a Weierstrass optimum's seed ended one float step from it (CF3 5-D, seed 5: -0.146),
+  // where the local cycles' rounded samples did not land on it (docs/algorithm.md §8)
+  if (in.dimension < 10) c.refine_nudge = 16;
   // a seed has converged when its last local population spans a tenth of the finest accuracy (told in
   // double, the values of a converged population rarely tie exactly, as they did in float)
   c.refine_precision = 0.1 * cec::k_accuracy[cec::k_accuracies - 1];

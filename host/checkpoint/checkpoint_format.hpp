@@ -77,7 +77,8 @@ class byte_reader {
 
 /// The container every checkpoint shares: magic, version, flags, payload size, payload, CRC-32. The
 /// optimizer's magic is "DIFFEVO\x1a", the baselines' "DIFFEVOB" (both version 1), an open-ended run's
-/// "DIFFEVOO" (version 12 added refine_translate_optima, and version 11 files are read with it false;
+/// "DIFFEVOO" (version 13 added refine_nudge, and version 12 files are read with it 0;
+/// version 12 added refine_translate_optima, and version 11 files are read with it false;
 /// version 11 added refine_translate, and version 10 files are read with it 0; version 10
 /// added refine_probe, and version 9 files are read with it 0; version 9 seeds
 /// restarts by a hash of their number, and files of version 8 and older are
@@ -90,7 +91,7 @@ class byte_reader {
 extern const char k_baseline_magic[8];
 extern const char k_open_ended_magic[8];  ///< "DIFFEVOO": host/open_ended/checkpoint.cpp
 constexpr std::uint32_t k_container_version = 1;  ///< the optimizer's and the baselines'
-constexpr std::uint32_t k_open_ended_version = 12;
+constexpr std::uint32_t k_open_ended_version = 13;
 constexpr std::uint32_t k_open_ended_oldest = 2;  ///< the oldest open-ended version still read
 std::vector<unsigned char> seal(const char (&magic)[8], const std::vector<unsigned char>& payload,
                                 std::uint32_t version = k_container_version);

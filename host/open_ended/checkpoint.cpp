@@ -7,8 +7,8 @@
 // and no state field can be forgotten; it costs 4 bytes per evaluation in memory and file (8 for a
 // value told in double), and the replay takes the updates' share of the run's time.
 //
-// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 12;
-// version 11, without refine_translate_optima, is read with it false; version 10, without refine_translate, is read with it 0; version 9, without refine_probe, is read with it 0; version 8 has version 9's payload, but its runs seeded restart k with run.seed + k, and is replayed so (version 9
+// Payload, in the container of host/checkpoint/checkpoint_format.cpp (magic "DIFFEVOO", version 13;
+// version 12, without refine_nudge, is read with it 0; version 11, without refine_translate_optima, is read with it false; version 10, without refine_translate, is read with it 0; version 9, without refine_probe, is read with it 0; version 8 has version 9's payload, but its runs seeded restart k with run.seed + k, and is replayed so (version 9
 // hashes k: open_ended.cpp, cycle_seed); version 7, without explore_samples and refine_abandon_level, is read with them 0 and 2; version 6, without
 // refine_polish and refine_seed_cut, is read with them 0 and 2; version 5, without refine_taboo, is read
 // with it false; version 4, without refine_cycles, is read with it 0
@@ -42,7 +42,7 @@ namespace {
 [[maybe_unused]] void config_field_count(open_ended_config& c) {
   [[maybe_unused]] auto& [c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20,
                           c21, c22, c23, c24, c25, c26, c27, c28, c29, c30, c31, c32, c33, c34, c35, c36, c37, c38, c39,
-                          c40, c41, c42] = c;
+                          c40, c41, c42, c43] = c;
 }
 
 /// The first format version with refine_abandon_gain.
@@ -63,6 +63,8 @@ constexpr std::uint32_t k_probe_version = 10;
 constexpr std::uint32_t k_translate_version = 11;
 /// The first format version with refine_translate_optima.
 constexpr std::uint32_t k_translate_optima_version = 12;
+/// The first format version with refine_nudge.
+constexpr std::uint32_t k_nudge_version = 13;
 
 /// Every field but `run` (written by write_config) that a file of `version` holds, in file order.
 template <class C, class F>
@@ -105,6 +107,7 @@ void fields(C& c, F&& f, std::uint32_t version = k_open_ended_version) {
   if (version >= k_probe_version) f("refine_probe", c.refine_probe);
   if (version >= k_translate_version) f("refine_translate", c.refine_translate);
   if (version >= k_translate_optima_version) f("refine_translate_optima", c.refine_translate_optima);
+  if (version >= k_nudge_version) f("refine_nudge", c.refine_nudge);
   f("target", c.target);
   f("max_evaluations", c.max_evaluations);
   f("max_seconds", c.max_seconds);
@@ -170,7 +173,8 @@ std::vector<unsigned char> encode_open_ended(const open_ended_checkpoint& c, std
       (version < k_explore_version &&
        (c.cfg.explore_samples != 0 || c.cfg.refine_abandon_level != open_ended_config{}.refine_abandon_level)) ||
       (version < k_probe_version && c.cfg.refine_probe != 0) || (version < k_translate_version && c.cfg.refine_translate != 0) ||
-      (version < k_translate_optima_version && c.cfg.refine_translate_optima) || (version < k_precise_version && any_precise))
+      (version < k_translate_optima_version && c.cfg.refine_translate_optima) ||
+      (version < k_nudge_version && c.cfg.refine_nudge != 0) || (version < k_precise_version && any_precise))
     throw logic_error(msg("encode_open_ended: version ", version, " cannot hold this run"));
   byte_writer w;
   write_config(w, c.cfg.run);

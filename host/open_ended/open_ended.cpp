@@ -41,6 +41,7 @@ struct seed_job {
   // refine_probe: the seed's point before its probe (empty: not probing; the refined point it was tested
   // against is refined[against] until the seed ends)
   std::vector<float> probe_from;
+  int nudged = 0;             // refine_nudge: float-lattice steps taken
 };
 
 /// Rank-shaped log-densities: the best finite value gets 0, the worst -1 / temperature, ties share
@@ -96,6 +97,7 @@ struct open_ended::state {
   std::vector<double> translation_bar;    //   the best fitness of the three points each came from,
   std::vector<double> translation_scale;  //   and its first local scale (units of run.scale);
   bool translation_optima = false;        //   they came from a found optimum (refine_translate_optima)
+  std::vector<float> nudges;              // refine_nudge: the step's points, asked when not empty
   std::vector<float> polish;              // refine_polish: the step's points, asked when not empty:
   bool polish_peak = false;               //   its design (false) or the model's peak (true)
   double polish_reach = 0;                //   the peak's distance from the centre (in scales)
@@ -131,6 +133,7 @@ struct open_ended::state {
     if (!samples.empty()) return static_cast<int>(samples.size()) / dim();
     if (!tests.empty()) return static_cast<int>(tests.size()) / dim();
     if (!translations.empty()) return static_cast<int>(translations.size()) / dim();
+    if (!nudges.empty()) return static_cast<int>(nudges.size()) / dim();
     return polish.empty() ? opt->population_size() : static_cast<int>(polish.size()) / dim();
   }
 
@@ -349,13 +352,12 @@ struct open_ended::state {
   /// its samples would round to the point itself or its float neighbours, so a smaller scale can add
   /// nothing.
   bool below_resolution(const seed_job& j) const {
-    for (std::size_t k = 0; k < unit.size(); ++k) {
-      const float x = j.x[k];
-      const double ulp = double(std::nextafter(std::fabs(x), INFINITY)) - std::fabs(x);
-      if (unit[k] * j.scale > ulp) return false;
-    }
+    for (std::size_t k = 0; k < unit.size(); ++k)
+      if (unit[k] * j.scale > ulp(j.x[k])) return false;
     return true;
   }
+  /// The gap from |x| to the next float up.
+  static double ulp(float x) { return double(std::nextafter(std::fabs(x), INFINITY)) - std::fabs(x); }
 
   /// refine_taboo: the seed's best point lies within k_taboo_edge x the merge distance of a refined
   /// point (the taboo keeps it out of the niche itself): it stopped at that niche's edge.
@@ -400,6 +402,18 @@ struct open_ended::state {
     const int most = cfg.refine_cycles > 0 ? cfg.refine_cycles : 3 * cfg.refine_levels;
     if (!known && !converged && !hopeless && j.level < cfg.refine_levels && j.cycles < most)
       return start_cycle();
+    // refine_nudge: a seed that ended at float resolution or the level cap while its last population's
+    // values still spread (a peak rough down to float resolution)
+    if (!known && !hopeless && cfg.refine_nudge > 0 && j.spread > cfg.refine_precision &&
+        (below_resolution(j) || j.level >= cfg.refine_levels) && start_nudge())
+      return;
+    end_seed(edge, known);
+  }
+  /// The current seed ends: archived (unless at a niche's edge) and, unless in a niche already refined,
+  /// a refined point; then translation candidates, the next seed or the global cycles.
+  void end_seed(bool edge, bool known) {
+    seed_job& j = jobs.front();
+    const double r2 = merge2();
     if (!edge) archive_add(j.x, {j.fitness});  // not a point at a niche's edge
     if (!known) {  // waiting seeds near the refined point are in its niche
       refined.push_back(archived_point{j.x, j.fitness});
@@ -411,6 +425,42 @@ struct open_ended::state {
     jobs.erase(jobs.begin());
     if (!known && start_translations()) return;
     next_job();
+  }
+
+  /// refine_nudge: the current seed's best point with one coordinate moved to the next float, down or
+  /// up (2 D points), those in the box. @return Whether there are any to ask.
+  bool start_nudge() {
+    const seed_job& j = jobs.front();
+    const int d = dim();
+    nudges.clear();
+    for (int k = 0; k < d; ++k) {
+      const std::size_t u = static_cast<std::size_t>(k);
+      for (const float toward : {-INFINITY, INFINITY}) {
+        const float v = std::nextafter(j.x[u], toward);
+        if (!std::isfinite(v) || (!lo.empty() && !(v >= lo[u] && v <= hi[u]))) continue;
+        nudges.insert(nudges.end(), j.x.begin(), j.x.end());
+        nudges[nudges.size() - static_cast<std::size_t>(d) + u] = v;
+      }
+    }
+    return !nudges.empty();
+  }
+  /// refine_nudge: a step's points were evaluated: the seed moves to the best of them when it is
+  /// better, and steps again (at most refine_nudge steps); otherwise, or then, it ends.
+  void end_nudge(const std::vector<double>& f) {
+    seed_job& j = jobs.front();
+    const std::size_t d = static_cast<std::size_t>(dim());
+    std::size_t top = f.size();
+    for (std::size_t i = 0; i < f.size(); ++i)
+      if (std::isfinite(f[i]) && detail::improves(f[i], top == f.size() ? j.fitness : f[top], cfg.run.goal)) top = i;
+    ++j.nudged;
+    if (top < f.size()) {
+      j.x.assign(nudges.begin() + static_cast<std::ptrdiff_t>(top * d), nudges.begin() + static_cast<std::ptrdiff_t>((top + 1) * d));
+      j.fitness = f[top];
+    }
+    nudges.clear();
+    if (top < f.size() && j.nudged < cfg.refine_nudge && start_nudge()) return;
+    const bool edge = at_edge(j);
+    end_seed(edge, edge || near_any(j.x.data(), refined, merge2()));
   }
 
   /// Whether a point's fitness lies within archive_tolerance of the best so far (a found optimum).
@@ -731,9 +781,12 @@ population_view open_ended::ask() {
     s.asked = true;
     return population_view{s.points.data(), s.n(), d};
   }
-  // hill-valley tests (between two points of the box) or refine_translate's candidates (in the box
-  // already): the points as they are
-  const std::vector<float>* batch = !s.tests.empty() ? &s.tests : !s.translations.empty() ? &s.translations : nullptr;
+  // hill-valley tests (between two points of the box), refine_translate's candidates or refine_nudge's
+  // steps (in the box already): the points as they are
+  const std::vector<float>* batch = !s.tests.empty()          ? &s.tests
+                                   : !s.translations.empty() ? &s.translations
+                                   : !s.nudges.empty()       ? &s.nudges
+                                                             : nullptr;
   if (batch) {
     s.points = *batch;
     s.excess.assign(batch->size() / static_cast<std::size_t>(d), 0.0);
@@ -797,12 +850,13 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
   const std::size_t n = raw.size();
   const objective goal = s.cfg.run.goal;
   const int d = s.dim();
-  // what was asked: a restart's exploration sample, hill-valley tests, translation candidates, a polish
-  // step, or a cycle's generation (the final population when the optimizer is done)
+  // what was asked: a restart's exploration sample, hill-valley tests, translation candidates, a nudge,
+  // a polish step, or a cycle's generation (the final population when the optimizer is done)
   const bool sample = !s.samples.empty(), test = !sample && !s.tests.empty();
   const bool translate = !sample && !test && !s.translations.empty();
-  const bool polish = !sample && !test && !translate && !s.polish.empty();
-  const bool cycle = !sample && !test && !translate && !polish;
+  const bool nudge = !sample && !test && !translate && !s.nudges.empty();
+  const bool polish = !sample && !test && !translate && !nudge && !s.polish.empty();
+  const bool cycle = !sample && !test && !translate && !nudge && !polish;
   const bool final_eval = cycle && s.opt->done(), local = (cycle || polish) && s.refining;
   const std::vector<char> taboo = local ? s.taboo(n) : std::vector<char>(n, 0);
   if (cycle && !final_eval) {  // the optimizer's checks first: a refused fitness changes nothing here
@@ -865,6 +919,9 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
   } else if (translate) {
     s.worst.clear();  // its rows are not the optimizer's (injections go to the optimizer's last rows)
     s.end_translations(raw);
+  } else if (nudge) {
+    s.worst.clear();  // its rows are not the optimizer's
+    s.end_nudge(raw);
   } else if (polish) {
     s.end_polish(f, taboo);
   } else if (final_eval || flat) {  // the cycle ends: archive or refine, then continue, restart or stop

@@ -100,6 +100,10 @@ void validate(const open_ended_config& c) {
   DIFFEVO_EXPECTS(!c.refine_translate_optima || c.refine_translate > 0, invalid_argument,
                   "refine_translate_optima = true needs refine_translate > 0 (the neighbours it uses), got ",
                   c.refine_translate);
+  DIFFEVO_EXPECTS(c.refine_nudge >= 0 && c.refine_nudge <= 1000, invalid_argument, "refine_nudge = ", c.refine_nudge,
+                  " must be in [0, 1000] (0: off)");
+  DIFFEVO_EXPECTS(c.refine_nudge == 0 || c.refine_levels > 0, invalid_argument, "refine_nudge = ", c.refine_nudge,
+                  " needs refinement (refine_levels = 0): it steps from a seed's end");
   DIFFEVO_EXPECTS(c.refine_abandon_level >= 1, invalid_argument, "refine_abandon_level = ", c.refine_abandon_level,
                   " must be >= 1");
   DIFFEVO_EXPECTS(c.explore_samples >= 0 && c.explore_samples <= (1 << 24), invalid_argument, "explore_samples = ",

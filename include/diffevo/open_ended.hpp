@@ -195,6 +195,16 @@ struct open_ended_config {
   /// coordinates) are among them once their neighbours are found. Every candidate within
   /// archive_tolerance of the best becomes a seed, refined next (docs/algorithm.md §8).
   bool refine_translate_optima = false;
+  /// Float-lattice steps at a seed's end (> 0: at most this many steps; needs refinement). A seed that
+  /// ends at the level cap or with its scale below float resolution, while the values of its last
+  /// local population still spread more than refine_precision, sits on a peak that is rough down to
+  /// float resolution (a Weierstrass component's cusp: one float step from its optimum costs 0.03 to
+  /// 0.4 of fitness on the CEC'2013 compositions), where the local cycles' samples, rounded to floats,
+  /// seldom land on the one float point that is the top. It then takes steps on the float lattice: the
+  /// 2 D points with one coordinate of its best point moved to the next float down or up, and it moves
+  /// to the best of them while that is better, at most refine_nudge steps of 2 D evaluations each
+  /// (docs/algorithm.md §8).
+  int refine_nudge = 0;
 
   /// Stopping criteria (0 or NaN: not used). The run ends when the best fitness reaches `target`,
   /// when the next generation would exceed max_evaluations (the budget is never exceeded), or after

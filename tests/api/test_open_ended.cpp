@@ -289,6 +289,9 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.refine_translate = 6; }, "refine_translate = 6 needs refinement (refine_levels = 0)");
   refuse([](open_ended_config& c) { c.refine_translate_optima = true, c.refine_levels = 2; },
          "refine_translate_optima = true needs refine_translate > 0 (the neighbours it uses), got 0");
+  refuse([](open_ended_config& c) { c.refine_nudge = -1, c.refine_levels = 2; }, "refine_nudge = -1 must be in [0, 1000]");
+  refuse([](open_ended_config& c) { c.refine_nudge = 1001, c.refine_levels = 2; }, "refine_nudge = 1001 must be in [0, 1000]");
+  refuse([](open_ended_config& c) { c.refine_nudge = 16; }, "refine_nudge = 16 needs refinement (refine_levels = 0)");
   refuse([](open_ended_config& c) { c.explore_samples = -1; }, "explore_samples = -1 must be in [0, 16777216]");
   refuse([](open_ended_config& c) { c.explore_samples = 64, c.lower = {-1}, c.upper = {1}; },
          "explore_samples = 64 needs refinement (refine_levels = 0)");
@@ -959,6 +962,112 @@ TEST(OpenEnded, TranslationsAmongOptimaResumeBitForBit) {
   std::remove(path.c_str());
 }
 
+// refine_nudge on a cusp rough down to float resolution, in 5-D and rotated, with a Weierstrass
+// function's Hoelder exponent: f = -100 sum_k |z_k|^0.63 with z = R (x - a), R a fixed rotation, whose
+// top is the float point a; one float step from it costs about 100 x (1.2e-7)^0.63 = 0.004. The local
+// cycles end within a few float steps of it (-0.005 to -0.01 in these seeds), but their samples,
+// rounded to floats, do not land on the top itself (all five coordinates at once); steps on the float
+// lattice from the seed's end reach it exactly.
+namespace {
+constexpr int k_cusp_dim = 5;
+constexpr float k_cusp_top[k_cusp_dim] = {1.2345678f, -0.7654321f, 2.5f, -3.1415927f, 0.33333334f};
+std::vector<double> float_cusp(population_view p) {
+  // a rotation: the product of the Givens rotations by 0.7 in the planes (k, k + 1)
+  static const std::vector<double> r = [] {
+    std::vector<double> m(k_cusp_dim * k_cusp_dim, 0.0);
+    for (int k = 0; k < k_cusp_dim; ++k) m[static_cast<std::size_t>(k * k_cusp_dim + k)] = 1;
+    for (int k = 0; k + 1 < k_cusp_dim; ++k)
+      for (int i = 0; i < k_cusp_dim; ++i) {
+        double& u = m[static_cast<std::size_t>(i * k_cusp_dim + k)];
+        double& v = m[static_cast<std::size_t>(i * k_cusp_dim + k + 1)];
+        const double a = std::cos(0.7) * u - std::sin(0.7) * v, b = std::sin(0.7) * u + std::cos(0.7) * v;
+        u = a, v = b;
+      }
+    return m;
+  }();
+  std::vector<double> out(static_cast<std::size_t>(p.rows));
+  for (int i = 0; i < p.rows; ++i) {
+    double f = 0;
+    for (int k = 0; k < k_cusp_dim; ++k) {
+      double z = 0;
+      for (int j = 0; j < k_cusp_dim; ++j)
+        z += r[static_cast<std::size_t>(k * k_cusp_dim + j)] * (double(p.row(i)[j]) - double(k_cusp_top[j]));
+      f -= 100 * std::pow(std::fabs(z), 0.63);
+    }
+    out[static_cast<std::size_t>(i)] = f;
+  }
+  return out;
+}
+open_ended_config cusp_run(std::uint64_t seed, int nudge) {
+  open_ended_config c = himmelblau_run(seed);
+  c.run.dimension = k_cusp_dim;
+  c.restarts = 0;
+  c.refine_levels = 10;
+  c.refine_scale = 0.15;
+  c.refine_population = 30;
+  c.refine_precision = 1e-6;
+  c.max_evaluations = 60000;
+  c.refine_nudge = nudge;
+  return c;
+}
+/// The best value the run found, and the populations asked that were nudges (2 D = 10 points).
+std::pair<double, int> cusp_top(std::uint64_t seed, int nudge) {
+  open_ended run(cusp_run(seed, nudge));
+  int nudges = 0;
+  while (!run.done()) {
+    const population_view p = run.ask();
+    nudges += p.rows == 2 * k_cusp_dim;
+    run.tell(float_cusp(p).data(), static_cast<std::size_t>(p.rows));
+  }
+  return {run.best_fitness(), nudges};
+}
+}  // namespace
+TEST(OpenEnded, NudgesReachTheFloatTopOfARoughPeak) {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    const auto with = cusp_top(seed, 16), without = cusp_top(seed, 0);
+    EXPECT_EQ(with.first, 0.0) << "seed " << seed;  // the float point a itself
+    EXPECT_GT(with.second, 0) << "seed " << seed;
+    EXPECT_LT(without.first, 0.0) << "seed " << seed;
+    EXPECT_EQ(without.second, 0) << "seed " << seed;
+  }
+}
+
+// The run resumes bit for bit from a checkpoint saved between the ask and the tell of a nudge (the
+// first, and the last of three), and points injected after a nudge go to the optimizer's rows.
+TEST(OpenEnded, NudgesResumeBitForBit) {
+  const open_ended_config c = cusp_run(1, 16);
+  const std::string path = temp_file("diffevo_open_ended_nudge_");
+  const auto trace = [&](int save_at) {
+    std::vector<double> seen;
+    open_ended run(c);
+    int nudges = 0;
+    while (!run.done()) {
+      population_view p = run.ask();
+      const bool nudge = p.rows == 2 * k_cusp_dim;
+      if (nudge && nudges++ == save_at) {
+        run.save(path);
+        run = open_ended::load(path, &c);
+        p = run.ask();
+      }
+      seen.insert(seen.end(), p.data, p.data + p.size());
+      run.tell(float_cusp(p).data(), static_cast<std::size_t>(p.rows));
+      if (nudge && !run.done()) {
+        const std::vector<float> inside = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+        run.inject(inside.data(), 1);
+      }
+    }
+    EXPECT_EQ(nudges, 3);
+    for (const archived_point& a : run.archive()) seen.insert(seen.end(), a.x.begin(), a.x.end()), seen.push_back(a.fitness);
+    seen.push_back(static_cast<double>(run.evaluations() + 1000000 * run.refinements()));
+    seen.push_back(run.best_fitness());
+    return seen;
+  };
+  const std::vector<double> whole = trace(-1);
+  EXPECT_EQ(whole.back(), 0.0);  // the top reached
+  for (const int at : {0, 2}) EXPECT_EQ(trace(at), whole) << "saved at nudge " << at;
+  std::remove(path.c_str());
+}
+
 // refine_polish on a smooth, ill-conditioned peak (curvatures 1 and 1e3 along rotated axes, top 0 at
 // (1, -1)): quadratic-model steps reach the top within 1e-9 for a small share of the evaluations the
 // local Diffusion Evolution cycles take to get as close, as each step's model is exact there and the
@@ -1293,6 +1402,15 @@ TEST(OpenEnded, AVersion11CheckpointResumesWithoutTranslationsAmongOptima) {
                                [](open_ended_config& o) { o.refine_translate_optima = true; });
 }
 
+// A version 12 file (before refine_nudge) is read with it 0, what that version's runs did: it resumes
+// as the uninterrupted run. A run with nudges cannot be written in version 12.
+TEST(OpenEnded, AVersion12CheckpointResumesWithoutNudges) {
+  open_ended_config c = himmelblau_run(3);
+  c.max_evaluations = 12000;
+  expect_older_version_resumes(c, 12, [](const open_ended& r) { EXPECT_EQ(r.cfg().refine_nudge, 0); },
+                               [](open_ended_config& o) { o.refine_nudge = 16; });
+}
+
 // Runs with nearby seeds draw unrelated restarts: no population asked by the run seeded 5 (restart
 // centres, exploration samples, cycles) is one asked by the run seeded 6. Before format 9, restart k
 // of the run seeded s was seeded s + k, so run 5's second restart asked run 6's first exploration
@@ -1429,7 +1547,7 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
   old[8] = 1;
   write(old);
   expect_message<checkpoint_error>([&] { open_ended::load(path); },
-                                   "format version 1 but this library reads versions 2 to 12 of a diffevo open-ended checkpoint");
+                                   "format version 1 but this library reads versions 2 to 13 of a diffevo open-ended checkpoint");
   bytes[bytes.size() / 2] ^= 0x20;
   write(bytes);
   expect_message<checkpoint_error>([&] { open_ended::load(path); }, "checksum");
