@@ -778,6 +778,23 @@ TEST(OpenEnded, AProbedSeedBelowTheRidgeClimbsItsOwnHill) {
 // (0, 1) - (1, 1) and its like land on the needle, which no sample reaches (its share of the box is
 // 6e-8): with translations every seed finds it, without none.
 namespace {
+/// f at each row of p.
+template <class F>
+std::vector<double> each_row(population_view p, F&& f) {
+  std::vector<double> out(static_cast<std::size_t>(p.rows));
+  for (int i = 0; i < p.rows; ++i) out[static_cast<std::size_t>(i)] = f(p.row(i));
+  return out;
+}
+/// himmelblau_run's settings on the box [-half, half]^2, with 10 refinement levels and 30,000 evaluations.
+open_ended_config square_run(std::uint64_t seed, float half) {
+  open_ended_config c = himmelblau_run(seed);
+  c.run.scale = {half};
+  c.lower = {-half};
+  c.upper = {half};
+  c.refine_levels = 10;
+  c.max_evaluations = 30000;
+  return c;
+}
 double needle_lattice_value(const float* x, bool needle) {
   const double m0 = std::round(x[0]), m1 = std::round(x[1]);
   const double d = std::hypot(x[0] - m0, x[1] - m1);
@@ -786,17 +803,10 @@ double needle_lattice_value(const float* x, bool needle) {
   return std::max(cell, peak);
 }
 std::vector<double> needle_lattice(population_view p, bool needle = true) {
-  std::vector<double> out(static_cast<std::size_t>(p.rows));
-  for (int i = 0; i < p.rows; ++i) out[static_cast<std::size_t>(i)] = needle_lattice_value(p.row(i), needle);
-  return out;
+  return each_row(p, [&](const float* x) { return needle_lattice_value(x, needle); });
 }
 open_ended_config lattice_run(std::uint64_t seed, int translate) {
-  open_ended_config c = himmelblau_run(seed);
-  c.run.scale = {3.5};
-  c.lower = {-3.5};
-  c.upper = {3.5};
-  c.refine_levels = 10;
-  c.max_evaluations = 30000;
+  open_ended_config c = square_run(seed, 3.5f);
   c.derate_radius = 1;
   c.refine_translate = translate;
   return c;
@@ -888,17 +898,10 @@ double needle_grid_value(const float* x, bool needle) {
   return -10 * d;
 }
 std::vector<double> needle_grid(population_view p, bool needle = true) {
-  std::vector<double> out(static_cast<std::size_t>(p.rows));
-  for (int i = 0; i < p.rows; ++i) out[static_cast<std::size_t>(i)] = needle_grid_value(p.row(i), needle);
-  return out;
+  return each_row(p, [&](const float* x) { return needle_grid_value(x, needle); });
 }
 open_ended_config grid_run(std::uint64_t seed, bool optima) {
-  open_ended_config c = himmelblau_run(seed);
-  c.run.scale = {2.5};
-  c.lower = {-2.5};
-  c.upper = {2.5};
-  c.refine_levels = 10;
-  c.max_evaluations = 30000;
+  open_ended_config c = square_run(seed, 2.5f);
   c.refine_translate = 4;
   c.refine_translate_optima = optima;
   return c;
@@ -985,18 +988,15 @@ std::vector<double> float_cusp(population_view p) {
       }
     return m;
   }();
-  std::vector<double> out(static_cast<std::size_t>(p.rows));
-  for (int i = 0; i < p.rows; ++i) {
+  return each_row(p, [](const float* x) {
     double f = 0;
     for (int k = 0; k < k_cusp_dim; ++k) {
       double z = 0;
-      for (int j = 0; j < k_cusp_dim; ++j)
-        z += r[static_cast<std::size_t>(k * k_cusp_dim + j)] * (double(p.row(i)[j]) - double(k_cusp_top[j]));
+      for (int j = 0; j < k_cusp_dim; ++j) z += r[static_cast<std::size_t>(k * k_cusp_dim + j)] * (double(x[j]) - double(k_cusp_top[j]));
       f -= 100 * std::pow(std::fabs(z), 0.63);
     }
-    out[static_cast<std::size_t>(i)] = f;
-  }
-  return out;
+    return f;
+  });
 }
 open_ended_config cusp_run(std::uint64_t seed, int nudge) {
   open_ended_config c = himmelblau_run(seed);
