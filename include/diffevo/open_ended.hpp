@@ -202,8 +202,9 @@ struct open_ended_config {
   /// 0.4 of fitness on the CEC'2013 compositions), where the local cycles' samples, rounded to floats,
   /// seldom land on the one float point that is the top. It then takes steps on the float lattice: the
   /// 2 D points with one coordinate of its best point moved to the next float down or up, and it moves
-  /// to the best of them while that is better, at most refine_nudge steps of 2 D evaluations each
-  /// (docs/algorithm.md §8).
+  /// to the best of them while that is better, at most refine_nudge steps of 2 D evaluations each.
+  /// Seeds abandoned (refine_abandon) or ending in or at the edge of a niche already refined take no
+  /// steps (docs/algorithm.md §8).
   int refine_nudge = 0;
 
   /// Stopping criteria (0 or NaN: not used). The run ends when the best fitness reaches `target`,

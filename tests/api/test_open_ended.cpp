@@ -906,28 +906,39 @@ open_ended_config grid_run(std::uint64_t seed, bool optima) {
   c.refine_translate_optima = optima;
   return c;
 }
-/// The best archived value within 1e-3 of the origin (-inf: none), and how many of the 25 optima were
-/// archived within 1e-3 of their integer point with a value above -0.01.
-std::pair<double, int> grid_needle(std::uint64_t seed, bool optima) {
-  open_ended run(grid_run(seed, optima));
-  while (!run.done()) run.tell(needle_grid(run.ask()));
-  double top = -INFINITY;
+struct grid_result {
+  double top = -INFINITY;  // the best archived value within 1e-3 of the origin (-inf: none)
+  int found = 0;           // the optima archived within 1e-3 of their integer point, above -0.01
+  int batches = 0;         // the populations asked that were translation candidates
+};
+grid_result grid_needle(std::uint64_t seed, bool optima) {
+  const open_ended_config c = grid_run(seed, optima);
+  open_ended run(c);
+  grid_result r;
+  while (!run.done()) {
+    const population_view p = run.ask();
+    r.batches += p.rows != c.run.population && p.rows != c.refine_population && p.rows != 3;
+    run.tell(needle_grid(p));
+  }
   std::set<std::pair<int, int>> found;
   for (const archived_point& a : run.archive()) {
     const float m0 = std::round(a.x[0]), m1 = std::round(a.x[1]);
     if (std::hypot(a.x[0] - m0, a.x[1] - m1) < 1e-3 && a.fitness > -0.01) found.insert({int(m0), int(m1)});
-    if (std::hypot(a.x[0], a.x[1]) < 1e-3) top = std::max(top, a.fitness);
+    if (std::hypot(a.x[0], a.x[1]) < 1e-3) r.top = std::max(r.top, a.fitness);
   }
-  return {top, static_cast<int>(found.size())};
+  r.found = static_cast<int>(found.size());
+  return r;
 }
 }  // namespace
 TEST(OpenEnded, TranslationsAmongOptimaFindTheNeedleOnAGridOfEqualPeaks) {
   for (std::uint64_t seed = 1; seed <= 4; ++seed) {
-    const auto with = grid_needle(seed, true), without = grid_needle(seed, false);
-    EXPECT_GT(with.first, -0.01) << "seed " << seed;
-    EXPECT_EQ(with.second, 25) << "seed " << seed;
-    EXPECT_EQ(without.first, -INFINITY) << "seed " << seed;
-    EXPECT_LT(without.second, with.second) << "seed " << seed;
+    const grid_result with = grid_needle(seed, true), without = grid_needle(seed, false);
+    EXPECT_GT(with.top, -0.01) << "seed " << seed;
+    EXPECT_EQ(with.found, 25) << "seed " << seed;
+    EXPECT_GT(with.batches, 0) << "seed " << seed;
+    EXPECT_EQ(without.top, -INFINITY) << "seed " << seed;
+    EXPECT_LT(without.found, with.found) << "seed " << seed;
+    EXPECT_EQ(without.batches, 0) << "seed " << seed;  // refine_translate alone: no local optima here
   }
 }
 // On the grid without the needle, translations among the optima go on as optima are found: the
@@ -1033,14 +1044,17 @@ TEST(OpenEnded, NudgesReachTheFloatTopOfARoughPeak) {
 }
 
 // The run resumes bit for bit from a checkpoint saved between the ask and the tell of a nudge (the
-// first, and the last of three), and points injected after a nudge go to the optimizer's rows.
+// first, and the last of three), and a point injected after a nudge is asked in the optimizer's next
+// population (a nudge's rows are not the optimizer's).
 TEST(OpenEnded, NudgesResumeBitForBit) {
   const open_ended_config c = cusp_run(1, 16);
   const std::string path = temp_file("diffevo_open_ended_nudge_");
   const auto trace = [&](int save_at) {
     std::vector<double> seen;
     open_ended run(c);
-    int nudges = 0;
+    int nudges = 0, landed = 0;
+    bool pending = false;  // an injection waits for the optimizer's next population
+    const std::vector<float> inside = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
     while (!run.done()) {
       population_view p = run.ask();
       const bool nudge = p.rows == 2 * k_cusp_dim;
@@ -1049,14 +1063,16 @@ TEST(OpenEnded, NudgesResumeBitForBit) {
         run = open_ended::load(path, &c);
         p = run.ask();
       }
+      if (pending && (p.rows == c.run.population || p.rows == c.refine_population)) {
+        for (int i = 0; i < p.rows; ++i) landed += std::equal(inside.begin(), inside.end(), p.row(i));
+        pending = false;
+      }
       seen.insert(seen.end(), p.data, p.data + p.size());
       run.tell(float_cusp(p).data(), static_cast<std::size_t>(p.rows));
-      if (nudge && !run.done()) {
-        const std::vector<float> inside = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
-        run.inject(inside.data(), 1);
-      }
+      if (nudge && !run.done()) run.inject(inside.data(), 1), pending = true;
     }
     EXPECT_EQ(nudges, 3);
+    EXPECT_GE(landed, 1);  // an injection after the last nudge reached the next cycle's population
     for (const archived_point& a : run.archive()) seen.insert(seen.end(), a.x.begin(), a.x.end()), seen.push_back(a.fitness);
     seen.push_back(static_cast<double>(run.evaluations() + 1000000 * run.refinements()));
     seen.push_back(run.best_fitness());
@@ -1400,6 +1416,37 @@ TEST(OpenEnded, AVersion11CheckpointResumesWithoutTranslationsAmongOptima) {
   c.refine_translate = 4;
   expect_older_version_resumes(c, 11, [](const open_ended& r) { EXPECT_FALSE(r.cfg().refine_translate_optima); },
                                [](open_ended_config& o) { o.refine_translate_optima = true; });
+}
+
+// A run that stops on its budget right after a nudge that moved the seed (so that the next step does
+// not fit) keeps the seed's point as that nudge left it: the archive holds it, at the run's best value.
+TEST(OpenEnded, ARunStoppedBetweenNudgesArchivesTheNudgedPoint) {
+  open_ended_config c = cusp_run(1, 16);
+  long long after = -1;  // the evaluations once the first nudge that raised the run's best is told
+  float top = 0;         // and that best
+  {
+    open_ended run(c);
+    while (!run.done() && after < 0) {
+      const population_view p = run.ask();
+      const std::vector<double> f = float_cusp(p);
+      const float before = run.evaluations() > 0 ? run.best_fitness() : -INFINITY;
+      run.tell(f.data(), f.size());
+      if (p.rows == 2 * k_cusp_dim && run.best_fitness() > before) after = run.evaluations(), top = run.best_fitness();
+    }
+  }
+  ASSERT_GT(after, 0);
+  c.max_evaluations = after + 2 * k_cusp_dim - 1;  // the next step does not fit
+  open_ended run(c);
+  while (!run.done()) {
+    const population_view p = run.ask();
+    run.tell(float_cusp(p).data(), static_cast<std::size_t>(p.rows));
+  }
+  EXPECT_EQ(run.stop_reason(), "max_evaluations");
+  EXPECT_EQ(run.evaluations(), after);
+  EXPECT_EQ(run.population_size(), 2 * k_cusp_dim);  // what did not fit: the next step
+  EXPECT_EQ(run.best_fitness(), top);
+  ASSERT_FALSE(run.archive().empty());
+  EXPECT_EQ(static_cast<float>(run.archive().front().fitness), top);  // best_fitness() is a float
 }
 
 // A version 12 file (before refine_nudge) is read with it 0, what that version's runs did: it resumes
