@@ -837,6 +837,43 @@ TEST(OpenEnded, TranslationsAmongLocalOptimaFindTheNeedleAtTheLatticeCentre) {
     EXPECT_EQ(without.second, 0) << "seed " << seed;
   }
 }
+namespace {
+/// A run of c told by `values`, with its translation batches (populations of neither c.run.population,
+/// c.refine_population nor 3 rows) checked to lie in [-half, half]^2; saved and loaded again between
+/// the ask and the tell of batch save_at (-1: never), with `inject` (2-D points, or none) injected
+/// after each batch. @return Everything asked, the archive, the evaluations and refinements.
+/// `batches` counts the batches, `cycle_after_batch` the optimizer's populations asked right after one.
+template <class Values>
+std::vector<double> translation_trace(const open_ended_config& c, Values&& values, float half, int save_at,
+                                      const std::string& path, const std::vector<float>& inject, int& batches,
+                                      int& cycle_after_batch) {
+  std::vector<double> seen;
+  open_ended run(c);
+  batches = 0;
+  bool after_batch = false;
+  while (!run.done()) {
+    population_view p = run.ask();
+    const bool batch = p.rows != c.run.population && p.rows != c.refine_population && p.rows != 3;
+    cycle_after_batch += after_batch && (p.rows == c.run.population || p.rows == c.refine_population);
+    if (batch) {
+      for (int i = 0; i < p.rows; ++i)
+        for (int k = 0; k < 2; ++k) EXPECT_TRUE(p.row(i)[k] >= -half && p.row(i)[k] <= half);
+      if (batches++ == save_at) {
+        run.save(path);
+        run = open_ended::load(path, &c);
+        p = run.ask();
+      }
+    }
+    seen.insert(seen.end(), p.data, p.data + p.size());
+    run.tell(values(p));
+    after_batch = batch;
+    if (batch && !run.done() && !inject.empty()) run.inject(inject.data(), static_cast<int>(inject.size() / 2));
+  }
+  for (const archived_point& a : run.archive()) seen.insert(seen.end(), a.x.begin(), a.x.end()), seen.push_back(a.fitness);
+  seen.push_back(static_cast<double>(run.evaluations() + 1000000 * run.refinements()));
+  return seen;
+}
+}  // namespace
 // On the lattice without the needle (the candidates go on as more lattice points are refined: 10
 // batches in this run, where the needle ends them after one or two): candidates are asked only from
 // the box (the lattice points refined near its edges give some outside it), and the run resumes bit
@@ -846,41 +883,16 @@ TEST(OpenEnded, TranslationsAmongLocalOptimaFindTheNeedleAtTheLatticeCentre) {
 TEST(OpenEnded, TranslationCandidatesLieInTheBoxAndResumeBitForBit) {
   const open_ended_config c = lattice_run(2, 4);
   const std::string path = temp_file("diffevo_open_ended_translate_");
-  int cycle_after_batch = 0;
-  const auto trace = [&](int save_at) {
-    std::vector<double> seen;
-    open_ended run(c);
-    int candidates = 0;
-    bool after_batch = false;
-    while (!run.done()) {
-      population_view p = run.ask();
-      const bool batch = p.rows != c.run.population && p.rows != c.refine_population && p.rows != 3;
-      cycle_after_batch += after_batch && (p.rows == c.run.population || p.rows == c.refine_population);
-      if (batch) {
-        for (int i = 0; i < p.rows; ++i)
-          for (int k = 0; k < 2; ++k) EXPECT_TRUE(p.row(i)[k] >= -3.5f && p.row(i)[k] <= 3.5f);
-        if (candidates++ == save_at) {
-          run.save(path);
-          run = open_ended::load(path, &c);
-          p = run.ask();
-        }
-      }
-      seen.insert(seen.end(), p.data, p.data + p.size());
-      run.tell(needle_lattice(p, false));
-      after_batch = batch;
-      if (batch && !run.done()) {
-        const std::vector<float> inside = {0.5f, 0.5f, -0.5f, 0.5f};
-        run.inject(inside.data(), 2);
-      }
-    }
-    EXPECT_GT(candidates, save_at);  // the save happened
-    for (const archived_point& a : run.archive()) seen.insert(seen.end(), a.x.begin(), a.x.end()), seen.push_back(a.fitness);
-    seen.push_back(static_cast<double>(run.evaluations() + 1000000 * run.refinements()));
-    return seen;
-  };
-  const std::vector<double> whole = trace(-1);
+  const auto values = [](population_view p) { return needle_lattice(p, false); };
+  const std::vector<float> inside = {0.5f, 0.5f, -0.5f, 0.5f};
+  int batches = 0, cycle_after_batch = 0;
+  const std::vector<double> whole = translation_trace(c, values, 3.5f, -1, path, inside, batches, cycle_after_batch);
   EXPECT_GT(cycle_after_batch, 0);  // the case the injection checks happened
-  for (const int at : {0, 4, 8}) EXPECT_EQ(trace(at), whole) << "saved at candidate batch " << at;
+  for (const int at : {0, 4, 8}) {
+    EXPECT_EQ(translation_trace(c, values, 3.5f, at, path, inside, batches, cycle_after_batch), whole)
+        << "saved at candidate batch " << at;
+    EXPECT_GT(batches, at);  // the save happened
+  }
   std::remove(path.c_str());
 }
 
@@ -947,32 +959,14 @@ TEST(OpenEnded, TranslationsAmongOptimaFindTheNeedleOnAGridOfEqualPeaks) {
 TEST(OpenEnded, TranslationsAmongOptimaResumeBitForBit) {
   const open_ended_config c = grid_run(2, true);
   const std::string path = temp_file("diffevo_open_ended_translate_optima_");
-  const auto trace = [&](int save_at) {
-    std::vector<double> seen;
-    open_ended run(c);
-    int candidates = 0;
-    while (!run.done()) {
-      population_view p = run.ask();
-      const bool batch = p.rows != c.run.population && p.rows != c.refine_population && p.rows != 3;
-      if (batch) {
-        for (int i = 0; i < p.rows; ++i)
-          for (int k = 0; k < 2; ++k) EXPECT_TRUE(p.row(i)[k] >= -2.5f && p.row(i)[k] <= 2.5f);
-        if (candidates++ == save_at) {
-          run.save(path);
-          run = open_ended::load(path, &c);
-          p = run.ask();
-        }
-      }
-      seen.insert(seen.end(), p.data, p.data + p.size());
-      run.tell(needle_grid(p, false));
-    }
-    EXPECT_GT(candidates, save_at);  // the save happened
-    for (const archived_point& a : run.archive()) seen.insert(seen.end(), a.x.begin(), a.x.end()), seen.push_back(a.fitness);
-    seen.push_back(static_cast<double>(run.evaluations() + 1000000 * run.refinements()));
-    return seen;
-  };
-  const std::vector<double> whole = trace(-1);
-  for (const int at : {0, 3, 6}) EXPECT_EQ(trace(at), whole) << "saved at candidate batch " << at;
+  const auto values = [](population_view p) { return needle_grid(p, false); };
+  int batches = 0, cycle_after_batch = 0;
+  const std::vector<double> whole = translation_trace(c, values, 2.5f, -1, path, {}, batches, cycle_after_batch);
+  for (const int at : {0, 3, 6}) {
+    EXPECT_EQ(translation_trace(c, values, 2.5f, at, path, {}, batches, cycle_after_batch), whole)
+        << "saved at candidate batch " << at;
+    EXPECT_GT(batches, at);  // the save happened
+  }
   std::remove(path.c_str());
 }
 
