@@ -51,11 +51,12 @@ TEST(CheckpointCorpus, EveryInputDecodesOrThrowsCheckpointError) {
 }
 
 // The open-ended run's corpus (tests/fuzz/make_corpus.cpp: a run told in float and in double with an
-// injection, and one stopped) and its fuzz regressions: each decodes, re-encoding a valid file gives
-// its bytes again (in the file's own version: the corpus was written in version 8, whose runs seeded
-// their restarts as before version 9), or it throws checkpoint_error.
+// injection, and one stopped, written in version 8, whose runs seeded their restarts as before version
+// 9; and a run with the refinement options of versions 5-13, written in version 13) and its fuzz
+// regressions: each decodes, re-encoding a valid file gives its bytes again (in the file's own
+// version), or it throws checkpoint_error.
 TEST(CheckpointCorpus, EveryOpenEndedInputDecodesOrThrowsCheckpointError) {
-  int decoded = 0, precise = 0;
+  int decoded = 0, precise = 0, with_options = 0;
   const int files = for_each_input({DIFFEVO_FUZZ_DIR "/corpus-open-ended", DIFFEVO_FUZZ_DIR "/regressions-open-ended"},
                                    [&](const std::string& path, const std::vector<unsigned char>& b) {
     try {
@@ -63,12 +64,14 @@ TEST(CheckpointCorpus, EveryOpenEndedInputDecodesOrThrowsCheckpointError) {
       EXPECT_EQ(diffevo::detail::encode_open_ended(c), b) << path;
       ++decoded;
       precise += std::count(c.log.precise.begin(), c.log.precise.end(), 1) > 0;
+      with_options += c.version >= 13 && c.cfg.refine_nudge > 0 && c.cfg.refine_translate_optima && c.cfg.refine_probe > 0;
     } catch (const diffevo::checkpoint_error&) {
     }
   });
-  EXPECT_GE(files, 2);
-  EXPECT_GE(decoded, 2) << "the seed corpus holds valid checkpoints";
-  EXPECT_GE(precise, 2) << "and runs told in double";
+  EXPECT_GE(files, 3);
+  EXPECT_GE(decoded, 3) << "the seed corpus holds valid checkpoints";
+  EXPECT_GE(precise, 3) << "and runs told in double";
+  EXPECT_GE(with_options, 1) << "and one with the refinement options of version 13";
 }
 
 TEST(CheckpointCorpus, AHandEditedNoisePositionOrBestIsRejected) {

@@ -1,10 +1,14 @@
 // Writes the seed corpus of tests/fuzz/corpus (three small valid checkpoints) and, given a second
 // folder, of tests/fuzz/corpus-open-ended (two small open-ended runs: told in float and in double,
-// with an injection, one stopped). Build against the library and run with the output folders:
+// with an injection, one stopped; and a run with the refinement options of formats 5-13, told in
+// double). Build against the library and run with the output folders:
 //   ./make_corpus tests/fuzz/corpus tests/fuzz/corpus-open-ended
+// (the corpus keeps the first two open-ended files as written in format 8, and the third in format 13)
 #include <diffevo/diffevo.hpp>
 #include <diffevo/open_ended.hpp>
+#include <cmath>
 #include <string>
+#include <vector>
 using namespace diffevo;
 int main(int, char** argv) {
   std::string dir = argv[1];
@@ -27,4 +31,11 @@ int main(int, char** argv) {
   { open_ended r(o); while (!r.done()) { population_view q = r.ask(); std::vector<double> g(q.rows);
       for (int i = 0; i < q.rows; ++i) g[i] = -(q.row(i)[0] * q.row(i)[0]) - 1e-9 * i; r.tell(g); }
     r.save(oe + "/double-stopped.ckpt"); }
+  o.max_evaluations = 400; o.refine_levels = 4; o.refine_cycles = 6; o.refine_taboo = true; o.refine_polish = 2;
+  o.refine_seed_cut = 0.5; o.explore_samples = 8; o.refine_abandon = 1; o.refine_abandon_gain = 0.1;
+  o.refine_abandon_level = 3; o.refine_probe = 0.5; o.refine_translate = 2; o.refine_translate_optima = true;
+  o.refine_nudge = 2; o.refine_precision = 1e-6;
+  { open_ended r(o); for (int k = 0; k < 30 && !r.done(); ++k) { population_view q = r.ask(); std::vector<double> g(q.rows);
+      for (int i = 0; i < q.rows; ++i) g[i] = -std::fabs(q.row(i)[0] - 0.25) - std::fabs(q.row(i)[1] + 0.5); r.tell(g); }
+    r.save(oe + "/options-running.ckpt"); }
 }
