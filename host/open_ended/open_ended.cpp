@@ -26,21 +26,22 @@ namespace {
 
 using detail::expand;
 
-/// A seed being refined: its best point so far and the local cycles run around it.
+/// A seed being refined: its best point so far and the local cycles run around it. Made as
+/// seed_job{x, fitness, scale}: the other fields start at their defaults.
 struct seed_job {
   std::vector<float> x;       // the best point so far
   double fitness;             // its fitness
   double scale;               // the next local cycle's scale, in units of run.scale
   int level = 0, cycles = 0;  // scale reductions and local cycles so far
-  std::vector<float> center;  // the current local cycle's centre
+  std::vector<float> center{};  // the current local cycle's centre
   double spread = INFINITY;   // the fitness spread (max - min) of the last local cycle's final population
   double last_fitness = NAN;  // the fitness after the local cycle before the last (NaN: none yet)
-  std::vector<double> root, root_inverse;  // refine_polish: the metric of its designs (D x D; empty: identity)
+  std::vector<double> root{}, root_inverse{};  // refine_polish: the metric of its designs (D x D; empty: identity)
   bool rough = false;         // refine_polish: a quadratic did not fit a step's design: local cycles from here on
   bool no_peak = false;       // refine_polish: the last step's model had no peak: a local cycle next
   // refine_probe: the seed's point before its probe (empty: not probing; the refined point it was tested
   // against is refined[against] until the seed ends)
-  std::vector<float> probe_from;
+  std::vector<float> probe_from{};
   int nudged = 0;             // refine_nudge: float-lattice steps taken
 };
 
@@ -280,8 +281,7 @@ struct open_ended::state {
         continue;
       const float* p = row(i);
       if (!in_known_niche(p))  // a local scale that stays within the seed's niche: half the way to its nearest better point
-        jobs.push_back(seed_job{std::vector<float>(p, p + d), f[static_cast<std::size_t>(i)],
-                                std::min(cfg.refine_scale, 0.5 * nearest[a]), 0, 0, {}, INFINITY, NAN, {}, {}, false, false, {}});
+        jobs.push_back(seed_job{std::vector<float>(p, p + d), f[static_cast<std::size_t>(i)], std::min(cfg.refine_scale, 0.5 * nearest[a])});
     }
   }
   /// Hill-valley tests (Ursem's rule, as in HillVallEA): before its first local cycle, a seed is tested
@@ -539,7 +539,7 @@ struct open_ended::state {
     const int d = dim();
     const auto seed = [&](std::size_t i) {
       const float* x = translations.data() + i * static_cast<std::size_t>(d);
-      return seed_job{std::vector<float>(x, x + d), f[i], translation_scale[i], 0, 0, {}, INFINITY, NAN, {}, {}, false, false, {}};
+      return seed_job{std::vector<float>(x, x + d), f[i], translation_scale[i]};
     };
     std::vector<seed_job> found;
     if (translation_optima) {
