@@ -545,6 +545,53 @@ TEST(VectorOps, FastBoxMullerIsTheFormulaOnEveryInstructionSet) {
   });
 }
 
+namespace {
+
+// Philox4x32-10 from its definition (Salmon et al. 2011; Random123's philox4x32 with 10 rounds), one
+// block at a time: the counter (c0, c1, z0 + b, 0) and key (k0, k1) give block b's four words.
+void philox_reference(std::uint32_t c0, std::uint32_t c1, std::uint32_t z0, std::uint32_t k0, std::uint32_t k1,
+                      int count, std::uint32_t* out) {
+  for (int b = 0; b < count; ++b) {
+    std::uint32_t ctr[4] = {c0, c1, z0 + static_cast<std::uint32_t>(b), 0}, key[2] = {k0, k1};
+    for (int r = 0; r < 10; ++r) {
+      const std::uint64_t p0 = std::uint64_t{0xD2511F53u} * ctr[0], p1 = std::uint64_t{0xCD9E8D57u} * ctr[2];
+      const std::uint32_t next[4] = {static_cast<std::uint32_t>(p1 >> 32) ^ ctr[1] ^ key[0], static_cast<std::uint32_t>(p1),
+                                     static_cast<std::uint32_t>(p0 >> 32) ^ ctr[3] ^ key[1], static_cast<std::uint32_t>(p0)};
+      std::memcpy(ctr, next, sizeof ctr);
+      key[0] += 0x9E3779B9u;
+      key[1] += 0xBB67AE85u;
+    }
+    std::memcpy(out + 4 * b, ctr, sizeof ctr);
+  }
+}
+
+}  // namespace
+
+// The Philox kernel of every instruction set gives the definition's words: Random123's known answer for
+// a zero counter and key, then fresh counters and keys for every count up to three times the widest
+// vector's blocks and a large one, with the third counter word wrapping past 2^32 inside a call.
+TEST(VectorOps, PhiloxIsTheDefinitionOnEveryInstructionSet) {
+  std::mt19937 rng(std::random_device{}());
+  for_each_isa([&] {
+    std::uint32_t zero[4];
+    philox4x32_10(0, 0, 0, 0, 0, 1, zero);
+    EXPECT_EQ(zero[0], 0x6627e8d5u);
+    EXPECT_EQ(zero[1], 0xe169c58du);
+    EXPECT_EQ(zero[2], 0xbc57ac4cu);
+    EXPECT_EQ(zero[3], 0x9b00dbd8u);
+    std::vector<std::uint32_t> got, want;
+    for (int count = 0; count <= 1100; count = count < 48 ? count + 1 : count + 1052) {
+      const std::uint32_t c0 = rng(), c1 = rng(), k0 = rng(), k1 = rng();
+      const std::uint32_t z0 = count % 2 ? rng() : 0xFFFFFFFFu - static_cast<std::uint32_t>(count / 3);
+      got.assign(4 * static_cast<std::size_t>(count) + 1, 0xA5A5A5A5u);  // + 1: nothing written past the end
+      want = got;
+      philox4x32_10(c0, c1, z0, k0, k1, count, got.data());
+      philox_reference(c0, c1, z0, k0, k1, count, want.data());
+      ASSERT_EQ(got, want) << "count " << count;
+    }
+  });
+}
+
 TEST(VectorOps, OptimizerGenerationsAreBitIdenticalOnEveryInstructionSet) {
   struct shape {
     int n, d, latent;
