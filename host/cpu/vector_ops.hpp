@@ -8,6 +8,8 @@
 // runs them all).
 #include <cstdint>
 
+#include "diffevo/detail/hd.hpp"
+
 namespace diffevo::detail {
 
 /// Interleaved partial sums of the reductions below: element j goes to partial sum j mod k_lanes.
@@ -26,9 +28,24 @@ void dense_layer(float* __restrict o, const float* __restrict wt, const float* _
 /// a whole AVX-512 vector of floats.
 constexpr int k_env_lanes = 16;
 
-/// o[j L + l] = bias[j L + l] + sum_k wt[(k n_out + j) L + l] x[k L + l] for j < n_out and each of the
-/// L = k_env_lanes lanes l, then ReLU when `relu`: one dense layer of L different controllers, with
-/// each lane's sum in env::dense_unit's order (bias, then k ascending, each product rounded).
+/// The outputs of a layer in lanes are stored in panels of this many (the last panel holds the rest),
+/// each panel's weights for k = 0, 1, ... one after another: a block of outputs reads its weights in
+/// order, not at a stride of the layer's width.
+constexpr int k_lanes_panel = 8;
+
+/// Where lane 0's weight from input k to output j of an n_in x n_out layer is, in floats from the
+/// layer's first weight (lanes l follow at + l): panel j0 = j - j mod k_lanes_panel, of width
+/// w = min(k_lanes_panel, n_out - j0), starts at j0 n_in L, and its row k holds outputs j0 .. j0 + w - 1.
+/// Always inlined: the per-instruction-set kernels call it (vector_kernels.inc's rule).
+DIFFEVO_HD_INLINE long lanes_weight_index(int k, int j, int n_in, int n_out) {
+  const int j0 = j - j % k_lanes_panel;
+  const int w = n_out - j0 < k_lanes_panel ? n_out - j0 : k_lanes_panel;
+  return (static_cast<long>(j0) * n_in + static_cast<long>(k) * w + (j - j0)) * k_env_lanes;
+}
+
+/// o[j L + l] = bias[j L + l] + sum_k wt[lanes_weight_index(k, j, n_in, n_out) + l] x[k L + l] for j < n_out
+/// and each of the L = k_env_lanes lanes l, then ReLU when `relu`: one dense layer of L different
+/// controllers, with each lane's sum in env::dense_unit's order (bias, then k ascending, each product rounded).
 void dense_lanes(float* __restrict o, const float* __restrict wt, const float* __restrict bias,
                  const float* __restrict x, int n_in, int n_out, bool relu);
 

@@ -11,8 +11,12 @@ namespace diffevo::detail {
 struct library_cartpole : env::cartpole {};
 
 /// The library cart-pole's cpu loop (rollout_environment::run_host; host/rollout/rollout_cpu.cpp):
-/// rollout_host<library_cartpole>'s returns bit for bit. Small nets step k_env_lanes controllers at once,
-/// one per vector lane; larger ones run rollout_host.
+/// rollout_host<library_cartpole>'s returns bit for bit. The nets of cartpole_runs_in_lanes step
+/// k_env_lanes controllers at once, one per vector lane; the others run rollout_host.
 void rollout_cartpole_host(const rollout_params& rp, const float* params, int n, float* returns,
                            std::uint64_t generation, int threads);
+
+/// Whether rollout_cartpole_host runs this net in lanes: where a cost model says they are faster than
+/// the scalar loop (the same returns either way).
+bool cartpole_runs_in_lanes(const env::mlp_shape& shape);
 }  // namespace diffevo::detail

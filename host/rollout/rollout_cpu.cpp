@@ -6,6 +6,7 @@
 // (tested). The padded outputs are computed and never read.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "diffevo/detail/rollout.hpp"
 #include "host/cpu/vector_ops.hpp"
@@ -79,31 +80,36 @@ namespace {
 
 constexpr int L = k_env_lanes;
 
-/// Parameters of one controller above which the scalar loop is faster, as the lanes' weights
-/// (L x parameters floats, 192 KiB here) outgrow the core's nearer caches. Measured on a 2-core EPYC
-/// with AVX-512 (bench/NOTES.md, "The cpu evaluator in lanes"): lanes 1.35x at 4-48-48-2 (2,690
-/// parameters), 0.8x at 4-64-64-2 (4,610); nothing between was measured.
-constexpr long long k_lanes_max_parameters = 3072;
+/// Bytes of the lanes' weights (L x parameters floats) above which they no longer stay in the core's
+/// L2 and a multiply-add in lanes costs about 1.25 times one in cache (cartpole_runs_in_lanes).
+constexpr double k_lanes_cache_bytes = 320 * 1024;
 
-/// The MLP of L controllers, one per lane: layer l's weights as wt[(k n_out + j) L + lane], then its
-/// biases as b[j L + lane].
+/// The MLP of L controllers, one per lane: layer l's weights as wt[lanes_weight_index(k, j, ...) + lane]
+/// (in panels of outputs, vector_ops.hpp), then its biases as b[j L + lane].
 class lanes_mlp {
  public:
   explicit lanes_mlp(const env::mlp_shape& s) : s_(s) {
-    wt_.assign(static_cast<std::size_t>(s.parameter_count()) * L, 0.0f);
+    // A row of lanes (L floats) is one 64-byte cache line: from the buffer's first 64-byte boundary.
+    // (From malloc's 16-byte alignment every row spanned two lines; 4-64-64-2 ran 1.5x slower.)
+    constexpr std::size_t line = 64 / sizeof(float);
+    wt_.assign(static_cast<std::size_t>(s.parameter_count()) * L + line, 0.0f);
+    const std::size_t skip = (64 - reinterpret_cast<std::uintptr_t>(wt_.data()) % 64) % 64 / sizeof(float);
+    w_ = wt_.data() + skip;
     a_.resize(static_cast<std::size_t>(s.max_width()) * L);
     b_.resize(a_.size());
   }
+  lanes_mlp(const lanes_mlp&) = delete;  // w_ points into wt_
+  lanes_mlp& operator=(const lanes_mlp&) = delete;
 
   /// Lane `lane` takes the controller of `params` (docs/algorithm.md §7 layout).
   void load(int lane, const float* params) {
     std::size_t off = 0;
     for (int l = 0; l + 1 < s_.layers; ++l) {
       const int n_in = s_.widths[l], n_out = s_.widths[l + 1];
-      float* t = wt_.data() + off * L;
+      float* t = w_ + off * L;
       for (int j = 0; j < n_out; ++j)
         for (int k = 0; k < n_in; ++k)
-          t[(static_cast<std::size_t>(k) * n_out + j) * L + lane] = params[off + static_cast<std::size_t>(j) * n_in + k];
+          t[lanes_weight_index(k, j, n_in, n_out) + lane] = params[off + static_cast<std::size_t>(j) * n_in + k];
       const std::size_t wn = static_cast<std::size_t>(n_out) * n_in;
       for (int j = 0; j < n_out; ++j) t[(wn + j) * L + lane] = params[off + wn + j];
       off += wn + static_cast<std::size_t>(n_out);
@@ -117,7 +123,7 @@ class lanes_mlp {
     std::size_t off = 0;
     for (int l = 0; l + 1 < s_.layers; ++l) {
       const int n_in = s_.widths[l], n_out = s_.widths[l + 1];
-      const float* t = wt_.data() + off * L;
+      const float* t = w_ + off * L;
       const std::size_t wn = static_cast<std::size_t>(n_out) * n_in;
       dense_lanes(out, t, t + wn * L, in, n_in, n_out, l + 2 < s_.layers);
       off += wn + static_cast<std::size_t>(n_out);
@@ -130,13 +136,27 @@ class lanes_mlp {
  private:
   env::mlp_shape s_;
   std::vector<float> wt_, a_, b_;
+  float* w_;  // the weights: in wt_, from a 64-byte boundary
 };
 
 }  // namespace
 
+// Multiply-adds per controller step: the scalar loop's host_mlp computes every layer's outputs padded
+// to k_pad (a 4-H-2 net's last layer 8 times over); the lanes compute the P real ones, at 1.25 times
+// the cost once their weights pass k_lanes_cache_bytes. Fitted on an AVX2 Zen 3 (512 KiB of L2;
+// bench/NOTES.md, "The cpu evaluator in lanes"): lanes win through 4-72-72-2 (5,762 parameters) and
+// for 4-H-2 nets up to the 4-2048-2 measured (2.4-2.6x); the scalar loop from 4-80-80-2 on.
+bool cartpole_runs_in_lanes(const env::mlp_shape& s) {
+  double scalar = 0;
+  for (int l = 0; l + 1 < s.layers; ++l) scalar += static_cast<double>(s.widths[l] + 1) * padded(s.widths[l + 1]);
+  const double p = static_cast<double>(s.parameter_count());
+  const double lanes = p * (sizeof(float) * L * p > k_lanes_cache_bytes ? 1.25 : 1.0);
+  return lanes < scalar;
+}
+
 void rollout_cartpole_host(const rollout_params& rp, const float* params, int n, float* returns,
                            std::uint64_t generation, int threads) {
-  if (rp.shape.parameter_count() > k_lanes_max_parameters) {
+  if (!cartpole_runs_in_lanes(rp.shape)) {
     rollout_host<library_cartpole>(rp, params, n, returns, generation, threads);
     return;
   }

@@ -345,6 +345,25 @@ TEST(VectorOps, DenseLayerAddsTheBiasThenEachInputInOrder) {
 /// Equal bits, or both NaN (a NaN's payload may come from either operand of an add).
 bool same_float(float a, float b) { return (a != a && b != b) || std::memcmp(&a, &b, sizeof a) == 0; }
 
+TEST(VectorOps, LanesWeightPanelsHoldEveryWeightOnceAndEachPanelRowInOrder) {
+  // Every (k, j) of a layer has its own slot in [0, n_in n_out) (times the lanes), and within a panel
+  // row the outputs follow one another: what dense_lanes' blocks read at one stride.
+  for (int n_in : {1, 3, 8, 33})
+    for (int n_out = 1; n_out <= 27; ++n_out) {
+      std::vector<int> seen(static_cast<std::size_t>(n_in) * n_out, 0);
+      for (int k = 0; k < n_in; ++k)
+        for (int j = 0; j < n_out; ++j) {
+          const long at = lanes_weight_index(k, j, n_in, n_out);
+          ASSERT_EQ(at % k_env_lanes, 0);
+          ASSERT_GE(at, 0);
+          ASSERT_LT(at / k_env_lanes, static_cast<long>(seen.size()));
+          ++seen[static_cast<std::size_t>(at / k_env_lanes)];
+          if (j % k_lanes_panel != 0) EXPECT_EQ(at - lanes_weight_index(k, j - 1, n_in, n_out), k_env_lanes);
+        }
+      for (int c : seen) ASSERT_EQ(c, 1) << "n_in " << n_in << ", n_out " << n_out;
+    }
+}
+
 TEST(VectorOps, DenseLanesGiveEachLaneTheDenseUnitBitForBit) {
   // Lane l of output j is env::dense_unit of lane l's own weights, then env::relu when asked: every
   // output count (blocks of outputs and the ones left over), special values in weights and inputs.
@@ -363,13 +382,13 @@ TEST(VectorOps, DenseLanesGiveEachLaneTheDenseUnitBitForBit) {
             for (float& e : *v) e = pick(rng) < 2 ? special[pick(rng) % 6] : g(rng);
           // lane 0's output 0 sums to -0 exactly (ReLU makes it +0), lane 1's to NaN (ReLU makes it +0)
           bias[0] = -0.0f, bias[1] = NAN;
-          for (int k = 0; k < n_in; ++k) wt[static_cast<std::size_t>(k) * n_out * L] = -0.0f, x[static_cast<std::size_t>(k) * L] = 1.0f;
+          for (int k = 0; k < n_in; ++k) wt[lanes_weight_index(k, 0, n_in, n_out)] = -0.0f, x[static_cast<std::size_t>(k) * L] = 1.0f;
           dense_lanes(o.data(), wt.data(), bias.data(), x.data(), n_in, n_out, relu);
           for (int l = 0; l < L; ++l)
             for (int j = 0; j < n_out; ++j) {
               std::vector<float> row(static_cast<std::size_t>(n_in)), in(static_cast<std::size_t>(n_in));
               for (int k = 0; k < n_in; ++k) {
-                row[k] = wt[(static_cast<std::size_t>(k) * n_out + j) * L + l];
+                row[k] = wt[lanes_weight_index(k, j, n_in, n_out) + l];
                 in[k] = x[static_cast<std::size_t>(k) * L + l];
               }
               const float v = diffevo::env::dense_unit(row.data(), bias[static_cast<std::size_t>(j) * L + l], in.data(), n_in);

@@ -17,6 +17,7 @@
 #include "diffevo/env/cartpole.hpp"
 #include "diffevo/env/mlp.hpp"
 #include "diffevo/rollout.hpp"
+#include "host/rollout/library_cartpole.hpp"
 #include "tests/helpers/vector_isa.hpp"
 
 using namespace diffevo;
@@ -378,9 +379,19 @@ TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
   // raw and normalised observations, fixed starts, non-finite weights, a count of controllers that is
   // no multiple of 16, one and two threads, each instruction set of the vector kernels.
   std::mt19937 rng(9);
-  // 4-48-48-2 (2,690 parameters) is the largest kind of net run in lanes; 4-64-64-2 runs the scalar loop.
-  for (const std::vector<int>& widths :
-       {std::vector<int>{4, 8, 2}, {4, 33, 5, 2}, {4, 3, 2}, {4, 48, 48, 2}, {4, 64, 64, 2}}) {
+  // Nets on both sides of the lanes' cost model: 4-72-72-2 and 4-1024-2 (weights of 16 controllers
+  // past its cache size) run in lanes, 4-80-80-2 runs the scalar loop.
+  struct net {
+    std::vector<int> widths;
+    bool in_lanes;
+  };
+  for (const net& kind : {net{{4, 8, 2}, true}, net{{4, 33, 5, 2}, true}, net{{4, 3, 2}, true}, net{{4, 48, 48, 2}, true},
+                          net{{4, 72, 72, 2}, true}, net{{4, 1024, 2}, true}, net{{4, 80, 80, 2}, false}}) {
+    const std::vector<int>& widths = kind.widths;
+    env::mlp_shape shape;
+    shape.layers = static_cast<int>(widths.size());
+    std::copy(widths.begin(), widths.end(), shape.widths);
+    EXPECT_EQ(detail::cartpole_runs_in_lanes(shape), kind.in_lanes) << widths.size() << " layers, " << widths[1] << " wide";
     rollout_config c = cpu_cfg(widths);
     const int n = 37;
     std::vector<float> params;
