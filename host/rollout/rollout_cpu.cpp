@@ -90,7 +90,7 @@ class lanes_mlp {
  public:
   explicit lanes_mlp(const env::mlp_shape& s) : s_(s) {
     // A row of lanes (L floats) is one 64-byte cache line: from the buffer's first 64-byte boundary.
-    // (From malloc's 16-byte alignment every row spanned two lines; 4-64-64-2 ran 1.5x slower.)
+    // (From malloc's 16-byte alignment every row spanned two lines: about 10 % at 4-64-64-2, AVX2.)
     constexpr std::size_t line = 64 / sizeof(float);
     wt_.assign(static_cast<std::size_t>(s.parameter_count()) * L + line, 0.0f);
     const std::size_t skip = (64 - reinterpret_cast<std::uintptr_t>(wt_.data()) % 64) % 64 / sizeof(float);
@@ -144,8 +144,9 @@ class lanes_mlp {
 // Multiply-adds per controller step: the scalar loop's host_mlp computes every layer's outputs padded
 // to k_pad (a 4-H-2 net's last layer 8 times over); the lanes compute the P real ones, at 1.25 times
 // the cost once their weights pass k_lanes_cache_bytes. Fitted on an AVX2 Zen 3 (512 KiB of L2;
-// bench/NOTES.md, "The cpu evaluator in lanes"): lanes win through 4-72-72-2 (5,762 parameters) and
-// for 4-H-2 nets up to the 4-2048-2 measured (2.4-2.6x); the scalar loop from 4-80-80-2 on.
+// bench/NOTES.md, "The cpu evaluator in lanes"): lanes win by 1.05-2.2x for two-layer nets through
+// 4-72-72-2 (5,762 parameters) and by 2.4-4.4x for the 4-H-2 nets measured (to 4-2048-2); the scalar
+// loop wins from 4-80-80-2 on.
 bool cartpole_runs_in_lanes(const env::mlp_shape& s) {
   double scalar = 0;
   for (int l = 0; l + 1 < s.layers; ++l) scalar += static_cast<double>(s.widths[l] + 1) * padded(s.widths[l + 1]);
