@@ -18,16 +18,20 @@ namespace {
 /// narrower one).
 constexpr int k_pad = 16;
 int padded(int n) { return (n + k_pad - 1) / k_pad * k_pad; }
+
+/// Floats of host_mlp's transposed weights and biases, each layer's outputs padded to k_pad: also the
+/// multiply-adds of one step of the scalar loop (cartpole_runs_in_lanes).
+std::size_t padded_weight_count(const env::mlp_shape& s) {
+  std::size_t size = 0;
+  for (int l = 0; l + 1 < s.layers; ++l) size += static_cast<std::size_t>(padded(s.widths[l + 1])) * (s.widths[l] + 1);
+  return size;
+}
 }  // namespace
 
 host_mlp::host_mlp(const env::mlp_shape& s) : s_(s) {
-  std::size_t size = 0;
   int widest = 0;
-  for (int l = 0; l + 1 < s.layers; ++l) {
-    size += static_cast<std::size_t>(padded(s.widths[l + 1])) * (s.widths[l] + 1);
-    widest = std::max(widest, padded(s.widths[l + 1]));
-  }
-  wt_.assign(size, 0.0f);  // the padding stays zero
+  for (int l = 1; l < s.layers; ++l) widest = std::max(widest, padded(s.widths[l]));
+  wt_.assign(padded_weight_count(s), 0.0f);  // the padding stays zero
   a_.resize(static_cast<std::size_t>(widest));
   b_.resize(static_cast<std::size_t>(widest));
 }
@@ -148,8 +152,7 @@ class lanes_mlp {
 // 4-72-72-2 (5,762 parameters) and by 2.4-4.4x for the 4-H-2 nets measured (to 4-2048-2); the scalar
 // loop wins from 4-80-80-2 on.
 bool cartpole_runs_in_lanes(const env::mlp_shape& s) {
-  double scalar = 0;
-  for (int l = 0; l + 1 < s.layers; ++l) scalar += static_cast<double>(s.widths[l] + 1) * padded(s.widths[l + 1]);
+  const double scalar = static_cast<double>(padded_weight_count(s));
   const double p = static_cast<double>(s.parameter_count());
   const double lanes = p * (sizeof(float) * L * p > k_lanes_cache_bytes ? 1.25 : 1.0);
   return lanes < scalar;

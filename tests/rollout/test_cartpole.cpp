@@ -63,6 +63,13 @@ std::vector<float> evaluate(rollout_evaluator& ev, const std::vector<float>& par
   return r;
 }
 
+env::mlp_shape shape_of(const std::vector<int>& widths) {
+  env::mlp_shape s;
+  s.layers = static_cast<int>(widths.size());
+  std::copy(widths.begin(), widths.end(), s.widths);
+  return s;
+}
+
 rollout_config cpu_cfg(std::vector<int> layers) {
   rollout_config c;
   c.layers = std::move(layers);
@@ -178,9 +185,7 @@ TEST(Mlp, ForwardMatchesFloat64ReferenceOnRandomWeights) {
   std::mt19937 rng(9);
   std::normal_distribution<float> nd(0, 1);
   for (const std::vector<int>& widths : {std::vector<int>{4, 8, 2}, {4, 128, 128, 2}, {4, 16, 7, 3, 2}}) {
-    env::mlp_shape s;
-    s.layers = static_cast<int>(widths.size());
-    for (int l = 0; l < s.layers; ++l) s.widths[l] = widths[l];
+    const env::mlp_shape s = shape_of(widths);
     std::vector<float> p(static_cast<std::size_t>(s.parameter_count()));
     int decided = 0;
     for (int trial = 0; trial < 200; ++trial) {
@@ -357,9 +362,7 @@ TEST(Rollout, CpuEvaluatorEqualsTheReferenceForwardBitForBit) {
     double mean = 0;
     for (float v : r) mean += v / n;
     EXPECT_GT(mean, 100) << "the comparison needs long episodes";
-    env::mlp_shape s;
-    s.layers = static_cast<int>(widths.size());
-    for (int l = 0; l < s.layers; ++l) s.widths[l] = widths[l];
+    const env::mlp_shape s = shape_of(widths);
     std::vector<float> a(s.max_width()), b(s.max_width());
     for (int i = 0; i < n; ++i) {
       const float* w = params.data() + static_cast<std::size_t>(i) * p;
@@ -388,10 +391,7 @@ TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
   for (const net& kind : {net{{4, 8, 2}, true}, net{{4, 33, 5, 2}, true}, net{{4, 3, 2}, true}, net{{4, 48, 48, 2}, true},
                           net{{4, 72, 72, 2}, true}, net{{4, 1024, 2}, true}, net{{4, 80, 80, 2}, false}}) {
     const std::vector<int>& widths = kind.widths;
-    env::mlp_shape shape;
-    shape.layers = static_cast<int>(widths.size());
-    std::copy(widths.begin(), widths.end(), shape.widths);
-    EXPECT_EQ(detail::cartpole_runs_in_lanes(shape), kind.in_lanes) << widths.size() << " layers, " << widths[1] << " wide";
+    EXPECT_EQ(detail::cartpole_runs_in_lanes(shape_of(widths)), kind.in_lanes) << widths.size() << " layers, " << widths[1] << " wide";
     rollout_config c = cpu_cfg(widths);
     const int n = 37;
     std::vector<float> params;
