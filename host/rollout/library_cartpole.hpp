@@ -2,6 +2,7 @@
 // The library's own cart-pole type. A type of its own (not env::cartpole), so that its host loop
 // (host/rollout/rollout.cpp) and kernels (cuda/rollout/rollout.cu), compiled with the library's flags, are symbols
 // no user source can instantiate: a user's make_environment<env::cartpole> compiles other ones.
+#include <cstddef>
 #include <cstdint>
 
 #include "diffevo/detail/rollout.hpp"
@@ -19,4 +20,10 @@ void rollout_cartpole_host(const rollout_params& rp, const float* params, int n,
 /// Whether rollout_cartpole_host runs this net in lanes: where a cost model says they are faster than
 /// the scalar loop (the same returns either way).
 bool cartpole_runs_in_lanes(const env::mlp_shape& shape);
+
+/// The cost model's cache size: the bytes of lanes' weights past which a multiply-add in lanes costs
+/// more (5/8 of the core's L2 as the C library reports it, else of 512 KiB). Tests set it to fix
+/// which path a net takes; the returns do not depend on it.
+std::size_t cartpole_lanes_cache_bytes() noexcept;
+void set_cartpole_lanes_cache_bytes(std::size_t bytes) noexcept;
 }  // namespace diffevo::detail

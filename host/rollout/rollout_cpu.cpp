@@ -4,8 +4,14 @@
 // only) and each layer is vector_ops' dense_layer, with exactly the per-output summation order of
 // env::dense_unit (bias, then k ascending): the actions are the reference forward pass's bit for bit
 // (tested). The padded outputs are computed and never read.
+#if __has_include(<unistd.h>)
+#include <unistd.h>  // sysconf
+#endif
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #include "diffevo/detail/rollout.hpp"
@@ -84,9 +90,19 @@ namespace {
 
 constexpr int L = k_env_lanes;
 
+/// The core's L2 in bytes as the C library reports it (sysconf), else 512 KiB.
+std::size_t core_l2_bytes() noexcept {
+#ifdef _SC_LEVEL2_CACHE_SIZE
+  const long bytes = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (bytes > 0) return static_cast<std::size_t>(bytes);
+#endif
+  return std::size_t(512) << 10;
+}
+
 /// Bytes of the lanes' weights (L x parameters floats) above which they no longer stay in the core's
-/// L2 and a multiply-add in lanes costs about 1.25 times one in cache (cartpole_runs_in_lanes).
-constexpr double k_lanes_cache_bytes = 320 * 1024;
+/// L2 and a multiply-add in lanes costs about 1.25 times one in cache (cartpole_runs_in_lanes): 5/8 of
+/// the L2, as fitted on a 512 KiB one (320 KiB).
+std::atomic<std::size_t> g_lanes_cache_bytes{core_l2_bytes() / 8 * 5};
 
 /// The MLP of L controllers, one per lane: layer l's weights as wt[lanes_weight_index(k, j, ...) + lane]
 /// (in panels of outputs, vector_ops.hpp), then its biases as b[j L + lane].
@@ -145,16 +161,24 @@ class lanes_mlp {
 
 }  // namespace
 
+std::size_t cartpole_lanes_cache_bytes() noexcept { return g_lanes_cache_bytes.load(std::memory_order_relaxed); }
+
+void set_cartpole_lanes_cache_bytes(std::size_t bytes) noexcept {
+  g_lanes_cache_bytes.store(bytes, std::memory_order_relaxed);
+}
+
 // Multiply-adds per controller step: the scalar loop's host_mlp computes every layer's outputs padded
 // to k_pad (a 4-H-2 net's last layer 8 times over); the lanes compute the P real ones, at 1.25 times
-// the cost once their weights pass k_lanes_cache_bytes. Fitted on an AVX2 Zen 3 (512 KiB of L2;
-// bench/NOTES.md, "The cpu evaluator in lanes"): lanes win by 1.05-2.2x for two-layer nets through
-// 4-72-72-2 (5,762 parameters) and by 2.4-4.4x for the 4-H-2 nets measured (to 4-2048-2); the scalar
-// loop wins from 4-80-80-2 on.
+// the cost once their weights pass cartpole_lanes_cache_bytes(). Fitted on an AVX2 Zen 3 (512 KiB of
+// L2; bench/NOTES.md, "The cpu evaluator in lanes"): lanes win by 1.05-2.2x for two-layer nets
+// through 4-72-72-2 (5,762 parameters) and by 2.4-4.4x for the 4-H-2 nets measured (to 4-2048-2);
+// the scalar loop wins from 4-80-80-2 on. On an AVX-512 Xeon with 2 MiB of L2 lanes win by 1.3-1.4x
+// from 4-64-64-2 through 4-128-128-2 (17,410 parameters, 1.1 MB in lanes), which the L2's size
+// decides here.
 bool cartpole_runs_in_lanes(const env::mlp_shape& s) {
   const double scalar = static_cast<double>(padded_weight_count(s));
   const double p = static_cast<double>(s.parameter_count());
-  const double lanes = p * (sizeof(float) * L * p > k_lanes_cache_bytes ? 1.25 : 1.0);
+  const double lanes = p * (sizeof(float) * L * p > static_cast<double>(cartpole_lanes_cache_bytes()) ? 1.25 : 1.0);
   return lanes < scalar;
 }
 

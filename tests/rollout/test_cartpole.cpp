@@ -374,6 +374,48 @@ TEST(Rollout, CpuEvaluatorEqualsTheReferenceForwardBitForBit) {
   }
 }
 
+// The lanes' cost model scales with the core's L2 (5/8 of it): with a 512 KiB L2, two-layer nets from
+// 4-80-80-2 on keep the scalar loop; with 2 MiB, 4-128-128-2's weights in lanes (1.1 MB) stay in it and
+// run in lanes, 4-160-160-2's (1.7 MB) do not. The returns are the same bits either way.
+TEST(Rollout, LanesCostModelFollowsTheL2) {
+  struct restore {
+    std::size_t bytes = detail::cartpole_lanes_cache_bytes();
+    ~restore() { detail::set_cartpole_lanes_cache_bytes(bytes); }
+  } guard;
+  EXPECT_GE(detail::cartpole_lanes_cache_bytes(), std::size_t(64) << 10) << "the default comes from the machine's L2";
+  struct net {
+    std::vector<int> widths;
+    bool in_lanes_512k, in_lanes_2m;
+  };
+  for (const net& kind : {net{{4, 72, 72, 2}, true, true}, net{{4, 80, 80, 2}, false, true},
+                          net{{4, 128, 128, 2}, false, true}, net{{4, 160, 160, 2}, false, false},
+                          net{{4, 2048, 2}, true, true}}) {
+    detail::set_cartpole_lanes_cache_bytes((std::size_t(512) << 10) / 8 * 5);
+    EXPECT_EQ(detail::cartpole_runs_in_lanes(shape_of(kind.widths)), kind.in_lanes_512k) << kind.widths[1] << " wide, 512 KiB";
+    detail::set_cartpole_lanes_cache_bytes((std::size_t(2) << 20) / 8 * 5);
+    EXPECT_EQ(detail::cartpole_runs_in_lanes(shape_of(kind.widths)), kind.in_lanes_2m) << kind.widths[1] << " wide, 2 MiB";
+  }
+  const std::vector<int> widths{4, 128, 128, 2};
+  rollout_config c = cpu_cfg(widths);
+  c.max_steps = 60;
+  std::mt19937 rng(12);
+  const int n = 19;
+  std::vector<float> params;
+  for (int i = 0; i < n; ++i) {
+    const auto net = balancing_net(widths, 0.05f * static_cast<float>(i % 5), rng);
+    params.insert(params.end(), net.begin(), net.end());
+  }
+  std::vector<float> by_path[2];
+  for (int in_lanes = 0; in_lanes < 2; ++in_lanes) {
+    detail::set_cartpole_lanes_cache_bytes(in_lanes ? std::size_t(2) << 20 : std::size_t(320) << 10);
+    ASSERT_EQ(detail::cartpole_runs_in_lanes(shape_of(widths)), in_lanes == 1);
+    cartpole_evaluator ev(c);
+    by_path[in_lanes] = evaluate(ev, params, n, 3);
+  }
+  EXPECT_EQ(by_path[1], by_path[0]);
+  EXPECT_GT(std::set<float>(by_path[0].begin(), by_path[0].end()).size(), 2u) << "episodes of several lengths";
+}
+
 TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
   // The library's cart-pole steps small nets 16 controllers at a time in vector lanes
   // (host/rollout/rollout_cpu.cpp); a user's make_host_environment<env::cartpole> runs the scalar loop
@@ -382,8 +424,14 @@ TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
   // raw and normalised observations, fixed starts, non-finite weights, a count of controllers that is
   // no multiple of 16, one and two threads, each instruction set of the vector kernels.
   std::mt19937 rng(9);
-  // Nets on both sides of the lanes' cost model: 4-72-72-2 and 4-1024-2 (weights of 16 controllers
-  // past its cache size) run in lanes, 4-80-80-2 runs the scalar loop.
+  // Nets on both sides of the lanes' cost model with a 512 KiB L2 (set here, whatever this machine's):
+  // 4-72-72-2 and 4-1024-2 (weights of 16 controllers past its cache size) run in lanes, 4-80-80-2
+  // runs the scalar loop.
+  struct restore {
+    std::size_t bytes = detail::cartpole_lanes_cache_bytes();
+    ~restore() { detail::set_cartpole_lanes_cache_bytes(bytes); }
+  } guard;
+  detail::set_cartpole_lanes_cache_bytes(std::size_t(320) << 10);
   struct net {
     std::vector<int> widths;
     bool in_lanes;
