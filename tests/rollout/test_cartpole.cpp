@@ -374,14 +374,19 @@ TEST(Rollout, CpuEvaluatorEqualsTheReferenceForwardBitForBit) {
   }
 }
 
+namespace {
+// Puts back the lanes' cost-model cache size that a test changed (detail::set_cartpole_lanes_cache_bytes).
+struct lanes_cache_restore {
+  std::size_t bytes = detail::cartpole_lanes_cache_bytes();
+  ~lanes_cache_restore() { detail::set_cartpole_lanes_cache_bytes(bytes); }
+};
+}  // namespace
+
 // The lanes' cost model scales with the core's L2 (5/8 of it): with a 512 KiB L2, two-layer nets from
 // 4-80-80-2 on keep the scalar loop; with 2 MiB, 4-128-128-2's weights in lanes (1.1 MB) stay in it and
 // run in lanes, 4-160-160-2's (1.7 MB) do not. The returns are the same bits either way.
 TEST(Rollout, LanesCostModelFollowsTheL2) {
-  struct restore {
-    std::size_t bytes = detail::cartpole_lanes_cache_bytes();
-    ~restore() { detail::set_cartpole_lanes_cache_bytes(bytes); }
-  } guard;
+  lanes_cache_restore guard;
   EXPECT_GE(detail::cartpole_lanes_cache_bytes(), std::size_t(64) << 10) << "the default comes from the machine's L2";
   struct net {
     std::vector<int> widths;
@@ -427,10 +432,7 @@ TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
   // Nets on both sides of the lanes' cost model with a 512 KiB L2 (set here, whatever this machine's):
   // 4-72-72-2 and 4-1024-2 (weights of 16 controllers past its cache size) run in lanes, 4-80-80-2
   // runs the scalar loop.
-  struct restore {
-    std::size_t bytes = detail::cartpole_lanes_cache_bytes();
-    ~restore() { detail::set_cartpole_lanes_cache_bytes(bytes); }
-  } guard;
+  lanes_cache_restore guard;
   detail::set_cartpole_lanes_cache_bytes(std::size_t(320) << 10);
   struct net {
     std::vector<int> widths;
