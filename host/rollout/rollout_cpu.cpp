@@ -80,7 +80,8 @@ const float* host_mlp::forward(const float* obs) {
 // The library cart-pole's loop over controllers in vector lanes (library_cartpole.hpp). Each thread
 // keeps k_env_lanes controllers in flight: lane l holds one controller's weights (interleaved with the
 // other lanes', so a layer of all lanes is one vector expression per output), its state and its
-// count of steps; when its last episode ends, the lane takes the thread's next controller. Every lane
+// count of steps; when its last episode ends, the lane takes one of the thread's next controllers,
+// loaded with other waiting lanes' (k_refill_lanes). Every lane
 // computes exactly the scalar loop's operations in its order (vector_ops.hpp), so the returns are
 // rollout_host's bit for bit; only cos and sin run per lane, as the C library's calls. (GCC may merge
 // each pair into one sincos call, here as in env::cartpole::step; glibc's sincos gives sin's and cos's
@@ -89,6 +90,16 @@ namespace diffevo::detail {
 namespace {
 
 constexpr int L = k_env_lanes;
+
+/// A lane whose controller is done waits for a new one until k_refill_lanes lanes wait, for at most
+/// k_refill_wait steps (or until no lane runs); then they are loaded in one pass (lanes_mlp::load).
+/// Loading touches every cache line of the lanes' weights, one line per weight, whatever the number
+/// of lanes it fills, so with short episodes (12-23 steps) loading one lane at a time took most of
+/// the time. Nets whose lanes' weights fit in k_refill_at_once_bytes (4-8-2: 3.7 KB) load cheaply
+/// and are refilled at once: waiting cost 4-8-2 3 % with long episodes. bench/NOTES.md has the
+/// figures.
+constexpr int k_refill_lanes = 4, k_refill_wait = 8;
+constexpr std::size_t k_refill_at_once_bytes = 32 * 1024;
 
 /// The core's L2 in bytes as the C library reports it (sysconf), else 512 KiB.
 std::size_t core_l2_bytes() noexcept {
@@ -121,17 +132,22 @@ class lanes_mlp {
   lanes_mlp(const lanes_mlp&) = delete;  // w_ points into wt_
   lanes_mlp& operator=(const lanes_mlp&) = delete;
 
-  /// Lane `lane` takes the controller of `params` (docs/algorithm.md §7 layout).
-  void load(int lane, const float* params) {
+  /// Lanes lanes[c] take the controllers of params[c] (docs/algorithm.md §7 layout), c < m, in one
+  /// pass over the weights: each of their cache lines is read and written once for all m lanes.
+  void load(const int* lanes, const float* const* params, int m) {
     std::size_t off = 0;
     for (int l = 0; l + 1 < s_.layers; ++l) {
       const int n_in = s_.widths[l], n_out = s_.widths[l + 1];
       float* t = w_ + off * L;
       for (int j = 0; j < n_out; ++j)
-        for (int k = 0; k < n_in; ++k)
-          t[lanes_weight_index(k, j, n_in, n_out) + lane] = params[off + static_cast<std::size_t>(j) * n_in + k];
+        for (int k = 0; k < n_in; ++k) {
+          float* at = t + lanes_weight_index(k, j, n_in, n_out);
+          const std::size_t from = off + static_cast<std::size_t>(j) * n_in + k;
+          for (int c = 0; c < m; ++c) at[lanes[c]] = params[c][from];
+        }
       const std::size_t wn = static_cast<std::size_t>(n_out) * n_in;
-      for (int j = 0; j < n_out; ++j) t[(wn + j) * L + lane] = params[off + wn + j];
+      for (int j = 0; j < n_out; ++j)
+        for (int c = 0; c < m; ++c) t[(wn + j) * L + lanes[c]] = params[c][off + wn + j];
       off += wn + static_cast<std::size_t>(n_out);
     }
   }
@@ -209,17 +225,34 @@ void rollout_cartpole_host(const rollout_params& rp, const float* params, int n,
       put(l, library_cartpole::reset(start_key(rp, generation, static_cast<std::uint64_t>(who[l]), episode[l])));
       t[l] = 0;
     };
-    const auto take_next = [&](int l) {  // the lane's next controller, or it idles (see below)
-      live[l] = next < e;
-      if (!live[l]) return;
-      who[l] = next++;
-      net.load(l, params + static_cast<std::size_t>(who[l]) * p);
-      episode[l] = 0;
-      total[l] = 0;
-      begin_episode(l);
-      ++live_lanes;
+    int waiting[L], n_waiting = 0, waited = 0;  // lanes without a controller, loaded together
+    const int wait = sizeof(float) * L * p > k_refill_at_once_bytes ? k_refill_wait : 0;
+    const auto refill = [&] {  // the waiting lanes take the next controllers; the rest idle for good
+      int lanes[L], m = 0;
+      const float* src[L];
+      for (int c = 0; c < n_waiting && next < e; ++c) {
+        const int l = waiting[c];
+        who[l] = next++;
+        lanes[m] = l;
+        src[m++] = params + static_cast<std::size_t>(who[l]) * p;
+      }
+      net.load(lanes, src, m);
+      for (int c = 0; c < m; ++c) {
+        const int l = lanes[c];
+        live[l] = true;
+        episode[l] = 0;
+        total[l] = 0;
+        begin_episode(l);
+        ++live_lanes;
+      }
+      n_waiting = 0;
+      waited = 0;
     };
-    for (int l = 0; l < L; ++l) take_next(l);
+    for (int l = 0; l < L; ++l) {
+      live[l] = false;
+      waiting[n_waiting++] = l;
+    }
+    refill();
     while (live_lanes > 0) {
       cartpole_observe_lanes(s, rp.normalize, obs);
       const float* logits = net.forward(obs);
@@ -242,8 +275,10 @@ void rollout_cartpole_host(const rollout_params& rp, const float* params, int n,
         }
         returns[who[l]] = static_cast<float>(total[l] / rp.episodes);
         --live_lanes;
-        take_next(l);
+        live[l] = false;
+        if (next < e) waiting[n_waiting++] = l;
       }
+      if (n_waiting > 0 && (n_waiting >= k_refill_lanes || ++waited > wait || live_lanes == 0)) refill();
     }
   });
 }

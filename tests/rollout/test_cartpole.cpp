@@ -494,6 +494,37 @@ TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
   }
 }
 
+// Lanes whose controllers are done wait to be loaded together (rollout_cpu.cpp, k_refill_lanes): with
+// many controllers of short and long episodes, lanes are refilled four at a time, after a wait of
+// steps, or when none runs. The returns are the scalar loop's whatever the refills' timing.
+TEST(Rollout, LanesRefilledTogetherGiveTheScalarLoopsReturns) {
+  std::mt19937 rng(21);
+  for (const std::vector<int>& widths : {std::vector<int>{4, 8, 2}, {4, 24, 16, 2}}) {
+    const int n = 203;
+    std::vector<float> params;
+    for (int i = 0; i < n; ++i) {  // runs of weak and strong noise: bursts of short episodes among long ones
+      const auto net = balancing_net(widths, (i / 7) % 3 == 0 ? 0.02f : 0.9f, rng);
+      params.insert(params.end(), net.begin(), net.end());
+    }
+    const int p = static_cast<int>(params.size()) / n;
+    for (int variant = 0; variant < 2; ++variant) {
+      rollout_config c = cpu_cfg(widths);
+      c.cpu_threads = 1 + variant;
+      c.episodes = 1 + variant;
+      rollout_evaluator scalar(c, make_host_environment<env::cartpole>("cart-pole, scalar loop"));
+      std::vector<float> want(static_cast<std::size_t>(n)), got(static_cast<std::size_t>(n));
+      scalar.evaluate(population_view{params.data(), n, p}, want.data(), 5);
+      std::set<float> lengths(want.begin(), want.end());
+      EXPECT_GT(lengths.size(), 20u) << "the comparison needs episodes of many lengths";
+      EXPECT_LT(*lengths.begin(), 30.0f) << "and short ones";
+      cartpole_evaluator lanes(c);
+      ASSERT_TRUE(detail::cartpole_runs_in_lanes(shape_of(widths)));
+      lanes.evaluate(population_view{params.data(), n, p}, got.data(), 5);
+      EXPECT_EQ(got, want) << widths.size() << " layers, variant " << variant;
+    }
+  }
+}
+
 TEST(Rollout, NonFiniteParametersGiveADefinedReturn) {
   cartpole_evaluator ev(cpu_cfg({4, 8, 2}));
   std::vector<float> params(58 * 3, 0.5f);
