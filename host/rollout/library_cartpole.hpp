@@ -21,9 +21,9 @@ void rollout_cartpole_host(const rollout_params& rp, const float* params, int n,
 /// the scalar loop (the same returns either way).
 bool cartpole_runs_in_lanes(const env::mlp_shape& shape);
 
-/// The cost model's cache size: the bytes of lanes' weights past which a multiply-add in lanes costs
-/// more (5/8 of the core's L2 as the C library reports it, else of 512 KiB). Tests set it to fix
+/// The core's L2 size in bytes that the cost model uses: the C library's report (sysconf), else
+/// 512 KiB. Lanes' weights past 5/8 of it make a multiply-add in lanes cost more. Tests set it to fix
 /// which path a net takes; the returns do not depend on it.
-std::size_t cartpole_lanes_cache_bytes() noexcept;
-void set_cartpole_lanes_cache_bytes(std::size_t bytes) noexcept;
+std::size_t cartpole_l2_bytes() noexcept;
+void set_cartpole_l2_bytes(std::size_t bytes) noexcept;
 }  // namespace diffevo::detail

@@ -110,10 +110,11 @@ std::size_t core_l2_bytes() noexcept {
   return std::size_t(512) << 10;
 }
 
-/// Bytes of the lanes' weights (L x parameters floats) above which they no longer stay in the core's
-/// L2 and a multiply-add in lanes costs about 1.25 times one in cache (cartpole_runs_in_lanes): 5/8 of
-/// the L2, as fitted on a 512 KiB one (320 KiB).
-std::atomic<std::size_t> g_lanes_cache_bytes{core_l2_bytes() / 8 * 5};
+/// The L2 size the lanes' cost model uses (cartpole_l2_bytes).
+std::atomic<std::size_t> g_l2_bytes{core_l2_bytes()};
+
+/// Bytes of the lanes' weights: L x parameters floats.
+std::size_t lanes_weight_bytes(std::size_t parameters) { return sizeof(float) * L * parameters; }
 
 /// The MLP of L controllers, one per lane: layer l's weights as wt[lanes_weight_index(k, j, ...) + lane]
 /// (in panels of outputs, vector_ops.hpp), then its biases as b[j L + lane].
@@ -177,24 +178,23 @@ class lanes_mlp {
 
 }  // namespace
 
-std::size_t cartpole_lanes_cache_bytes() noexcept { return g_lanes_cache_bytes.load(std::memory_order_relaxed); }
+std::size_t cartpole_l2_bytes() noexcept { return g_l2_bytes.load(std::memory_order_relaxed); }
 
-void set_cartpole_lanes_cache_bytes(std::size_t bytes) noexcept {
-  g_lanes_cache_bytes.store(bytes, std::memory_order_relaxed);
-}
+void set_cartpole_l2_bytes(std::size_t bytes) noexcept { g_l2_bytes.store(bytes, std::memory_order_relaxed); }
 
 // Multiply-adds per controller step: the scalar loop's host_mlp computes every layer's outputs padded
 // to k_pad (a 4-H-2 net's last layer 8 times over); the lanes compute the P real ones, at 1.25 times
-// the cost once their weights pass cartpole_lanes_cache_bytes(). Fitted on an AVX2 Zen 3 (512 KiB of
-// L2; bench/NOTES.md, "The cpu evaluator in lanes"): lanes win by 1.05-2.2x for two-layer nets
-// through 4-72-72-2 (5,762 parameters) and by 2.4-4.4x for the 4-H-2 nets measured (to 4-2048-2);
-// the scalar loop wins from 4-80-80-2 on. On an AVX-512 Xeon with 2 MiB of L2 lanes win by 1.3-1.4x
-// from 4-64-64-2 through 4-128-128-2 (17,410 parameters, 1.1 MB in lanes), which the L2's size
-// decides here.
+// the cost once their weights pass 5/8 of the L2 (cartpole_l2_bytes()) and no longer stay in it.
+// Fitted on an AVX2 Zen 3 (512 KiB of L2, so 320 KiB; bench/NOTES.md, "The cpu evaluator in lanes"):
+// lanes win by 1.05-2.2x for two-layer nets through 4-72-72-2 (5,762 parameters) and by 2.4-4.4x for
+// the 4-H-2 nets measured (to 4-2048-2); the scalar loop wins from 4-80-80-2 on. On an AVX-512 Xeon
+// with 2 MiB of L2 lanes win by 1.3-1.4x from 4-64-64-2 through 4-128-128-2 (17,410 parameters,
+// 1.1 MB in lanes), which the L2's size decides here.
 bool cartpole_runs_in_lanes(const env::mlp_shape& s) {
   const double scalar = static_cast<double>(padded_weight_count(s));
   const double p = static_cast<double>(s.parameter_count());
-  const double lanes = p * (sizeof(float) * L * p > static_cast<double>(cartpole_lanes_cache_bytes()) ? 1.25 : 1.0);
+  const bool past_l2 = lanes_weight_bytes(s.parameter_count()) > cartpole_l2_bytes() / 8 * 5;
+  const double lanes = p * (past_l2 ? 1.25 : 1.0);
   return lanes < scalar;
 }
 
@@ -226,7 +226,7 @@ void rollout_cartpole_host(const rollout_params& rp, const float* params, int n,
       t[l] = 0;
     };
     int waiting[L], n_waiting = 0, waited = 0;  // lanes without a controller, loaded together
-    const int wait = sizeof(float) * L * p > k_refill_at_once_bytes ? k_refill_wait : 0;
+    const int wait = lanes_weight_bytes(p) > k_refill_at_once_bytes ? k_refill_wait : 0;
     const auto refill = [&] {  // the waiting lanes take the next controllers; the rest idle for good
       int lanes[L], m = 0;
       const float* src[L];

@@ -375,10 +375,10 @@ TEST(Rollout, CpuEvaluatorEqualsTheReferenceForwardBitForBit) {
 }
 
 namespace {
-// Puts back the lanes' cost-model cache size that a test changed (detail::set_cartpole_lanes_cache_bytes).
-struct lanes_cache_restore {
-  std::size_t bytes = detail::cartpole_lanes_cache_bytes();
-  ~lanes_cache_restore() { detail::set_cartpole_lanes_cache_bytes(bytes); }
+// Puts back the lanes' cost-model L2 size that a test changed (detail::set_cartpole_l2_bytes).
+struct l2_restore {
+  std::size_t bytes = detail::cartpole_l2_bytes();
+  ~l2_restore() { detail::set_cartpole_l2_bytes(bytes); }
 };
 }  // namespace
 
@@ -386,8 +386,8 @@ struct lanes_cache_restore {
 // 4-80-80-2 on keep the scalar loop; with 2 MiB, 4-128-128-2's weights in lanes (1.1 MB) stay in it and
 // run in lanes, 4-160-160-2's (1.7 MB) do not. The returns are the same bits either way.
 TEST(Rollout, LanesCostModelFollowsTheL2) {
-  lanes_cache_restore guard;
-  EXPECT_GE(detail::cartpole_lanes_cache_bytes(), std::size_t(64) << 10) << "the default comes from the machine's L2";
+  l2_restore guard;
+  EXPECT_GE(detail::cartpole_l2_bytes() / 8 * 5, std::size_t(64) << 10) << "the default comes from the machine's L2";
   struct net {
     std::vector<int> widths;
     bool in_lanes_512k, in_lanes_2m;
@@ -395,9 +395,9 @@ TEST(Rollout, LanesCostModelFollowsTheL2) {
   for (const net& kind : {net{{4, 72, 72, 2}, true, true}, net{{4, 80, 80, 2}, false, true},
                           net{{4, 128, 128, 2}, false, true}, net{{4, 160, 160, 2}, false, false},
                           net{{4, 2048, 2}, true, true}}) {
-    detail::set_cartpole_lanes_cache_bytes((std::size_t(512) << 10) / 8 * 5);
+    detail::set_cartpole_l2_bytes(std::size_t(512) << 10);
     EXPECT_EQ(detail::cartpole_runs_in_lanes(shape_of(kind.widths)), kind.in_lanes_512k) << kind.widths[1] << " wide, 512 KiB";
-    detail::set_cartpole_lanes_cache_bytes((std::size_t(2) << 20) / 8 * 5);
+    detail::set_cartpole_l2_bytes(std::size_t(2) << 20);
     EXPECT_EQ(detail::cartpole_runs_in_lanes(shape_of(kind.widths)), kind.in_lanes_2m) << kind.widths[1] << " wide, 2 MiB";
   }
   const std::vector<int> widths{4, 128, 128, 2};
@@ -412,7 +412,7 @@ TEST(Rollout, LanesCostModelFollowsTheL2) {
   }
   std::vector<float> by_path[2];
   for (int in_lanes = 0; in_lanes < 2; ++in_lanes) {
-    detail::set_cartpole_lanes_cache_bytes(in_lanes ? std::size_t(2) << 20 : std::size_t(320) << 10);
+    detail::set_cartpole_l2_bytes(in_lanes ? std::size_t(2) << 20 : std::size_t(512) << 10);
     ASSERT_EQ(detail::cartpole_runs_in_lanes(shape_of(widths)), in_lanes == 1);
     cartpole_evaluator ev(c);
     by_path[in_lanes] = evaluate(ev, params, n, 3);
@@ -432,8 +432,8 @@ TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
   // Nets on both sides of the lanes' cost model with a 512 KiB L2 (set here, whatever this machine's):
   // 4-72-72-2 and 4-1024-2 (weights of 16 controllers past its cache size) run in lanes, 4-80-80-2
   // runs the scalar loop.
-  lanes_cache_restore guard;
-  detail::set_cartpole_lanes_cache_bytes(std::size_t(320) << 10);
+  l2_restore guard;
+  detail::set_cartpole_l2_bytes(std::size_t(512) << 10);
   struct net {
     std::vector<int> widths;
     bool in_lanes;
@@ -495,8 +495,8 @@ TEST(Rollout, LanesGiveTheScalarLoopsReturnsBitForBitOnEveryInstructionSet) {
 }
 
 // Lanes whose controllers are done wait to be loaded together (rollout_cpu.cpp, k_refill_lanes): with
-// many controllers of short and long episodes, lanes are refilled four at a time, after a wait of
-// steps, or when none runs. The returns are the scalar loop's whatever the refills' timing.
+// many controllers of short and long episodes, 4-24-16-2's lanes (35 KB of weights) are refilled four
+// at a time, after a wait of steps, or when none runs; 4-8-2's (3.7 KB) at once. The returns are the scalar loop's whatever the refills' timing.
 TEST(Rollout, LanesRefilledTogetherGiveTheScalarLoopsReturns) {
   std::mt19937 rng(21);
   for (const std::vector<int>& widths : {std::vector<int>{4, 8, 2}, {4, 24, 16, 2}}) {
