@@ -128,12 +128,13 @@ def speed_table(speed):
     gpu = speed["backend"] == "cuda"
     bw = speed.get("copy_bandwidth_bytes_per_second")
     out = [f"Copy bandwidth measured in the same run: {bw / 1e9:.1f} GB/s." if bw else "", "",
-           "| N | D | variant | update | memory floor | " + ("bare SGEMM | ratio |" if gpu else ""),
-           "|---|---|---|---|---|" + ("---|---|" if gpu else "")]
+           "| N | D | variant | update (median) | mean over the run | memory floor | " + ("bare SGEMM | ratio |" if gpu else ""),
+           "|---|---|---|---|---|---|" + ("---|---|" if gpu else "")]
     for c in speed["update"]:
         floor = f"{ms(c['floor_bytes'] / bw)}" if bw and "floor_bytes" in c else "—"
+        mean = ms(c["update_mean_seconds"]) if "update_mean_seconds" in c else "—"
         line = (f"| {c['n']} | {c['d']} | {'latent d = 2' if c['latent'] else 'plain'} | {ms(c['update_seconds'])} | "
-                f"{floor} |")
+                f"{mean} | {floor} |")
         if gpu and "bare_gemm_seconds" in c:
             line += f" {ms(c['bare_gemm_seconds'])} | {c['update_seconds'] / c['bare_gemm_seconds']:.2f} |"
         out.append(line)

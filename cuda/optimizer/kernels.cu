@@ -147,7 +147,7 @@ __device__ void softmax_row(int n, const Value& v, float* wr, double* sh, float*
   const float inv = static_cast<float>(1.0 / sum);
   double sq = 0;
   for (int j = threadIdx.x; j < n; j += k_block) {
-    wr[j] *= inv;
+    wr[j] = product_weight(wr[j] * inv);
     sq += double(wr[j]) * wr[j];
   }
   sq = block_reduce(sq, sh, [](double a, double b) { return a + b; });

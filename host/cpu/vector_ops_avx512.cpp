@@ -1,6 +1,7 @@
 // The vector kernels compiled for avx512 (64-byte vectors); CMakeLists.txt gives this file its flags.
 #include <immintrin.h>
 
+#include "diffevo/detail/math.hpp"
 #include "diffevo/env/cartpole.hpp"
 #include "diffevo/env/mlp.hpp"
 #include "vector_ops.hpp"

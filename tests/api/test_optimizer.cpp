@@ -27,6 +27,13 @@ TEST(CpuBackend, X0AndUpdateMatchFloat64ReferenceLatent) {
   for (std::uint64_t seed : {4u, 5u}) check_one_generation({64, 40, 2, {0.9, 0.5, 0.2}}, seed);
 }
 
+// Late in a run (a_t = 0.999) the weights of a row span from 1 to below 2^-100, which the x0 product
+// drops (docs/algorithm.md §4): x0 still matches the float64 reference that keeps every weight.
+TEST(CpuBackend, X0MatchesFloat64ReferenceWhenWeightsFallBelowTheProductsCut) {
+  for (std::uint64_t seed : {41u, 42u}) check_one_generation({256, 40, 2, {0.99999, 0.9999, 0.999}}, seed, backend_kind::cpu, true);
+  check_one_generation({200, 60, 0, {0.9, 0.7, 0.5}}, 43, backend_kind::cpu, true);
+}
+
 // Shapes that leave remainders everywhere: N not a multiple of the reduction lanes (8) or of the x0
 // tile rows (4), D not a multiple of the tile columns (16), D between the narrow and tiled paths, and
 // a population large enough for several row blocks per thread.

@@ -611,6 +611,45 @@ TEST(VectorOps, PhiloxIsTheDefinitionOnEveryInstructionSet) {
   });
 }
 
+// The weights of the x0 product (docs/algorithm.md §4): float(w scale), and 0 where that is below
+// 2^-100, so no weight is subnormal. Fresh weights from 1 down to 1e-60, every remainder of the vector
+// loop, and the values on both sides of the cut.
+TEST(VectorOps, ProductWeightsDropEverythingBelowTheCutOnEveryInstructionSet) {
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> log10w(-60.0, 0.0), scale(0.5, 4.0);
+  const float cut = std::ldexp(1.0f, -100);
+  for_each_isa([&] {
+    for (int n = 1; n <= 200; n += n < 40 ? 1 : 37) {
+      std::vector<double> w(static_cast<std::size_t>(n));
+      for (double& v : w) v = std::pow(10.0, log10w(rng));
+      if (n > 2) {  // the cut itself is kept, the float just below it is dropped
+        w[0] = std::ldexp(1.0, -100);
+        w[1] = std::nextafter(cut, 0.0f);
+      }
+      const double s = n > 2 ? 1.0 : scale(rng);
+      std::vector<float> out(static_cast<std::size_t>(n) + 1, -1.0f);  // + 1: nothing written past the end
+      scale_to_float(out.data(), w.data(), s, n);
+      int kept = 0;
+      for (int j = 0; j < n; ++j) {
+        const float f = static_cast<float>(w[j] * s);
+        if (f < cut) {
+          EXPECT_EQ(out[j], 0.0f) << "n " << n << " j " << j << " w " << w[j];
+        } else {
+          EXPECT_EQ(out[j], f) << "n " << n << " j " << j;
+          ++kept;
+        }
+        EXPECT_NE(std::fpclassify(out[j]), FP_SUBNORMAL);
+      }
+      EXPECT_EQ(out[n], -1.0f);
+      if (n > 2) {
+        EXPECT_EQ(out[0], cut);
+        EXPECT_EQ(out[1], 0.0f);
+      }
+      if (n >= 40) EXPECT_GT(kept, 0);
+    }
+  });
+}
+
 TEST(VectorOps, OptimizerGenerationsAreBitIdenticalOnEveryInstructionSet) {
   struct shape {
     int n, d, latent;

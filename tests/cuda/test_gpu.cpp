@@ -161,7 +161,7 @@ TEST(Gpu, AnImpossiblePopulationIsOutOfMemory) {
 // The cuda backend against the float64 reference, one shape per path: the fused kernel (D <= 8, plain
 // and latent, N from 2 to several thousand rows), softmax + SGEMM with float distances (8 < D <= 32),
 // the Gram path (plain, D > 32), float64 direct distances (latent d > 32), latent with large D, and
-// the underflow regime.
+// the underflow regime, and weights the x0 product drops.
 TEST(Gpu, X0AndUpdateMatchFloat64ReferenceOnEveryPath) {
   REQUIRE_DEVICE();
   const backend_kind k = backend_kind::cuda;
@@ -178,6 +178,9 @@ TEST(Gpu, X0AndUpdateMatchFloat64ReferenceOnEveryPath) {
   reference::check_one_generation({40, 60, 34, a}, 41, k);
   reference::check_one_generation({32, 1000, 0, {0.9999999, 0.999999}}, 39, k);
   reference::check_one_generation({32, 4, 0, {0.9999999, 0.999999}}, 40, k);
+  // weights from 1 to below 2^-100, which the x0 product drops (softmax + SGEMM and the Gram path)
+  reference::check_one_generation({256, 40, 2, {0.99999, 0.9999, 0.999}}, 42, k, true);
+  reference::check_one_generation({200, 60, 0, {0.9, 0.7, 0.5}}, 43, k, true);
 }
 
 // Without a chunk budget, W is one piece below N = 11,585 (8 < D <= 32, or latent) or 6,689 (Gram):

@@ -16,8 +16,11 @@ namespace reference {
 using namespace diffevo;
 
 // docs/algorithm.md §4 in float64: log-domain softmax over all j (self included), then the weighted mean of x.
+// Every weight counts, however small (the backends drop those below 2^-100); `tiny`, if given, receives
+// how many are positive and below 2^-100.
 inline std::vector<double> reference_x0(const std::vector<float>& x, const std::vector<double>& q, int n, int dim, int k,
-                                 const std::vector<double>& log_g, double a) {
+                                 const std::vector<double>& log_g, double a, int* tiny = nullptr) {
+  if (tiny) *tiny = 0;
   std::vector<double> x0(static_cast<std::size_t>(n) * dim, 0.0);
   const double s = std::sqrt(a);
   for (int i = 0; i < n; ++i) {
@@ -36,6 +39,7 @@ inline std::vector<double> reference_x0(const std::vector<float>& x, const std::
     for (int j = 0; j < n; ++j) sum += std::exp(v[j] - m);
     for (int j = 0; j < n; ++j) {
       const double w = std::exp(v[j] - m) / sum;
+      if (tiny && w > 0 && w < std::ldexp(1.0, -100)) ++*tiny;
       for (int c = 0; c < dim; ++c) x0[i * dim + c] += w * x[j * dim + c];
     }
   }
@@ -67,8 +71,10 @@ struct case_t {
 };
 
 /// One eta = 0 generation of `backend` on random energy fitness, x0 and the update against float64,
-/// with the cpu backend's products computed as `math` says.
-inline void check_one_generation_with(const case_t& tc, std::uint64_t seed, backend_kind backend, cpu_math_kind math) {
+/// with the cpu backend's products computed as `math` says. `tiny_weights`: the case must have weights
+/// below 2^-100 (which the backends drop, docs/algorithm.md §4).
+inline void check_one_generation_with(const case_t& tc, std::uint64_t seed, backend_kind backend, cpu_math_kind math,
+                                      bool tiny_weights = false) {
   SCOPED_TRACE(::testing::Message() << "cpu_math = " << to_string(math));
   config cfg;
   cfg.cpu_math = math;
@@ -110,7 +116,9 @@ inline void check_one_generation_with(const case_t& tc, std::uint64_t seed, back
     for (std::size_t t = 0; t < q.size(); ++t) q[t] = x[t];
   }
   const double a_t = tc.alphas.back(), a_p = tc.alphas[tc.alphas.size() - 2];
-  const auto x0 = reference_x0(x, q, tc.n, tc.dim, k, log_g, a_t);
+  int tiny = 0;
+  const auto x0 = reference_x0(x, q, tc.n, tc.dim, k, log_g, a_t, &tiny);
+  if (tiny_weights) EXPECT_GT(tiny, 0) << "the case has no weight below 2^-100";
   const std::vector<float> got_x0 = opt.x0();
   EXPECT_TRUE(all_close(got_x0, x0, 1e-4, 1e-4));
 
@@ -126,9 +134,12 @@ inline void check_one_generation_with(const case_t& tc, std::uint64_t seed, back
 }
 
 /// check_one_generation_with, on the cpu backend for both cpu_math choices.
-inline void check_one_generation(const case_t& tc, std::uint64_t seed, backend_kind backend = backend_kind::cpu) {
-  if (backend != backend_kind::cpu) return check_one_generation_with(tc, seed, backend, cpu_math_kind::automatic);
-  for (cpu_math_kind m : {cpu_math_kind::exact, cpu_math_kind::fast}) check_one_generation_with(tc, seed, backend, m);
+inline void check_one_generation(const case_t& tc, std::uint64_t seed, backend_kind backend = backend_kind::cpu,
+                                 bool tiny_weights = false) {
+  if (backend != backend_kind::cpu)
+    return check_one_generation_with(tc, seed, backend, cpu_math_kind::automatic, tiny_weights);
+  for (cpu_math_kind m : {cpu_math_kind::exact, cpu_math_kind::fast})
+    check_one_generation_with(tc, seed, backend, m, tiny_weights);
 }
 
 }  // namespace reference

@@ -176,6 +176,16 @@ DIFFEVO_HD inline double log_weight_gram(float log_g_j, double norm2_j, double d
   return static_cast<double>(log_g_j) - (a * norm2_j - 2.0 * s * dot_ij) * inv_two_one_minus_a;
 }
 
+/// The smallest weight the x0 product takes, 2^-100 (docs/algorithm.md §4, step 3).
+constexpr float k_smallest_weight = 0x1p-100f;
+
+/// A normalized weight as the x0 product takes it: 0 below 2^-100. A row's largest weight is at
+/// least 1/N, so the weights dropped move x0_i by less than N 2^-100 max_j |x_j|. What it buys: W holds
+/// no subnormal float, and a product w x_j stays a normal float while |x_j| >= 2^-26; x86 processors
+/// compute with subnormal floats tens of times slower than with normal ones, and late in a run most
+/// weights of a row can fall that low.
+DIFFEVO_HD_INLINE float product_weight(float w) { return w < k_smallest_weight ? 0.0f : w; }
+
 /// Float coefficients of the DDIM update (docs/algorithm.md §4), rounded once from the double ones.
 struct update_coefficients {
   float sqrt_ap;       ///< sqrt(a_p)
