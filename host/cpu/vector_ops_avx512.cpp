@@ -6,6 +6,13 @@
 #include "diffevo/env/mlp.hpp"
 #include "vector_ops.hpp"
 
+// GCC 12's AVX-512 intrinsics pass _mm512_undefined_epi32() (a variable initialized from itself) as
+// the unused source of their masked builtins (_mm512_mul_epu32, for one), and -Wmaybe-uninitialized
+// then warns at every call that inlines them, a false positive: silenced for these kernels only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 namespace diffevo::detail {
 namespace {
 #include "vector_kernels.inc"
@@ -17,3 +24,6 @@ const vector_kernels& vector_kernels_avx512() {
 }
 
 }  // namespace diffevo::detail
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
