@@ -58,12 +58,19 @@ optimize_result optimize(const config& cfg, const batch_fitness& fitness) {
 
 optimize_result run(strategy& opt, const batch_fitness& fitness) {
   if (!fitness) throw invalid_argument("run: fitness callback is empty");
-  std::vector<float> f(static_cast<std::size_t>(opt.population_size()));
+  if (opt.generations() < 0)  // open_ended: its ask() changes size, and its last population is told inside
+    throw invalid_argument(detail::msg("run: ", opt.name(), " has no fixed number of generations (generations() = ",
+                                       opt.generations(), "); call run(open_ended&, fitness) from "
+                                       "diffevo/open_ended.hpp, which returns an open_ended_result"));
+  std::vector<float> f;
   while (!opt.done()) {
-    fitness(opt.ask(), f.data());
+    const population_view pop = opt.ask();
+    f.assign(static_cast<std::size_t>(pop.rows), 0.0f);  // as asked: the callback writes pop.rows values
+    fitness(pop, f.data());
     opt.tell(f);
   }
   const population_view last = opt.ask();
+  f.assign(static_cast<std::size_t>(last.rows), 0.0f);
   fitness(last, f.data());
   return detail::collect_result(opt, last, f);
 }

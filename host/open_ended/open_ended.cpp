@@ -1078,25 +1078,35 @@ open_ended_result run_to_end(open_ended& run, Evaluate&& evaluate) {
 
 }  // namespace
 
-open_ended_result optimize(const open_ended_config& cfg, const batch_fitness& fitness) {
-  DIFFEVO_EXPECTS(static_cast<bool>(fitness), invalid_argument, "optimize(): the fitness callback is empty");
-  open_ended run(cfg);
+open_ended_result run(open_ended& s, const batch_fitness& fitness) {
+  DIFFEVO_EXPECTS(static_cast<bool>(fitness), invalid_argument, "run(): the fitness callback is empty");
   std::vector<float> f;
-  return run_to_end(run, [&](population_view pop, std::vector<double>& out) {
+  return run_to_end(s, [&](population_view pop, std::vector<double>& out) {
     f.assign(static_cast<std::size_t>(pop.rows), 0.0f);
     fitness(pop, f.data());
-    run.tell(f);
+    s.tell(f);
     out.assign(f.begin(), f.end());
   });
 }
 
+open_ended_result run(open_ended& s, const precise_batch_fitness& fitness) {
+  DIFFEVO_EXPECTS(static_cast<bool>(fitness), invalid_argument, "run(): the fitness callback is empty");
+  return run_to_end(s, [&](population_view pop, std::vector<double>& out) {
+    fitness(pop, out.data());
+    s.tell(out);
+  });
+}
+
+open_ended_result optimize(const open_ended_config& cfg, const batch_fitness& fitness) {
+  DIFFEVO_EXPECTS(static_cast<bool>(fitness), invalid_argument, "optimize(): the fitness callback is empty");
+  open_ended s(cfg);
+  return run(s, fitness);
+}
+
 open_ended_result optimize(const open_ended_config& cfg, const precise_batch_fitness& fitness) {
   DIFFEVO_EXPECTS(static_cast<bool>(fitness), invalid_argument, "optimize(): the fitness callback is empty");
-  open_ended run(cfg);
-  return run_to_end(run, [&](population_view pop, std::vector<double>& out) {
-    fitness(pop, out.data());
-    run.tell(out);
-  });
+  open_ended s(cfg);
+  return run(s, fitness);
 }
 
 }  // namespace diffevo

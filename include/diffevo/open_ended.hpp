@@ -360,4 +360,22 @@ open_ended_result optimize(const open_ended_config& cfg, const batch_fitness& fi
 /// @throws as optimize(const open_ended_config&, const batch_fitness&).
 open_ended_result optimize(const open_ended_config& cfg, const precise_batch_fitness& fitness);
 
+/// Drives `s` to its end with a host fitness callback: a fresh run, one loaded from a checkpoint, or
+/// one part-way through (what it asked before is not asked again). Each population is sized as its
+/// ask() returns it (it changes between restarts and for the refinement steps). The generic
+/// run(strategy&, ...) refuses an open_ended, whose last population is evaluated inside the run.
+/// @param s The run; done() when this returns.
+/// @param fitness Evaluates each population asked for.
+/// @return As optimize(): the best point, the last population evaluated and the archive (a run that
+///         was done() already asks nothing: no population, the rest as it stands).
+/// @throws invalid_argument for an empty `fitness`, and as open_ended::tell().
+/// @note Exceptions thrown by `fitness` propagate unchanged; `s` is then left at the population it
+///       asked for, valid for a retry.
+open_ended_result run(open_ended& s, const batch_fitness& fitness);
+
+/// run(open_ended&, const batch_fitness&) with the fitness in double (open_ended::tell(const double*,
+/// std::size_t)).
+/// @throws as run(open_ended&, const batch_fitness&).
+open_ended_result run(open_ended& s, const precise_batch_fitness& fitness);
+
 }  // namespace diffevo

@@ -64,8 +64,9 @@ optimize_result optimize(const config& cfg, const batch_fitness& fitness);
 /// @param fitness Evaluates each population asked for.
 /// @return The final population, its fitness and the best individual over the run (with the final
 ///         evaluation).
-/// @throws invalid_argument for an empty `fitness`, or a fitness value a tell refuses (the final
-///         evaluation included: +inf in the winning direction).
+/// @throws invalid_argument for an empty `fitness`, a strategy without a fixed number of generations
+///         (an open_ended: use run(open_ended&, ...) of diffevo/open_ended.hpp; nothing is asked), or
+///         a fitness value a tell refuses (the final evaluation included: +inf in the winning direction).
 /// @throws out_of_memory as `s`'s tell().
 /// @throws cuda_error as an optimizer's ask() and tell() on the cuda backend.
 /// @throws cublas_error likewise.

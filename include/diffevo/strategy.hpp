@@ -30,7 +30,9 @@ struct population_view {
 
 /// The ask/tell interface.
 ///
-/// A run has generations() tells; ask() after done() returns the final population. Non-finite
+/// A run has generations() tells; ask() after done() returns the final population. (open_ended, whose
+/// generations() is -1, evaluates its last population inside the run: its ask() after done() throws
+/// logic_error.) Non-finite
 /// fitness never enters the search (each strategy documents how it is treated) and is counted. Not
 /// thread-safe. Whether a call waits for a device is the implementation's: the baselines are host
 /// only; see optimizer for the cuda backend.

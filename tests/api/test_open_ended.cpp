@@ -152,6 +152,66 @@ TEST(OpenEnded, RestartsGrowThePopulationAndTheRunIsDeterministic) {
   }
 }
 
+// run(open_ended&, ...) drives a run whose population changes size (restarts that grow it) to the
+// same end as optimize(); from part-way it asks only what is left; in double as well. The generic
+// run(strategy&, ...) refuses an open_ended before asking anything.
+TEST(OpenEnded, RunDrivesAnOpenEndedRunToTheEndOfOptimize) {
+  open_ended_config c = base(16);
+  c.restarts = 3;
+  c.population_growth = 2;
+  c.max_population = 100;
+  c.continuations = 1;
+  std::vector<int> sizes;
+  const auto f = [&](population_view p, float* out) {
+    if (sizes.empty() || sizes.back() != p.rows) sizes.push_back(p.rows);
+    for (int i = 0; i < p.rows; ++i) out[i] = std::cos(3 * p.row(i)[0]) + std::cos(3 * p.row(i)[1]);
+  };
+  const open_ended_result want = optimize(c, f);
+  const auto same = [&](const open_ended_result& got) {
+    EXPECT_EQ(got.population, want.population);
+    EXPECT_EQ(got.fitness, want.fitness);
+    EXPECT_EQ(got.best, want.best);
+    EXPECT_EQ(got.evaluations, want.evaluations);
+    EXPECT_EQ(got.cycles, want.cycles);
+    EXPECT_EQ(got.stop_reason, want.stop_reason);
+    ASSERT_EQ(got.archive.size(), want.archive.size());
+    for (std::size_t k = 0; k < got.archive.size(); ++k) EXPECT_EQ(got.archive[k].x, want.archive[k].x);
+  };
+
+  sizes.clear();
+  open_ended whole(c);
+  same(run(whole, f));
+  EXPECT_TRUE(whole.done());
+  EXPECT_EQ(sizes, (std::vector<int>{16, 32, 64, 100}));
+
+  open_ended part(c);
+  std::vector<float> v;
+  for (int g = 0; g < 25; ++g) {  // past the first restart
+    const population_view p = part.ask();
+    v.resize(static_cast<std::size_t>(p.rows));
+    f(p, v.data());
+    part.tell(v);
+  }
+  ASSERT_GT(part.restarts(), 0);
+  same(run(part, f));
+
+  open_ended precise(c);
+  same(run(precise, [&](population_view p, double* out) {
+    std::vector<float> tmp(static_cast<std::size_t>(p.rows));
+    f(p, tmp.data());
+    std::copy(tmp.begin(), tmp.end(), out);
+  }));
+
+  open_ended refused(c);
+  strategy& generic = refused;
+  bool called = false;
+  expect_message<invalid_argument>([&] { diffevo::run(generic, [&](population_view, float*) { called = true; }); },
+                                   "generations() = -1");
+  EXPECT_FALSE(called);
+  EXPECT_EQ(refused.generation(), 0);
+  EXPECT_EQ(refused.evaluations(), 0);
+}
+
 // Under rank shaping only the order of the fitness matters: a monotone change of units gives the same bits.
 // Local restarts: each restart after the first starts around its own uniform random point of the box
 // with scale restart_scale x run.scale; the first cycle keeps run.center; the centres repeat with the seed.
