@@ -75,8 +75,9 @@ class optimizer final : public strategy {
   /// Starts a run from a given population at a given generation (warm start, continuation).
   ///
   /// The run then is the run of `cfg` from `start.generation` on: the same noise draws as a run that
-  /// had reached that generation, x0() returns the given population until the next tell(), and a
-  /// checkpoint of it resumes like any other.
+  /// had reached that generation, x0() returns the given population until the next tell() (for
+  /// start.generation > 0; at generation 0, as in a fresh run, x0() throws until the first tell()),
+  /// and a checkpoint of it resumes like any other.
   /// @param cfg The run's configuration (as the other constructor).
   /// @param start The population and the generation (see start_point).
   /// @throws invalid_argument naming the field: a bad `cfg` field; start.generation outside
@@ -128,7 +129,8 @@ class optimizer final : public strategy {
   /// @throws invalid_argument for a wrong length, a null pointer, a negative fitness under
   ///         identity/power, or +inf in the winning direction (naming the index and value); or a
   ///         pending tell_device_async() error (synchronize(), called first).
-  /// @throws out_of_memory if the update cannot allocate.
+  /// @throws out_of_memory if the update cannot allocate device memory (cuda backend); the cpu
+  ///         backend's update buffers throw a plain std::bad_alloc (out_of_memory's base).
   /// @throws cuda_error if a CUDA call of the update fails (cuda backend).
   /// @throws cublas_error if a cuBLAS call of the update fails (cuda backend).
   /// @throws curand_error if drawing the noise fails (cuda backend).
