@@ -128,10 +128,11 @@ int main(int argc, char** argv) {
         if (o.methods.empty()) throw bench::usage_error("--methods needs at least one of de,latent,cma-es,open-es,pepg (got '')");
       } else if (f == "--latent") {
         o.latent = to_int(f, value());
-        if (o.latent < 1) throw bench::usage_error("--latent must be >= 1 (got " + std::to_string(o.latent) + ")");
+        if (o.latent < 1 || o.latent > 2)
+          throw bench::usage_error("--latent must be 1 or 2: the paper's functions are 2-D (got " + std::to_string(o.latent) + ")");
       } else if (f == "--population") {
         o.population = to_int(f, value());
-        if (o.population < 1) throw bench::usage_error("--population must be >= 1 (got " + std::to_string(o.population) + ")");
+        if (o.population < 2) throw bench::usage_error("--population must be >= 2 (got " + std::to_string(o.population) + ")");
       } else if (f == "--dimension") {
         o.dimension = to_int(f, value());
         if (o.dimension < 1) throw bench::usage_error("--dimension must be >= 1 (got " + std::to_string(o.dimension) + ")");

@@ -68,11 +68,14 @@ int run_speed(const options& o) {
   const bool gpu = probe.backend() == diffevo::backend_kind::cuda;
   const std::string backend = diffevo::to_string(probe.backend());
   const bool blas = !gpu && diffevo::cpu_blas_available();
-  std::printf("diffevo-bench speed: backend %s%s; medians of %d repeats after one warm-up%s\n\n", backend.c_str(),
-              device_note().c_str(), repeats,
+  std::printf("diffevo-bench speed: backend %s%s; medians of %d repeats after one warm-up; seed %llu (the 2-D runs: "
+              "%llu to %llu)%s\n\n",
+              backend.c_str(), device_note().c_str(), repeats, static_cast<unsigned long long>(o.seed),
+              static_cast<unsigned long long>(o.seed), static_cast<unsigned long long>(o.seed + static_cast<std::uint64_t>(repeats)),
               gpu ? "" : ("; cpu figures (wall time, host threads); BLAS: " + cpu::blas_name()).c_str());
   json js;
   js.raw("{\n").key("mode").str("speed").raw(",\n").key("backend").str(backend).raw(",\n");
+  js.key("seed").num(static_cast<double>(o.seed)).raw(",\n");
   if (!gpu) js.key("blas").str(cpu::blas_name()).raw(",\n");
 
   // Whole 2-D runs.

@@ -50,6 +50,10 @@ class Refused(unittest.TestCase):
         self.refused(["distributed", "--workload", "pendulum"], "--workload must be cartpole or synthetic (got 'pendulum')")
         self.refused(["distributed", "--update", "halved"], "--update must be automatic, replicated or sharded (got 'halved')")
 
+    def test_values_the_modes_cannot_run(self):
+        self.refused(["paper", "--latent", "3"], "--latent must be 1 or 2: the paper's functions are 2-D (got 3)")
+        self.refused(["speed", "--population", "1"], "--population must be >= 2 (got 1)")
+
     def test_empty_values(self):
         self.refused(["paper", "--methods", ""], "--methods needs at least one of de,latent,cma-es,open-es,pepg")
         self.refused(["paper", "--json", ""], "--json needs a path")
