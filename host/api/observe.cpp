@@ -14,6 +14,19 @@
 namespace diffevo {
 namespace detail {
 
+void observer_slot::call(const generation_record& rec) {
+  generation_callback running = std::move(callback);
+  callback = nullptr;
+  const unsigned before = sets;
+  try {
+    running(rec);
+  } catch (...) {
+    if (sets == before) callback = std::move(running);
+    throw;
+  }
+  if (sets == before) callback = std::move(running);
+}
+
 double seconds_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }

@@ -128,7 +128,7 @@ void optimizer::tell_device(const float* d_fitness, std::size_t n) {
   apply(s_->impl->summarize_device(d_fitness), started);
 }
 
-void optimizer::on_generation(generation_callback cb) { s_->observer = std::move(cb); }
+void optimizer::on_generation(generation_callback cb) { s_->observer.set(std::move(cb)); }
 
 namespace {
 /// The message of a summary's input error (sum.first_error >= 0).
@@ -190,7 +190,7 @@ void optimizer::apply(const detail::fitness_summary& sum, double started) {
     rec.update_seconds = detail::seconds_now() - started;
     rec.generation_seconds = gen_seconds;
     rec.best_so_far = s_->has_best ? s_->best_fitness : NAN;
-    s_->observer(rec);
+    s_->observer.call(rec);  // the callback may replace or clear itself
   }
 }
 

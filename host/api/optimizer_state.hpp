@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "host/api/record.hpp"
 #include "host/backend/backend.hpp"
 #include "host/backend/row_exchange.hpp"
 #include "diffevo/observe.hpp"
@@ -23,7 +24,7 @@ struct optimizer::state {
   bool has_best = false;
   int last_nonfinite = 0;
   long long total_nonfinite = 0;
-  generation_callback observer;
+  detail::observer_slot observer;
   bool pending = false;  // tell_device_async() tells await synchronize()
   std::chrono::steady_clock::time_point last_tell = std::chrono::steady_clock::now();
   std::shared_ptr<detail::row_exchange> exchange;  // a sharded update's rows (mpi/), else null

@@ -17,4 +17,22 @@ double spread_of(const float* p, int n, int d);
 /// Seconds on a steady clock (differences only).
 double seconds_now();
 
+/// A strategy's observer and how many times on_generation() has set it.
+struct observer_slot {
+  generation_callback callback;
+  unsigned sets = 0;
+
+  /// on_generation(cb).
+  void set(generation_callback cb) {
+    callback = std::move(cb);
+    ++sets;
+  }
+  explicit operator bool() const noexcept { return static_cast<bool>(callback); }
+  /// Calls the callback with `rec`. It runs moved out of the slot, so it may replace or clear itself
+  /// (on_generation() from inside it) without destroying the closure that is running; it goes back
+  /// into the slot afterwards, also when it throws, unless it was replaced or cleared meanwhile. Its
+  /// state (a stateful functor's, say) is kept: it is moved, never copied.
+  void call(const generation_record& rec);
+};
+
 }  // namespace diffevo::detail

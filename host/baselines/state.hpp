@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "host/api/record.hpp"
 #include "host/cpu/rng.hpp"
 #include "diffevo/baselines.hpp"
 
@@ -49,7 +50,7 @@ struct baseline_state {
   float best_fitness = 0;
   bool has_best = false;
   long long nonfinite = 0;
-  generation_callback observer;
+  observer_slot observer;
   std::vector<unsigned char> config;  ///< the config as a checkpoint encodes it (baseline_config_bytes)
   std::vector<float> told;            ///< every fitness told, generation by generation (checkpoints replay them)
   double last_tell = 0;  ///< seconds_now() at the previous tell (or construction)

@@ -181,7 +181,7 @@ void baseline_strategy::tell(const float* fitness, std::size_t n) {
     rec.update_seconds = now - started;
     rec.generation_seconds = gen_seconds;
     rec.best_so_far = s.has_best ? s.best_fitness : NAN;
-    s.observer(rec);
+    s.observer.call(rec);  // the callback may replace or clear itself
   }
 }
 
@@ -203,6 +203,6 @@ bool baseline_strategy::has_best() const noexcept { return s_->has_best; }
 long long baseline_strategy::total_nonfinite() const noexcept { return s_->nonfinite; }
 const char* baseline_strategy::name() const noexcept { return s_->name; }
 std::vector<float> baseline_strategy::mean() const { return s_->mean(); }
-void baseline_strategy::on_generation(generation_callback cb) { s_->observer = std::move(cb); }
+void baseline_strategy::on_generation(generation_callback cb) { s_->observer.set(std::move(cb)); }
 
 }  // namespace diffevo

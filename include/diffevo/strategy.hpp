@@ -109,7 +109,9 @@ class strategy {
   /// Calls `cb` after every successful tell() with that generation's record.
   ///
   /// Attach a record_writer, a progress_printer or your own. The baselines leave the diffusion-only
-  /// fields (alpha, alpha_next, effective_neighbours) NaN.
+  /// fields (alpha, alpha_next, effective_neighbours) NaN. The observer may call on_generation() from
+  /// inside its own call, to replace or detach itself (stop observing after some generations): the
+  /// running call finishes with its own state, and the change holds from the next generation.
   /// @param cb The observer; an empty function detaches it.
   /// @throws logic_error for a non-empty `cb` in a strategy of your own that does not override this
   ///         (detaching does nothing).

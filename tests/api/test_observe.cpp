@@ -133,6 +133,43 @@ TEST(Observe, CallbackExceptionPropagatesAfterTheGenerationIsApplied) {
   EXPECT_EQ(o.generation(), 2);
 }
 
+// An observer may clear or replace itself from inside its own call (stop observing after a few
+// generations): the call runs on a copy, so its captures live until it returns. The optimizer and a
+// baseline; under the sanitizers a call on the destroyed closure fails.
+TEST(Observe, ACallbackMayReplaceOrClearItselfWhileItRuns) {
+  const auto check = [](strategy& s, int n) {
+    std::vector<int> first, second;
+    const std::string tag(100, 'x');  // captured by value: freed with the closure
+    s.on_generation([&s, &first, &second, tag](const generation_record& r) {
+      if (r.generation == 2)
+        s.on_generation([&second](const generation_record& q) { second.push_back(q.generation); });
+      first.push_back(r.generation + static_cast<int>(tag.size()) - 100 + (tag[99] == 'x' ? 0 : 1000));
+    });
+    std::vector<float> f(static_cast<std::size_t>(n), 1.0f);
+    for (int g = 0; g < 4; ++g) {
+      s.ask();
+      s.tell(f);
+    }
+    EXPECT_EQ(first, (std::vector<int>{1, 2}));
+    EXPECT_EQ(second, (std::vector<int>{3, 4}));
+    s.on_generation([&s](const generation_record&) { s.on_generation(nullptr); });
+    s.ask();
+    s.tell(f);  // clears itself
+    s.ask();
+    s.tell(f);  // nothing observes
+  };
+  config oc = small(10, 2);
+  oc.steps = 10;
+  optimizer o(oc);
+  check(o, 10);
+  open_es_config c;
+  c.population = 8;
+  c.dimension = 2;
+  c.generations = 10;
+  open_es es(c);
+  check(es, 8);
+}
+
 TEST(Observe, CsvAndJsonLinesWriters) {
   const std::string csv = ::testing::TempDir() + "diffevo_obs_" + std::to_string(::getpid()) + ".csv";
   const std::string jsonl = csv + ".jsonl";
