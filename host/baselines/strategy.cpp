@@ -43,12 +43,18 @@ std::vector<double> shaped_fitness(const std::vector<double>& u, const std::vect
   std::vector<double> r = ranks ? centered_ranks(u, dropped) : u;
   if (weight_decay > 0) {
     const std::size_t dd = static_cast<std::size_t>(d);
+    double lowest = INFINITY;  // of the finite entries, after their penalty
     for (std::size_t k = 0; k < r.size(); ++k) {
-      if (dropped[k]) continue;  // the penalty must not lift a non-finite entry above finite ones
+      if (dropped[k]) continue;  // a non-finite entry's parameters are not penalized: it stays last below
       double s2 = 0;
       for (std::size_t j = 0; j < dd; ++j) s2 += double(pop[k * dd + j]) * pop[k * dd + j];
       r[k] -= weight_decay * s2 / static_cast<double>(d);
+      lowest = std::min(lowest, r[k]);
     }
+    // The penalty lowers finite entries only, which could take them below the non-finite ones (the
+    // lowest rank, or the worst value told): those stay last.
+    for (std::size_t k = 0; k < r.size(); ++k)
+      if (dropped[k] && lowest < r[k]) r[k] = lowest;
   }
   return r;
 }

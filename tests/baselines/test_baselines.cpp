@@ -371,3 +371,39 @@ TEST(Baselines, NonFiniteRanksBelowTheWorstFiniteFitness) {
   // m' = m + sigma * y_1 with y_1 the finite individual's step: exactly its position.
   EXPECT_EQ(es.mean(), second);
 }
+
+// The L2 penalty (weight_decay) lowers the finite entries only; a non-finite one must still rank last
+// (tied with the worst finite value at most). A mirrored pair far from the origin, where the penalty
+// exceeds the spread of the ranks: with the NaN at row 0 the mean must not move towards row 0.
+TEST(Baselines, NonFiniteStaysLastUnderTheWeightDecay) {
+  for (fitness_shaping shaping : {fitness_shaping::centered_ranks, fitness_shaping::standardized}) {
+    open_es_config c;
+    c.population = 2;
+    c.dimension = 2;
+    c.antithetic = true;
+    c.mean0 = {30.0f, 30.0f};
+    c.weight_decay = 0.01;
+    c.shaping = shaping;
+    c.seed = 3;
+    open_es es(c);
+    const population_view p = es.ask();
+    const std::vector<float> nan_row(p.row(0), p.row(0) + 2), finite_row(p.row(1), p.row(1) + 2);
+    es.tell(std::vector<float>{NAN, 0.0f});
+    const std::vector<float> m = es.mean();
+    for (int j = 0; j < 2; ++j)
+      EXPECT_LE((m[j] - 30.0f) * (nan_row[j] - finite_row[j]), 0.0f) << "shaping " << static_cast<int>(shaping);
+  }
+  pepg_config q;
+  q.population = 2;
+  q.dimension = 2;
+  q.mean0 = {30.0f, 30.0f};
+  q.weight_decay = 0.01;
+  q.sigma_alpha = 0;
+  q.seed = 3;
+  pepg pe(q);
+  const population_view p = pe.ask();
+  const std::vector<float> nan_row(p.row(0), p.row(0) + 2), finite_row(p.row(1), p.row(1) + 2);
+  pe.tell(std::vector<float>{NAN, 0.0f});
+  const std::vector<float> m = pe.mean();
+  for (int j = 0; j < 2; ++j) EXPECT_LE((m[j] - 30.0f) * (nan_row[j] - finite_row[j]), 0.0f) << "pepg";
+}
