@@ -89,13 +89,13 @@ class cma_state final : public baseline_state {
       if (dropped[a] != dropped[b]) return dropped[a] == 0;  // non-finite fitness ranks last
       return u[a] > u[b];
     });
+    // Every buffer first: an allocation that fails then leaves the state untouched (tell()'s promise).
+    std::vector<double> yw(dd, 0.0), t(dd, 0.0), cinv(dd, 0.0), wc(static_cast<std::size_t>(n)), a(C.size()), w(dd);
     // y_w = sum w_i y_i:lambda; m += sigma y_w
-    std::vector<double> yw(dd, 0.0);
     for (int i = 0; i < mu; ++i)
       for (std::size_t j = 0; j < dd; ++j) yw[j] += weights[i] * y[static_cast<std::size_t>(order[i]) * dd + j];
     for (std::size_t j = 0; j < dd; ++j) m[j] += sigma * yw[j];
     // C^{-1/2} y_w = B D^{-1} B^T y_w
-    std::vector<double> t(dd, 0.0), cinv(dd, 0.0);
     for (std::size_t j = 0; j < dd; ++j) {
       double acc = 0;
       for (std::size_t i = 0; i < dd; ++i) acc += B[i * dd + j] * yw[i];
@@ -121,17 +121,16 @@ class cma_state final : public baseline_state {
     const double dh = hsig ? 0.0 : cc * (2 - cc);
     // Rank-lambda weights: a negative weight is scaled by D / ||C^-1/2 y_k||^2 = D / ||z_k||^2 (since
     // y_k = B D z_k with B orthogonal), so the worst individuals shrink C by a bounded amount.
-    std::vector<double> wc(static_cast<std::size_t>(n));
     for (int k = 0; k < n; ++k) {
-      const double w = weights[static_cast<std::size_t>(k)];
-      if (w >= 0) {
-        wc[static_cast<std::size_t>(k)] = w;
+      const double wk = weights[static_cast<std::size_t>(k)];
+      if (wk >= 0) {
+        wc[static_cast<std::size_t>(k)] = wk;
         continue;
       }
       const float* zk = z.data() + static_cast<std::size_t>(order[k]) * dd;
       double z2 = 0;
       for (std::size_t j = 0; j < dd; ++j) z2 += double(zk[j]) * zk[j];
-      wc[static_cast<std::size_t>(k)] = z2 > 0 ? w * static_cast<double>(d) / z2 : 0.0;
+      wc[static_cast<std::size_t>(k)] = z2 > 0 ? wk * static_cast<double>(d) / z2 : 0.0;
     }
     const double keep = 1 - c1 - cmu * weight_sum;
     for (std::size_t i = 0; i < dd; ++i)
@@ -145,7 +144,7 @@ class cma_state final : public baseline_state {
         C[i * dd + j] = C[j * dd + i] = cij;
       }
     sigma *= std::exp((cs / damps) * (ps_norm / chi_n - 1));
-    std::vector<double> a = C, w;
+    a = C;  // same size: no allocation (nor in jacobi_eigen, whose w and B have their sizes)
     jacobi_eigen(a, d, w, B);
     for (std::size_t j = 0; j < dd; ++j) D[j] = std::sqrt(std::max(w[j], 1e-300));
   }
