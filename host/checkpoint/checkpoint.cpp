@@ -95,9 +95,18 @@ std::vector<unsigned char> read_file(const std::string& path) {
                                               : "a special file";
     throw checkpoint_error(msg("checkpoint ", path, ": is ", kind, ", not a regular file"));
   }
-  std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
+  // Every checkpoint begins "DIFFEVO": a file that does not is read no further than that (its size
+  // may be anything, a path given by mistake), and unseal() names it as not a checkpoint.
+  constexpr std::size_t k_prefix = 7;
+  std::vector<unsigned char> bytes(k_prefix);
   std::size_t got = 0;
+  bool checked = false;
   for (;;) {
+    if (!checked && got >= k_prefix) {
+      if (std::memcmp(bytes.data(), "DIFFEVO", k_prefix) != 0) break;
+      checked = true;
+      if (static_cast<std::size_t>(st.st_size) > bytes.size()) bytes.resize(static_cast<std::size_t>(st.st_size));
+    }
     if (got == bytes.size()) bytes.resize(bytes.size() + 4096);  // the file may have grown since fstat
     const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
     if (n < 0 && errno == EINTR) continue;

@@ -113,9 +113,11 @@ unsealed unseal(const unsigned char* data, std::size_t size, const char (&magic)
                                " writes 0)"));
   const auto payload = head.get<std::uint64_t>("payload size");
   const std::size_t have = size - k_header;
-  if (payload > std::numeric_limits<std::size_t>::max() - 4 || have != payload + 4)
-    throw checkpoint_error(msg("checkpoint ", path, ": ", have < payload + 4 ? "truncated" : "trailing bytes",
-                               " (header says ", payload + 4, " bytes follow, the file has ", have, ")"));
+  if (payload > std::numeric_limits<std::size_t>::max() - 4 || have != payload + 4) {
+    const bool truncated = have < 4 || payload > have - 4;  // no sum that could wrap
+    throw checkpoint_error(msg("checkpoint ", path, ": ", truncated ? "truncated" : "trailing bytes", " (header says ",
+                               payload, " payload bytes and a 4-byte checksum follow, the file has ", have, ")"));
+  }
   std::uint32_t stored;
   std::memcpy(&stored, data + k_header + payload, 4);
   if (crc32(data + k_header, static_cast<std::size_t>(payload)) != stored)

@@ -228,9 +228,14 @@ open_ended_checkpoint decode_open_ended(const unsigned char* bytes, std::size_t 
     throw checkpoint_error(msg("checkpoint ", path, ": the log has ", tells, " tells but ", c.log.precise.size(),
                                " precision flags (corrupted)"));
   std::size_t told = 0, told_precise = 0, injected = 0, t = 0;
+  const std::size_t injectable = c.log.injected.size() / static_cast<std::size_t>(c.cfg.run.dimension);
   for (const std::int32_t e : c.log.events) {
-    if (e <= 0) {
-      injected += static_cast<std::size_t>(-static_cast<std::int64_t>(e));
+    if (e <= 0) {  // an injection of -e points: never more than the file holds (no sum that could wrap)
+      const std::size_t k = static_cast<std::size_t>(-static_cast<std::int64_t>(e));
+      if (k > injectable - injected)
+        throw checkpoint_error(msg("checkpoint ", path, ": the log injects more points than the file's ",
+                                   injectable, " (corrupted)"));
+      injected += k;
       continue;
     }
     const std::uint8_t flag = c.log.precise[t++];

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <set>
 #include <string>
@@ -1655,5 +1656,16 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
   optimizer opt(c.run);
   opt.save(path);
   expect_message<checkpoint_error>([&] { open_ended::load(path); }, "it is an optimizer checkpoint");
+  // A log (checksum intact) that injects more points than the file holds is refused before any replay:
+  // INT_MIN points (enough such events once made the size check's product wrap to a match, and the
+  // replay read past the points), and one point more than there are.
+  run.save(path);
+  const std::vector<unsigned char> good = read_all(path);
+  for (const std::int32_t extra : {std::numeric_limits<std::int32_t>::min(), -1}) {
+    detail::open_ended_checkpoint cp = detail::decode_open_ended(good.data(), good.size(), path);
+    cp.log.events.push_back(extra);
+    write_all(path, detail::encode_open_ended(cp));
+    expect_message<checkpoint_error>([&] { open_ended::load(path); }, "the log injects more points than the file's 0");
+  }
   std::remove(path.c_str());
 }

@@ -223,6 +223,23 @@ TEST(Checkpoint, OnlyRegularFilesAreLoaded) {
   std::remove(fifo.c_str());
 }
 
+// A large file that is not a checkpoint (a path given by mistake) is refused after its first bytes:
+// load() allocated the whole file's size first, here 1 TiB (a sparse file), and threw bad_alloc.
+TEST(Checkpoint, ALargeFileThatIsNotACheckpointIsRefusedFromItsFirstBytes) {
+  const std::string path = temp_path("large_not_a_checkpoint");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "PK\x03\x04 not a checkpoint";
+  }
+  if (::truncate(path.c_str(), static_cast<off_t>(1) << 40) != 0) {
+    std::remove(path.c_str());
+    GTEST_SKIP() << "this file system does not hold a sparse 1 TiB file";
+  }
+  expect_message<checkpoint_error>([&] { optimizer::load(path); }, "bad magic");
+  expect_message<checkpoint_error>([&] { cma_es::load(path); }, "bad magic");
+  std::remove(path.c_str());
+}
+
 TEST(Checkpoint, SavingThroughASymbolicLinkReplacesItsTargetAndKeepsTheLink) {
   // Documented choice: the link is followed (it used to be replaced by a regular file).
   optimizer o(cfg(0));
