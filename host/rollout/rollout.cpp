@@ -45,6 +45,11 @@ detail::rollout_params validated(const rollout_config& c, const rollout_environm
   detail::expect_enum<invalid_argument>(c.backend, "backend", 3, "automatic, cpu or cuda (0-2)");
   DIFFEVO_EXPECTS(c.episodes >= 1, invalid_argument, "episodes must be >= 1 (got ", c.episodes, ")");
   DIFFEVO_EXPECTS(c.max_steps >= 1, invalid_argument, "max_steps must be >= 1 (got ", c.max_steps, ")");
+  // A return is a float mean over the episodes; count_steps() and last_steps() rebuild the step totals
+  // from it, exactly while episodes x max_steps <= 2^23 (its rounding times episodes stays below 1/2).
+  DIFFEVO_EXPECTS(static_cast<long long>(c.episodes) * c.max_steps <= (1LL << 23), invalid_argument,
+                  "episodes x max_steps must be at most 2^23 = 8388608, so that a float return counts its steps "
+                  "exactly (got ", c.episodes, " x ", c.max_steps, ")");
   DIFFEVO_EXPECTS(c.cpu_threads >= 0, invalid_argument, "cpu_threads must be >= 0 (got ", c.cpu_threads, ")");
   detail::rollout_params rp{};
   rp.shape.layers = static_cast<int>(c.layers.size());

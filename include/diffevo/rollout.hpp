@@ -18,7 +18,7 @@ namespace diffevo {
 struct rollout_config {
   std::vector<int> layers{4, 8, 2};  ///< MLP widths: observations in (cart-pole: 4), actions out (2); 2 to 8 layers, each <= 2^20
   int episodes = 1;                  ///< per individual; the return is their mean
-  int max_steps = 500;               ///< truncation (Gymnasium's CartPole-v1: 500)
+  int max_steps = 500;               ///< truncation (Gymnasium's CartPole-v1: 500); episodes x max_steps <= 2^23
   bool normalize_obs = true;         ///< docs/algorithm.md §7 observation normalisation
   std::uint64_t seed = 0;            ///< start states are a function of (seed, generation, individual, episode)
   /// false (docs/algorithm.md §7): every episode starts from its own random state. true: every individual in every

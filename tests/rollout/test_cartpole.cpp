@@ -562,6 +562,16 @@ TEST(RolloutValidation, BadConfigsNameTheField) {
   c = cpu_cfg({4, 8, 2});
   c.max_steps = -5;
   expect_message<invalid_argument>([&] { make(c); }, "max_steps must be >= 1 (got -5)");
+  // a float return could no longer count every step: 2^24 + 3 steps made evaluate() throw in count_steps
+  c.max_steps = (1 << 24) + 3;
+  expect_message<invalid_argument>([&] { make(c); }, "episodes x max_steps must be at most 2^23 = 8388608, so that a "
+                                                     "float return counts its steps exactly (got 1 x 16777219)");
+  c.max_steps = 3000000;
+  c.episodes = 3;
+  expect_message<invalid_argument>([&] { make(c); }, "(got 3 x 3000000)");
+  c.max_steps = 1 << 23;
+  c.episodes = 1;
+  EXPECT_NO_THROW(make(c));
 }
 
 TEST(RolloutValidation, BadCallsNameTheValue) {
