@@ -159,13 +159,14 @@ class optimizer {
 
   /// Resumes a run from a checkpoint written by save() at any rank count (collective).
   ///
-  /// Every rank reads `path` (a file system all ranks see); the states are then compared by hash.
+  /// Every rank reads `path` (a file system all ranks see); the states are then compared by hash
+  /// (unless opts.check_every = 0, which never compares).
   /// @param path The checkpoint.
   /// @param comm The ranks taking part.
   /// @param expect If given, the config the checkpoint must hold (as diffevo::optimizer::load).
   /// @param opts The distributed settings.
   /// @throws checkpoint_error, invalid_argument ... as diffevo::optimizer::load, on every rank.
-  /// @throws state_drift if the ranks loaded different states.
+  /// @throws state_drift if the ranks loaded different states (when compared).
   static optimizer load(const std::string& path, MPI_Comm comm, const config* expect = nullptr,
                         const options& opts = {});
 
