@@ -121,19 +121,33 @@ TEST(OpenEnded, FlatFitnessEndsEachCycleEarly) {
   EXPECT_EQ(r.evaluations, 3 * 3 * 16);
 }
 
-TEST(OpenEnded, RestartsGrowThePopulationAndTheRunIsDeterministic) {
+namespace {
+
+// Restarts that double the population from 16 to 100, and a fitness that records the sizes it is asked.
+open_ended_config growing_run() {
   open_ended_config c = base(16);
   c.restarts = 3;
   c.population_growth = 2;
   c.max_population = 100;
   c.continuations = 1;
-  c.archive_radius = 0.1;
-  c.archive_tolerance = 0.5;
-  std::vector<int> sizes;
-  const auto f = [&](population_view p, float* out) {
+  return c;
+}
+
+batch_fitness recording_sizes(std::vector<int>& sizes) {
+  return [&sizes](population_view p, float* out) {
     if (sizes.empty() || sizes.back() != p.rows) sizes.push_back(p.rows);
     for (int i = 0; i < p.rows; ++i) out[i] = std::cos(3 * p.row(i)[0]) + std::cos(3 * p.row(i)[1]);
   };
+}
+
+}  // namespace
+
+TEST(OpenEnded, RestartsGrowThePopulationAndTheRunIsDeterministic) {
+  open_ended_config c = growing_run();
+  c.archive_radius = 0.1;
+  c.archive_tolerance = 0.5;
+  std::vector<int> sizes;
+  const batch_fitness f = recording_sizes(sizes);
   const open_ended_result a = optimize(c, f);
   EXPECT_EQ(sizes, (std::vector<int>{16, 32, 64, 100}));
   EXPECT_EQ(a.cycles, 8);
@@ -157,16 +171,9 @@ TEST(OpenEnded, RestartsGrowThePopulationAndTheRunIsDeterministic) {
 // same end as optimize(); from part-way it asks only what is left; in double as well. The generic
 // run(strategy&, ...) refuses an open_ended before asking anything.
 TEST(OpenEnded, RunDrivesAnOpenEndedRunToTheEndOfOptimize) {
-  open_ended_config c = base(16);
-  c.restarts = 3;
-  c.population_growth = 2;
-  c.max_population = 100;
-  c.continuations = 1;
+  const open_ended_config c = growing_run();
   std::vector<int> sizes;
-  const auto f = [&](population_view p, float* out) {
-    if (sizes.empty() || sizes.back() != p.rows) sizes.push_back(p.rows);
-    for (int i = 0; i < p.rows; ++i) out[i] = std::cos(3 * p.row(i)[0]) + std::cos(3 * p.row(i)[1]);
-  };
+  const batch_fitness f = recording_sizes(sizes);
   const open_ended_result want = optimize(c, f);
   const auto same = [&](const open_ended_result& got) {
     EXPECT_EQ(got.population, want.population);

@@ -376,6 +376,13 @@ TEST(Baselines, NonFiniteRanksBelowTheWorstFiniteFitness) {
 // (tied with the worst finite value at most). A mirrored pair far from the origin, where the penalty
 // exceeds the spread of the ranks: with the NaN at row 0 the mean must not move towards row 0.
 TEST(Baselines, NonFiniteStaysLastUnderTheWeightDecay) {
+  const auto never_towards_the_nan_row = [](auto& es, const std::string& what) {
+    const population_view p = es.ask();
+    const std::vector<float> nan_row(p.row(0), p.row(0) + 2), finite_row(p.row(1), p.row(1) + 2);
+    es.tell(std::vector<float>{NAN, 0.0f});
+    const std::vector<float> m = es.mean();
+    for (int j = 0; j < 2; ++j) EXPECT_LE((m[j] - 30.0f) * (nan_row[j] - finite_row[j]), 0.0f) << what;
+  };
   for (fitness_shaping shaping : {fitness_shaping::centered_ranks, fitness_shaping::standardized}) {
     open_es_config c;
     c.population = 2;
@@ -386,12 +393,7 @@ TEST(Baselines, NonFiniteStaysLastUnderTheWeightDecay) {
     c.shaping = shaping;
     c.seed = 3;
     open_es es(c);
-    const population_view p = es.ask();
-    const std::vector<float> nan_row(p.row(0), p.row(0) + 2), finite_row(p.row(1), p.row(1) + 2);
-    es.tell(std::vector<float>{NAN, 0.0f});
-    const std::vector<float> m = es.mean();
-    for (int j = 0; j < 2; ++j)
-      EXPECT_LE((m[j] - 30.0f) * (nan_row[j] - finite_row[j]), 0.0f) << "shaping " << static_cast<int>(shaping);
+    never_towards_the_nan_row(es, "open_es, shaping " + std::to_string(static_cast<int>(shaping)));
   }
   pepg_config q;
   q.population = 2;
@@ -401,9 +403,5 @@ TEST(Baselines, NonFiniteStaysLastUnderTheWeightDecay) {
   q.sigma_alpha = 0;
   q.seed = 3;
   pepg pe(q);
-  const population_view p = pe.ask();
-  const std::vector<float> nan_row(p.row(0), p.row(0) + 2), finite_row(p.row(1), p.row(1) + 2);
-  pe.tell(std::vector<float>{NAN, 0.0f});
-  const std::vector<float> m = pe.mean();
-  for (int j = 0; j < 2; ++j) EXPECT_LE((m[j] - 30.0f) * (nan_row[j] - finite_row[j]), 0.0f) << "pepg";
+  never_towards_the_nan_row(pe, "pepg");
 }
