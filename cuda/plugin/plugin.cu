@@ -8,6 +8,10 @@
 namespace diffevo::detail {
 namespace {
 
+// Launched by nothing: cudaFuncGetAttributes on it says whether this build holds code the current
+// device can run.
+__global__ void probe_kernel() {}
+
 const char* no_device_reason() noexcept {
   int n = 0;
   // Any error (no driver, insufficient driver, ...) means "no device", never a crash.
@@ -16,7 +20,17 @@ const char* no_device_reason() noexcept {
     cudaGetLastError();
     return cudaGetErrorString(e);
   }
-  return n > 0 ? nullptr : "the CUDA runtime reports no device";
+  if (n == 0) return "the CUDA runtime reports no device";
+  // A device older than every architecture the plugin was built for (CMAKE_CUDA_ARCHITECTURES: 80 and
+  // 90 by default, so not a V100 or a T4) has no kernel image: it cannot run the backend, and
+  // backend = automatic must then pick the cpu rather than fail at the first launch.
+  cudaFuncAttributes a{};
+  const cudaError_t k = cudaFuncGetAttributes(&a, probe_kernel);
+  if (k != cudaSuccess) {
+    cudaGetLastError();
+    return cudaGetErrorString(k);  // "no kernel image is available for execution on the device"
+  }
+  return nullptr;
 }
 
 cuda_plugin make_table() {

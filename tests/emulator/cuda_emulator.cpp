@@ -789,6 +789,14 @@ cudaError_t func_set_attribute(const void* kernel, cudaFuncAttribute attr, int v
   return cudaSuccess;
 }
 
+cudaError_t func_get_attributes(cudaFuncAttributes* a, const void* kernel) {
+  const lock l(g_mutex);
+  if (lost()) return refuse();
+  if (a == nullptr || kernel == nullptr) return fault(cudaErrorInvalidValue, "cudaFuncGetAttributes: a null pointer");
+  *a = cudaFuncAttributes{};
+  return cudaSuccess;
+}
+
 // Events: a recorded event is a queued operation that stamps the host clock when its stream runs it.
 struct event_state {
   cudaStream_t stream = nullptr;

@@ -248,6 +248,12 @@ cudaError_t cuda_get_device_properties(cudaDeviceProp* prop, int device);
 cudaError_t cuda_mem_get_info(std::size_t* free_bytes, std::size_t* total_bytes);
 cudaError_t cuda_device_get_attribute(int* value, cudaDeviceAttr attr, int device);
 cudaError_t func_set_attribute(const void* kernel, cudaFuncAttribute attr, int value);
+/// Every kernel has an image on the emulated device: zero attributes and success.
+cudaError_t func_get_attributes(cudaFuncAttributes* a, const void* kernel);
+template <class T>
+cudaError_t cuda_func_get_attributes(cudaFuncAttributes* a, T* kernel) {
+  return func_get_attributes(a, reinterpret_cast<const void*>(kernel));
+}
 template <class T>
 cudaError_t cuda_func_set_attribute(T* kernel, cudaFuncAttribute attr, int value) {
   return func_set_attribute(reinterpret_cast<const void*>(kernel), attr, value);
@@ -355,6 +361,7 @@ using std::min;
 #define cudaMemGetInfo ::diffevo::emu::cuda_mem_get_info
 #define cudaDeviceGetAttribute ::diffevo::emu::cuda_device_get_attribute
 #define cudaFuncSetAttribute ::diffevo::emu::cuda_func_set_attribute
+#define cudaFuncGetAttributes ::diffevo::emu::cuda_func_get_attributes
 #define cudaEventCreate ::diffevo::emu::cuda_event_create
 #define cudaEventDestroy ::diffevo::emu::cuda_event_destroy
 #define cudaEventRecord ::diffevo::emu::cuda_event_record
