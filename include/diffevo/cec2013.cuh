@@ -26,13 +26,15 @@ class device_problem {
   /// @param id 1 .. 20.
   /// @throws invalid_argument naming `id` when it is outside 1 .. 20.
   /// @throws cuda_error if allocating or copying fails (nothing is left allocated).
-  /// @note Waits for the copy (cudaMemcpy on the legacy default stream).
+  /// @note Waits for the copy and for the device (cudaMemcpy from pageable memory may return before
+  ///       its transfer lands, and a kernel on a non-blocking stream is not ordered after it).
   explicit device_problem(int id) : view_(make_problem(id)) {
     if (!view_.cf) return;
     composition* d = nullptr;
     cudaError_t e = cudaMalloc(&d, sizeof(composition));
     if (e == cudaSuccess) {
       e = cudaMemcpy(d, view_.cf, sizeof(composition), cudaMemcpyHostToDevice);
+      if (e == cudaSuccess) e = cudaDeviceSynchronize();
       if (e != cudaSuccess) cudaFree(d);
     }
     if (e != cudaSuccess) {

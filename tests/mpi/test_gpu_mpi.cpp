@@ -78,6 +78,9 @@ TEST(GpuMpi, DeviceFitnessAcrossRanksEqualsTheSingleProcessCudaRun) {
       EXPECT_EQ(rows_d.rows, e - b);
       evaluate_rows(many.ask_local(), row_fitness, f.data());
       if (!f.empty()) ASSERT_EQ(cudaMemcpy(d_f.p, f.data(), f.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+      // A pageable cudaMemcpy may return before its transfer lands, and the optimizer's non-blocking
+      // stream is not ordered after the legacy stream's copy: wait for it.
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
       many.tell_local_device(d_f.p, f.size());
       tell_twin(one, row_fitness);
     }
