@@ -14,7 +14,6 @@
 // Plain C++: the cuda backend's own timing (events, the bare GEMM, the functor run) is in bench/gpu.cu.
 #include <cstring>
 #include <memory>
-#include <numeric>
 #include <random>
 
 #include "common.hpp"
@@ -195,10 +194,7 @@ int run_speed(const options& o) {
         // The timed tells are every generation of a (repeats + 2)-step schedule but the first and the
         // last: the mean is the run's average tell, which a slow stretch of the schedule moves and the
         // median hides.
-        const auto mean = [](const std::vector<double>& v) {
-          return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
-        };
-        const double upd_mean = mean(t), upd_exact_mean = mean(t_exact);
+        const double upd_mean = mean_std(t).mean, upd_exact_mean = mean_std(t_exact).mean;
         for (auto* v : {&t, &t_exact, &t_gemm}) std::sort(v->begin(), v->end());
         const double upd = quantile(t, 0.5);
         const double upd_exact = gpu ? 0 : quantile(t_exact, 0.5);
