@@ -131,8 +131,8 @@ float log_float(float u);
 /// sin(v) and cos(v) for 0 <= v <= 8 in float arithmetic, each within one ulp.
 void sincos_float(float v, float* s, float* c);
 
-/// out[j] = product_weight(float(w[j] * scale)) for j < n: the weights of the x0 product, 0 where
-/// the float would be subnormal (docs/algorithm.md §4).
+/// out[j] = product_weight(float(w[j] * scale)) for j < n: the weights of the x0 product, 0 below
+/// 2^-100 (docs/algorithm.md §4).
 void scale_to_float(float* __restrict out, const double* __restrict w, double scale, int n);
 
 /// The instruction sets the kernels are compiled for.
