@@ -438,7 +438,8 @@ class cpu_backend final : public backend {
     const int block = std::max(1, std::min(re - rb, static_cast<int>(k_blas_weights / (sizeof(float) * n_))));
     wblock_.resize(static_cast<std::size_t>(block) * n_);
     const bool by_columns = d_ >= 64 * threads_;
-    const int width = (d_ / threads_ + 15) / 16 * 16;  // by columns: whole cache lines each
+    // by columns: whole cache lines each, and threads_ x width >= D (the share rounded up, then to 16)
+    const int width = ((d_ + threads_ - 1) / threads_ + 15) / 16 * 16;
     const blas_serial_scope serial;
     for (int i0 = rb; i0 < re; i0 += block) {
       const int rows = std::min(block, re - i0);

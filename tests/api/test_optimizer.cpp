@@ -144,6 +144,37 @@ TEST(CpuBackend, FastAndExactMathDifferOnlyByRounding) {
   }
 }
 
+// fast with the BLAS splits the x0 product among the workers by columns when D has at least 64 per
+// worker: every column is computed whatever D mod the worker count is (the shares once rounded D / T
+// down, so D = 129 with 2 workers left column 128 of x0 at 0, and x was pulled toward 0 there).
+TEST(CpuBackend, FastMathComputesEveryColumnOfX0WhateverTheWorkerCount) {
+  for (const auto& [d, threads] : std::vector<std::pair<int, int>>{{129, 2}, {194, 3}, {1031, 16}, {130, 2}}) {
+    config exact = small_cfg(), fast = small_cfg();
+    exact.dimension = fast.dimension = d;
+    exact.cpu_math = cpu_math_kind::exact;
+    fast.cpu_math = cpu_math_kind::fast;
+    fast.cpu_threads = threads;
+    optimizer a(exact), b(fast);
+    const population_view pa = a.ask();
+    b.ask();
+    std::vector<float> f(static_cast<std::size_t>(pa.rows));
+    for (int i = 0; i < pa.rows; ++i) f[static_cast<std::size_t>(i)] = -std::fabs(pa.row(i)[d - 1] - 0.5f);
+    a.tell(f);
+    b.tell(f);
+    const std::vector<float> xa = a.x0(), xb = b.x0();
+    ASSERT_EQ(xa.size(), xb.size());
+    for (int c = d - 20; c < d; ++c) {  // the columns a rounded-down share would miss, and some before
+      double worst = 0, scale = 0;
+      for (int i = 0; i < pa.rows; ++i) {
+        const std::size_t t = static_cast<std::size_t>(i) * d + c;
+        worst = std::max(worst, std::fabs(double(xa[t]) - xb[t]));
+        scale = std::max(scale, std::fabs(double(xa[t])));
+      }
+      EXPECT_LT(worst, 1e-5 * (1 + scale)) << "D = " << d << ", " << threads << " workers: column " << c;
+    }
+  }
+}
+
 // fast runs the BLAS in the library's own workers with the BLAS's threads off, and gives the process's
 // setting back afterwards: also when two optimizers tell at once from two threads.
 TEST(CpuBackend, FastMathLeavesTheBlasThreadSettingAsItFoundIt) {
