@@ -75,8 +75,15 @@ class pool {
   /// Runs fn on chunks 1 .. t-1 in the workers and chunk 0 here. False, having run nothing, when the
   /// pool is busy, belongs to the parent of a fork(), or cannot start enough workers.
   bool try_run(int n, int t, int chunk, const std::function<void(int, int)>& fn) {
+    // A call nested in this thread's own job must not try busy_ again: try_lock by the owner of a
+    // std::mutex is undefined behaviour (glibc happens to answer 'busy').
+    if (owns_job_) return false;
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
     if (!busy.owns_lock() || ::getpid() != pid_) return false;
+    struct owner {  // set while this thread holds busy_, cleared on every way out
+      owner() { owns_job_ = true; }
+      ~owner() { owns_job_ = false; }
+    } const owning;
     try {
       while (static_cast<int>(workers_.size()) < t - 1) {
         const int id = static_cast<int>(workers_.size());
@@ -150,6 +157,8 @@ class pool {
     }
   }
 
+  static thread_local bool owns_job_;  // this thread holds busy_
+
   const pid_t pid_;
   std::mutex busy_;  // held by the call that owns the workers
   std::mutex m_;     // guards everything below
@@ -161,6 +170,8 @@ class pool {
   std::atomic<int> pending_{0};              // written under m_; also read while spinning
   std::atomic<unsigned long long> job_{0};   // likewise
 };
+
+thread_local bool pool::owns_job_ = false;
 
 }  // namespace
 

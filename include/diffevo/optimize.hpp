@@ -48,6 +48,7 @@ struct optimize_result {
 ///         refuses (the final evaluation included: +inf in the winning direction).
 /// @throws device_unavailable as the optimizer's constructor.
 /// @throws out_of_memory as the optimizer's constructor and tell().
+/// @throws std::system_error as the optimizer's constructor and tell() (cpu worker threads).
 /// @throws cuda_error as the optimizer's constructor, ask() and tell() (cuda backend).
 /// @throws cublas_error likewise.
 /// @throws curand_error likewise.
@@ -68,6 +69,7 @@ optimize_result optimize(const config& cfg, const batch_fitness& fitness);
 ///         (an open_ended: use run(open_ended&, ...) of diffevo/open_ended.hpp; nothing is asked), or
 ///         a fitness value a tell refuses (the final evaluation included: +inf in the winning direction).
 /// @throws out_of_memory as `s`'s tell().
+/// @throws std::system_error as an optimizer's tell() on the cpu backend (worker threads).
 /// @throws cuda_error as an optimizer's ask() and tell() on the cuda backend.
 /// @throws cublas_error likewise.
 /// @throws curand_error likewise.

@@ -69,6 +69,8 @@ class optimizer final : public strategy {
   /// @throws cuda_error if a CUDA call fails while setting up the cuda backend.
   /// @throws cublas_error if creating the cuBLAS handle fails (cuda backend).
   /// @throws curand_error if creating the generator or drawing the population fails (cuda backend).
+  /// @throws std::system_error if the cpu backend's worker threads cannot start (the initial draw
+  ///         runs on them from 8,192 floats up).
   /// @note cuda backend: waits for the device (the initial population is ready when it returns).
   ///       cpu backend: host only.
   explicit optimizer(const config& cfg);
@@ -134,6 +136,8 @@ class optimizer final : public strategy {
   /// @throws cuda_error if a CUDA call of the update fails (cuda backend).
   /// @throws cublas_error if a cuBLAS call of the update fails (cuda backend).
   /// @throws curand_error if drawing the noise fails (cuda backend).
+  /// @throws std::system_error if the cpu backend's worker threads cannot start; the state is
+  ///         unchanged, as for the throws above, and a retry gives the same bits.
   /// @note cuda backend: waits for stream() while the fitness is copied and summarized; the update
   ///       is then enqueued on stream() without waiting for it (the next call that waits does). With
   ///       an on_generation() observer it also waits for the update. cpu backend: host only.
