@@ -29,6 +29,10 @@ std::vector<double> make_schedule(schedule_kind kind, int T, const std::vector<d
       for (int k = 0; k < T; ++k) {
         const double s = double(k + 1) / T;
         a[k] = std::exp(-b * s - g * s * s);
+        // beyond 184,197 steps the quadratic turns: alpha falls below 1e-4 and rises again
+        DIFFEVO_EXPECTS(k == 0 || a[k] < a[k - 1], invalid_argument, "schedule = ddpm is not decreasing at steps = ", T,
+                        " (alpha[", k, "] = ", a[k], " >= alpha[", k - 1, "] = ", a[k - 1],
+                        "); its formula holds up to about 184,000 steps: use cosine or linear");
       }
       break;
     }
@@ -44,6 +48,9 @@ std::vector<double> make_schedule(schedule_kind kind, int T, const std::vector<d
       }
       a = user;
       break;
+    default:
+      throw invalid_argument(detail::msg("schedule must be cosine, linear, ddpm or user (0-3) (got ",
+                                         static_cast<int>(kind), ")"));
   }
   return a;
 }

@@ -12,7 +12,7 @@ namespace diffevo {
 enum class schedule_kind {
   cosine,  ///< default; alpha from 0.999 down to 9.98e-4
   linear,  ///< evenly spaced from 1 - 1e-4 down to 1e-8
-  ddpm,    ///< exp(-b s - g s^2), pinned at 1 - 1e-4 and 1e-4
+  ddpm,    ///< exp(-b s - g s^2), pinned at 1 - 1e-4 and 1e-4; decreasing up to about 184,000 steps (more: refused)
   user     ///< `config::user_alphas`, strictly decreasing, each in (0, 1)
 };
 
