@@ -113,6 +113,8 @@ struct open_ended::state {
   long long evaluations = 0, nonfinite = 0;
   bool asked = false, finished = false;
   std::string reason;
+  std::string failed;  // why a tell() failed after the optimizer took it (the run cannot go on: see told())
+  backend_kind backend = backend_kind::cpu;  // the optimizers' backend (the first cycle's)
   std::vector<float> points;   // the population last asked (as evaluated)
   std::vector<double> excess;  // penalize: squared distance of each asked row outside the box
   std::vector<int> worst;      // rows of the last tell, worst first (where injections go)
@@ -135,7 +137,13 @@ struct open_ended::state {
     if (!tests.empty()) return static_cast<int>(tests.size()) / dim();
     if (!translations.empty()) return static_cast<int>(translations.size()) / dim();
     if (!nudges.empty()) return static_cast<int>(nudges.size()) / dim();
-    return polish.empty() ? opt->population_size() : static_cast<int>(polish.size()) / dim();
+    if (!polish.empty()) return static_cast<int>(polish.size()) / dim();
+    return opt ? opt->population_size() : 0;  // (none: a tell() failed while making the next cycle's)
+  }
+  /// Refuses to go on after a failed tell() (`call` names the call).
+  void require_usable(const char* call) const {
+    DIFFEVO_EXPECTS(failed.empty(), logic_error, call, ": the run cannot go on, a tell() failed after its values were taken (",
+                    failed, "); save() still writes everything told, and load() replays it");
   }
 
   config shaped(config c) const {
@@ -211,7 +219,8 @@ struct open_ended::state {
     c.seed = cfg.run.seed + 0xD1B54A32D192ED03ull * static_cast<std::uint64_t>(cycles + 1);
     c.center = j.x;
     c.scale.resize(unit.size());
-    for (std::size_t k = 0; k < unit.size(); ++k) c.scale[k] = static_cast<float>(unit[k] * j.scale);
+    for (std::size_t k = 0; k < unit.size(); ++k)  // (a scale that underflowed a float would be refused)
+      c.scale[k] = std::max(static_cast<float>(unit[k] * j.scale), std::numeric_limits<float>::min());
     opt.emplace(shaped(c));
     worst.clear();
   }
@@ -706,6 +715,14 @@ struct open_ended::state {
     points.assign(pop.data, pop.data + pop.size());
     if (fold(points) && cfg.bounds != bound_rule::penalize) opt->replace_rows(0, pop.rows, points.data());
   }
+  /// w (in [a, b]) as a float in [a, b]: rounded to nearest, then one step inward where that rounding
+  /// left the box (validate() makes sure the box holds a float).
+  static float inside_float(double w, double a, double b) {
+    float v = static_cast<float>(w);
+    if (v < a) v = std::nextafter(v, std::numeric_limits<float>::infinity());
+    if (v > b) v = std::nextafter(v, -std::numeric_limits<float>::infinity());
+    return v;
+  }
   /// Applies the box to the rows of `x` (reflect, clip; penalize: clip, and excess gets each row's
   /// squared distance outside).
   /// @return Whether a coordinate was moved.
@@ -730,7 +747,7 @@ struct open_ended::state {
           if (cfg.bounds == bound_rule::penalize) excess[static_cast<std::size_t>(i)] += (w - c) * (w - c);
           w = c;
         }
-        v = static_cast<float>(std::min(std::max(w, a), b));  // rounding to float must stay inside too
+        v = inside_float(std::min(std::max(w, a), b), a, b);
         moved = true;
       }
     return moved;
@@ -751,6 +768,7 @@ open_ended::open_ended(const open_ended_config& cfg) : s_(std::make_unique<state
   }
   s_->unit = expand(cfg.run.scale, cfg.run.dimension, 1.0f);
   s_->start_restart();
+  s_->backend = s_->opt->backend();
 }
 
 open_ended::~open_ended() = default;
@@ -759,6 +777,9 @@ open_ended& open_ended::operator=(open_ended&&) noexcept = default;
 
 void open_ended::inject(const float* points, int count) {
   DIFFEVO_EXPECTS(!s_->finished, logic_error, "inject() after done()");
+  s_->require_usable("inject()");
+  // (between them the log would replay it into the population already asked)
+  DIFFEVO_EXPECTS(!s_->asked, logic_error, "inject() between ask() and tell(): call it after tell(), before the next ask()");
   const int n = s_->opt->population_size(), d = s_->dim();
   DIFFEVO_EXPECTS(count >= 0 && count <= n, invalid_argument, "inject(): count = ", count, " must be in [0, ", n, "]");
   DIFFEVO_EXPECTS(count == 0 || points, invalid_argument, "inject(): points is a null pointer");
@@ -773,6 +794,7 @@ void open_ended::inject(const float* points, int count) {
 
 population_view open_ended::ask() {
   DIFFEVO_EXPECTS(!s_->finished, logic_error, "ask() after done(): the run stopped (", s_->reason, ")");
+  s_->require_usable("ask()");
   state& s = *s_;
   const int d = s.dim();
   if (!s.samples.empty()) {  // explore_samples: the restart's uniform sample (folded: float rounding)
@@ -799,14 +821,25 @@ population_view open_ended::ask() {
     return population_view{s.points.data(), s.n(), d};
   }
   if (!s.injected.empty()) {  // into the worst rows of the last tell (the last rows before any)
-    const int n = s.n(), count = std::min(n, static_cast<int>(s.injected.size()) / d);
+    // At most n points, and only those this cycle's parameter map holds (a local cycle's is narrow):
+    // see inject().
+    const int n = s.n(), count = static_cast<int>(s.injected.size()) / d;
+    const config& oc = s.opt->cfg();
+    const std::vector<float> center = expand(oc.center, d, 0.0f), scale = expand(oc.scale, d, 1.0f);
     population_view cur = s.opt->ask();
     std::vector<float> all(cur.data, cur.data + cur.size());
-    for (int k = 0; k < count; ++k) {
-      const int row = k < static_cast<int>(s.worst.size()) ? s.worst[static_cast<std::size_t>(k)] : n - 1 - k;
-      std::copy_n(s.injected.begin() + static_cast<std::ptrdiff_t>(k) * d, d, all.begin() + static_cast<std::ptrdiff_t>(row) * d);
+    int placed = 0;
+    for (int k = 0; k < count && placed < n; ++k) {
+      const float* q = s.injected.data() + static_cast<std::size_t>(k) * d;
+      bool held = true;
+      for (int j = 0; j < d && held; ++j)
+        held = std::fabs((double(q[j]) - center[static_cast<std::size_t>(j)]) / scale[static_cast<std::size_t>(j)]) <= k_max_abs_x;
+      if (!held) continue;
+      const int row = placed < static_cast<int>(s.worst.size()) ? s.worst[static_cast<std::size_t>(placed)] : n - 1 - placed;
+      std::copy_n(q, d, all.begin() + static_cast<std::ptrdiff_t>(row) * d);
+      ++placed;
     }
-    s.opt->replace_rows(0, n, all.data());
+    if (placed > 0) s.opt->replace_rows(0, n, all.data());
     s.injected.clear();
   }
   s.apply_box(s.opt->ask());
@@ -839,6 +872,7 @@ void open_ended::tell(const double* fitness, std::size_t n) {
 void open_ended::check_tell(std::size_t n, const void* fitness) const {
   const state& s = *s_;
   DIFFEVO_EXPECTS(!s.finished, logic_error, "tell() after done(): the run stopped (", s.reason, ")");
+  s.require_usable("tell()");
   DIFFEVO_EXPECTS(s.asked, logic_error, "tell() before ask()");
   DIFFEVO_EXPECTS(n == static_cast<std::size_t>(s.n()), invalid_argument, "fitness has ", n,
                   " values but the population is ", s.n());
@@ -873,93 +907,108 @@ void open_ended::told(std::vector<double> raw, std::vector<double> f, bool preci
       s.opt->tell(std::vector<float>(g.begin(), g.end()));
     }
   }
-  s.asked = false;
-  s.log.events.push_back(static_cast<std::int32_t>(n));
-  s.log.precise.push_back(precise ? 1 : 0);
-  if (precise)
-    s.log.told_precise.insert(s.log.told_precise.end(), raw.begin(), raw.end());
-  else
-    for (const double v : raw) s.log.told.push_back(static_cast<float>(v));  // exact: told in float
-  s.evaluations += static_cast<long long>(n);
-  ++s.generation;
-  double lo = INFINITY, hi = -INFINITY;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(raw[i])) {
-      ++s.nonfinite;
-      continue;
-    }
-    lo = std::min(lo, f[i]), hi = std::max(hi, f[i]);
-    if (!s.has_best || detail::improves(raw[i], s.best_fitness, goal)) {
-      s.best.assign(s.points.begin() + static_cast<std::ptrdiff_t>(i) * d, s.points.begin() + static_cast<std::ptrdiff_t>(i + 1) * d);
-      s.best_fitness = raw[i];
-      s.has_best = true;
-    }
-    if (local && !taboo[i] && detail::improves(raw[i], s.jobs.front().fitness, goal)) {
-      seed_job& j = s.jobs.front();
-      j.x.assign(s.points.begin() + static_cast<std::ptrdiff_t>(i) * d, s.points.begin() + static_cast<std::ptrdiff_t>(i + 1) * d);
-      j.fitness = raw[i];
-    }
-  }
-  s.worst.resize(n);
-  std::iota(s.worst.begin(), s.worst.end(), 0);
-  std::stable_sort(s.worst.begin(), s.worst.end(), [&](int a, int b) {
-    if (!std::isfinite(f[static_cast<std::size_t>(b)])) return false;
-    return !std::isfinite(f[static_cast<std::size_t>(a)]) || detail::improves(f[static_cast<std::size_t>(b)], f[static_cast<std::size_t>(a)], goal);
-  });
-  if (cycle) s.flat = (hi >= lo && hi - lo < s.cfg.flat_tolerance) ? s.flat + 1 : 0;
-  const bool flat = cycle && s.cfg.flat_generations > 0 && s.flat >= s.cfg.flat_generations;
-  if (cycle && !local && s.cfg.refine_first_generation && s.continuation == 0 && s.opt->generation() == 1)
-    s.first_points = s.points, s.first_fitness = raw;  // a restart's first generation (from noise)
-  if (sample) {  // kept for the seed clustering at the end of the restart's first cycle
-    s.sampled = s.points, s.sampled_fitness = raw;
-    s.samples.clear();
-    s.worst.clear();  // its rows are not the optimizer's (injections go to the optimizer's last rows)
-  } else if (test) {
-    s.end_tests(raw);
-  } else if (translate) {
-    s.worst.clear();  // its rows are not the optimizer's (injections go to the optimizer's last rows)
-    s.end_translations(raw);
-  } else if (nudge) {
-    s.worst.clear();  // its rows are not the optimizer's
-    s.end_nudge(raw);
-  } else if (polish) {
-    s.end_polish(f, taboo);
-  } else if (final_eval || flat) {  // the cycle ends: archive or refine, then continue, restart or stop
-    ++s.cycles;
-    s.flat = 0;
-    if (local) {
-      s.jobs.front().spread = hi >= lo ? hi - lo : INFINITY;
-      s.next_local();
-    } else {
-      s.archive_add(s.points, raw);
-      s.global_points = s.points;
-      if (s.cfg.refine_levels > 0) {
-        std::vector<float> xs = s.points;
-        std::vector<double> fs = raw;
-        if (s.cfg.refine_first_generation) {
-          xs.insert(xs.end(), s.first_points.begin(), s.first_points.end());
-          fs.insert(fs.end(), s.first_fitness.begin(), s.first_fitness.end());
-        }
-        xs.insert(xs.end(), s.sampled.begin(), s.sampled.end());
-        fs.insert(fs.end(), s.sampled_fitness.begin(), s.sampled_fitness.end());
-        s.sampled.clear(), s.sampled_fitness.clear();
-        s.collect_seeds(std::move(xs), std::move(fs));
+  // The optimizer took the values (or none was told); from here the run's state moves on in many
+  // places. A throw on the way (memory, threads: validate() refuses every config a later cycle could
+  // not be built with) leaves it part-way, so the run refuses to go on; the log already holds the
+  // values, so save() and load() replay the tell.
+  const auto advance = [&] {
+    s.asked = false;
+    s.log.events.push_back(static_cast<std::int32_t>(n));
+    s.log.precise.push_back(precise ? 1 : 0);
+    if (precise)
+      s.log.told_precise.insert(s.log.told_precise.end(), raw.begin(), raw.end());
+    else
+      for (const double v : raw) s.log.told.push_back(static_cast<float>(v));  // exact: told in float
+    s.evaluations += static_cast<long long>(n);
+    ++s.generation;
+    double lo = INFINITY, hi = -INFINITY;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!std::isfinite(raw[i])) {
+        ++s.nonfinite;
+        continue;
       }
-      s.next_job();
+      lo = std::min(lo, f[i]), hi = std::max(hi, f[i]);
+      if (!s.has_best || detail::improves(raw[i], s.best_fitness, goal)) {
+        s.best.assign(s.points.begin() + static_cast<std::ptrdiff_t>(i) * d, s.points.begin() + static_cast<std::ptrdiff_t>(i + 1) * d);
+        s.best_fitness = raw[i];
+        s.has_best = true;
+      }
+      if (local && !taboo[i] && detail::improves(raw[i], s.jobs.front().fitness, goal)) {
+        seed_job& j = s.jobs.front();
+        j.x.assign(s.points.begin() + static_cast<std::ptrdiff_t>(i) * d, s.points.begin() + static_cast<std::ptrdiff_t>(i + 1) * d);
+        j.fitness = raw[i];
+      }
     }
+    s.worst.resize(n);
+    std::iota(s.worst.begin(), s.worst.end(), 0);
+    std::stable_sort(s.worst.begin(), s.worst.end(), [&](int a, int b) {
+      if (!std::isfinite(f[static_cast<std::size_t>(b)])) return false;
+      return !std::isfinite(f[static_cast<std::size_t>(a)]) || detail::improves(f[static_cast<std::size_t>(b)], f[static_cast<std::size_t>(a)], goal);
+    });
+    if (cycle) s.flat = (hi >= lo && hi - lo < s.cfg.flat_tolerance) ? s.flat + 1 : 0;
+    const bool flat = cycle && s.cfg.flat_generations > 0 && s.flat >= s.cfg.flat_generations;
+    if (cycle && !local && s.cfg.refine_first_generation && s.continuation == 0 && s.opt->generation() == 1)
+      s.first_points = s.points, s.first_fitness = raw;  // a restart's first generation (from noise)
+    if (sample) {  // kept for the seed clustering at the end of the restart's first cycle
+      s.sampled = s.points, s.sampled_fitness = raw;
+      s.samples.clear();
+      s.worst.clear();  // its rows are not the optimizer's (injections go to the optimizer's last rows)
+    } else if (test) {
+      s.end_tests(raw);
+    } else if (translate) {
+      s.worst.clear();  // its rows are not the optimizer's (injections go to the optimizer's last rows)
+      s.end_translations(raw);
+    } else if (nudge) {
+      s.worst.clear();  // its rows are not the optimizer's
+      s.end_nudge(raw);
+    } else if (polish) {
+      s.end_polish(f, taboo);
+    } else if (final_eval || flat) {  // the cycle ends: archive or refine, then continue, restart or stop
+      ++s.cycles;
+      s.flat = 0;
+      if (local) {
+        s.jobs.front().spread = hi >= lo ? hi - lo : INFINITY;
+        s.next_local();
+      } else {
+        s.archive_add(s.points, raw);
+        s.global_points = s.points;
+        if (s.cfg.refine_levels > 0) {
+          std::vector<float> xs = s.points;
+          std::vector<double> fs = raw;
+          if (s.cfg.refine_first_generation) {
+            xs.insert(xs.end(), s.first_points.begin(), s.first_points.end());
+            fs.insert(fs.end(), s.first_fitness.begin(), s.first_fitness.end());
+          }
+          xs.insert(xs.end(), s.sampled.begin(), s.sampled.end());
+          fs.insert(fs.end(), s.sampled_fitness.begin(), s.sampled_fitness.end());
+          s.sampled.clear(), s.sampled_fitness.clear();
+          s.collect_seeds(std::move(xs), std::move(fs));
+        }
+        s.next_job();
+      }
+    }
+    const bool reached = !std::isnan(s.cfg.target) && s.has_best &&
+                         (goal == objective::maximize ? s.best_fitness >= s.cfg.target : s.best_fitness <= s.cfg.target);
+    const bool out_of_time = s.cfg.max_seconds > 0 && (s.replaying ? s.replay_time_stop : s.seconds() >= s.cfg.max_seconds);
+    if (!s.finished && reached)
+      s.finish("target");
+    else if (!s.finished && s.cfg.max_evaluations > 0 && s.evaluations + s.n() > s.cfg.max_evaluations)
+      s.finish("max_evaluations");
+    else if (!s.finished && out_of_time)
+      s.finish("max_seconds");
+    if (s.finished && cycle && !final_eval && !flat) s.archive_add(s.points, raw);  // stopped mid-cycle: keep its last population
+    if (s.finished && s.refining && !s.at_edge(s.jobs.front()))  // and the seed's best (unless at a niche's edge)
+      s.archive_add(s.jobs.front().x, {s.jobs.front().fitness});
+  };
+  try {
+    advance();
+  } catch (const std::exception& x) {
+    s.failed = x.what();
+    throw;
+  } catch (...) {
+    s.failed = "an exception that is not a std::exception";
+    throw;
   }
-  const bool reached = !std::isnan(s.cfg.target) && s.has_best &&
-                       (goal == objective::maximize ? s.best_fitness >= s.cfg.target : s.best_fitness <= s.cfg.target);
-  const bool out_of_time = s.cfg.max_seconds > 0 && (s.replaying ? s.replay_time_stop : s.seconds() >= s.cfg.max_seconds);
-  if (!s.finished && reached)
-    s.finish("target");
-  else if (!s.finished && s.cfg.max_evaluations > 0 && s.evaluations + s.n() > s.cfg.max_evaluations)
-    s.finish("max_evaluations");
-  else if (!s.finished && out_of_time)
-    s.finish("max_seconds");
-  if (s.finished && cycle && !final_eval && !flat) s.archive_add(s.points, raw);  // stopped mid-cycle: keep its last population
-  if (s.finished && s.refining && !s.at_edge(s.jobs.front()))  // and the seed's best (unless at a niche's edge)
-    s.archive_add(s.jobs.front().x, {s.jobs.front().fitness});
 }
 
 bool open_ended::done() const noexcept { return s_->finished; }
@@ -983,7 +1032,7 @@ double open_ended::precise_best_fitness() const {
 bool open_ended::has_best() const noexcept { return s_->has_best; }
 long long open_ended::total_nonfinite() const noexcept { return s_->nonfinite; }
 const char* open_ended::name() const noexcept { return "open-ended-diffusion-evolution"; }
-backend_kind open_ended::backend() const noexcept { return s_->opt->backend(); }
+backend_kind open_ended::backend() const noexcept { return s_->backend; }
 long long open_ended::evaluations() const noexcept { return s_->evaluations; }
 int open_ended::cycles() const noexcept { return s_->cycles; }
 int open_ended::restarts() const noexcept { return s_->restart; }
@@ -995,7 +1044,7 @@ const open_ended_config& open_ended::cfg() const noexcept { return s_->cfg; }
 void open_ended::save(const std::string& path) const {
   detail::open_ended_checkpoint c;
   c.cfg = s_->cfg;
-  c.backend = s_->opt->backend();
+  c.backend = s_->backend;
   c.seconds = s_->seconds();
   c.stopped = s_->reason;
   c.log = s_->log;

@@ -1,7 +1,10 @@
 // validate(const open_ended_config&): every field of an open-ended config checked, each bad one named.
 // Apart from the run itself so that the checkpoint decoder (checkpoint.cpp) builds without the
 // optimizer, as the fuzz target of its format does (tests/fuzz/fuzz_open_ended_checkpoint.cpp).
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "diffevo/error.hpp"
@@ -10,6 +13,19 @@
 #include "host/util/message.hpp"
 
 namespace diffevo {
+namespace {
+
+/// validate() of a config the run builds later (a local cycle, a local restart), with what it stands
+/// for before the message: the run would otherwise fail when it gets there.
+void validate_later(const config& c, const std::string& what) {
+  try {
+    validate(c);
+  } catch (const invalid_argument& x) {
+    throw invalid_argument(detail::msg(what, ": ", x.what()));
+  }
+}
+
+}  // namespace
 
 void validate(const open_ended_config& c) {
   validate(c.run);
@@ -24,6 +40,22 @@ void validate(const open_ended_config& c) {
     for (int j = 0; j < d; ++j)
       DIFFEVO_EXPECTS(std::isfinite(lo[j]) && std::isfinite(hi[j]) && lo[j] < hi[j], invalid_argument, "the box is empty in dimension ",
                       j, ": lower = ", lo[j], ", upper = ", hi[j], " (need finite lower < upper)");
+    const std::vector<float> center = detail::expand(c.run.center, d, 0.0f), scale = detail::expand(c.run.scale, d, 1.0f);
+    for (int j = 0; j < d; ++j) {
+      const double fmax = std::numeric_limits<float>::max();
+      DIFFEVO_EXPECTS(std::fabs(lo[j]) <= fmax && std::fabs(hi[j]) <= fmax, invalid_argument, "the box in dimension ", j,
+                      ": lower = ", lo[j], ", upper = ", hi[j], " is beyond float range (the points are floats)");
+      float first = static_cast<float>(lo[j]);  // the box's smallest float
+      if (first < lo[j]) first = std::nextafter(first, std::numeric_limits<float>::infinity());
+      DIFFEVO_EXPECTS(first <= hi[j], invalid_argument, "the box in dimension ", j, ": lower = ", lo[j], ", upper = ",
+                      hi[j], " holds no float (the points are floats)");
+      // every point of the box enters the population (folded into it): the parameter map must hold it
+      const double reach = std::max(std::fabs(lo[j] - center[j]), std::fabs(hi[j] - center[j])) / scale[j];
+      DIFFEVO_EXPECTS(reach <= k_max_abs_x, invalid_argument, "the box in dimension ", j, ": lower = ", lo[j],
+                      ", upper = ", hi[j], " reaches ", reach, " run.scale from run.center (", center[j], ", scale ",
+                      scale[j], "); the population holds points within k_max_abs_x = ", k_max_abs_x,
+                      " (move run.center into the box or raise run.scale)");
+    }
   }
   detail::expect_enum<invalid_argument>(c.bounds, "bounds", 3, "reflect, clip or penalize (0-2)");
   detail::expect_enum<invalid_argument>(c.shaping, "shaping", 2, "none or rank (0-1)");
@@ -118,6 +150,40 @@ void validate(const open_ended_config& c) {
   DIFFEVO_EXPECTS(!std::isnan(c.refine_tolerance) && c.refine_tolerance >= 0, invalid_argument,
                   "refine_tolerance = ", c.refine_tolerance, " must be >= 0");
   DIFFEVO_EXPECTS(!std::isinf(c.target), invalid_argument, "target = ", c.target, " must be finite (NaN: none)");
+
+  // The configs the run builds later, checked now: a local cycle (its population, steps and first
+  // scale; deeper levels only shrink the scale, kept at least the smallest normal float), a local
+  // restart (its scale, and a centre as far out as the box goes), and a grown population.
+  const std::vector<float> unit = detail::expand(c.run.scale, d, 1.0f);
+  const auto scaled = [&](double factor) {
+    std::vector<float> s(static_cast<std::size_t>(d));
+    for (int j = 0; j < d; ++j) s[static_cast<std::size_t>(j)] = static_cast<float>(unit[static_cast<std::size_t>(j)] * factor);
+    return s;
+  };
+  if (c.refine_levels > 0) {
+    config local = c.run;
+    local.population = c.refine_population;
+    local.steps = c.refine_steps;
+    local.scale = scaled(c.refine_scale);
+    validate_later(local, detail::msg("the local cycles (population = refine_population = ", c.refine_population,
+                                      ", steps = refine_steps = ", c.refine_steps, ", scale = run.scale x refine_scale = ",
+                                      c.refine_scale, ")"));
+  }
+  if (c.restart_scale > 0) {
+    config local = c.run;
+    local.scale = scaled(c.restart_scale);
+    const std::vector<double> lo = detail::expand(c.lower, d, 0.0), hi = detail::expand(c.upper, d, 0.0);
+    local.center.resize(static_cast<std::size_t>(d));
+    for (int j = 0; j < d; ++j)  // the farther end
+      local.center[static_cast<std::size_t>(j)] = static_cast<float>(std::fabs(lo[j]) > std::fabs(hi[j]) ? lo[j] : hi[j]);
+    validate_later(local, detail::msg("the local restarts (a centre in the box, scale = run.scale x restart_scale = ",
+                                      c.restart_scale, ")"));
+  }
+  if (c.population_growth > 1 && c.max_population > c.run.population) {
+    config grown = c.run;
+    grown.population = c.max_population;
+    validate_later(grown, detail::msg("the restarts' grown population (up to max_population = ", c.max_population, ")"));
+  }
 }
 
 }  // namespace diffevo

@@ -247,7 +247,13 @@ class open_ended final : public strategy {
   open_ended(open_ended&&) noexcept;
   open_ended& operator=(open_ended&&) noexcept;
 
+  /// @throws logic_error after done(), or after a failed tell() (see tell()).
   population_view ask() override;
+  /// A refused value (invalid_argument) changes nothing: tell again. Any other exception (memory,
+  /// threads, while the run moves on to its next cycle) leaves the run part-way, and ask(), tell() and
+  /// inject() then throw logic_error; save() still writes everything told, that one tell included,
+  /// and load() replays it (validate() refuses up front every config a later cycle would be built
+  /// with and could not be).
   /// @throws logic_error before ask() or after done(); invalid_argument for a wrong count (naming both).
   void tell(const float* fitness, std::size_t n) override;
   /// tell() with the values in double, kept in double by the run: the rank shaping, the archive, the
@@ -281,11 +287,17 @@ class open_ended final : public strategy {
   backend_kind backend() const noexcept override;
 
   /// Puts outside candidates into the population: they replace the rows with the worst fitness of
-  /// the last tell (the last rows before any tell) at the next ask(), and are evaluated with it.
+  /// the last tell (the last rows before any tell) in the next generation of a Diffusion Evolution
+  /// cycle that is asked, and are evaluated with it. That is the next ask(), or the first generation
+  /// of the next cycle when a batch of exploration samples, hill-valley tests, translation candidates,
+  /// nudges or polish points comes first. That cycle takes at most its population size of them, in
+  /// order, and only those its parameter map holds (|p - centre| <= k_max_abs_x x scale in every
+  /// coordinate: a local cycle's map is narrow, about its seed); the others are not used.
   /// @param points count x D parameters.
   /// @param count 0 .. the population size.
   /// @throws invalid_argument for a count outside that range, a null pointer, or a value that is not
-  ///         finite (naming its row and column); logic_error after done().
+  ///         finite (naming its row and column); logic_error after done(), between ask() and tell()
+  ///         (call it after the tell), or after a failed tell().
   void inject(const float* points, int count);
 
   /// @return best_fitness() as told: in double when it was told in double (best_fitness() rounds it

@@ -305,11 +305,103 @@ TEST(OpenEnded, WarmStartAndInjectedCandidates) {
   for (int i = 0; i < 8; ++i) f[static_cast<std::size_t>(i)] = float(i);  // row 0 is the worst
   run.tell(f);
   const float cand[2] = {3.5f, -2.5f};
+  expect_message<invalid_argument>([&] { run.inject(cand, 9); }, "inject(): count = 9 must be in [0, 8]");
   run.inject(cand, 1);
   p = run.ask();
   EXPECT_EQ(p.row(0)[0], 3.5f);
   EXPECT_EQ(p.row(0)[1], -2.5f);
-  expect_message<invalid_argument>([&] { run.inject(cand, 9); }, "inject(): count = 9 must be in [0, 8]");
+  // between ask() and tell() the log would replay it into the population already asked: refused
+  expect_message<logic_error>([&] { run.inject(cand, 1); }, "inject() between ask() and tell()");
+}
+
+// The configs a run builds later (a local cycle, a local restart) are checked when it is made: each of
+// these was accepted and then failed inside a tell() part-way, after which the run was broken
+// (population_size() garbage, ask() a segfault).
+TEST(OpenEnded, ConfigsOfLaterCyclesAreCheckedUpFront) {
+  const auto refuse = [](auto edit, const char* part) {
+    open_ended_config c = base();
+    edit(c);
+    expect_message<invalid_argument>([&] { open_ended run(c); }, part);
+  };
+  refuse([](open_ended_config& c) {
+    c.run.schedule = schedule_kind::user, c.run.user_alphas = {0.9, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01};
+    c.refine_levels = 2, c.refine_steps = 6;
+  }, "the local cycles (population = refine_population = 32, steps = refine_steps = 6, scale = run.scale x refine_scale = 0.05): user_alphas must have steps = 6 values (got 10)");
+  refuse([](open_ended_config& c) { c.run.eta = 1.05, c.run.steps = 25, c.refine_levels = 2, c.refine_steps = 10; },
+         "the local cycles (population = refine_population = 32, steps = refine_steps = 10, scale = run.scale x refine_scale = 0.05): eta = 1.05 is too large");
+  refuse([](open_ended_config& c) { c.refine_levels = 2, c.refine_scale = 1e-50; }, "scale = run.scale x refine_scale = 1e-50): scale[0] must be");
+  refuse([](open_ended_config& c) { c.refine_levels = 2, c.refine_scale = 1e40; }, "scale = run.scale x refine_scale = 1e+40): scale[0] must be");
+  const auto boxed = [](double restart_scale) {
+    return [restart_scale](open_ended_config& c) { c.lower = {-3}, c.upper = {3}, c.restart_scale = restart_scale; };
+  };
+  refuse(boxed(1e-50), "the local restarts (a centre in the box, scale = run.scale x restart_scale = 1e-50): scale[0] must be");
+  refuse(boxed(1e40), "the local restarts (a centre in the box, scale = run.scale x restart_scale = 1e+40): scale[0] must be");
+  // the box: every point of it enters a population (folded), so the parameter map must hold it, and
+  // its points are floats
+  refuse([](open_ended_config& c) { c.lower = {1e7}, c.upper = {2e7}; },
+         "the box in dimension 0: lower = 10000000, upper = 20000000 reaches 20000000 run.scale from run.center (0, scale 1)");
+  refuse([](open_ended_config& c) { c.lower = {-1e39}, c.upper = {1e39}, c.run.scale = {1e32f}; },
+         "the box in dimension 0: lower = -1e+39, upper = 1e+39 is beyond float range");
+  refuse([](open_ended_config& c) { c.lower = {0.1000000001}, c.upper = {0.1000000002}; }, "holds no float");
+  // what stays accepted: a far box with the map moved onto it, and the schedules' own limits
+  open_ended_config far = base();
+  far.lower = {1e7}, far.upper = {2e7}, far.run.center = {1.5e7f}, far.run.scale = {1e6f};
+  EXPECT_NO_THROW(open_ended run(far));
+  config ddpm;
+  ddpm.schedule = schedule_kind::ddpm;
+  ddpm.steps = 184000;
+  EXPECT_NO_THROW(validate(ddpm));
+  ddpm.steps = 200000;  // past its turn alpha fell below 1e-4 and rose again: refused by name
+  expect_message<invalid_argument>([&] { validate(ddpm); }, "schedule = ddpm is not decreasing at steps = 200000");
+  expect_message<invalid_argument>([] { make_schedule(static_cast<schedule_kind>(7), 10, {}); },
+                                   "schedule must be cosine, linear, ddpm or user (0-3) (got 7)");
+}
+
+// clip and penalize (and reflect) ask floats inside the box also where a bound is not a float
+// (-0.1, 0.1): rounding to nearest left 56 of the points outside by one ulp.
+TEST(OpenEnded, BoxRulesAskFloatsInsideTheBox) {
+  for (bound_rule rule : {bound_rule::clip, bound_rule::penalize, bound_rule::reflect}) {
+    open_ended_config c = base(64, 2);
+    c.lower = {-0.1}, c.upper = {0.1};
+    c.bounds = rule;
+    c.max_evaluations = 64 * 20;
+    open_ended run(c);
+    int outside = 0, asked = 0;
+    while (!run.done()) {
+      const population_view p = run.ask();
+      for (std::size_t t = 0; t < p.size(); ++t) outside += p.data[t] < -0.1 || p.data[t] > 0.1;
+      asked += static_cast<int>(p.size());
+      run.tell(all(p, sphere));
+    }
+    EXPECT_GT(asked, 0);
+    EXPECT_EQ(outside, 0) << "rule " << static_cast<int>(rule);
+  }
+}
+
+// A candidate injected while a local cycle (a narrow parameter map about its seed) is next is not
+// used when that map cannot hold it; the run goes on (every ask() after it threw before).
+TEST(OpenEnded, InjectedPointsALocalCycleCannotHoldAreNotUsed) {
+  open_ended_config c = base(32, 2);
+  c.lower = {-3}, c.upper = {3};
+  c.refine_levels = 3, c.refine_scale = 1e-7;  // local maps reach 1e6 x 1e-7 = 0.1 from their seed
+  c.refine_population = 16;                      // (told apart from the global cycles' 32 by size)
+  c.max_evaluations = 32 * 40;
+  open_ended run(c);
+  int injected_local = 0;
+  const std::vector<float> far = {2.5f, 2.5f};
+  while (!run.done()) {
+    const population_view p = run.ask();
+    run.tell(all(p, sphere));
+    if (!run.done() && p.rows == c.refine_population) {  // a local cycle runs: its next generation gets it
+      run.inject(far.data(), 1);
+      ++injected_local;
+      const population_view q = run.ask();
+      if (q.rows == c.refine_population)
+        for (int i = 0; i < q.rows; ++i) EXPECT_FALSE(q.row(i)[0] == 2.5f && q.row(i)[1] == 2.5f) << "row " << i;
+      run.tell(all(q, sphere));
+    }
+  }
+  EXPECT_GT(injected_local, 0);
 }
 
 TEST(OpenEnded, BadInputsAreNamed) {
