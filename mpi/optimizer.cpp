@@ -4,7 +4,9 @@
 // population hash that catches drift.
 #include "diffevo/mpi.hpp"
 
+#include <cstdio>
 #include <map>
+#include <string>
 #include <optional>
 #include <utility>
 
@@ -140,7 +142,12 @@ struct optimizer::state {
   /// After construction or load (collective): same backend everywhere, the exchange path, the row
   /// exchange, the first hash.
   void start() {
-    std::vector<std::pair<std::string, std::string>> kind{{"backend (in use)", to_string(run->backend())}};
+    // What the ranks must agree on beyond the config: the backend, and where the run stands (after
+    // load(): ranks that read files of different generations would otherwise go on, and a sharded
+    // update, which compares no hash later, would wait forever for a rank that has finished).
+    // The rest of the state (best fitness, count of non-finite values) is compared with the hash.
+    std::vector<std::pair<std::string, std::string>> kind{{"backend (in use)", to_string(run->backend())},
+                                                          {"generation()", std::to_string(run->generation())}};
     // automatic is host until the exchange between devices has run on GPUs (it has run only on the
     // emulator): device is asked for. The options are the same on every rank (compared already).
     if (opts.exchange == exchange_path::automatic) opts.exchange = exchange_path::host;
@@ -191,7 +198,13 @@ struct optimizer::state {
       err = std::current_exception();
     }
     ch.agree(err, "");
-    if (opts.check_every > 0) check_hash();
+    if (opts.check_every > 0) {
+      check_hash();
+      char best[64] = "none";
+      if (run->has_best()) std::snprintf(best, sizeof best, "%a", static_cast<double>(run->best_fitness()));
+      detail::require_same(ch, {{"best_fitness()", best}, {"total_nonfinite()", std::to_string(run->total_nonfinite())}},
+                           "optimizer");
+    }
   }
 };
 
@@ -444,10 +457,12 @@ optimize_result optimize(const config& cfg, MPI_Comm comm, const local_fitness& 
 }
 
 int node_local_rank(MPI_Comm comm) {
+  // on a duplicate whose errors come back as codes (comm's own handler would abort the job), which
+  // also refuses MPI_COMM_NULL and an MPI that is not initialized
+  detail::channel ch(comm);
   MPI_Comm node = MPI_COMM_NULL;
-  int rank = 0;
-  detail::check(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
-  detail::check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  detail::check(MPI_Comm_split_type(ch.comm(), MPI_COMM_TYPE_SHARED, ch.rank(), MPI_INFO_NULL, &node),
+                "MPI_Comm_split_type");
   int local = 0;
   const int rc = MPI_Comm_rank(node, &local);
   MPI_Comm_free(&node);

@@ -272,7 +272,8 @@ optimize_result optimize(const config& cfg, MPI_Comm comm, const local_fitness& 
 
 /// @return This process's rank among the ranks of `comm` on the same node (shared memory), for
 ///         picking one GPU per rank. Collective.
-/// @throws mpi_error if an MPI call fails.
+/// @throws logic_error before MPI_Init; invalid_argument for MPI_COMM_NULL.
+/// @throws mpi_error if an MPI call fails (made on a duplicate of `comm` that returns errors).
 int node_local_rank(MPI_Comm comm);
 
 /// The 64-bit hash of a population (rows x cols floats, row-major) that the ranks compare for state

@@ -461,6 +461,48 @@ TEST(Mpi, ALoadThatFailsOnOneRankThrowsOnEveryRank) {
   if (rank_of() == 0) std::remove(path.c_str());
 }
 
+// Files of one population at different generations (a stale checkpoint on one rank): the generation
+// is compared at load, whatever check_every says (the sharded update, which compares no hash later,
+// waited forever for the rank that had finished; the replicated one threw a different state_drift on
+// each rank one generation later).
+TEST(Mpi, ALoadOfDifferentGenerationsThrowsOnEveryRankNamingBoth) {
+  if (size_of() < 2) GTEST_SKIP() << "needs 2 or more ranks";
+  const diffevo::config c = make_config(300, 3, 0, 5);  // N >= 256: sharded on the cpu backend
+  const std::string a = temp_path("gen-a"), b = temp_path("gen-b");
+  if (rank_of() == 0) {
+    diffevo::optimizer first(c);
+    const diffevo::population_view p = first.ask();
+    for (const auto& [path, g] : {std::pair<std::string, int>{a, 1}, {b, 2}}) {
+      diffevo::start_point sp;
+      sp.population.assign(p.data, p.data + p.size());
+      sp.generation = g;
+      sp.diffuse = false;
+      diffevo::optimizer(c, sp).save(path);
+    }
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  for (int check_every : {1, 0}) {
+    for (diffevo::mpi::update_mode u : {diffevo::mpi::update_mode::sharded, diffevo::mpi::update_mode::replicated}) {
+      diffevo::mpi::options o;
+      o.update = u;
+      o.check_every = check_every;
+      try {
+        diffevo::mpi::optimizer::load(rank_of() == 1 ? b : a, MPI_COMM_WORLD, &c, o);
+        ADD_FAILURE() << "no exception";
+      } catch (const diffevo::invalid_argument& x) {
+        EXPECT_NE(std::string(x.what()).find("optimizer.generation() differs between ranks: rank 0 has 1, rank 1 has 2"),
+                  std::string::npos)
+            << x.what();
+      }
+    }
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank_of() == 0) {
+    std::remove(a.c_str());
+    std::remove(b.c_str());
+  }
+}
+
 TEST(Mpi, PlantedDriftIsCaughtOnEveryRankNamingTheGeneration) {
   if (size_of() < 2) GTEST_SKIP() << "needs 2 or more ranks";
   // Two runs of one config told different fitness: at generation 3 their populations differ. Rank 1
@@ -559,6 +601,8 @@ TEST(Mpi, CartPoleReturnsOfEachRanksRowsAreThoseOfOneWholeEvaluation) {
 TEST(Mpi, NodeLocalRanksCountFromZeroOnThisMachine) {
   // mpiexec here starts every rank on this machine.
   EXPECT_EQ(diffevo::mpi::node_local_rank(MPI_COMM_WORLD), rank_of());
+  // a bad communicator is an exception, not MPI's default handler aborting the job
+  EXPECT_THROW(diffevo::mpi::node_local_rank(MPI_COMM_NULL), diffevo::invalid_argument);
 }
 
 TEST(Mpi, CommunicationTimeIsCounted) {
