@@ -797,6 +797,9 @@ population_view open_ended::ask() {
   s_->require_usable("ask()");
   state& s = *s_;
   const int d = s.dim();
+  // Asked again before a tell (a retry after the evaluation threw): the same points. (Folding them
+  // again would go through the parameter map once more and could move a value by an ulp.)
+  if (s.asked) return population_view{s.points.data(), s.n(), d};
   if (!s.samples.empty()) {  // explore_samples: the restart's uniform sample (folded: float rounding)
     s.points = s.samples;
     s.fold(s.points);
