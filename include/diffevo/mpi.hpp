@@ -6,7 +6,8 @@
 /// update is then either repeated identically on every rank (replicated) or split by rows and the new
 /// rows exchanged (sharded). Either way a run is the single-process run bit for bit, at
 /// any rank count, and a checkpoint written at P ranks resumes at any other P
-/// (docs/architecture.md "Many processes").
+/// (docs/architecture.md "Many processes"). Unverified on a GPU: a sharded update on the cuda backend
+/// with D > 8, whose products are cuBLAS calls on each rank's rows (README "Many processes").
 
 #include <mpi.h>
 
