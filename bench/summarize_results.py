@@ -52,7 +52,7 @@ def load_speed(folders):
             runs.append(json.load(f))
     base = next((r for r in runs if r.get("whole_2d_population", 512) == 512), runs[-1])
     merged = dict(base)
-    cells = {}  # one cell per (N, D, variant): the last file measured wins
+    cells = {}  # one cell per (N, D, variant): of two files with one cell, the later in name order wins
     for r in runs:
         for c in r.get("update", []):
             cells[(c["n"], c["d"], c["latent"])] = c
@@ -131,7 +131,9 @@ def speed_table(speed):
            "| N | D | variant | update (median) | mean over the run | memory floor | " + ("bare SGEMM | ratio |" if gpu else ""),
            "|---|---|---|---|---|---|" + ("---|---|" if gpu else "")]
     for c in speed["update"]:
-        floor = f"{ms(c['floor_bytes'] / bw)}" if bw and "floor_bytes" in c else "—"
+        # each cell's floor at its own run's bandwidth (files written before floor_seconds: this one's)
+        floor = (ms(c["floor_seconds"]) if "floor_seconds" in c
+                 else f"{ms(c['floor_bytes'] / bw)}" if bw and "floor_bytes" in c else "—")
         mean = ms(c["update_mean_seconds"]) if "update_mean_seconds" in c else "—"
         line = (f"| {c['n']} | {c['d']} | {'latent d = 2' if c['latent'] else 'plain'} | {ms(c['update_seconds'])} | "
                 f"{mean} | {floor} |")
