@@ -56,7 +56,9 @@ void validate(const config& c) {
                   "temperature must be finite and > 0 (got ", c.temperature, ")");
   DIFFEVO_EXPECTS(std::isfinite(c.power) && c.power > 0, invalid_argument, "power must be finite and > 0 (got ",
                   c.power, ")");
-  DIFFEVO_EXPECTS(c.cpu_threads >= 0, invalid_argument, "cpu_threads must be >= 0 (got ", c.cpu_threads, ")");
+  // (the worker pool keeps every thread it starts; and thread counts are multiplied in int)
+  DIFFEVO_EXPECTS(c.cpu_threads >= 0 && c.cpu_threads <= k_max_cpu_threads, invalid_argument,
+                  "cpu_threads must be in [0, ", k_max_cpu_threads, "] (got ", c.cpu_threads, ")");
   // Told values are log g under log_density: higher is always better, so best-so-far under minimize
   // would keep the worst individual.
   DIFFEVO_EXPECTS(c.density != density_kind::log_density || c.goal == objective::maximize, invalid_argument,

@@ -50,7 +50,8 @@ detail::rollout_params validated(const rollout_config& c, const rollout_environm
   DIFFEVO_EXPECTS(static_cast<long long>(c.episodes) * c.max_steps <= (1LL << 23), invalid_argument,
                   "episodes x max_steps must be at most 2^23 = 8388608, so that a float return counts its steps "
                   "exactly (got ", c.episodes, " x ", c.max_steps, ")");
-  DIFFEVO_EXPECTS(c.cpu_threads >= 0, invalid_argument, "cpu_threads must be >= 0 (got ", c.cpu_threads, ")");
+  DIFFEVO_EXPECTS(c.cpu_threads >= 0 && c.cpu_threads <= k_max_cpu_threads, invalid_argument,
+                  "cpu_threads must be in [0, ", k_max_cpu_threads, "] (got ", c.cpu_threads, ")");
   detail::rollout_params rp{};
   rp.shape.layers = static_cast<int>(c.layers.size());
   for (int l = 0; l < rp.shape.layers; ++l) rp.shape.widths[l] = c.layers[static_cast<std::size_t>(l)];

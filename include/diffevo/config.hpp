@@ -76,7 +76,7 @@ struct config {
   std::uint64_t seed = 0;  ///< one seed gives one run (bit-identical on the same backend)
 
   backend_kind backend = backend_kind::automatic;  ///< where the population lives and the update runs
-  int cpu_threads = 0;  ///< cpu backend worker threads (and the BLAS's); 0 = hardware concurrency
+  int cpu_threads = 0;  ///< cpu backend worker threads (and the BLAS's); 0 = hardware concurrency; at most k_max_cpu_threads
   /// How the cpu backend computes (see cpu_math_kind). Like cpu_threads, a choice of this process:
   /// checkpoints do not record it, and a run may resume under the other choice.
   cpu_math_kind cpu_math = cpu_math_kind::automatic;
@@ -88,6 +88,8 @@ constexpr int k_max_steps = 1000000;
 /// The internal coordinates x start as N(0, 1) and stay within a few units; validate() requires
 /// `center + scale * x` to be finite in float for every |x| up to this bound.
 constexpr double k_max_abs_x = 1e6;
+/// The most cpu worker threads a config may ask for (config::cpu_threads).
+constexpr int k_max_cpu_threads = 4096;
 
 /// Checks every field of a configuration (the optimizer constructor calls it).
 ///

@@ -26,7 +26,7 @@ struct rollout_config {
   /// one episode; the authors' experiment code resets Gymnasium with one fixed seed).
   bool fixed_start = false;
   backend_kind backend = backend_kind::automatic;
-  int cpu_threads = 0;               ///< cpu backend; 0 = hardware concurrency. Results do not depend on it.
+  int cpu_threads = 0;               ///< cpu backend; 0 = hardware concurrency, at most k_max_cpu_threads. Results do not depend on it.
 };
 
 /// An environment compiled for the evaluator: cartpole_environment(); for your own, make_environment

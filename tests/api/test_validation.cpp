@@ -44,7 +44,9 @@ TEST(Validation, ConfigFields) {
   expect_message<invalid_argument>(with([](config& c) { c.scale = {1, 2}; }), "scale must have 0, 1 or dimension (3) values (got 2)");
   expect_message<invalid_argument>(with([](config& c) { c.scale = {0}; }), "scale[0] must be > 0 (got 0)");
   expect_message<invalid_argument>(with([](config& c) { c.center = {1, NAN, 2}; }), "center[1] must be finite");
-  expect_message<invalid_argument>(with([](config& c) { c.cpu_threads = -2; }), "cpu_threads must be >= 0 (got -2)");
+  expect_message<invalid_argument>(with([](config& c) { c.cpu_threads = -2; }), "cpu_threads must be in [0, 4096] (got -2)");
+  expect_message<invalid_argument>(with([](config& c) { c.cpu_threads = 40000000; }),
+                                   "cpu_threads must be in [0, 4096] (got 40000000)");
   expect_message<invalid_argument>(with([](config& c) {
                                      c.density = density_kind::log_density;
                                      c.goal = objective::minimize;

@@ -560,6 +560,9 @@ TEST(RolloutValidation, BadConfigsNameTheField) {
   c.episodes = 0;
   expect_message<invalid_argument>([&] { make(c); }, "episodes must be >= 1 (got 0)");
   c = cpu_cfg({4, 8, 2});
+  c.cpu_threads = 5000;
+  expect_message<invalid_argument>([&] { make(c); }, "cpu_threads must be in [0, 4096] (got 5000)");
+  c = cpu_cfg({4, 8, 2});
   c.max_steps = -5;
   expect_message<invalid_argument>([&] { make(c); }, "max_steps must be >= 1 (got -5)");
   // a float return could no longer count every step: 2^24 + 3 steps made evaluate() throw in count_steps
