@@ -17,6 +17,9 @@ namespace diffevo {
 namespace detail {
 namespace {
 
+/// The smallest eigenvalue of C kept, as a share of the largest (a condition number of at most 1e14).
+constexpr double k_max_condition_inverse = 1e-14;
+
 class cma_state final : public baseline_state {
  public:
   explicit cma_state(const cma_es_config& c)
@@ -143,10 +146,17 @@ class cma_state final : public baseline_state {
         const double cij = keep * C[i * dd + j] + c1 * (pc[i] * pc[j] + dh * C[i * dd + j]) + cmu * rank_mu;
         C[i * dd + j] = C[j * dd + i] = cij;
       }
-    sigma *= std::exp((cs / damps) * (ps_norm / chi_n - 1));
+    // At most a factor e a generation (as purecma): once the population is flat at float resolution its
+    // steps are rounding, and an unbounded factor took sigma to inf (and the population to -inf).
+    sigma *= std::exp(std::min(1.0, (cs / damps) * (ps_norm / chi_n - 1)));
     a = C;  // same size: no allocation (nor in jacobi_eigen, whose w and B have their sizes)
     jacobi_eigen(a, d, w, B);
-    for (std::size_t j = 0; j < dd; ++j) D[j] = std::sqrt(std::max(w[j], 1e-300));
+    // Eigenvalues at least 1e-14 of the largest (pycma's condition limit): with a degenerate C,
+    // C^-1/2 y_w divided by a near-zero D and the path ps exploded.
+    double top = 0;
+    for (std::size_t j = 0; j < dd; ++j) top = std::max(top, w[j]);
+    const double least = std::max(1e-300, top * k_max_condition_inverse);
+    for (std::size_t j = 0; j < dd; ++j) D[j] = std::sqrt(std::max(w[j], least));
   }
 
   std::vector<float> mean() const override { return std::vector<float>(m.begin(), m.end()); }
