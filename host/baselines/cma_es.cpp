@@ -28,7 +28,7 @@ class cma_state final : public baseline_state {
       : baseline_state("cma-es", c.population, c.dimension, c.generations, c.goal, c.seed,
                        16.0 * c.population * c.dimension + 32.0 * c.dimension * c.dimension),
         sigma(c.sigma0) {
-    m = initial_mean(c.mean0, d, name);
+    m = initial_mean(c.mean0, d, c.sigma0, "sigma0", name);
     const std::size_t dd = static_cast<std::size_t>(d);
     // Tutorial eq. (49)-(53): w'_i = ln((lambda + 1) / 2) - ln i for all lambda; the best mu = lambda / 2
     // positive ones sum to 1, the rest are negative and sum to -min(alpha_mu-, alpha_mueff-, alpha_posdef-).

@@ -20,7 +20,7 @@ class open_es_state final : public baseline_state {
                        8.0 * c.population * c.dimension),  // population and eps
         cfg(c),
         opt(c.dimension) {
-    mu = initial_mean(c.mean0, d, name);
+    mu = initial_mean(c.mean0, d, c.sigma_init, "sigma_init", name);
     sigma = c.sigma_init;
     lr = c.learning_rate;
     eps.resize(draw_count(static_cast<std::size_t>(n) * d));

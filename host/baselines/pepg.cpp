@@ -23,7 +23,7 @@ class pepg_state final : public baseline_state {
                        6.0 * c.population * c.dimension),  // population and the half of it drawn
         cfg(c),
         opt(c.dimension) {
-    mu = initial_mean(c.mean0, d, name);
+    mu = initial_mean(c.mean0, d, c.sigma_init, "sigma_init", name);
     sigma.assign(static_cast<std::size_t>(d), c.sigma_init);
     lr = c.learning_rate;
     pairs = c.average_baseline ? n / 2 : (n - 1) / 2;

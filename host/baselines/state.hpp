@@ -87,7 +87,9 @@ struct gradient_es_fields {
 };
 void validate_gradient_es(const gradient_es_fields& f, const char* who);
 
-/// Validates a mean0 field (0 or d finite values) and expands it.
-std::vector<double> initial_mean(const std::vector<float>& mean0, int d, const char* who);
+/// Validates a mean0 field (0 or d finite values) with the initial step size `sigma` (named
+/// `sigma_name`: samples mean + sigma z must fit a float) and expands it.
+std::vector<double> initial_mean(const std::vector<float>& mean0, int d, double sigma, const char* sigma_name,
+                                 const char* who);
 
 }  // namespace diffevo::detail

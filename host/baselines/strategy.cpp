@@ -2,6 +2,7 @@
 // (NaN and losing-direction infinity rank last and are counted), best-so-far, the state machine.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <new>
 #include <numeric>
 
@@ -98,12 +99,21 @@ void rethrow_as_out_of_memory(const char* who, int n, int d) {
   }
 }
 
-std::vector<double> initial_mean(const std::vector<float>& mean0, int d, const char* who) {
+std::vector<double> initial_mean(const std::vector<float>& mean0, int d, double sigma, const char* sigma_name,
+                                 const char* who) {
   DIFFEVO_EXPECTS(mean0.empty() || mean0.size() == static_cast<std::size_t>(d), invalid_argument, who,
                   ": mean0 must have 0 or dimension (", d, ") values (got ", mean0.size(), ")");
   for (std::size_t i = 0; i < mean0.size(); ++i)
     DIFFEVO_EXPECTS(std::isfinite(mean0[i]), invalid_argument, who, ": mean0[", i, "] must be finite (got ",
                     mean0[i], ")");
+  // The samples are floats: as the optimizer's center and scale, |mean| + sigma x k_max_abs_x must fit.
+  const std::size_t checked = std::max<std::size_t>(mean0.size(), 1);
+  for (std::size_t i = 0; i < checked; ++i) {
+    const double m = mean0.empty() ? 0.0 : mean0[i];
+    DIFFEVO_EXPECTS(std::fabs(m) + sigma * k_max_abs_x <= std::numeric_limits<float>::max(), invalid_argument, who,
+                    ": ", sigma_name, " = ", sigma, " with mean0[", i, "] = ", m, " makes samples overflow float (|mean0| + ",
+                    sigma_name, " x ", k_max_abs_x, " must be <= ", std::numeric_limits<float>::max(), ")");
+  }
   if (mean0.empty()) return std::vector<double>(static_cast<std::size_t>(d), 0.0);
   return std::vector<double>(mean0.begin(), mean0.end());
 }

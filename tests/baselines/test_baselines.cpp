@@ -352,6 +352,19 @@ TEST(Baselines, BadConfigsNameTheField) {
   p = pepg_config{};
   p.elite_ratio = 1.5;
   expect_message<invalid_argument>([&] { pepg x(p); }, "pepg: elite_ratio must be in [0, 1] (got 1.5)");
+  // step sizes whose float samples overflow (before: every sample of the first ask() was inf or NaN)
+  c = cma_es_config{};
+  c.sigma0 = 1e300;
+  expect_message<invalid_argument>([&] { cma_es x(c); }, "cma-es: sigma0 = 1e+300 with mean0[0] = 0 makes samples overflow float");
+  c.sigma0 = 1e32;
+  c.mean0 = {3e38f, 0.0f};  // 1e32 alone would fit; with this mean it does not
+  expect_message<invalid_argument>([&] { cma_es x(c); }, "cma-es: sigma0 = 1e+32 with mean0[0] = ");
+  o = open_es_config{};
+  o.sigma_init = 1e39;
+  expect_message<invalid_argument>([&] { open_es x(o); }, "open-es: sigma_init = 1e+39 with mean0[0] = 0 makes samples overflow");
+  p = pepg_config{};
+  p.sigma_init = 1e300;
+  expect_message<invalid_argument>([&] { pepg x(p); }, "pepg: sigma_init = 1e+300 with mean0[0] = 0 makes samples overflow");
 }
 
 TEST(Baselines, AllNonFiniteFitnessLeavesTheDistributionUnchanged) {
