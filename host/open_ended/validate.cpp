@@ -67,6 +67,9 @@ void validate(const open_ended_config& c) {
   DIFFEVO_EXPECTS(c.continue_at == -1 || (c.continue_at >= 0 && c.continue_at <= c.run.steps - 2), invalid_argument,
                   "continue_at = ", c.continue_at, " must be -1 or in [0, ", c.run.steps - 2, "]");
   DIFFEVO_EXPECTS(c.restarts >= -1, invalid_argument, "restarts = ", c.restarts, " must be >= -1 (-1: unlimited)");
+  DIFFEVO_EXPECTS(c.restarts != -1 || c.max_evaluations > 0 || c.max_seconds > 0 || !std::isnan(c.target),
+                  invalid_argument, "restarts = -1 (unlimited) needs a stopping criterion: max_evaluations, "
+                  "max_seconds or target (none is set, so the run would never end)");
   DIFFEVO_EXPECTS(std::isfinite(c.population_growth) && c.population_growth >= 1, invalid_argument,
                   "population_growth = ", c.population_growth, " must be finite and >= 1");
   DIFFEVO_EXPECTS(std::isfinite(c.restart_scale) && c.restart_scale >= 0, invalid_argument, "restart_scale = ",

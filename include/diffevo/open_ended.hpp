@@ -59,7 +59,7 @@ struct open_ended_config {
   int continue_at = -1;  ///< 0 .. T - 2; -1: (T - 1) / 2
 
   /// Restarts after the first cycle and its continuations (-1: until a stopping criterion ends the
-  /// run). Restart k uses population round(N growth^k) and a seed derived from run.seed and k (restart
+  /// run; one of max_evaluations, max_seconds and target must then be set). Restart k uses population round(N growth^k) and a seed derived from run.seed and k (restart
   /// 0, continuation 0: run.seed itself; the others: run.seed plus a hash of k and the continuation), so
   /// runs seeded s and s + 1 draw unrelated restarts. Until format 9 of the checkpoints, restart k was
   /// seeded run.seed + k, so run s's restart k was run s + k's first; such checkpoints resume so.
@@ -238,6 +238,12 @@ using precise_batch_fitness = std::function<void(population_view pop, double* fi
 /// Each ask() returns a population to evaluate: a cycle's current generation, or, after a cycle's
 /// last generation, its final population (evaluated once for the archive and the cycle's result).
 /// The population size changes between restarts when population_growth > 1. Not thread-safe; move-only.
+///
+/// Memory: the run keeps a log of everything told (4 bytes per value told in float, 8 in double) for
+/// save() and load(), so it grows with the evaluations: 100 million evaluations hold 400 MB. Bound a
+/// long run with max_evaluations. on_generation() observers are not supported (it throws logic_error,
+/// as strategy's default); the run's progress is in generation(), evaluations(), cycles(),
+/// restarts(), best_fitness() and archive().
 class open_ended final : public strategy {
  public:
   using strategy::tell;

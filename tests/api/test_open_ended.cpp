@@ -442,6 +442,7 @@ TEST(OpenEnded, BadInputsAreNamed) {
   refuse([](open_ended_config& c) { c.archive_radius = -1; }, "archive_radius = -1");
   refuse([](open_ended_config& c) { c.population_growth = 0.5; }, "population_growth = 0.5");
   refuse([](open_ended_config& c) { c.continue_at = 9; }, "continue_at = 9 must be -1 or in [0, 8]");
+  refuse([](open_ended_config& c) { c.restarts = -1; }, "restarts = -1 (unlimited) needs a stopping criterion");
   refuse([](open_ended_config& c) { c.rank_temperature = 0; }, "rank_temperature = 0");
   refuse([](open_ended_config& c) { c.run.population = 1; }, "population");
   refuse([](open_ended_config& c) { c.refine_shrink = 0; }, "refine_shrink = 0 must be in (0, 1]");
