@@ -125,22 +125,43 @@ unsealed unseal(const unsigned char* data, std::size_t size, const char (&magic)
   return unsealed{data + k_header, static_cast<std::size_t>(payload), version};
 }
 
+namespace {
+/// "" when two per-dimension settings (0, 1 or D values; `empty` for none) mean the same values, else
+/// the first dimension that differs with both values.
+std::string affine_difference(const char* name, const std::vector<float>& a, const std::vector<float>& b, int d,
+                              float empty) {
+  for (int i = 0; i < d; ++i) {
+    const float x = a.empty() ? empty : a[a.size() == 1 ? 0 : static_cast<std::size_t>(i)];
+    const float y = b.empty() ? empty : b[b.size() == 1 ? 0 : static_cast<std::size_t>(i)];
+    if (x != y) return msg(name, "[", i, "] is ", x, " in the checkpoint but ", y, " expected");
+  }
+  return "";
+}
+}  // namespace
+
 std::string first_difference(const config& a, const config& b) {
-  // the first algorithm field where a (the checkpoint's) differs from b (expected)
+  // the first algorithm field where a (the checkpoint's) differs from b (expected); per-dimension
+  // settings are compared as the values they mean ({2} and {2, 2, 2} alike), user_alphas only where
+  // the schedule is user (else the run does not read them)
   auto f = [](const char* name, auto x, auto y) { return msg(name, " is ", x, " in the checkpoint but ", y, " expected"); };
   if (a.population != b.population) return f("population", a.population, b.population);
   if (a.dimension != b.dimension) return f("dimension", a.dimension, b.dimension);
   if (a.steps != b.steps) return f("steps", a.steps, b.steps);
   if (a.latent_dim != b.latent_dim) return f("latent_dim", a.latent_dim, b.latent_dim);
   if (a.schedule != b.schedule) return f("schedule", to_string(a.schedule), to_string(b.schedule));
-  if (a.user_alphas != b.user_alphas) return "user_alphas differ from the expected ones";
+  if (a.schedule == schedule_kind::user && a.user_alphas != b.user_alphas) {
+    if (a.user_alphas.size() != b.user_alphas.size())
+      return f("the number of user_alphas", a.user_alphas.size(), b.user_alphas.size());
+    for (std::size_t i = 0; i < a.user_alphas.size(); ++i)
+      if (a.user_alphas[i] != b.user_alphas[i]) return f(msg("user_alphas[", i, "]").c_str(), a.user_alphas[i], b.user_alphas[i]);
+  }
   if (a.eta != b.eta) return f("eta", a.eta, b.eta);
   if (a.density != b.density) return f("density", to_string(a.density), to_string(b.density));
   if (a.power != b.power) return f("power", a.power, b.power);
   if (a.temperature != b.temperature) return f("temperature", a.temperature, b.temperature);
   if (a.goal != b.goal) return f("goal", to_string(a.goal), to_string(b.goal));
-  if (a.center != b.center) return "center differs from the expected one";
-  if (a.scale != b.scale) return "scale differs from the expected one";
+  if (std::string d = affine_difference("center", a.center, b.center, a.dimension, 0.0f); !d.empty()) return d;
+  if (std::string d = affine_difference("scale", a.scale, b.scale, a.dimension, 1.0f); !d.empty()) return d;
   if (a.seed != b.seed) return f("seed", a.seed, b.seed);
   return "";
 }

@@ -145,17 +145,30 @@ std::string first_difference(const open_ended_config& saved, const open_ended_co
   const std::string run = first_difference(saved.run, expected.run);
   if (!run.empty()) return "run." + run;
   std::vector<std::vector<unsigned char>> a;
+  std::vector<std::string> shown;  // each saved value as text (vectors: their size)
   std::string diff;
+  const auto text = [](const auto& v) -> std::string {
+    using T = std::decay_t<decltype(v)>;
+    if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
+    else if constexpr (std::is_enum_v<T>) return msg(static_cast<int>(v));
+    else if constexpr (std::is_arithmetic_v<T>) return msg(v);
+    else return msg(v.size(), " values");
+  };
   fields(saved, [&](const char*, const auto& v) {
     byte_writer w;
     put_field{w}("", v);
     a.push_back(std::move(w.bytes()));
+    shown.push_back(text(v));
   });
   std::size_t i = 0;
   fields(expected, [&](const char* name, const auto& v) {
     byte_writer w;
     put_field{w}("", v);
-    if (diff.empty() && w.bytes() != a[i]) diff = msg(name, " differs from the expected value");
+    if (diff.empty() && w.bytes() != a[i]) {
+      const std::string mine = text(v);
+      diff = mine != shown[i] ? msg(name, " is ", shown[i], " in the checkpoint but ", mine, " expected")
+                              : msg(name, " differs from the expected value (", mine, ", not the same ones)");
+    }
     ++i;
   });
   return diff;

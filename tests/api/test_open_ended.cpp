@@ -1763,7 +1763,7 @@ TEST(OpenEnded, CheckpointRefusesBadFiles) {
   run.save(path);
   open_ended_config other = c;
   other.refine_levels = 5;
-  expect_message<invalid_argument>([&] { open_ended::load(path, &other); }, "refine_levels differs from the expected value");
+  expect_message<invalid_argument>([&] { open_ended::load(path, &other); }, "refine_levels is 6 in the checkpoint but 5 expected");
   other = c;
   other.run.seed = 9;
   expect_message<invalid_argument>([&] { open_ended::load(path, &other); }, "run.seed is 4 in the checkpoint but 9 expected");

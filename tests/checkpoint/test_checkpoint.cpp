@@ -159,6 +159,23 @@ TEST(Checkpoint, BadFilesFailWithAClearError) {
   other = cfg(0);
   other.seed = 5;
   expect_message<invalid_argument>([&] { optimizer::load(path, &other); }, "seed is 99 in the checkpoint but 5 expected");
+  // per-dimension settings are compared as the values they mean, and a difference is named by its
+  // dimension and both values (before: "scale differs from the expected one", and {2} against
+  // {2, 2, ...} was refused although it is the same run)
+  other = cfg(0);
+  other.scale.assign(6, 2.0f);  // the saved run has {2}: 2 in every dimension
+  EXPECT_NO_THROW(optimizer::load(path, &other));
+  other.scale[4] = 2.5f;
+  expect_message<invalid_argument>([&] { optimizer::load(path, &other); }, "scale[4] is 2 in the checkpoint but 2.5 expected");
+  other = cfg(0);
+  other.center = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+  EXPECT_NO_THROW(optimizer::load(path, &other));
+  other.center[0] = -3.0f;
+  expect_message<invalid_argument>([&] { optimizer::load(path, &other); }, "center[0] is 0 in the checkpoint but -3 expected");
+  // user_alphas only matter under the user schedule
+  other = cfg(0);
+  other.user_alphas = {0.9, 0.5};
+  EXPECT_NO_THROW(optimizer::load(path, &other));
   std::remove(path.c_str());
   std::remove(broken.c_str());
 }
