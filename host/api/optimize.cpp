@@ -77,7 +77,10 @@ optimize_result run(strategy& opt, const batch_fitness& fitness) {
 
 optimize_result run_device(optimizer& opt, const device_batch_fitness& fitness) {
   if (!fitness) throw invalid_argument("run_device: fitness callback is empty");
-  float* d_f = opt.device_fitness();  // throws logic_error on the cpu backend
+  if (opt.backend() != backend_kind::cuda)
+    throw logic_error(detail::msg("run_device() needs backend = cuda; this optimizer runs on ", to_string(opt.backend()),
+                                  " (use run() with a host callback)"));
+  float* d_f = opt.device_fitness();
   const std::size_t n = static_cast<std::size_t>(opt.cfg().population);
   // Asynchronous tells: where the backend can, no host round trip per generation, one at the end.
   try {

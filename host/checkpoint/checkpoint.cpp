@@ -45,6 +45,7 @@ std::string follow_links(std::string path) {
 }  // namespace
 
 void write_file_atomically(const std::string& given, const std::vector<unsigned char>& bytes) {
+  if (given.empty()) throw checkpoint_error("checkpoint: the path is empty");
   // Atomic replace: write a temporary file next to the file (named by process and thread, so
   // concurrent savers never share one), flush it to disk, rename it over the file, flush the folder.
   const std::string path = follow_links(given);

@@ -175,6 +175,25 @@ TEST(CpuBackend, FastMathComputesEveryColumnOfX0WhateverTheWorkerCount) {
   }
 }
 
+// run_device() on the cpu backend names itself (it named device_fitness(), a call the user never made);
+// an empty checkpoint path is named too.
+TEST(CpuBackend, RunDeviceAndAnEmptySavePathNameThemselves) {
+  optimizer opt(small_cfg());
+  try {
+    run_device(opt, [](population_view, float*, cuda_stream) {});
+    ADD_FAILURE() << "no exception";
+  } catch (const logic_error& e) {
+    EXPECT_EQ(std::string(e.what()), "run_device() needs backend = cuda; this optimizer runs on cpu (use run() with a host callback)");
+  }
+  EXPECT_EQ(opt.generation(), 0);
+  try {
+    opt.save("");
+    ADD_FAILURE() << "no exception";
+  } catch (const checkpoint_error& e) {
+    EXPECT_EQ(std::string(e.what()), "checkpoint: the path is empty");
+  }
+}
+
 // fast runs the BLAS in the library's own workers with the BLAS's threads off, and gives the process's
 // setting back afterwards: also when two optimizers tell at once from two threads.
 TEST(CpuBackend, FastMathLeavesTheBlasThreadSettingAsItFoundIt) {
