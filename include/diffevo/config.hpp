@@ -70,6 +70,9 @@ struct config {
   /// User parameters are p = center + scale * x. Each vector is empty (0 and 1), one value (all
   /// dimensions) or D values (per dimension). scale must be finite and > 0, and p must stay finite in
   /// float for |x| <= k_max_abs_x: |center| + scale * k_max_abs_x <= FLT_MAX (about 3.4e38).
+  /// p is a float: a scale far below the float spacing at the center (1e-10 at center 1000, where
+  /// floats are 6e-5 apart) leaves every p of that dimension at the center. Not refused (a run may
+  /// narrow to float resolution on purpose); choose scale for the resolution you need.
   std::vector<float> center;
   std::vector<float> scale;  ///< as center (see above); each value finite and > 0
 
