@@ -244,8 +244,11 @@ def main():
     if gpu_tests:
         ran = re.findall(r"\[==========\] (\d+ tests? from \d+ test suites? ran.*)", gpu_tests)
         failed = re.findall(r"^\[  FAILED  \] (\w+\.\w+)", gpu_tests, re.M)
+        skipped = re.findall(r"^\[  SKIPPED \] (\d+) tests?", gpu_tests, re.M)
         print("gpu tests (diffevo_gpu_tests): " + (ran[-1] if ran else "no summary line (see gpu-tests.txt)")
-              + (f"; failed: {', '.join(sorted(set(failed)))}" if failed else "; none failed") + "\n")
+              + (f"; failed: {', '.join(sorted(set(failed)))}" if failed else "; none failed")
+              + (f"; **{skipped[-1]} skipped** (a GPU test skips only without a usable device)" if skipped else "")
+              + "\n")
     print("## Issue targets\n")
     if backend != "cuda":
         print(f"These figures are from the {backend} backend; the targets are for one H100.\n")
