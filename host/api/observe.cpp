@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -69,45 +70,71 @@ record_writer::record_writer(const std::string& path, format f) : format_(f) {
   if (!raw) throw std::runtime_error("record_writer: cannot open " + path + ": " + std::strerror(errno));
   file_.reset(raw, [](std::FILE* p) { std::fclose(p); });
   if (f == format::csv)
-    std::fprintf(raw,
-                 "generation,generations,alpha,alpha_next,best,mean,median,worst,nonfinite,effective_neighbours,"
-                 "spread,update_seconds,generation_seconds,best_so_far\n");
-  std::fflush(raw);
+    std::fputs("generation,generations,alpha,alpha_next,best,mean,median,worst,nonfinite,effective_neighbours,"
+               "spread,update_seconds,generation_seconds,best_so_far\n",
+               raw);
+  if (std::fflush(raw) != 0 || std::ferror(raw))
+    throw std::runtime_error("record_writer: cannot write " + path + ": " + std::strerror(errno));
 }
 
 namespace {
+/// v in the shortest form that reads back to the same float or double, whatever the C locale
+/// (printf's %g writes the locale's decimal comma: a German locale broke every CSV row and JSON line).
+template <class T>
+void put_number(std::string& out, T v) {
+  char buf[64];
+  const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
 // JSON has no NaN: write null.
-void json_num(std::FILE* f, const char* key, double v, bool last = false) {
+template <class T>
+void json_num(std::string& out, const char* key, T v, bool last = false) {
+  out += '"';
+  out += key;
+  out += "\": ";
   if (std::isfinite(v))
-    std::fprintf(f, "\"%s\": %.9g%s", key, v, last ? "" : ", ");
+    put_number(out, v);
   else
-    std::fprintf(f, "\"%s\": null%s", key, last ? "" : ", ");
+    out += "null";
+  if (!last) out += ", ";
 }
 }  // namespace
 
 void record_writer::operator()(const generation_record& r) {
-  std::FILE* f = file_.get();
+  std::string line;
   if (format_ == format::csv) {
-    std::fprintf(f, "%d,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", r.generation, r.generations,
-                 r.alpha, r.alpha_next, r.best, r.mean, r.median, r.worst, r.nonfinite, r.effective_neighbours, r.spread,
-                 r.update_seconds, r.generation_seconds, r.best_so_far);
+    const auto field = [&](auto v, bool last = false) {
+      put_number(line, v);
+      line += last ? '\n' : ',';
+    };
+    field(r.generation), field(r.generations), field(r.alpha), field(r.alpha_next), field(r.best), field(r.mean);
+    field(r.median), field(r.worst), field(r.nonfinite), field(r.effective_neighbours), field(r.spread);
+    field(r.update_seconds), field(r.generation_seconds), field(r.best_so_far, true);
   } else {
-    std::fprintf(f, "{\"generation\": %d, \"generations\": %d, ", r.generation, r.generations);
-    json_num(f, "alpha", r.alpha);
-    json_num(f, "alpha_next", r.alpha_next);
-    json_num(f, "best", r.best);
-    json_num(f, "mean", r.mean);
-    json_num(f, "median", r.median);
-    json_num(f, "worst", r.worst);
-    std::fprintf(f, "\"nonfinite\": %d, ", r.nonfinite);
-    json_num(f, "effective_neighbours", r.effective_neighbours);
-    json_num(f, "spread", r.spread);
-    json_num(f, "update_seconds", r.update_seconds);
-    json_num(f, "generation_seconds", r.generation_seconds);
-    json_num(f, "best_so_far", r.best_so_far, true);
-    std::fprintf(f, "}\n");
+    line += "{\"generation\": ";
+    put_number(line, r.generation);
+    line += ", \"generations\": ";
+    put_number(line, r.generations);
+    line += ", ";
+    json_num(line, "alpha", r.alpha);
+    json_num(line, "alpha_next", r.alpha_next);
+    json_num(line, "best", r.best);
+    json_num(line, "mean", r.mean);
+    json_num(line, "median", r.median);
+    json_num(line, "worst", r.worst);
+    line += "\"nonfinite\": ";
+    put_number(line, r.nonfinite);
+    line += ", ";
+    json_num(line, "effective_neighbours", r.effective_neighbours);
+    json_num(line, "spread", r.spread);
+    json_num(line, "update_seconds", r.update_seconds);
+    json_num(line, "generation_seconds", r.generation_seconds);
+    json_num(line, "best_so_far", r.best_so_far, true);
+    line += "}\n";
   }
-  if (std::fflush(f) != 0) throw std::runtime_error(std::string("record_writer: write failed: ") + std::strerror(errno));
+  std::FILE* f = file_.get();
+  if (std::fwrite(line.data(), 1, line.size(), f) != line.size() || std::fflush(f) != 0)
+    throw std::runtime_error(std::string("record_writer: write failed: ") + std::strerror(errno));
 }
 
 progress_printer::progress_printer(std::FILE* out) : out_(out) {
@@ -115,14 +142,17 @@ progress_printer::progress_printer(std::FILE* out) : out_(out) {
 }
 
 void progress_printer::operator()(const generation_record& r) {
+  // the first column as wide as "total/total" (at least the header's 9), so long runs stay in line
+  char total[32];
+  const int width = std::max(9, 2 * std::snprintf(total, sizeof total, "%d", r.generations) + 1);
   if (lines_ % 20 == 0)
-    std::fprintf(out_, "%9s %12s %12s %12s %12s %12s %6s %8s %10s %8s\n", "gen/total", "best", "mean", "median",
+    std::fprintf(out_, "%*s %12s %12s %12s %12s %12s %6s %8s %10s %8s\n", width, "gen/total", "best", "mean", "median",
                  "worst", "best-so-far", "nonfin", "neigh", "spread", "sec");
   ++lines_;
   char gen[32];
   std::snprintf(gen, sizeof gen, "%d/%d", r.generation, r.generations);
-  std::fprintf(out_, "%9s %12.5g %12.5g %12.5g %12.5g %12.5g %6d %8.3g %10.4g %8.3f\n", gen, r.best, r.mean, r.median,
-               r.worst, r.best_so_far, r.nonfinite, r.effective_neighbours, r.spread, r.generation_seconds);
+  std::fprintf(out_, "%*s %12.5g %12.5g %12.5g %12.5g %12.5g %6d %8.3g %10.4g %8.3g\n", width, gen, r.best, r.mean,
+               r.median, r.worst, r.best_so_far, r.nonfinite, r.effective_neighbours, r.spread, r.generation_seconds);
   std::fflush(out_);
 }
 

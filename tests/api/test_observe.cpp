@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <clocale>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -203,6 +206,56 @@ TEST(Observe, CsvAndJsonLinesWriters) {
   EXPECT_THROW(record_writer("/nonexistent-dir/x.csv", record_writer::format::csv), std::runtime_error);
 }
 
+// The writers' numbers read back to the same float or double (%.9g wrote 0.30000000000000004 as 0.3),
+// and do not follow the C locale's decimal comma (a German locale made 24 CSV fields of 14 and JSON
+// that no parser reads).
+TEST(Observe, WrittenNumbersReadBackExactlyInAnyLocale) {
+  generation_record r;
+  r.generation = 3, r.generations = 9, r.nonfinite = 2;
+  r.alpha = 0.1 + 0.2, r.alpha_next = 1 - 1e-12;
+  r.best = 0.1f, r.mean = -1.5e-30f, r.median = 3.4e38f, r.worst = -0.0f, r.best_so_far = 16777217.0f;
+  r.effective_neighbours = 1.0 / 3.0, r.spread = 2.5e-300, r.update_seconds = 1e-9, r.generation_seconds = 12345.678;
+  // a locale with a decimal comma, where this machine has one (else the C locale: the round trip still runs)
+  const char* comma = nullptr;
+  for (const char* name : {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8"})
+    if (std::setlocale(LC_NUMERIC, name)) {
+      comma = name;
+      break;
+    }
+  const std::string csv = ::testing::TempDir() + "diffevo_obs_num_" + std::to_string(::getpid()) + ".csv";
+  const std::string jsonl = csv + ".jsonl";
+  {
+    record_writer wc(csv, record_writer::format::csv), wj(jsonl, record_writer::format::jsonl);
+    wc(r);
+    wj(r);
+  }
+  std::setlocale(LC_NUMERIC, "C");
+  const std::vector<std::string> c = lines_of(csv), j = lines_of(jsonl);
+  ASSERT_EQ(c.size(), 2u);
+  std::vector<std::string> cells;
+  std::stringstream row(c[1]);
+  for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+  ASSERT_EQ(cells.size(), 14u) << c[1] << (comma ? std::string(" (written under ") + comma + ")" : std::string());
+  EXPECT_EQ(std::strtod(cells[2].c_str(), nullptr), r.alpha);
+  EXPECT_EQ(std::strtod(cells[3].c_str(), nullptr), r.alpha_next);
+  EXPECT_EQ(std::strtof(cells[4].c_str(), nullptr), r.best);
+  EXPECT_EQ(std::strtof(cells[5].c_str(), nullptr), r.mean);
+  EXPECT_EQ(std::strtof(cells[6].c_str(), nullptr), r.median);
+  EXPECT_EQ(cells[7], "-0");
+  EXPECT_EQ(cells[8], "2");
+  EXPECT_EQ(std::strtod(cells[9].c_str(), nullptr), r.effective_neighbours);
+  EXPECT_EQ(std::strtod(cells[10].c_str(), nullptr), r.spread);
+  EXPECT_EQ(std::strtod(cells[12].c_str(), nullptr), r.generation_seconds);
+  EXPECT_EQ(std::strtof(cells[13].c_str(), nullptr), r.best_so_far);
+  EXPECT_EQ(cells[4], "0.1");  // the float's shortest form, not the double 0.100000001
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_NE(j[0].find("\"alpha\": 0.30000000000000004, "), std::string::npos) << j[0];
+  EXPECT_NE(j[0].find("\"effective_neighbours\": 0.3333333333333333, "), std::string::npos) << j[0];
+  EXPECT_EQ(j[0].find(",5"), std::string::npos) << j[0];  // no decimal comma
+  std::remove(csv.c_str());
+  std::remove(jsonl.c_str());
+}
+
 TEST(Observe, ProgressPrinterPrintsAHeaderAndOneLinePerGeneration) {
   std::FILE* tmp = std::tmpfile();
   ASSERT_NE(tmp, nullptr);
@@ -225,6 +278,28 @@ TEST(Observe, ProgressPrinterPrintsAHeaderAndOneLinePerGeneration) {
   EXPECT_NE(lines[0].find("best-so-far"), std::string::npos);
   EXPECT_NE(lines[1].find("1/5"), std::string::npos);
   EXPECT_NE(lines[5].find("5/5"), std::string::npos);
+}
+
+// Runs of 10,000 generations and more, and long wall times, stay in line under the header (the first
+// column was 9 wide for "12345/99999", and seconds were %8.3f).
+TEST(Observe, ProgressColumnsStayInLineForLongRuns) {
+  std::FILE* tmp = std::tmpfile();
+  ASSERT_NE(tmp, nullptr);
+  progress_printer print(tmp);
+  generation_record r;
+  r.generations = 99999;
+  for (int g : {1, 12345, 99999}) {
+    r.generation = g;
+    r.generation_seconds = g == 99999 ? 1234567.5 : 0.25;
+    print(r);
+  }
+  std::rewind(tmp);
+  std::vector<std::string> lines;
+  for (char buf[512]; std::fgets(buf, sizeof buf, tmp);) lines.emplace_back(buf);
+  std::fclose(tmp);
+  ASSERT_EQ(lines.size(), 4u);
+  const std::size_t width = lines[0].size();
+  for (const std::string& l : lines) EXPECT_EQ(l.size(), width) << l;  // every column where the header's is
 }
 
 TEST(Observe, ProgressShowsTheBestSoFarBesideThisGenerationsBest) {
