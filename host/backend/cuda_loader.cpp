@@ -72,12 +72,15 @@ loaded load() {
   if (!driver_reports_a_device(r.why)) return r;
   // DIFFEVO_CUDA_PLUGIN names the plugin; else it sits next to libdiffevo.so; else the loader's search path.
   const char* env = std::getenv("DIFFEVO_CUDA_PLUGIN");
-  const std::string path = env && *env ? env : own_folder() + "libdiffevo_cuda.so";
+  std::string path = env && *env ? env : own_folder() + "libdiffevo_cuda.so";
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char* e = ::dlerror();  // the first attempt's reason (a missing libcublas, say) is the one to report
     const std::string first = e ? e : "unknown error";
-    if (!(env && *env)) handle = ::dlopen("libdiffevo_cuda.so", RTLD_NOW | RTLD_LOCAL);
+    if (!(env && *env)) {
+      handle = ::dlopen("libdiffevo_cuda.so", RTLD_NOW | RTLD_LOCAL);
+      path = "libdiffevo_cuda.so (from the library search path)";  // what the messages below name
+    }
     if (!handle) {
       r.why = msg("the CUDA plugin could not be loaded: ", first,
                   env && *env ? "" : " (nor libdiffevo_cuda.so from the library search path)");

@@ -13,9 +13,11 @@
 
 namespace diffevo::detail {
 
-/// The configure run that built the core and the plugin (DIFFEVO_BUILD_ID, a random string CMake draws
-/// at each configure): the loader refuses a plugin from another build, whose table, backend vtables or
-/// config layout may differ (a stale libdiffevo_cuda.so next to a newer libdiffevo.so).
+/// The build tree that built the core and the plugin (DIFFEVO_BUILD_ID, a random string CMake draws at
+/// a build tree's first configure and keeps in its cache): the loader refuses a plugin from another
+/// build tree, whose table, backend vtables or config layout may differ (a stale libdiffevo_cuda.so
+/// next to a newer libdiffevo.so). Within one tree the build keeps the two in step only when both
+/// are built: `--target diffevo` alone after a header change leaves the plugin stale, unchecked.
 #ifndef DIFFEVO_BUILD_ID
 #define DIFFEVO_BUILD_ID "unset"
 #endif
