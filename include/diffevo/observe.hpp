@@ -37,12 +37,15 @@ using generation_callback = std::function<void(const generation_record&)>;
 class record_writer {
  public:
   /// The file format: `csv` (comma-separated, a header line of the field names first) or `jsonl`
-  /// (one JSON object per line; non-finite values are written as null).
+  /// (one JSON object per line; non-finite values are written as null). Numbers are written in the
+  /// shortest form that reads back to the same float or double, with a decimal point whatever the
+  /// C locale.
   enum class format { csv, jsonl };
   /// Opens (and truncates) the file; a CSV file gets its header line.
   /// @param path The file to write.
   /// @param f Its format.
-  /// @throws std::runtime_error naming the path if the file cannot be opened (no diffevo exception).
+  /// @throws std::runtime_error naming the path if the file cannot be opened or its header written (no
+  ///         diffevo exception).
   /// @note Host only; no device work.
   record_writer(const std::string& path, format f);
   /// Appends the record as one line and flushes it.
