@@ -37,10 +37,11 @@ constexpr int k_lanes_panel = 8;
 /// layer's first weight (lanes l follow at + l): panel j0 = j - j mod k_lanes_panel, of width
 /// w = min(k_lanes_panel, n_out - j0), starts at j0 n_in L, and its row k holds outputs j0 .. j0 + w - 1.
 /// Always inlined: the per-instruction-set kernels call it (vector_kernels.inc's rule).
-DIFFEVO_HD_INLINE long lanes_weight_index(int k, int j, int n_in, int n_out) {
+DIFFEVO_HD_INLINE std::int64_t lanes_weight_index(int k, int j, int n_in, int n_out) {
   const int j0 = j - j % k_lanes_panel;
   const int w = n_out - j0 < k_lanes_panel ? n_out - j0 : k_lanes_panel;
-  return (static_cast<long>(j0) * n_in + static_cast<long>(k) * w + (j - j0)) * k_env_lanes;
+  // 64 bits also where long has 32 (LLP64): a layer of 2^27 weights overflows 32 bits here
+  return (static_cast<std::int64_t>(j0) * n_in + static_cast<std::int64_t>(k) * w + (j - j0)) * k_env_lanes;
 }
 
 /// o[j L + l] = bias[j L + l] + sum_k wt[lanes_weight_index(k, j, n_in, n_out) + l] x[k L + l] for j < n_out
