@@ -65,19 +65,15 @@ double spread_of(const float* p, int n, int d) {
 
 }  // namespace detail
 
-record_writer::record_writer(const std::string& path, format f) : format_(f) {
-  std::FILE* raw = std::fopen(path.c_str(), "w");
-  if (!raw) throw std::runtime_error("record_writer: cannot open " + path + ": " + std::strerror(errno));
-  file_.reset(raw, [](std::FILE* p) { std::fclose(p); });
-  if (f == format::csv)
-    std::fputs("generation,generations,alpha,alpha_next,best,mean,median,worst,nonfinite,effective_neighbours,"
-               "spread,update_seconds,generation_seconds,best_so_far\n",
-               raw);
-  if (std::fflush(raw) != 0 || std::ferror(raw))
-    throw std::runtime_error("record_writer: cannot write " + path + ": " + std::strerror(errno));
-}
-
 namespace {
+/// Every field of a record, in the files' column order, as f(name, value).
+template <class F>
+void for_each_field(const generation_record& r, F&& f) {
+  f("generation", r.generation), f("generations", r.generations), f("alpha", r.alpha), f("alpha_next", r.alpha_next);
+  f("best", r.best), f("mean", r.mean), f("median", r.median), f("worst", r.worst), f("nonfinite", r.nonfinite);
+  f("effective_neighbours", r.effective_neighbours), f("spread", r.spread), f("update_seconds", r.update_seconds);
+  f("generation_seconds", r.generation_seconds), f("best_so_far", r.best_so_far);
+}
 /// v in the shortest form that reads back to the same float or double, whatever the C locale
 /// (printf's %g writes the locale's decimal comma: a German locale broke every CSV row and JSON line).
 template <class T>
@@ -86,52 +82,40 @@ void put_number(std::string& out, T v) {
   const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
 }
-// JSON has no NaN: write null.
-template <class T>
-void json_num(std::string& out, const char* key, T v, bool last = false) {
-  out += '"';
-  out += key;
-  out += "\": ";
-  if (std::isfinite(v))
-    put_number(out, v);
-  else
-    out += "null";
-  if (!last) out += ", ";
-}
 }  // namespace
+
+record_writer::record_writer(const std::string& path, format f) : format_(f) {
+  std::FILE* raw = std::fopen(path.c_str(), "w");
+  if (!raw) throw std::runtime_error("record_writer: cannot open " + path + ": " + std::strerror(errno));
+  file_.reset(raw, [](std::FILE* p) { std::fclose(p); });
+  if (f == format::csv) {
+    std::string header;
+    for_each_field(generation_record{}, [&](const char* name, auto) {
+      header += header.empty() ? "" : ",";
+      header += name;
+    });
+    header += '\n';
+    std::fputs(header.c_str(), raw);
+  }
+  if (std::fflush(raw) != 0 || std::ferror(raw))
+    throw std::runtime_error("record_writer: cannot write " + path + ": " + std::strerror(errno));
+}
 
 void record_writer::operator()(const generation_record& r) {
   std::string line;
-  if (format_ == format::csv) {
-    const auto field = [&](auto v, bool last = false) {
+  const bool csv = format_ == format::csv;
+  line += csv ? "" : "{";
+  bool first = true;
+  for_each_field(r, [&](const char* name, auto v) {
+    line += first ? "" : (csv ? "," : ", ");
+    first = false;
+    if (!csv) line += std::string("\"") + name + "\": ";
+    if (csv || std::isfinite(static_cast<double>(v)))
       put_number(line, v);
-      line += last ? '\n' : ',';
-    };
-    field(r.generation), field(r.generations), field(r.alpha), field(r.alpha_next), field(r.best), field(r.mean);
-    field(r.median), field(r.worst), field(r.nonfinite), field(r.effective_neighbours), field(r.spread);
-    field(r.update_seconds), field(r.generation_seconds), field(r.best_so_far, true);
-  } else {
-    line += "{\"generation\": ";
-    put_number(line, r.generation);
-    line += ", \"generations\": ";
-    put_number(line, r.generations);
-    line += ", ";
-    json_num(line, "alpha", r.alpha);
-    json_num(line, "alpha_next", r.alpha_next);
-    json_num(line, "best", r.best);
-    json_num(line, "mean", r.mean);
-    json_num(line, "median", r.median);
-    json_num(line, "worst", r.worst);
-    line += "\"nonfinite\": ";
-    put_number(line, r.nonfinite);
-    line += ", ";
-    json_num(line, "effective_neighbours", r.effective_neighbours);
-    json_num(line, "spread", r.spread);
-    json_num(line, "update_seconds", r.update_seconds);
-    json_num(line, "generation_seconds", r.generation_seconds);
-    json_num(line, "best_so_far", r.best_so_far, true);
-    line += "}\n";
-  }
+    else
+      line += "null";  // JSON has no NaN
+  });
+  line += csv ? "\n" : "}\n";
   std::FILE* f = file_.get();
   if (std::fwrite(line.data(), 1, line.size(), f) != line.size() || std::fflush(f) != 0)
     throw std::runtime_error(std::string("record_writer: write failed: ") + std::strerror(errno));
