@@ -203,12 +203,15 @@ class cma_es final : public baseline_strategy {
   /// The run saved at `path` (baseline_strategy::save), at its generation.
   /// @param path The file to read.
   /// @param expect If given, the config the checkpoint must hold (checked before anything is
-  ///        allocated).
+  ///        allocated), but for `generations`: the run goes on to expect->generations, which may
+  ///        be larger than the saved count (extending a finished run) or smaller, down to the
+  ///        generations already told.
   /// @return The resumed strategy; continuing with the same fitness continues the run bit for bit.
   /// @throws checkpoint_error for a file that is missing, truncated, corrupted, of another format
   ///         version, not a baseline checkpoint or another baseline's, whose config or told fitness
   ///         is invalid, or a path that is not a regular file.
-  /// @throws invalid_argument naming the first field where its config differs from `*expect`.
+  /// @throws invalid_argument naming the first field where its config differs from `*expect`, or an
+  ///         expect->generations below the generations the file has told.
   /// @throws out_of_memory as the constructor, for the file's config.
   /// @note Host only; no device work. Loading replays the saved tells (the updates, not the fitness
   ///       evaluations).

@@ -154,6 +154,46 @@ TEST(BaselineCheckpoint, SavedAtTheStartAndAtTheEnd) {
   std::remove(path.c_str());
 }
 
+// A finished run goes on past its generations when load() is given a larger count: the same bits as a
+// run made with that count from the start (before: "generations is 9 in the checkpoint but 15
+// expected"). A count below what the file has told is refused by name.
+template <class S, class C>
+void extends_bit_for_bit(C cfg, int more, const char* what) {
+  SCOPED_TRACE(what);
+  C longer = cfg;
+  longer.generations = cfg.generations + more;
+  S whole(longer);
+  const trace a = run_on(whole, longer.generations);
+  S first(cfg);
+  run_on(first, cfg.generations);
+  ASSERT_TRUE(first.done());
+  const std::string path = temp_path(what);
+  first.save(path);
+  S resumed = S::load(path, &longer);
+  EXPECT_FALSE(resumed.done());
+  EXPECT_EQ(resumed.generations(), longer.generations);
+  const trace tail = run_on(resumed, more);
+  EXPECT_TRUE(resumed.done());
+  for (std::size_t g = 0; g < tail.populations.size(); ++g)
+    ASSERT_EQ(tail.populations[g], a.populations[static_cast<std::size_t>(cfg.generations) + g]) << "generation "
+                                                                                                << cfg.generations + g;
+  EXPECT_EQ(tail.best, a.best);
+  C fewer = cfg;
+  fewer.generations = cfg.generations - 1;
+  expect_message<invalid_argument>([&] { S::load(path, &fewer); }, "expected, but the run has told");
+  std::remove(path.c_str());
+}
+
+TEST(BaselineCheckpoint, AFinishedRunIsExtendedByALargerGenerationCount) {
+  extends_bit_for_bit<cma_es>(small_cma(), 6, "cma-es");
+  open_es_config o;
+  o.population = 16, o.dimension = 4, o.generations = 5, o.goal = objective::minimize, o.seed = 5;
+  extends_bit_for_bit<open_es>(o, 4, "open-es");
+  pepg_config p;
+  p.population = 16, p.dimension = 4, p.generations = 5, p.goal = objective::minimize, p.seed = 6;
+  extends_bit_for_bit<pepg>(p, 4, "pepg");
+}
+
 TEST(BaselineCheckpoint, AnotherConfigIsNamed) {
   const cma_es_config c = small_cma();
   const std::string path = temp_path("config");
