@@ -6,8 +6,8 @@
 
 #include <cstdio>
 #include <map>
-#include <string>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "diffevo/error.hpp"

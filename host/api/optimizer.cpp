@@ -43,12 +43,11 @@ void to_internal(const config& cfg, const float* p, int rows, float* x, const ch
   for (int i = 0; i < rows; ++i)
     for (int c = 0; c < d; ++c) {
       const std::size_t k = static_cast<std::size_t>(i) * d + c;
-      const double v = (static_cast<double>(p[k]) - center[c]) / scale[c];
-      DIFFEVO_EXPECTS(std::isfinite(p[k]) && std::fabs(v) <= k_max_abs_x, invalid_argument, what, " row ", i,
+      DIFFEVO_EXPECTS(detail::within_parameter_map(p[k], center[c], scale[c]), invalid_argument, what, " row ", i,
                       ", column ", c, " = ", p[k], " is ",
                       std::isfinite(p[k]) ? "outside the parameter map's range (|p - center| / scale > k_max_abs_x)"
                                           : "not finite");
-      x[k] = static_cast<float>(v);
+      x[k] = static_cast<float>((static_cast<double>(p[k]) - center[c]) / scale[c]);
     }
 }
 }  // namespace

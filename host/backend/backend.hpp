@@ -3,6 +3,7 @@
 // host/api/optimizer.cpp owns validation, the generation counter and best-so-far bookkeeping.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -131,6 +132,12 @@ inline std::vector<float> expand_affine(const std::vector<float>& v, int dim, fl
   if (v.empty()) return std::vector<float>(static_cast<std::size_t>(dim), dflt);
   if (v.size() == 1) return std::vector<float>(static_cast<std::size_t>(dim), v[0]);
   return v;
+}
+
+/// Whether the parameter value p lies in the parameter map's range: finite, and its internal
+/// coordinate (p - center) / scale within k_max_abs_x (the bound validate() sizes center and scale by).
+inline bool within_parameter_map(float p, float center, float scale) {
+  return std::isfinite(p) && std::fabs((static_cast<double>(p) - center) / scale) <= k_max_abs_x;
 }
 
 /// out = center + scale * x for `rows` rows of D = center.size() values (docs/algorithm.md §1 parameter map).

@@ -836,7 +836,7 @@ population_view open_ended::ask() {
       const float* q = s.injected.data() + static_cast<std::size_t>(k) * d;
       bool held = true;
       for (int j = 0; j < d && held; ++j)
-        held = std::fabs((double(q[j]) - center[static_cast<std::size_t>(j)]) / scale[static_cast<std::size_t>(j)]) <= k_max_abs_x;
+        held = detail::within_parameter_map(q[j], center[static_cast<std::size_t>(j)], scale[static_cast<std::size_t>(j)]);
       if (!held) continue;
       const int row = placed < static_cast<int>(s.worst.size()) ? s.worst[static_cast<std::size_t>(placed)] : n - 1 - placed;
       std::copy_n(q, d, all.begin() + static_cast<std::ptrdiff_t>(row) * d);

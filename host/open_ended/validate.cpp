@@ -30,6 +30,7 @@ void validate_later(const config& c, const std::string& what) {
 void validate(const open_ended_config& c) {
   validate(c.run);
   const int d = c.run.dimension;
+  const std::vector<float> unit = detail::expand(c.run.scale, d, 1.0f);  // run.scale in every dimension
   DIFFEVO_EXPECTS(c.lower.empty() == c.upper.empty(), invalid_argument, "lower has ", c.lower.size(),
                   " values and upper ", c.upper.size(), ": give both or neither");
   for (const auto* v : {&c.lower, &c.upper})
@@ -40,7 +41,7 @@ void validate(const open_ended_config& c) {
     for (int j = 0; j < d; ++j)
       DIFFEVO_EXPECTS(std::isfinite(lo[j]) && std::isfinite(hi[j]) && lo[j] < hi[j], invalid_argument, "the box is empty in dimension ",
                       j, ": lower = ", lo[j], ", upper = ", hi[j], " (need finite lower < upper)");
-    const std::vector<float> center = detail::expand(c.run.center, d, 0.0f), scale = detail::expand(c.run.scale, d, 1.0f);
+    const std::vector<float> center = detail::expand(c.run.center, d, 0.0f);
     for (int j = 0; j < d; ++j) {
       const double fmax = std::numeric_limits<float>::max();
       DIFFEVO_EXPECTS(std::fabs(lo[j]) <= fmax && std::fabs(hi[j]) <= fmax, invalid_argument, "the box in dimension ", j,
@@ -50,10 +51,10 @@ void validate(const open_ended_config& c) {
       DIFFEVO_EXPECTS(first <= hi[j], invalid_argument, "the box in dimension ", j, ": lower = ", lo[j], ", upper = ",
                       hi[j], " holds no float (the points are floats)");
       // every point of the box enters the population (folded into it): the parameter map must hold it
-      const double reach = std::max(std::fabs(lo[j] - center[j]), std::fabs(hi[j] - center[j])) / scale[j];
+      const double reach = std::max(std::fabs(lo[j] - center[j]), std::fabs(hi[j] - center[j])) / unit[j];
       DIFFEVO_EXPECTS(reach <= k_max_abs_x, invalid_argument, "the box in dimension ", j, ": lower = ", lo[j],
                       ", upper = ", hi[j], " reaches ", reach, " run.scale from run.center (", center[j], ", scale ",
-                      scale[j], "); the population holds points within k_max_abs_x = ", k_max_abs_x,
+                      unit[j], "); the population holds points within k_max_abs_x = ", k_max_abs_x,
                       " (move run.center into the box or raise run.scale)");
     }
   }
@@ -157,7 +158,6 @@ void validate(const open_ended_config& c) {
   // The configs the run builds later, checked now: a local cycle (its population, steps and first
   // scale; deeper levels only shrink the scale, kept at least the smallest normal float), a local
   // restart (its scale, and a centre as far out as the box goes), and a grown population.
-  const std::vector<float> unit = detail::expand(c.run.scale, d, 1.0f);
   const auto scaled = [&](double factor) {
     std::vector<float> s(static_cast<std::size_t>(d));
     for (int j = 0; j < d; ++j) s[static_cast<std::size_t>(j)] = static_cast<float>(unit[static_cast<std::size_t>(j)] * factor);
