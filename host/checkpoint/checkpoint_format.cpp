@@ -130,6 +130,12 @@ namespace {
 /// the first dimension that differs with both values.
 std::string affine_difference(const char* name, const std::vector<float>& a, const std::vector<float>& b, int d,
                               float empty) {
+  // (the expected config is the caller's, not yet validated: a size that is none of 0, 1 and D is named,
+  // never read past)
+  for (const auto* v : {&a, &b})
+    if (v->size() > 1 && v->size() != static_cast<std::size_t>(d))
+      return msg(name, " has ", v->size(), " values ", v == &a ? "in the checkpoint" : "expected",
+                 "; give 0, 1 or dimension = ", d);
   for (int i = 0; i < d; ++i) {
     const float x = a.empty() ? empty : a[a.size() == 1 ? 0 : static_cast<std::size_t>(i)];
     const float y = b.empty() ? empty : b[b.size() == 1 ? 0 : static_cast<std::size_t>(i)];

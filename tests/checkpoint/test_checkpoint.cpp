@@ -172,6 +172,9 @@ TEST(Checkpoint, BadFilesFailWithAClearError) {
   EXPECT_NO_THROW(optimizer::load(path, &other));
   other.center[0] = -3.0f;
   expect_message<invalid_argument>([&] { optimizer::load(path, &other); }, "center[0] is 0 in the checkpoint but -3 expected");
+  other.center = {0.0f, 0.0f, 0.0f};  // an expected config of a size that is none of 0, 1 and D
+  expect_message<invalid_argument>([&] { optimizer::load(path, &other); },
+                                   "center has 3 values expected; give 0, 1 or dimension = 6");
   // user_alphas only matter under the user schedule
   other = cfg(0);
   other.user_alphas = {0.9, 0.5};
