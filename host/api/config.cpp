@@ -6,6 +6,7 @@
 #include "diffevo/config.hpp"
 #include "diffevo/error.hpp"
 #include "diffevo/schedule.hpp"
+#include "host/backend/backend.hpp"
 #include "host/util/message.hpp"
 
 namespace diffevo {
@@ -27,7 +28,7 @@ void validate_parameters_finite(const config& c) {
   for (std::size_t i = 0; i < n; ++i) {
     const double ce = c.center.empty() ? 0.0 : c.center[c.center.size() == 1 ? 0 : i];
     const double sc = c.scale.empty() ? 1.0 : c.scale[c.scale.size() == 1 ? 0 : i];
-    DIFFEVO_EXPECTS(std::fabs(ce) + sc * k_max_abs_x <= std::numeric_limits<float>::max(), invalid_argument,
+    DIFFEVO_EXPECTS(detail::map_fits_float(ce, sc), invalid_argument,
                     "center + scale * x overflows float in dimension ", i, " (center = ", ce, ", scale = ", sc,
                     "; |center| + scale * ", k_max_abs_x, " must be <= ", std::numeric_limits<float>::max(), ")");
   }

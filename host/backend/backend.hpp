@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,12 @@ inline std::vector<float> expand_affine(const std::vector<float>& v, int dim, fl
   if (v.empty()) return std::vector<float>(static_cast<std::size_t>(dim), dflt);
   if (v.size() == 1) return std::vector<float>(static_cast<std::size_t>(dim), v[0]);
   return v;
+}
+
+/// Whether p = center + scale x stays finite in float for every |x| <= k_max_abs_x (what validate()
+/// asks of a config's center and scale, and of a baseline's mean0 and step size).
+inline bool map_fits_float(double center, double scale) {
+  return std::fabs(center) + scale * k_max_abs_x <= std::numeric_limits<float>::max();
 }
 
 /// Whether the parameter value p lies in the parameter map's range: finite, and its internal

@@ -110,7 +110,7 @@ std::vector<double> initial_mean(const std::vector<float>& mean0, int d, double 
   const std::size_t checked = std::max<std::size_t>(mean0.size(), 1);
   for (std::size_t i = 0; i < checked; ++i) {
     const double m = mean0.empty() ? 0.0 : mean0[i];
-    DIFFEVO_EXPECTS(std::fabs(m) + sigma * k_max_abs_x <= std::numeric_limits<float>::max(), invalid_argument, who,
+    DIFFEVO_EXPECTS(map_fits_float(m, sigma), invalid_argument, who,
                     ": ", sigma_name, " = ", sigma, " with mean0[", i, "] = ", m, " makes samples overflow float (|mean0| + ",
                     sigma_name, " x ", k_max_abs_x, " must be <= ", std::numeric_limits<float>::max(), ")");
   }
